@@ -1,0 +1,78 @@
+# Clickstream report. `make help` lists the targets.
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN ?= default
+PARAMS ?=
+SCENARIO ?=
+ONLY ?=
+DATA ?=
+EVENT_LOG ?=
+MAPPING ?=
+SIZES ?= 1e4 1e5 1e6
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## show this help
+	@echo "Clickstream report: make TARGET [RUN=name] [PARAMS=\"k=v ...\"] [SCENARIO=name] [ONLY=03,04]"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+	@echo
+	@echo "Examples:"
+	@echo "  make report                                   # default run: reports/default/index.html"
+	@echo "  make report RUN=big PARAMS=\"n_sessions=1000000 seed=7\""
+	@echo "  make report RUN=tm SCENARIO=time_matters"
+	@echo "  make report RUN=mine DATA=path/to/raw_tables"
+	@echo "  make report RUN=log EVENT_LOG=events.csv MAPPING=mapping.yaml"
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV) (first time: a few minutes) ..."
+	@$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@set -o pipefail; $(BIN)/pip install --quiet -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@git config filter.nbstripout.clean >/dev/null 2>&1 || $(BIN)/nbstripout --install 2>/dev/null || true
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv and install the project (done by every target that needs it)
+
+.PHONY: report
+report: $(STAMP) ## run every notebook and render HTML into reports/$(RUN)/
+	$(BIN)/python -m helpers.report --run "$(RUN)" --params "$(PARAMS)" \
+	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") \
+	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
+	  $(if $(MAPPING),--mapping "$(MAPPING)")
+
+.PHONY: test
+test: $(STAMP) ## run the test suite (unit, contract, notebooks at small size, Spark parity)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: test-all
+test-all: $(STAMP) ## run every test, slow ones included
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(STAMP) ## benchmarks: time and memory by size into reports/bench/ (SIZES="1e4 1e5")
+	$(BIN)/python -m helpers.bench --sizes $(SIZES)
+
+.PHONY: lab
+lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+.PHONY: lint
+lint: $(STAMP) ## ruff over helpers/, tests/ and the notebooks
+	$(BIN)/ruff check helpers tests notebooks
+
+.PHONY: clean
+clean: ## remove generated data and reports (keeps .venv)
+	rm -rf data/*/ data/.staging data/.locks reports/*/ reports/.staging
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+.PHONY: distclean
+distclean: clean ## also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Clickstream report helpers."""

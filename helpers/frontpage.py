@@ -1,0 +1,109 @@
+"""The run's front page, ``reports/<run>/index.html``: summary, parameters, links, timings.
+
+Usage::
+
+    from helpers.frontpage import write_index
+    write_index("default", reports_folder, data_folder)
+
+Self-contained HTML (inline CSS, no scripts). Every value that comes from data or parameters is
+escaped, so a label such as ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from .io import atomic_path, read_json
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;
+padding:0 1rem;color:#1b1b1b;line-height:1.45}
+h1{margin-bottom:.2rem} .sub{color:#555;margin-top:0}
+table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.92rem}
+th,td{border-bottom:1px solid #ddd;padding:.4rem .5rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;font-size:.8rem;color:#fff}
+.high{background:#1f6f43}.medium{background:#8a6d00}.low{background:#8b2c2c}.none{background:#666}
+code{background:#f3f3f3;padding:0 .25rem;border-radius:.2rem}
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>" for i, c in enumerate(r)
+        ) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def summary_section(data_folder: Path) -> str:
+    """Executive summary table from the results files, when the strategy notebook has run."""
+    results_dir = Path(data_folder) / "results"
+    path = results_dir / "06_strategy.json"
+    if not path.exists():
+        return "<p>The executive summary appears once <code>06_strategy</code> has run.</p>"
+    summary = read_json(path).get("summary", [])
+    rows = []
+    for item in summary:
+        badge = f'<span class="badge {_e(item["confidence"])}">{_e(item["confidence"])}</span>'
+        rows.append(
+            f"<tr><td>{_e(item['question'])}</td><td>{_e(item['answer'])}</td>"
+            f"<td>{_e(item['evidence'])}</td><td>{badge}</td></tr>"
+        )
+    recs = read_json(path).get("recommendations", [])
+    rec_html = "".join(
+        f"<li><b>{_e(r['title'])}</b> ({_e(r['status'])}): {_e(r['text'])} "
+        f"<i>Rests on: {_e(r['evidence'])}</i></li>"
+        for r in recs
+    )
+    return (
+        "<h2>Executive summary</h2><table><thead><tr><th>Question</th><th>Answer</th>"
+        "<th>Evidence</th><th>Confidence</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        + (f"<h2>Recommendations</h2><ul>{rec_html}</ul>" if rec_html else "")
+    )
+
+
+def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
+    """Write ``index.html`` for one run folder."""
+    reports_folder = Path(reports_folder)
+    record = json.loads((reports_folder / "run.json").read_text()) if (reports_folder / "run.json").exists() else {}
+    reports = sorted(p for p in reports_folder.glob("[0-9][0-9]_*.html"))
+    seconds = record.get("seconds", {})
+    links = "".join(
+        f'<tr><td><a href="{_e(p.name)}">{_e(p.stem)}</a></td>'
+        f'<td class="num">{_e(seconds.get(p.stem, ""))}</td></tr>'
+        for p in reports
+    )
+    total = sum(v for v in seconds.values() if isinstance(v, (int, float)))
+    params = record.get("parameters", {})
+    param_rows = [[k, v] for k, v in sorted(params.items())] or [["(all defaults)", ""]]
+    versions = [[k, v] for k, v in record.get("versions", {}).items()]
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Clickstream report: {_e(run)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<body>
+<h1>Clickstream report: run <code>{_e(run)}</code></h1>
+<p class="sub">Scenario: {_e(record.get("scenario") or "none")} · finished {_e(record.get("finished_utc", ""))} UTC
+· {total:.1f} s of notebook time</p>
+{summary_section(data_folder)}
+<h2>Reports</h2>
+<table><thead><tr><th>Notebook</th><th>Seconds</th></tr></thead><tbody>{links}</tbody></table>
+<h2>Parameters</h2>
+{_table(["parameter", "value"], param_rows)}
+<h2>Package versions</h2>
+{_table(["package", "version"], versions)}
+</body></html>
+"""
+    out = reports_folder / "index.html"
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return out

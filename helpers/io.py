@@ -1,0 +1,83 @@
+"""Atomic file writes: a reader never sees a half-written file.
+
+Usage::
+
+    from helpers.io import write_parquet, write_json
+    write_parquet(table, path)      # pyarrow.Table or pandas.DataFrame
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_parquet(table: pa.Table | pd.DataFrame, path: Path) -> Path:
+    """Write a table to Parquet atomically (zstd-compressed)."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return Path(path)
+
+
+class _NumpyJSON(json.JSONEncoder):
+    def default(self, o):
+        if isinstance(o, np.integer):
+            return int(o)
+        if isinstance(o, np.floating):
+            return None if not np.isfinite(o) else float(o)
+        if isinstance(o, np.bool_):
+            return bool(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, (pd.Timestamp,)):
+            return o.isoformat()
+        return super().default(o)
+
+
+def _finite(obj):
+    """Replace NaN and infinities by None so the JSON is standard."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def write_json(obj, path: Path) -> Path:
+    """Write ``obj`` as indented, standard JSON atomically (numpy scalars allowed)."""
+    text = json.dumps(_finite(json.loads(json.dumps(obj, cls=_NumpyJSON))), indent=2)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def read_json(path: Path):
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))

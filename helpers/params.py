@@ -1,0 +1,160 @@
+"""Run parameters: read what each notebook declares, merge scenario and command line, check them.
+
+Usage::
+
+    from helpers import params
+    declared = params.declared(notebooks)                 # name -> type name and default
+    values = params.resolve(declared, scenario="time_matters", overrides="n_sessions=5000")
+
+Every check happens before any notebook runs, and a failure names the parameter and what is
+allowed, in one line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import yaml
+
+from . import paths
+from .errors import ParameterError
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# Value rules for parameters that are not simulator knobs (those are checked by SimConfig).
+RULES = {
+    "alpha": (lambda v: 0 < v < 0.5, "a significance level between 0 and 0.5"),
+    "power": (lambda v: 0.5 <= v < 1, "a power between 0.5 and 1"),
+    "relative_mde": (lambda v: 0 < v <= 5, "a relative lift between 0 and 5"),
+    "equivalence_margin": (lambda v: 0 < v <= 2, "a standardised margin between 0 and 2"),
+    "guardrail_margin": (lambda v: 0 < v <= 1, "a relative margin between 0 and 1"),
+    "cv_folds": (lambda v: 2 <= v <= 20, "between 2 and 20 folds"),
+    "max_model_rows": (lambda v: v >= 1000, "at least 1000 rows"),
+    "n_bootstrap": (lambda v: 50 <= v <= 100_000, "between 50 and 100000 resamples"),
+    "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),
+    "min_buyers": (lambda v: v >= 2, "at least 2"),
+}
+
+
+def declared(notebooks: list[Path]) -> dict[str, dict]:
+    """Parameters declared in the ``parameters`` cells of ``notebooks``: name -> spec."""
+    import papermill
+
+    found: dict[str, dict] = {}
+    for nb in notebooks:
+        for name, spec in papermill.inspect_notebook(str(nb)).items():
+            found.setdefault(name, {**spec, "notebooks": []})["notebooks"].append(nb.stem)
+    return found
+
+
+def parse_overrides(text: str | None) -> dict[str, str]:
+    """Parse ``"a=1 b=x"`` into strings; a token without '=' is an error."""
+    out: dict[str, str] = {}
+    for token in (text or "").split():
+        if "=" not in token or token.startswith("="):
+            raise ParameterError(f"parameter '{token}' must be written NAME=VALUE")
+        name, value = token.split("=", 1)
+        out[name.strip()] = value.strip()
+    return out
+
+
+def load_scenario(name: str | None) -> dict:
+    """Parameters of ``notebooks/scenarios/<name>.yaml``."""
+    if not name:
+        return {}
+    path = paths.SCENARIOS_DIR / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in paths.SCENARIOS_DIR.glob("*.yaml"))) or "none"
+        raise ParameterError(f"scenario '{name}' does not exist; known scenarios: {known}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"scenario '{name}' must be a mapping of parameter: value")
+    return data.get("parameters", data)
+
+
+def coerce(name: str, value, type_name: str):
+    """Convert ``value`` to the notebook's declared type, or raise ParameterError."""
+    type_name = (type_name or "None").lower()
+    try:
+        if type_name == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "1", "yes"):
+                return True
+            if str(value).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if type_name == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            text = str(value).replace("_", "")
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if type_name == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(str(value).replace("_", ""))
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        return str(value)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"parameter '{name}' must be {_article(type_name)} {type_name}, got {value!r}"
+        ) from None
+
+
+def _article(type_name: str) -> str:
+    return "an" if type_name[:1] in "aeiou" else "a"
+
+
+def resolve(declared_params: dict[str, dict], scenario: str | None = None, overrides: str | dict | None = None) -> dict:
+    """Merge defaults < scenario < overrides, coerce types and check values."""
+    given = dict(load_scenario(scenario))
+    given.update(parse_overrides(overrides) if isinstance(overrides, str) or overrides is None else overrides)
+    unknown = sorted(set(given) - set(declared_params))
+    if unknown:
+        allowed = ", ".join(sorted(declared_params))
+        raise ParameterError(f"parameter '{unknown[0]}' is not declared by any notebook; allowed: {allowed}")
+    values = {}
+    for name, value in given.items():
+        values[name] = coerce(name, value, declared_params[name].get("inferred_type_name"))
+    check(values, declared_params)
+    return values
+
+
+def default_value(spec: dict):
+    """The literal default of a declared parameter."""
+    import ast
+
+    return ast.literal_eval(spec["default"])
+
+
+def check(values: dict, declared_params: dict[str, dict]) -> None:
+    """Check value rules and the simulator's knob ranges on the merged parameters."""
+    from .simulate import SimConfig
+
+    for name, value in values.items():
+        if name in RULES:
+            ok, allowed = RULES[name]
+            if not ok(value):
+                raise ParameterError(f"parameter '{name}' must be {allowed}, got {value!r}")
+    if "run" in values and not RUN_NAME.match(str(values["run"])):
+        raise ParameterError(
+            f"parameter 'run' must be letters, digits, '_', '.' or '-' (not starting with '.'), got {values['run']!r}"
+        )
+    if values.get("data_dir"):
+        folder = Path(str(values["data_dir"])).expanduser()
+        if not folder.exists():
+            raise ParameterError(f"parameter 'data_dir': folder {folder} does not exist")
+    if values.get("event_log"):
+        log = Path(str(values["event_log"])).expanduser()
+        if not log.exists():
+            raise ParameterError(f"parameter 'event_log': file {log} does not exist")
+    knobs = {f: values[f] for f in SimConfig.__dataclass_fields__ if f in values}
+    if knobs:
+        SimConfig(**knobs)

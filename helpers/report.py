@@ -1,0 +1,333 @@
+"""Run the numbered notebooks in order with papermill and render them to HTML with nbconvert.
+
+Usage::
+
+    python -m helpers.report --run default
+    python -m helpers.report --run big --params "n_sessions=1000000 seed=7"
+    python -m helpers.report --run tm --scenario time_matters --only 03
+
+A run builds into staging folders and replaces ``data/<run>/`` and ``reports/<run>/`` only when
+every notebook succeeded, so a failed or interrupted run never loses the last good report. Two
+runs with the same name do not overlap: the second one refuses with a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import paths
+from .errors import ParameterError, ReportError
+from .io import atomic_path, write_json
+
+
+def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
+    """Notebooks ``NN_name.ipynb`` in order, optionally only those whose prefix is in ``only``."""
+    found = sorted(p for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = {o.strip() for o in only if o.strip()}
+        unknown = wanted - {p.name[:2] for p in found} - {p.stem for p in found}
+        if unknown:
+            raise ParameterError(
+                f"--only {sorted(unknown)[0]!r} matches no notebook; known: "
+                + ", ".join(p.stem for p in found)
+            )
+        found = [p for p in found if p.name[:2] in wanted or p.stem in wanted]
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+
+def render_html(executed: Path, html_path: Path) -> None:
+    """Render an executed notebook for analysts: code hidden, parameter cells and stderr dropped."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+    exporter = HTMLExporter(template_name="lab")
+    exporter.mathjax_url = ""  # no network needed to read the report
+    exporter.require_js_url = ""
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    tags = TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"})
+    exporter.register_preprocessor(tags, enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r'<script src="">\s*</script>', "", body)
+    with atomic_path(html_path) as tmp:
+        Path(tmp).write_text(body, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Staging, locking, swapping
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def run_lock(run: str):
+    """Hold an exclusive lock on ``run``; refuse at once if another process holds it."""
+    lock_dir = paths.data_root() / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_dir / f"{run}.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ReportError(f"another run named '{run}' is in progress; wait for it or choose another RUN name") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _link_copy(src: Path, dst: Path) -> None:
+    """Copy a folder tree as hard links (cheap); files are later replaced, never edited."""
+    if src.exists():
+        shutil.copytree(src, dst, copy_function=os.link, dirs_exist_ok=True)
+
+
+def _swap_in(staged: Path, final: Path) -> None:
+    """Replace ``final`` by ``staged`` with two renames; the old folder is removed last."""
+    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        final.rename(old)
+    staged.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def execute(
+    run: str = "default",
+    scenario: str | None = None,
+    overrides: str | dict | None = None,
+    only: list[str] | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Run the notebooks of one run; return ``reports/<run>/``. Raises on any failure."""
+    from . import params as params_mod
+
+    if not params_mod.RUN_NAME.match(run):
+        raise ParameterError(f"run name {run!r} must be letters, digits, '_', '.' or '-'")
+    all_notebooks = numbered_notebooks()
+    if not all_notebooks:
+        raise ReportError(f"no numbered notebooks found in {paths.NOTEBOOKS_DIR}")
+    notebooks = numbered_notebooks(only)
+    declared = params_mod.declared(all_notebooks)
+    chosen = params_mod.resolve(declared, scenario, overrides)
+    chosen.pop("run", None)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    data_final = paths.data_root() / run
+    reports_final = paths.reports_root() / run
+    token = f"{run}-{uuid.uuid4().hex[:8]}"
+    data_stage = paths.data_root() / ".staging" / token
+    reports_stage = paths.reports_root() / ".staging" / token
+    failed_dir = paths.reports_root() / f"{run}.failed"
+
+    with run_lock(run):
+        if only:
+            if not data_final.exists():
+                raise ReportError(f"--only needs an earlier full run '{run}' in {data_final}; run it without --only first")
+            _link_copy(data_final, data_stage)
+            _link_copy(reports_final, reports_stage)
+        data_stage.mkdir(parents=True, exist_ok=True)
+        reports_stage.mkdir(parents=True, exist_ok=True)
+        timings = _previous_timings(reports_stage)
+        started = datetime.now(timezone.utc)
+        _say(f"run '{run}': {len(notebooks)} notebook(s) -> {reports_final}")
+        try:
+            with _env(CLICKSTREAM_RUN_DIR=str(data_stage)):
+                for i, nb in enumerate(notebooks, 1):
+                    timings[nb.stem] = _run_one(nb, i, len(notebooks), run, chosen, declared, reports_stage, progress)
+            _write_run_record(reports_stage, run, scenario, chosen, timings, started)
+            from .frontpage import write_index
+
+            write_index(run, reports_stage, data_stage)
+        except BaseException:
+            shutil.rmtree(data_stage, ignore_errors=True)
+            if reports_stage.exists():
+                shutil.rmtree(failed_dir, ignore_errors=True)
+                failed_dir.parent.mkdir(parents=True, exist_ok=True)
+                reports_stage.rename(failed_dir)
+            raise
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        _swap_in(data_stage, data_final)
+        _swap_in(reports_stage, reports_final)
+    _say(f"done: {reports_final / 'index.html'}")
+    return reports_final
+
+
+def _run_one(nb: Path, i: int, total: int, run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool) -> float:
+    import papermill
+
+    own = {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]}
+    if "run" in declared and nb.stem in declared["run"]["notebooks"]:
+        own["run"] = run
+    out_nb = out_dir / nb.name
+    out_nb.unlink(missing_ok=True)  # may be a hard link to the previous report
+    (out_dir / f"{nb.stem}.html").unlink(missing_ok=True)
+    _say(f"[{i}/{total}] {nb.stem} ...")
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(nb), str(out_nb), parameters=own, kernel_name="python3",
+            cwd=str(paths.NOTEBOOKS_DIR), progress_bar=progress, log_output=False,
+            kernel_manager_class="helpers.report.IPCKernelManager",
+        )
+    except papermill.PapermillExecutionError as exc:
+        where = paths.reports_root() / f"{run}.failed" / nb.name
+        raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
+    seconds = time.perf_counter() - t0
+    render_html(out_nb, out_dir / f"{nb.stem}.html")
+    _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s")
+    return round(seconds, 2)
+
+
+def _ipc_kernel_manager():
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        """Kernel over local IPC sockets: no TCP ports, no unencrypted-transport warning."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            runtime = Path(tempfile.gettempdir()) / "clickstream-kernels"
+            runtime.mkdir(exist_ok=True)
+            self.ip = str(runtime / f"kernel-{uuid.uuid4().hex[:12]}")
+
+    return IPCKernelManager
+
+
+def __getattr__(name):
+    if name == "IPCKernelManager":
+        return _ipc_kernel_manager()
+    raise AttributeError(name)
+
+
+class NotebookFailed(ReportError):
+    """A notebook raised; the executed copy with the error is kept for reading."""
+
+    def __init__(self, notebook: str, ename: str, evalue: str, where: Path):
+        self.notebook, self.ename, self.evalue, self.where = notebook, ename, evalue, where
+        super().__init__(f"{notebook} failed: {ename}: {evalue}\n  the executed notebook with the error: {where}")
+
+
+def _previous_timings(reports_stage: Path) -> dict:
+    record = reports_stage / "run.json"
+    if record.exists():
+        return json.loads(record.read_text()).get("seconds", {})
+    return {}
+
+
+def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started) -> None:
+    write_json(
+        {
+            "run": run,
+            "scenario": scenario,
+            "parameters": chosen,
+            "started_utc": started.isoformat(timespec="seconds"),
+            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seconds": timings,
+            "versions": package_versions(),
+        },
+        folder / "run.json",
+    )
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages the report depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["numpy", "pandas", "pyarrow", "duckdb", "sqlglot", "scipy", "scikit-learn",
+             "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert", "pyspark"]
+    out = {"python": sys.version.split()[0]}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.split("\n")[0])
+    parser.add_argument("--run", default="default", help="name of the run: data/<run>/ and reports/<run>/")
+    parser.add_argument("--scenario", default=None, help="notebooks/scenarios/NAME.yaml")
+    parser.add_argument("--params", default="", help='parameters, e.g. "n_sessions=5000 seed=7"')
+    parser.add_argument("--data", default="", help="folder of your own raw tables (instead of simulating)")
+    parser.add_argument("--event-log", default="", help="a flat event log file (CSV or Parquet)")
+    parser.add_argument("--mapping", default="", help="YAML column mapping for --event-log")
+    parser.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 03,04")
+    args = parser.parse_args(argv)
+    overrides = params_from_args(args)
+    only = [o for o in args.only.split(",") if o.strip()] or None
+    try:
+        execute(args.run, args.scenario or None, overrides, only)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the previous report of '{args.run}' is untouched", file=sys.stderr)
+        return 130
+    return 0
+
+
+def params_from_args(args) -> dict:
+    from .params import parse_overrides
+
+    try:
+        overrides = parse_overrides(args.params)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for flag, name in ((args.data, "data_dir"), (args.event_log, "event_log"), (args.mapping, "mapping")):
+        if flag:
+            overrides[name] = str(Path(flag).expanduser().resolve())
+    return overrides
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,515 @@
+"""Vectorised e-commerce clickstream simulator with a known causal truth.
+
+Usage::
+
+    from helpers.simulate import SimConfig, simulate_to_parquet
+    truth = simulate_to_parquet(SimConfig(n_sessions=100_000, seed=42), out_dir)
+
+The generative model, per session (every step is NumPy over whole arrays, never a Python loop
+over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``):
+
+1. Context: device and traffic source; a start time from a day-of-month and diurnal profile.
+2. Latent traits: purchase intent (shifted by source and device), pace (seconds per
+   interaction), idle propensity (share of gaps that are long pauses) and price affinity.
+3. Browsing: ``k`` pre-conversion events (page views, some add-to-carts), ``k - 1 ~ Poisson``
+   with a mean that grows with intent; gaps between events are exponential around the pace,
+   with occasional idle pauses.
+4. Purchase: log-odds = intercept + ``engagement_effect`` * log1p(k) + ``time_effect`` *
+   log1p(pre-conversion seconds) + device and source shifts (centred). Intent acts only through
+   engagement, so the direct effect of time is identified once engagement is held fixed.
+5. Funnel: buyers add to cart (if they had not), check out and purchase; some non-buyers with a
+   cart abandon at checkout.
+6. Basket: the number of order lines falls and the unit price rises with price affinity
+   (``style_strength``); unit prices fall with the session's longest idle gap
+   (``idle_spend_effect`` on log price per log1p second), so the effect on log spend is exact.
+
+Every knob's true value is written to ``truth.json`` beside the raw tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import ParameterError
+from .io import write_json
+
+CHUNK_SESSIONS = 250_000
+
+DEVICES = ("desktop", "mobile", "tablet")
+DEVICE_SHARE = (0.40, 0.52, 0.08)
+DEVICE_INTENT = (0.15, -0.10, 0.0)
+DEVICE_LOGIT = (0.20, -0.20, 0.0)  # direct shift of purchase log-odds
+
+SOURCES = ("organic", "paid_search", "direct", "email", "social", "referral")
+SOURCE_SHARE = (0.33, 0.22, 0.18, 0.07, 0.14, 0.06)
+SOURCE_INTENT = (0.0, 0.10, 0.30, 0.40, -0.40, 0.10)
+SOURCE_LOGIT = (0.0, 0.10, 0.15, 0.30, -0.30, 0.0)
+
+CATEGORIES = ("accessories", "apparel", "beauty", "electronics", "home", "sports")
+CATEGORY_SHARE = (0.20, 0.25, 0.15, 0.10, 0.18, 0.12)
+CATEGORY_MEDIAN_PRICE = (15.0, 40.0, 25.0, 180.0, 60.0, 50.0)
+CATEGORY_PRICE_SD = 0.5  # sd of log price within a category
+
+# Diurnal profile of session starts (share per hour, 0-23), evening peak.
+HOUR_WEIGHTS = np.array(
+    [2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 6, 4], dtype=float
+)
+
+# Centring constants of the purchase model (log1p of 3 events and of 90 seconds).
+ENGAGEMENT_CENTRE = math.log1p(3)
+TIME_CENTRE = math.log1p(90)
+IDLE_CENTRE = math.log1p(60)
+
+# Schema of the raw tables, the one place it is written down. Columns marked optional may be
+# absent in a user's own data.
+RAW_SCHEMA: dict[str, dict[str, str]] = {
+    "sessions": {
+        "session_id": "int64",
+        "user_id": "int64",
+        "started_at": "timestamp",
+        "device": "string (optional)",
+        "traffic_source": "string (optional)",
+    },
+    "events": {
+        "event_id": "int64",
+        "session_id": "int64",
+        "ts": "timestamp",
+        "event_type": "string: page_view | add_to_cart | checkout | purchase",
+        "product_id": "int64, null for checkout and purchase",
+    },
+    "orders": {
+        "order_id": "int64",
+        "session_id": "int64",
+        "ordered_at": "timestamp",
+        "total_usd": "float64",
+    },
+    "order_items": {
+        "order_id": "int64",
+        "product_id": "int64",
+        "quantity": "int64",
+        "unit_price_usd": "float64",
+    },
+    "products": {
+        "product_id": "int64",
+        "category": "string (optional)",
+        "price_usd": "float64",
+        "cost_usd": "float64 (optional)",
+    },
+}
+EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "purchase")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Size, seed and causal knobs of one simulated dataset (defaults are realistic)."""
+
+    n_sessions: int = 100_000
+    seed: int = 42
+    n_products: int = 2_000
+    n_days: int = 28
+    start_date: str = "2026-01-05"
+    target_conversion: float = 0.025  # share of sessions with a purchase (sets the intercept)
+    engagement_effect: float = 1.2  # purchase log-odds per log1p(pre-conversion events)
+    time_effect: float = 0.0  # direct log-odds per log1p(pre-conversion seconds)
+    idle_spend_effect: float = -0.10  # log unit price per log1p(longest idle gap, s)
+    style_strength: float = 0.8  # how strongly price affinity separates price and basket size
+    style_browse_effect: float = 0.0  # effect of price affinity on browsing depth and pace
+    density_lift: float = 0.0  # relative rise in events per minute at equal time (treatment)
+    mean_pace_seconds: float = 35.0  # median seconds between interactions
+    idle_share: float = 0.08  # share of gaps that are idle pauses
+    idle_multiplier: float = 10.0  # how much longer an idle pause is than a normal gap
+    cart_event_share: float = 0.03  # chance that a browsing event is an add-to-cart
+    checkout_abandon_share: float = 0.30  # non-buyers with a cart who reach checkout
+
+    def __post_init__(self):
+        validate_config(self)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_RANGES = {
+    "n_sessions": (1, 200_000_000),
+    "n_products": (1, 10_000_000),
+    "n_days": (1, 3660),
+    "target_conversion": (1e-6, 0.9),
+    "engagement_effect": (-10.0, 10.0),
+    "time_effect": (-10.0, 10.0),
+    "idle_spend_effect": (-5.0, 5.0),
+    "style_strength": (0.0, 5.0),
+    "style_browse_effect": (-3.0, 3.0),
+    "density_lift": (-0.9, 10.0),
+    "mean_pace_seconds": (0.1, 3600.0),
+    "idle_share": (0.0, 1.0),
+    "idle_multiplier": (1.0, 1000.0),
+    "cart_event_share": (0.0, 1.0),
+    "checkout_abandon_share": (0.0, 1.0),
+}
+
+
+def validate_config(cfg: SimConfig) -> None:
+    """Raise ParameterError naming the first knob outside its allowed range."""
+    for name, (lo, hi) in _RANGES.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParameterError(f"parameter '{name}' must be a number, got {value!r}")
+        if not lo <= value <= hi:
+            raise ParameterError(f"parameter '{name}' must be between {lo:g} and {hi:g}, got {value!r}")
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise ParameterError(f"parameter 'seed' must be a non-negative integer, got {cfg.seed!r}")
+    try:
+        np.datetime64(cfg.start_date, "D")
+    except ValueError as exc:
+        raise ParameterError(f"parameter 'start_date' must be YYYY-MM-DD, got {cfg.start_date!r}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Products
+# --------------------------------------------------------------------------------------------
+
+
+def simulate_products(cfg: SimConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Catalogue: category, log-normal list price by category, cost 25-75 % of price."""
+    n = cfg.n_products
+    cat = rng.choice(len(CATEGORIES), size=n, p=CATEGORY_SHARE)
+    log_price = np.log(np.asarray(CATEGORY_MEDIAN_PRICE))[cat] + CATEGORY_PRICE_SD * rng.standard_normal(n)
+    price_cents = np.maximum(np.round(np.exp(log_price) * 100), 99).astype(np.int64)
+    cost_cents = np.round(price_cents * rng.uniform(0.25, 0.75, n)).astype(np.int64)
+    return {
+        "product_id": np.arange(1, n + 1, dtype=np.int64),
+        "category": np.asarray(CATEGORIES)[cat],
+        "price_cents": price_cents,
+        "cost_cents": cost_cents,
+    }
+
+
+class _Catalogue:
+    """Nearest-price look-up of products, vectorised with searchsorted."""
+
+    def __init__(self, products: dict[str, np.ndarray]):
+        order = np.argsort(products["price_cents"], kind="stable")
+        self.ids = products["product_id"][order]
+        self.cents = products["price_cents"][order]
+        self.log_price = np.log(self.cents / 100.0)
+        self.centre = float(np.median(self.log_price))
+
+    def nearest(self, target_log_price: np.ndarray) -> np.ndarray:
+        """Index (into the sorted catalogue) of the product nearest each target log price."""
+        i = np.searchsorted(self.log_price, target_log_price)
+        i = np.clip(i, 1, len(self.log_price) - 1)
+        left_closer = (target_log_price - self.log_price[i - 1]) < (self.log_price[i] - target_log_price)
+        return np.where(left_closer, i - 1, i)
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions and events
+# --------------------------------------------------------------------------------------------
+
+
+def _segment_cumsum(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at each segment start (segments are contiguous)."""
+    total = np.cumsum(values)
+    before = np.repeat(total[starts] - values[starts], counts)
+    return total - before
+
+
+def _browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Context, latent traits and the pre-conversion browsing sequence of ``n`` sessions."""
+    device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
+    source = rng.choice(len(SOURCES), size=n, p=SOURCE_SHARE)
+    intent = rng.standard_normal(n) + np.take(SOURCE_INTENT, source) + np.take(DEVICE_INTENT, device)
+    affinity = rng.standard_normal(n)
+    browse = cfg.style_browse_effect * affinity
+    pace = cfg.mean_pace_seconds * np.exp(0.5 * rng.standard_normal(n) + 0.5 * browse)
+    pace = pace / (1.0 + cfg.density_lift)
+    mean_extra = np.exp(0.05 + 0.8 * intent + browse) * (1.0 + cfg.density_lift)
+    k_pre = 1 + rng.poisson(mean_extra)
+    idle_p = np.clip(cfg.idle_share * np.exp(0.6 * rng.standard_normal(n)), 0.0, 0.9)
+    first_delay = rng.exponential(3.0, n)
+
+    starts = np.concatenate(([0], np.cumsum(k_pre)[:-1]))
+    m = int(k_pre.sum())
+    sess = np.repeat(np.arange(n), k_pre)
+    pos = np.arange(m) - np.repeat(starts, k_pre)
+    is_idle = rng.random(m) < idle_p[sess]
+    gap = pace[sess] * rng.exponential(1.0, m)
+    gap = np.where(is_idle, gap * cfg.idle_multiplier * np.exp(0.5 * rng.standard_normal(m)), gap)
+    gap[pos == 0] = 0.0
+    t_rel = first_delay[sess] + _segment_cumsum(gap, starts, k_pre)
+    t_pre = t_rel[starts + k_pre - 1]
+    return dict(
+        device=device, source=source, affinity=affinity, pace=pace, k_pre=k_pre,
+        starts=starts, sess=sess, pos=pos, gap=gap, t_rel=t_rel, t_pre=t_pre,
+    )
+
+
+def _purchase_logit_without_intercept(cfg: SimConfig, b: dict[str, np.ndarray]) -> np.ndarray:
+    return (
+        cfg.engagement_effect * (np.log1p(b["k_pre"]) - ENGAGEMENT_CENTRE)
+        + cfg.time_effect * (np.log1p(b["t_pre"]) - TIME_CENTRE)
+        + np.take(DEVICE_LOGIT, b["device"])
+        + np.take(SOURCE_LOGIT, b["source"])
+    )
+
+
+def calibrate_intercept(cfg: SimConfig, n: int = 200_000) -> float:
+    """Intercept that makes the expected share of buying sessions equal ``target_conversion``.
+
+    Calibrated on the untreated world (``density_lift = 0``), so a treatment changes conversion.
+    """
+    cfg = dataclasses.replace(cfg, density_lift=0.0)
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xCA11B]))
+    eta = _purchase_logit_without_intercept(cfg, _browse(cfg, n, rng))
+    lo, hi = -30.0, 30.0
+    for _ in range(60):  # bisection on a monotone function
+        mid = 0.5 * (lo + hi)
+        if np.mean(1.0 / (1.0 + np.exp(-(mid + eta)))) < cfg.target_conversion:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def purchase_probability(cfg: SimConfig, intercept: float, b: dict[str, np.ndarray]) -> np.ndarray:
+    """True purchase probability of each session given its browsing."""
+    return 1.0 / (1.0 + np.exp(-(intercept + _purchase_logit_without_intercept(cfg, b))))
+
+
+def simulate_chunk(
+    cfg: SimConfig,
+    n: int,
+    rng: np.random.Generator,
+    catalogue: _Catalogue,
+    intercept: float,
+    first_session_id: int = 1,
+    first_event_id: int = 1,
+    first_order_id: int = 1,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Simulate ``n`` sessions; return the raw tables as dicts of NumPy columns."""
+    b = _browse(cfg, n, rng)
+    k_pre, starts_pre = b["k_pre"], b["starts"]
+    p_buy = purchase_probability(cfg, intercept, b)
+    buy = rng.random(n) < p_buy
+
+    # Event types of the browsing sequence: page views, some add-to-carts (never the first).
+    is_cart = (rng.random(b["pos"].size) < cfg.cart_event_share) & (b["pos"] > 0)
+    has_cart = np.bincount(b["sess"], weights=is_cart, minlength=n) > 0
+    needs_cart = buy & ~has_cart  # a buyer's last browsing event becomes its add-to-cart
+    is_cart[(starts_pre + k_pre - 1)[needs_cart]] = True
+    has_cart |= buy
+    abandon_checkout = ~buy & has_cart & (rng.random(n) < cfg.checkout_abandon_share)
+    n_post = np.where(buy, 2, np.where(abandon_checkout, 1, 0))
+
+    # Full event layout: browsing events then post-conversion events, per session.
+    k_all = k_pre + n_post
+    starts = np.concatenate(([0], np.cumsum(k_all)[:-1]))
+    m = int(k_all.sum())
+    sess = np.repeat(np.arange(n), k_all)
+    pos = np.arange(m) - np.repeat(starts, k_all)
+    pre_slot = np.repeat(starts, k_pre) + b["pos"]
+    etype = np.full(m, 3, dtype=np.int8)  # fill: purchase
+    etype[pre_slot] = np.where(is_cart, 1, 0)
+    post = pos >= np.repeat(k_pre, k_all)
+    etype[post & (pos == np.repeat(k_pre, k_all))] = 2  # first post event: checkout
+    gap = np.zeros(m)
+    gap[pre_slot] = b["gap"]
+    gap[post] = b["pace"][sess[post]] * rng.exponential(1.0, int(post.sum())) + 1.0
+    first_delay = b["t_rel"][starts_pre]
+    t_rel = np.repeat(first_delay, k_all) + _segment_cumsum(gap, starts, k_all)
+    max_idle = np.maximum.reduceat(gap, starts)
+
+    # Session context and start times.
+    day = rng.integers(0, cfg.n_days, n)
+    hour = rng.choice(24, size=n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    sec = rng.integers(0, 3600, n)
+    t0 = np.datetime64(cfg.start_date, "ms")
+    started_at = t0 + ((day * 24 + hour) * 3600 + sec).astype("timedelta64[s]").astype("timedelta64[ms]")
+    n_users = max(1, cfg.n_sessions // 3)
+    session_id = np.arange(first_session_id, first_session_id + n, dtype=np.int64)
+    ts = np.repeat(started_at, k_all) + np.round(t_rel * 1000).astype("timedelta64[ms]")
+
+    # Browsed products: near the session's preferred price level.
+    shift = cfg.style_strength * b["affinity"]
+    browse_target = catalogue.centre + shift[sess] + 0.6 * rng.standard_normal(m)
+    product = catalogue.ids[catalogue.nearest(browse_target)]
+    product_id = np.where(etype <= 1, product, -1)
+
+    # Orders of buying sessions: lines, quantities and unit prices.
+    buyers = np.flatnonzero(buy)
+    nb = buyers.size
+    order_id = np.arange(first_order_id, first_order_id + nb, dtype=np.int64)
+    lines = 1 + rng.poisson(0.6 * np.exp(-0.6 * shift[buyers]))
+    line_order = np.repeat(np.arange(nb), lines)
+    idle_shift = cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE)
+    target = catalogue.centre + (shift[buyers] + idle_shift)[line_order] + 0.35 * rng.standard_normal(line_order.size)
+    idx = catalogue.nearest(target)
+    quantity = rng.choice(np.array([1, 2, 3]), size=line_order.size, p=[0.85, 0.12, 0.03])
+    line_cents = quantity * catalogue.cents[idx]
+    total_cents = np.bincount(line_order, weights=line_cents, minlength=nb).astype(np.int64)
+    purchase_slot = starts[buyers] + k_all[buyers] - 1
+
+    return {
+        "sessions": {
+            "session_id": session_id,
+            "user_id": rng.integers(1, n_users + 1, n).astype(np.int64),
+            "started_at": started_at,
+            "device": np.asarray(DEVICES)[b["device"]],
+            "traffic_source": np.asarray(SOURCES)[b["source"]],
+        },
+        "events": {
+            "event_id": np.arange(first_event_id, first_event_id + m, dtype=np.int64),
+            "session_id": session_id[sess],
+            "ts": ts,
+            "event_type": np.asarray(EVENT_TYPES)[etype],
+            "product_id": product_id,
+        },
+        "orders": {
+            "order_id": order_id,
+            "session_id": session_id[buyers],
+            "ordered_at": ts[purchase_slot],
+            "total_usd": total_cents / 100.0,
+        },
+        "order_items": {
+            "order_id": order_id[line_order],
+            "product_id": catalogue.ids[idx],
+            "quantity": quantity.astype(np.int64),
+            "unit_price_usd": catalogue.cents[idx] / 100.0,
+        },
+        "_truth": {"p_buy": p_buy, "buy": buy},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def _to_arrow(columns: dict[str, np.ndarray], name: str) -> pa.Table:
+    arrays = {}
+    for col, values in columns.items():
+        if name == "events" and col == "product_id":
+            arrays[col] = pa.array(values, mask=values < 0, type=pa.int64())
+        elif values.dtype.kind == "M":
+            arrays[col] = pa.array(values.astype("datetime64[ms]"), type=pa.timestamp("ms"))
+        elif values.dtype.kind in "US":
+            arrays[col] = pa.array(values.astype(str), type=pa.string())
+        else:
+            arrays[col] = pa.array(values)
+    return pa.table(arrays)
+
+
+def truth_dict(cfg: SimConfig, intercept: float) -> dict:
+    """The knobs and derived constants later notebooks compare their estimates with."""
+    return {
+        "source": "simulator",
+        "config": cfg.as_dict(),
+        "purchase_intercept": intercept,
+        "engagement_effect": cfg.engagement_effect,
+        "time_effect": cfg.time_effect,
+        "idle_spend_effect": cfg.idle_spend_effect,
+        "style_strength": cfg.style_strength,
+        "style_browse_effect": cfg.style_browse_effect,
+        "density_lift": cfg.density_lift,
+        "device_logit": dict(zip(DEVICES, DEVICE_LOGIT)),
+        "source_logit": dict(zip(SOURCES, SOURCE_LOGIT)),
+        "scales": {
+            "engagement": "log1p(pre_conversion_event_count)",
+            "time": "log1p(pre_conversion_seconds)",
+            "idle": "log1p(max_idle_seconds), effect on log(amount_usd)",
+        },
+    }
+
+
+def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False) -> dict:
+    """Simulate ``cfg`` in chunks and write the raw tables as Parquet under ``out_dir``.
+
+    Returns the truth dictionary (also written to ``out_dir/truth.json``). Files are written
+    under temporary names and renamed only when every chunk succeeded.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = np.random.SeedSequence(cfg.seed)
+    product_rng = np.random.default_rng(seeds.spawn(1)[0])
+    products = simulate_products(cfg, product_rng)
+    catalogue = _Catalogue(products)
+    intercept = calibrate_intercept(cfg)
+
+    n_chunks = max(1, math.ceil(cfg.n_sessions / CHUNK_SESSIONS))
+    chunk_seeds = np.random.SeedSequence([cfg.seed, 1]).spawn(n_chunks)
+    names = ["sessions", "events", "orders", "order_items"]
+    tmp = {name: out_dir / f".{name}.parquet.tmp" for name in names}
+    writers: dict[str, pq.ParquetWriter] = {}
+    ids = {"session": 1, "event": 1, "order": 1}
+    bar = _progress(n_chunks, progress)
+    try:
+        for c in range(n_chunks):
+            n = min(CHUNK_SESSIONS, cfg.n_sessions - c * CHUNK_SESSIONS)
+            tables = simulate_chunk(
+                cfg, n, np.random.default_rng(chunk_seeds[c]), catalogue, intercept,
+                ids["session"], ids["event"], ids["order"],
+            )
+            for name in names:
+                table = _to_arrow(tables[name], name)
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(tmp[name], table.schema, compression="zstd")
+                writers[name].write_table(table)
+            ids["session"] += n
+            ids["event"] += tables["events"]["event_id"].size
+            ids["order"] += tables["orders"]["order_id"].size
+            bar.update(1)
+        for w in writers.values():
+            w.close()
+        for name in names:
+            tmp[name].replace(out_dir / f"{name}.parquet")
+    finally:
+        bar.close()
+        for w in writers.values():
+            w.close()
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
+    product_table = pa.table({
+        "product_id": products["product_id"],
+        "category": products["category"].astype(str),
+        "price_usd": products["price_cents"] / 100.0,
+        "cost_usd": products["cost_cents"] / 100.0,
+    })
+    pq.write_table(product_table, out_dir / "products.parquet", compression="zstd")
+    truth = truth_dict(cfg, intercept)
+    write_json(truth, out_dir / "truth.json")
+    return truth
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="simulating", unit="chunk", disable=not enabled or total < 2)
+
+
+def simulate_frames(cfg: SimConfig) -> dict:
+    """Simulate a small dataset in memory as pandas DataFrames (for tests and experiments)."""
+    import pandas as pd
+
+    seeds = np.random.SeedSequence(cfg.seed)
+    products = simulate_products(cfg, np.random.default_rng(seeds.spawn(1)[0]))
+    catalogue = _Catalogue(products)
+    intercept = calibrate_intercept(cfg)
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]).spawn(1)[0])
+    tables = simulate_chunk(cfg, cfg.n_sessions, rng, catalogue, intercept)
+    frames = {name: _to_arrow(cols, name).to_pandas() for name, cols in tables.items() if not name.startswith("_")}
+    frames["products"] = pd.DataFrame({
+        "product_id": products["product_id"],
+        "category": products["category"].astype(str),
+        "price_usd": products["price_cents"] / 100.0,
+        "cost_usd": products["cost_cents"] / 100.0,
+    })
+    frames["_truth"] = tables["_truth"]
+    frames["_intercept"] = intercept
+    return frames
+

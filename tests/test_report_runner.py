@@ -1,0 +1,137 @@
+"""The report runner: parameter checks, separate runs, atomic replacement, locks, HTML."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import nbformat
+import pytest
+
+from helpers import paths, report
+from helpers.errors import ParameterError, ReportError
+
+PARAMS = 'run: str = "default"  # name of the run\nn: int = 1  # a number to record\nfail: bool = False  # raise on purpose\nlabel: str = "x"  # a label shown in the output'
+BODY = """
+from helpers import results
+from IPython.display import HTML, display
+import time
+time.sleep(pause)
+display(HTML(f"<p>{label}</p>"))
+if fail:
+    raise ValueError("failing on purpose")
+results.save(run, "01_tiny", {"n": n})
+"""
+
+
+@pytest.fixture
+def tiny(roots, tmp_path, monkeypatch):
+    """A notebooks folder with one tiny numbered notebook."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny"),
+        nbformat.v4.new_code_cell(PARAMS + "\npause: float = 0.0  # seconds to wait", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(BODY),
+    ]
+    nbformat.write(nb, folder / "01_tiny.ipynb")
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", folder)
+    return roots
+
+
+def _recorded(data_root, run):
+    return json.loads((data_root / run / "results" / "01_tiny.json").read_text())["n"]
+
+
+def test_run_writes_report_html_index_and_results(tiny):
+    data, reports = tiny
+    report.execute("a", overrides="n=7")
+    assert _recorded(data, "a") == 7
+    html = (reports / "a" / "01_tiny.html").read_text()
+    assert "<p>x</p>" in html and "name of the run" not in html  # parameters cell hidden
+    assert 'src="http' not in html
+    index = (reports / "a" / "index.html").read_text()
+    assert "01_tiny" in index and "<td>n</td><td>7</td>" in index
+
+
+def test_two_runs_do_not_touch_each_other(tiny):
+    data, reports = tiny
+    report.execute("a", overrides="n=1")
+    report.execute("b", overrides="n=2")
+    assert (_recorded(data, "a"), _recorded(data, "b")) == (1, 2)
+
+
+def test_failed_run_keeps_previous_report_and_says_where_the_error_is(tiny):
+    data, reports = tiny
+    report.execute("a", overrides="n=1")
+    before = (reports / "a" / "01_tiny.html").read_bytes()
+    with pytest.raises(report.NotebookFailed) as err:
+        report.execute("a", overrides="n=2 fail=true")
+    assert "failing on purpose" in str(err.value)
+    assert err.value.where.exists() and err.value.where.parent.name == "a.failed"
+    assert _recorded(data, "a") == 1
+    assert (reports / "a" / "01_tiny.html").read_bytes() == before
+    assert not any((data / ".staging").iterdir())
+
+
+def test_only_reruns_selected_notebooks_on_a_copy(tiny):
+    data, _ = tiny
+    report.execute("a", overrides="n=1")
+    report.execute("a", overrides="n=5", only=["01"])
+    assert _recorded(data, "a") == 5
+
+
+def test_same_run_name_at_once_refuses_clearly(tiny):
+    data, _ = tiny
+    errors = []
+    first = threading.Thread(target=lambda: report.execute("a", overrides="pause=4"))
+    first.start()
+    import time
+
+    time.sleep(1.0)
+    try:
+        report.execute("a")
+    except ReportError as exc:
+        errors.append(str(exc))
+    first.join()
+    assert errors and "in progress" in errors[0]
+    assert _recorded(data, "a") == 1
+
+
+@pytest.mark.parametrize(
+    "overrides, scenario, message",
+    [("nope=1", None, "parameter 'nope' is not declared"),
+     ("n=abc", None, "parameter 'n' must be an int, got 'abc'"),
+     ("n=1.5", None, "parameter 'n' must be an int"),
+     ("fail=maybe", None, "parameter 'fail' must be a bool"),
+     ("n", None, "must be written NAME=VALUE"),
+     ("", "no_such_scenario", "scenario 'no_such_scenario' does not exist")],
+)
+def test_bad_parameters_stop_before_anything_runs(tiny, overrides, scenario, message):
+    data, reports = tiny
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
+        report.execute("a", scenario=scenario, overrides=overrides)
+    assert not (reports / "a").exists() and not (data / "a").exists()
+
+
+def test_bad_run_name_and_unknown_only(tiny):
+    with pytest.raises(ParameterError, match="run name"):
+        report.execute("../evil")
+    with pytest.raises(ParameterError, match="matches no notebook"):
+        report.execute("a", only=["09"])
+
+
+def test_cli_exit_code_and_one_line_message(tiny, capsys):
+    assert report.main(["--run", "a", "--params", "n=abc"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: parameter 'n' must be an int, got 'abc'"]
+
+
+def test_labels_from_data_are_escaped_on_the_front_page(tiny):
+    _, reports = tiny
+    report.execute("a", overrides={"label": "<script>alert(1)</script>"})
+    index = (reports / "a" / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in index
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index

@@ -1,0 +1,107 @@
+"""The simulator: internal consistency, determinism, realism and the knobs' direction."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from helpers.errors import ParameterError
+from helpers.profile import benchmark_table, raw_profile
+from helpers.simulate import SimConfig, simulate_frames, simulate_to_parquet
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return simulate_frames(SimConfig(n_sessions=40_000, seed=3))
+
+
+def test_every_purchase_event_has_its_order_and_back(frames):
+    ev, orders = frames["events"], frames["orders"]
+    buying = set(ev.loc[ev.event_type == "purchase", "session_id"])
+    assert buying == set(orders.session_id)
+    assert orders.session_id.is_unique
+
+
+def test_order_totals_equal_their_items(frames):
+    items = frames["order_items"]
+    by_order = (items.quantity * items.unit_price_usd).groupby(items.order_id).sum()
+    totals = frames["orders"].set_index("order_id").total_usd
+    assert np.allclose(by_order.reindex(totals.index), totals, atol=0.005)
+    assert (items.quantity >= 1).all() and (items.unit_price_usd > 0).all()
+
+
+def test_timestamps_ordered_and_not_before_start(frames):
+    ev = frames["events"].merge(frames["sessions"][["session_id", "started_at"]], on="session_id")
+    assert (ev.ts >= ev.started_at).all()
+    ordered = ev.sort_values("event_id")
+    assert (ordered.groupby("session_id").ts.diff().dropna() >= pd.Timedelta(0)).all()
+
+
+def test_checkout_only_after_a_cart(frames):
+    ev = frames["events"].sort_values("event_id")
+    first = ev.groupby(["session_id", "event_type"]).event_id.min().unstack()
+    with_checkout = first[first.checkout.notna()]
+    assert (with_checkout.add_to_cart < with_checkout.checkout).all()
+    bought = first[first.purchase.notna()]
+    assert (bought.checkout < bought.purchase).all()
+
+
+def test_products_cost_between_quarter_and_three_quarters_of_price(frames):
+    p = frames["products"]
+    share = p.cost_usd / p.price_usd
+    assert share.between(0.24, 0.76).all()
+
+
+def _digest(folder):
+    h = hashlib.sha256()
+    for name in ("sessions", "events", "orders", "order_items", "products"):
+        df = pq.read_table(folder / f"{name}.parquet").to_pandas()
+        h.update(pd.util.hash_pandas_object(df.sort_values(list(df.columns[:1])), index=False).values.tobytes())
+    return h.hexdigest()
+
+
+def test_same_seed_same_tables_other_seed_other_tables(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    simulate_to_parquet(SimConfig(n_sessions=3_000, seed=5), a)
+    simulate_to_parquet(SimConfig(n_sessions=3_000, seed=5), b)
+    simulate_to_parquet(SimConfig(n_sessions=3_000, seed=6), c)
+    assert _digest(a) == _digest(b)
+    assert _digest(a) != _digest(c)
+
+
+def test_chunked_writing_matches_in_memory_simulation(tmp_path, monkeypatch):
+    import helpers.simulate as sim
+
+    monkeypatch.setattr(sim, "CHUNK_SESSIONS", 1_000)
+    simulate_to_parquet(SimConfig(n_sessions=3_500, seed=9), tmp_path)
+    sessions = pq.read_table(tmp_path / "sessions.parquet").to_pandas()
+    events = pq.read_table(tmp_path / "events.parquet").to_pandas()
+    assert len(sessions) == 3_500 and sessions.session_id.is_unique
+    assert events.event_id.is_unique and set(events.session_id) <= set(sessions.session_id)
+
+
+def test_default_run_lands_in_published_ranges(tmp_path):
+    simulate_to_parquet(SimConfig(n_sessions=100_000, seed=42), tmp_path)
+    table = benchmark_table(raw_profile(tmp_path))
+    assert (table["in range"] == "yes").all(), table[["metric", "this data", "published range"]]
+
+
+def test_conversion_follows_target_and_engagement_knob():
+    base = simulate_frames(SimConfig(n_sessions=60_000, seed=1))
+    assert abs(len(base["orders"]) / 60_000 - 0.025) < 0.004
+    dense = simulate_frames(SimConfig(n_sessions=60_000, seed=1, density_lift=0.5))
+    assert len(dense["orders"]) > 1.1 * len(base["orders"])  # more interactions, more buyers
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"n_sessions": 0}, "n_sessions"), ({"target_conversion": 1.5}, "target_conversion"),
+     ({"idle_share": -0.1}, "idle_share"), ({"start_date": "yesterday"}, "start_date")],
+)
+def test_impossible_knobs_are_named(kwargs, name):
+    with pytest.raises(ParameterError, match=name):
+        SimConfig(**kwargs)
