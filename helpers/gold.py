@@ -1,0 +1,211 @@
+"""The session-level gold table: one SQL definition, run by DuckDB (default) or Spark.
+
+Usage::
+
+    from helpers.gold import build_gold, read_gold, DICTIONARY
+    build_gold(paths.raw_dir("default"), paths.gold_dir("default"))            # DuckDB
+    build_gold(raw, out, engine="spark", spark_master="local[2]")              # Spark
+    gold = read_gold(paths.gold_dir("default"))
+
+The SQL is ``helpers/sql/gold_table.sql`` (DuckDB dialect); for Spark it is transpiled with
+sqlglot. Every column is explained once, in ``DICTIONARY`` below.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import contract
+from .paths import SQL_DIR
+
+# column, unit, definition (with edge cases). The one place a gold column is explained.
+DICTIONARY: list[tuple[str, str, str]] = [
+    ("session_id", "id", "The session (one row per row of `sessions`)."),
+    ("user_id", "id", "The visitor; the session id when the data carry no user."),
+    ("started_at", "UTC time", "Session start as recorded in `sessions`."),
+    ("device", "label", "Device; 'unknown' when the data have none."),
+    ("traffic_source", "label", "Traffic source; 'unknown' when the data have none."),
+    ("start_hour", "hour 0-23", "Hour of `started_at` (UTC)."),
+    ("start_weekday", "1-7", "ISO weekday of `started_at`: 1 Monday ... 7 Sunday."),
+    ("session_seconds", "s", "Last event time minus session start; 0 for a session without events."),
+    ("first_event_delay_seconds", "s", "First event time minus session start; empty without events."),
+    ("max_idle_seconds", "s", "Longest gap between consecutive events (ordered by time, then event id); 0 with fewer than two events."),
+    ("event_count", "events", "All events of the session, every type."),
+    ("n_page_view", "events", "Page views."),
+    ("n_add_to_cart", "events", "Add-to-cart events."),
+    ("n_checkout", "events", "Checkout events."),
+    ("n_purchase", "events", "Purchase events."),
+    ("pre_conversion_event_count", "events", "Events before the first checkout or purchase (ties broken by event id); all events when there is none; 0 when the session opens with a checkout or purchase. Leakage-free engagement."),
+    ("pre_conversion_seconds", "s", "Time from session start to the last event before the first checkout or purchase; the whole session when there is none; 0 when no event precedes it. Leakage-free time on site."),
+    ("did_purchase", "0/1", "1 when the session has at least one order."),
+    ("amount_usd", "USD", "Sum of the session's order totals; 0 without orders."),
+    ("n_orders", "orders", "Orders placed in the session."),
+    ("n_items", "units", "Units bought: sum of order-item quantities."),
+    ("avg_item_price_usd", "USD/unit", "Items' value divided by units; empty without items."),
+    ("gross_margin_usd", "USD", "Sum of quantity x (unit price - product cost); 0 without orders; empty when costs are unknown."),
+    ("events_per_minute", "events/min", "event_count x 60 / max(session_seconds, 1 s): interaction density."),
+]
+GOLD_COLUMNS = [c for c, _, _ in DICTIONARY]
+
+
+def dictionary_frame() -> pd.DataFrame:
+    """The data dictionary as a table for the notebook."""
+    return pd.DataFrame(DICTIONARY, columns=["column", "unit", "definition"])
+
+
+def gold_sql(dialect: str = "duckdb") -> str:
+    """The gold-table SQL in ``dialect`` ('duckdb' or 'spark')."""
+    sql = (SQL_DIR / "gold_table.sql").read_text(encoding="utf-8")
+    if dialect == "duckdb":
+        return sql
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
+
+
+def _register_raw(con, raw_dir: Path) -> None:
+    for table in contract.TABLES:
+        path = str(Path(raw_dir) / f"{table}.parquet").replace("'", "''")
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+
+
+def build_gold(raw_dir: Path, out_dir: Path, engine: str = "duckdb", spark_master: str = "local[*]",
+               threads: int | None = None) -> dict:
+    """Build ``out_dir/sessions.parquet`` from typed raw tables; return rows and seconds."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "sessions.parquet"
+    stage = out_dir / f".sessions-{uuid.uuid4().hex[:8]}.parquet"
+    t0 = time.perf_counter()
+    try:
+        if engine == "duckdb":
+            con = contract.connect()
+            if threads:
+                con.execute(f"SET threads = {int(threads)}")
+            _register_raw(con, raw_dir)
+            con.execute(f"COPY ({gold_sql('duckdb')}) TO '{stage}' (FORMAT parquet, COMPRESSION zstd)")
+            rows = con.execute(f"SELECT count(*) FROM read_parquet('{stage}')").fetchone()[0]
+        elif engine == "spark":
+            rows = _build_with_spark(raw_dir, stage, spark_master)
+        else:
+            raise ValueError(f"engine must be 'duckdb' or 'spark', got {engine!r}")
+        if target.is_dir():
+            shutil.rmtree(target)
+        stage.replace(target)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage) if stage.is_dir() else stage.unlink()
+    return {"rows": int(rows), "seconds": time.perf_counter() - t0, "engine": engine}
+
+
+def spark_session(master: str = "local[*]"):
+    """A Spark session in UTC, quiet, sized for one machine by default."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(master).appName("clickstream-gold")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
+    spark = spark_session(master)
+    for table in contract.TABLES:
+        spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet")).createOrReplaceTempView(table)
+    frame = spark.sql(gold_sql("spark"))
+    frame.write.mode("overwrite").option("compression", "zstd").parquet(str(stage))
+    return spark.read.parquet(str(stage)).count()
+
+
+def read_gold(gold_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns)
+    frame = table.to_pandas()
+    if "session_id" in frame.columns:
+        frame = frame.sort_values("session_id", kind="stable").reset_index(drop=True)
+    return frame
+
+
+def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
+    """Checks that the gold table agrees with the raw tables; one row per check."""
+    con = contract.connect()
+    _register_raw(con, raw_dir)
+    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{Path(gold_dir) / 'sessions.parquet'}/**' ) ")\
+        if (Path(gold_dir) / "sessions.parquet").is_dir() else \
+        con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{Path(gold_dir) / 'sessions.parquet'}')")
+    q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    checks = [
+        ("rows = sessions", q("SELECT count(*) FROM gold"), q("SELECT count(*) FROM sessions")),
+        ("one row per session", q("SELECT count(DISTINCT session_id) FROM gold"), q("SELECT count(*) FROM gold")),
+        ("revenue = sum of order totals", q("SELECT round(sum(amount_usd), 2) FROM gold"),
+         q("SELECT round(coalesce(sum(total_usd), 0), 2) FROM orders")),
+        ("buyers = sessions with an order", q("SELECT sum(did_purchase) FROM gold"),
+         q("SELECT count(DISTINCT session_id) FROM orders")),
+        ("events = raw events", q("SELECT sum(event_count) FROM gold"), q("SELECT count(*) FROM events")),
+        ("units = sum of item quantities", q("SELECT sum(n_items) FROM gold"),
+         q("SELECT coalesce(sum(quantity), 0) FROM order_items")),
+    ]
+    frame = pd.DataFrame(checks, columns=["check", "gold table", "raw tables"])
+    frame["agrees"] = [
+        bool(np.isclose(float(a or 0), float(b or 0), rtol=1e-9, atol=0.01)) for a, b in zip(frame["gold table"], frame["raw tables"])
+    ]
+    return frame
+
+
+def gold_pandas(raw_dir: Path) -> pd.DataFrame:
+    """The same table with a straightforward pandas groupby (reference for speed and checks)."""
+    raw = Path(raw_dir)
+    sessions = pd.read_parquet(raw / "sessions.parquet")
+    events = pd.read_parquet(raw / "events.parquet").sort_values(["session_id", "ts", "event_id"])
+    orders = pd.read_parquet(raw / "orders.parquet")
+    items = pd.read_parquet(raw / "order_items.parquet")
+    products = pd.read_parquet(raw / "products.parquet")
+
+    g = events.groupby("session_id", sort=False)
+    events["gap"] = g["ts"].diff().dt.total_seconds()
+    events["conv"] = events["event_type"].isin(["checkout", "purchase"]).astype(int)
+    events["seen"] = events.groupby("session_id", sort=False)["conv"].cummax()
+    events["pre_ts"] = events["ts"].where(events["seen"] == 0)
+    agg = events.groupby("session_id").agg(
+        event_count=("event_id", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"),
+        max_idle_seconds=("gap", "max"), pre_count=("seen", lambda s: int((s == 0).sum())),
+        pre_end_ts=("pre_ts", "max"),
+    )
+    types = events.pivot_table(index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0)
+    for t in ("page_view", "add_to_cart", "checkout", "purchase"):
+        agg[f"n_{t}"] = types[t] if t in types else 0
+    o = orders.groupby("session_id").agg(n_orders=("order_id", "size"), amount_usd=("total_usd", "sum"))
+    it = items.merge(orders[["order_id", "session_id"]], on="order_id").merge(products[["product_id", "cost_usd"]], on="product_id", how="left")
+    it["value"] = it["quantity"] * it["unit_price_usd"]
+    it["margin"] = it["quantity"] * (it["unit_price_usd"] - it["cost_usd"])
+    i = it.groupby("session_id").agg(n_items=("quantity", "sum"), items_usd=("value", "sum"), gross_margin_usd=("margin", "sum"))
+    out = sessions.merge(agg, on="session_id", how="left").merge(o, on="session_id", how="left").merge(i, on="session_id", how="left")
+    out["session_seconds"] = (out["last_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
+    out["first_event_delay_seconds"] = (out["first_ts"] - out["started_at"]).dt.total_seconds()
+    out["max_idle_seconds"] = out["max_idle_seconds"].fillna(0.0)
+    out["pre_conversion_event_count"] = out["pre_count"].fillna(0).astype(int)
+    out["pre_conversion_seconds"] = (out["pre_end_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
+    out["did_purchase"] = (out["n_orders"].fillna(0) > 0).astype(int)
+    out["amount_usd"] = out["amount_usd"].fillna(0.0)
+    out["avg_item_price_usd"] = out["items_usd"] / out["n_items"].where(out["n_items"] > 0)
+    out["gross_margin_usd"] = out["gross_margin_usd"].where(out["n_orders"].notna(), 0.0)
+    for c in ("event_count", "n_page_view", "n_add_to_cart", "n_checkout", "n_purchase", "n_orders", "n_items"):
+        out[c] = out[c].fillna(0).astype(int)
+    out["start_hour"] = out["started_at"].dt.hour
+    out["start_weekday"] = out["started_at"].dt.day_of_week + 1
+    out["events_per_minute"] = out["event_count"] * 60.0 / out["session_seconds"].clip(lower=1.0)
+    return out[GOLD_COLUMNS].sort_values("session_id").reset_index(drop=True)

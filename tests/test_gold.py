@@ -1,0 +1,142 @@
+"""The gold table on a hand-built fixture: every column against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.contract import normalise_folder
+from helpers.gold import GOLD_COLUMNS, build_gold, gold_pandas, read_gold, reconcile
+from helpers.ingest import import_event_log, load_mapping
+from helpers.simulate import SimConfig, simulate_to_parquet
+
+from . import rawfixture
+
+NAN = math.nan
+# session_id -> expected values, worked out by hand from tests/rawfixture.py
+EXPECTED = {
+    "session_seconds": [110, 0, 5, 60, 0, 3],
+    "first_event_delay_seconds": [2, NAN, 5, 0, 0, 3],
+    "max_idle_seconds": [60, 0, 0, 10, 0, 0],
+    "event_count": [5, 0, 1, 7, 3, 2],
+    "n_page_view": [2, 0, 0, 1, 2, 1],
+    "n_add_to_cart": [1, 0, 0, 2, 0, 0],
+    "n_checkout": [1, 0, 0, 2, 1, 1],
+    "n_purchase": [1, 0, 1, 2, 0, 0],
+    "pre_conversion_event_count": [3, 0, 0, 2, 2, 0],
+    "pre_conversion_seconds": [40, 0, 0, 10, 0, 0],
+    "did_purchase": [1, 0, 1, 1, 0, 0],
+    "amount_usd": [25, 0, 7.5, 15, 0, 0],
+    "n_orders": [1, 0, 1, 2, 0, 0],
+    "n_items": [3, 0, 1, 2, 0, 0],
+    "avg_item_price_usd": [25 / 3, NAN, 7.5, 7.5, NAN, NAN],
+    "gross_margin_usd": [2 * 6 + 2, 0, 5, 6 + 2, 0, 0],
+    "events_per_minute": [5 * 60 / 110, 0, 60 / 5, 7, 180, 40],
+    "start_hour": [10, 11, 23, 12, 13, 14],
+    "start_weekday": [1, 1, 1, 1, 1, 1],
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gold")
+    raw = root / "raw"
+    normalise_folder(rawfixture.write(root / "src"), raw)
+    build_gold(raw, root / "gold")
+    return raw, root / "gold", read_gold(root / "gold")
+
+
+@pytest.mark.parametrize("column", sorted(EXPECTED))
+def test_column_matches_hand_computed_values(built, column):
+    _, _, gold = built
+    got = gold[column].astype(float).to_numpy()
+    assert np.allclose(got, np.asarray(EXPECTED[column], dtype=float), equal_nan=True), (column, got)
+
+
+def test_one_row_per_session_with_every_dictionary_column(built):
+    _, _, gold = built
+    assert list(gold.columns) == GOLD_COLUMNS
+    assert gold["session_id"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_reconciliation_agrees(built):
+    raw, gold_dir, _ = built
+    assert reconcile(raw, gold_dir)["agrees"].all()
+
+
+def test_pandas_reference_gives_the_same_table(built):
+    raw, _, gold = built
+    ref = gold_pandas(raw)
+    for col in GOLD_COLUMNS:
+        a, b = gold[col], ref[col]
+        if a.dtype.kind in "fiub":
+            assert np.allclose(a.astype(float), b.astype(float), equal_nan=True), col
+        else:
+            assert (a.astype(str) == b.astype(str)).all(), col
+
+
+def test_missing_optional_columns_become_unknown(tmp_path):
+    frames = rawfixture.tables()
+    frames["sessions"] = frames["sessions"].drop(columns=["device", "traffic_source", "user_id"])
+    frames["products"] = frames["products"].drop(columns=["cost_usd", "category"])
+    normalise_folder(rawfixture.write(tmp_path / "src", frames), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    gold = read_gold(tmp_path / "gold")
+    assert set(gold["device"]) == {"unknown"} and set(gold["traffic_source"]) == {"unknown"}
+    assert gold.loc[gold.did_purchase == 1, "gross_margin_usd"].isna().all()
+    assert (gold.loc[gold.did_purchase == 0, "gross_margin_usd"] == 0).all()
+    assert gold["user_id"].tolist() == gold["session_id"].tolist()
+
+
+def test_csv_input_gives_the_same_gold_table(tmp_path, built):
+    _, _, gold = built
+    normalise_folder(rawfixture.write(tmp_path / "src", fmt="csv"), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    pd.testing.assert_frame_equal(read_gold(tmp_path / "gold"), gold, check_dtype=False)
+
+
+LOG = """sid,when,name,item,price,qty
+s1,2026-01-05T10:00:00Z,view_item,A,10,
+s1,2026-01-05T10:00:30Z,add_to_cart,A,10,1
+s1,2026-01-05T10:01:00Z,remove_from_cart,A,10,1
+s1,2026-01-05T10:01:10Z,add_to_cart,B,5,2
+s1,2026-01-05T10:02:00Z,purchase,B,5,2
+s1,2026-01-05T10:02:00Z,purchase,A,10,1
+s2,2026-01-05T11:00:00Z,view_item,C,7.5,
+"""
+
+
+def test_flat_event_log_without_checkout_and_with_extra_types(tmp_path):
+    (tmp_path / "log.csv").write_text(LOG)
+    (tmp_path / "map.yaml").write_text(
+        "columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, quantity: qty}\n"
+        "event_types: {page_view: [view_item], add_to_cart: [add_to_cart], purchase: [purchase]}\n"
+    )
+    counts = import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "map.yaml"), tmp_path / "raw")
+    assert counts == {"sessions": 2, "events": 6, "orders": 1, "order_items": 2, "products": 3}
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    g = read_gold(tmp_path / "gold").set_index("session_id")
+    s1 = g.loc[1]
+    assert (s1.event_count, s1.n_page_view, s1.n_add_to_cart, s1.n_checkout, s1.n_purchase) == (5, 1, 2, 0, 1)
+    assert (s1.pre_conversion_event_count, s1.pre_conversion_seconds, s1.max_idle_seconds) == (4, 70.0, 50.0)
+    assert (s1.amount_usd, s1.n_items, s1.did_purchase) == (20.0, 3, 1)
+    assert g.loc[2, "did_purchase"] == 0 and g.loc[2, "traffic_source"] == "unknown"
+
+
+@pytest.mark.spark
+def test_spark_builds_the_same_gold_table_as_duckdb(tmp_path):
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine: the Spark engine cannot start")
+    pytest.importorskip("pyspark")
+    simulate_to_parquet(SimConfig(n_sessions=4_000, seed=11), tmp_path / "raw")
+    normalise_folder(rawfixture.write(tmp_path / "fx"), tmp_path / "fxraw")
+    for raw in ("raw", "fxraw"):
+        build_gold(tmp_path / raw, tmp_path / f"duck_{raw}")
+        build_gold(tmp_path / raw, tmp_path / f"spark_{raw}", engine="spark", spark_master="local[2]")
+        duck, spark = read_gold(tmp_path / f"duck_{raw}"), read_gold(tmp_path / f"spark_{raw}")
+        assert list(spark.columns) == list(duck.columns)
+        pd.testing.assert_frame_equal(spark, duck, check_dtype=False, check_exact=False, rtol=1e-9)
