@@ -68,3 +68,64 @@ def session_distributions(dist: pd.DataFrame):
     right.set_ylabel("sessions")
     right.set_title("Session length has a heavy right tail")
     return fig, (left, right)
+
+
+def heatmap(rate: pd.DataFrame, size: pd.DataFrame, title: str, xlabel: str, ylabel: str):
+    """Conversion-rate heatmap with the rate and cell count written in each cell."""
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    annot = rate.map(lambda v: "" if pd.isna(v) else f"{v:.1%}") + size.map(lambda v: "" if pd.isna(v) else f"\n(n={int(v):,})")
+    sns.heatmap(rate, annot=annot, fmt="", cmap="viridis", ax=ax, cbar_kws={"label": "conversion rate"},
+                annot_kws={"fontsize": 8})
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig, ax
+
+
+def binned_curves(curves: dict[str, pd.DataFrame], ylabel: str, title: str, log_x: bool = True):
+    """One panel per feature: binned rate with its 95 % CI band."""
+    fig, axes = plt.subplots(1, len(curves), figsize=WIDE, sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, (label, g), color in zip(axes, curves.items(), PALETTE):
+        ax.plot(g["x"], g["rate"], marker="o", color=color)
+        ax.fill_between(g["x"], g["lo"], g["hi"], alpha=0.25, color=color)
+        if log_x and (g["x"] > 0).all():
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+    axes[0].set_ylabel(ylabel)
+    axes[0].yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    fig.suptitle(title, fontweight="bold")
+    return fig, axes
+
+
+def calibration(observed, predicted, title: str):
+    """Calibration curve against the diagonal."""
+    fig, ax = plt.subplots(figsize=SQUARE)
+    top = max(np.max(observed), np.max(predicted)) * 1.05
+    ax.plot([0, top], [0, top], ls="--", color="grey", label="perfect calibration")
+    ax.plot(predicted, observed, marker="o", color=PALETTE[0], label="model (out-of-fold)")
+    ax.set_xlabel("predicted purchase probability")
+    ax.set_ylabel("observed purchase rate")
+    ax.set_title(title)
+    ax.legend()
+    return fig, ax
+
+
+def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: str, ref: float = 1.0,
+           log_x: bool = True, hue: str | None = None):
+    """Point estimates with 95 % CIs, one row per index entry; a reference line at ``ref``."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))
+    colors = [PALETTE[0]] * len(table) if hue is None else [PALETTE[i % len(PALETTE)] for i in pd.factorize(table[hue])[0]]
+    for yi, (e, l, h), color in zip(y, table[[est, lo, hi]].to_numpy(), colors):
+        ax.errorbar([e], [yi], xerr=[[e - l], [h - e]], fmt="o", color=color, capsize=3)
+    ax.axvline(ref, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, [str(i) for i in table.index])
+    ax.invert_yaxis()
+    if log_x:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return fig, ax

@@ -1,0 +1,210 @@
+"""Who purchases? Nested logistic models of conversion on engagement and time, with uncertainty.
+
+Usage::
+
+    from helpers import conversion
+    feats = conversion.prepare(gold)
+    fits = conversion.fit_nested(feats, controls, folds=5, seed=42)
+
+Every model is fitted here (statsmodels, unpenalised, for effects and tests; scikit-learn for
+cross-validated scores); the notebook shows and interprets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from scipy import stats as sps
+
+from . import stats
+
+Y = "did_purchase"
+
+
+def prepare(gold: pd.DataFrame) -> pd.DataFrame:
+    """Modelling frame: log1p behaviour features, context and the outcome."""
+    return stats.behaviour_features(gold)
+
+
+def nested_specs(controls: list[str]) -> dict[str, list[str]]:
+    """The four nested models, smallest first."""
+    return {
+        "time only": ["time"],
+        "engagement only": ["engagement"],
+        "both": ["engagement", "time"],
+        "both + controls": ["engagement", "time", *controls],
+    }
+
+
+def fit_logit(frame: pd.DataFrame, terms: list[str]):
+    """Unpenalised logistic regression of purchase on ``terms`` (statsmodels)."""
+    formula = f"{Y} ~ " + (" + ".join(terms) if terms else "1")
+    return smf.logit(formula, data=frame).fit(disp=0, maxiter=200)
+
+
+def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
+    """Fit each nested model; table of CV ROC-AUC / PR-AUC (mean and sd), AIC and LR tests."""
+    specs = nested_specs(controls)
+    fits, rows, oof = {}, [], {}
+    y = frame[Y].to_numpy()
+    for name, terms in specs.items():
+        fits[name] = fit_logit(frame, terms)
+        cv = stats.cv_classifier_scores(stats.design(frame, terms), y, folds, seed)
+        oof[name] = cv.pop("oof")
+        rows.append({"model": name, "terms": " + ".join(terms), **cv, "aic": fits[name].aic, "llf": fits[name].llf,
+                     "df": fits[name].df_model})
+    table = pd.DataFrame(rows).set_index("model")
+    for small, big in (("engagement only", "both"), ("time only", "both"), ("both", "both + controls")):
+        table.loc[big, f"lr_p_vs_{small.split()[0]}"] = lr_test(fits[small], fits[big])
+    return {"fits": fits, "table": table, "oof": oof}
+
+
+def lr_test(small, big) -> float:
+    """Likelihood-ratio test p-value of a nested model against a bigger one."""
+    dof = big.df_model - small.df_model
+    return float(sps.chi2.sf(2 * (big.llf - small.llf), dof)) if dof > 0 else float("nan")
+
+
+def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time")) -> pd.DataFrame:
+    """Odds ratio per standard deviation of each feature, with a 95 % CI."""
+    ci = fit.conf_int()
+    rows = []
+    for name in names:
+        if name not in fit.params:
+            continue
+        sd = float(frame[name].std())
+        rows.append({"feature": name, "scale": stats.FEATURES[name][1], "coef": fit.params[name],
+                     "coef_lo": ci.loc[name, 0], "coef_hi": ci.loc[name, 1], "sd": sd,
+                     "or_per_sd": np.exp(fit.params[name] * sd), "or_lo": np.exp(ci.loc[name, 0] * sd),
+                     "or_hi": np.exp(ci.loc[name, 1] * sd), "p": fit.pvalues[name]})
+    return pd.DataFrame(rows).set_index("feature")
+
+
+def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
+    """Average marginal effects (change in purchase probability per log1p unit) with 95 % CIs."""
+    frame = fit.get_margeff(at="overall").summary_frame()
+    frame = frame.loc[[n for n in names if n in frame.index]]
+    return frame.rename(columns={"dy/dx": "ame", "Conf. Int. Low": "ame_lo", "Cont. Int. Hi.": "ame_hi", "Pr(>|z|)": "ame_p"})[
+        ["ame", "ame_lo", "ame_hi", "ame_p"]]
+
+
+def entanglement(frame: pd.DataFrame) -> dict:
+    """Correlation of engagement and time, and their variance inflation factors."""
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    cols = [c for c in ("engagement", "time", "first_delay") if c in frame and frame[c].std() > 0]
+    X = np.column_stack([np.ones(len(frame))] + [frame[c].to_numpy() for c in cols])
+    vif = {c: float(variance_inflation_factor(X, i + 1)) for i, c in enumerate(cols)}
+    return {"corr": float(frame["engagement"].corr(frame["time"])), "vif": vif}
+
+
+def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
+    """The 'both' model on funnel-inclusive counts versus leakage-free ones."""
+    y = frame[Y].to_numpy()
+    rows = []
+    for label, eng, tim in (("leakage-free (before first checkout)", "engagement", "time"),
+                            ("funnel-inclusive (whole session)", "engagement_all", "time_all")):
+        fit = fit_logit(frame, [eng, tim])
+        cv = stats.cv_classifier_scores(stats.design(frame, [eng, tim]), y, folds, seed)
+        rows.append({"features": label, "cv_auc": cv["auc"], "cv_auc_sd": cv["auc_sd"],
+                     "engagement_or_per_sd": float(np.exp(fit.params[eng] * frame[eng].std())),
+                     "time_or_per_sd": float(np.exp(fit.params[tim] * frame[tim].std()))})
+    return pd.DataFrame(rows).set_index("features")
+
+
+def grid(gold: pd.DataFrame, q: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Conversion rate and session counts on a grid of engagement x time quantiles."""
+    def bins(col):
+        ranks = gold[col].rank(method="first")
+        codes = pd.qcut(ranks, q, labels=False)
+        edges = gold.groupby(codes)[col].agg(["min", "max"])
+        labels = [f"{lo:g}-{hi:g}" if col.endswith("count") else f"{lo:.0f}-{hi:.0f}s" for lo, hi in edges.to_numpy()]
+        return codes.map(dict(enumerate(labels)))
+
+    eng, tim = bins("pre_conversion_event_count"), bins("pre_conversion_seconds")
+    table = gold.assign(eng=eng, tim=tim).groupby(["eng", "tim"], sort=False)[Y].agg(["mean", "size"])
+    order_e = list(dict.fromkeys(eng.sort_values(key=lambda s: gold.loc[s.index, "pre_conversion_event_count"]).tolist()))
+    order_t = list(dict.fromkeys(tim.sort_values(key=lambda s: gold.loc[s.index, "pre_conversion_seconds"]).tolist()))
+    rate = table["mean"].unstack().reindex(index=order_e, columns=order_t)
+    size = table["size"].unstack().reindex(index=order_e, columns=order_t)
+    return rate, size
+
+
+def binned_curve(gold: pd.DataFrame, col: str, bins: int = 10) -> pd.DataFrame:
+    """Conversion by quantile bin of ``col`` with Wilson 95 % CIs."""
+    codes = pd.qcut(gold[col].rank(method="first"), bins, labels=False)
+    g = gold.groupby(codes).agg(x=(col, "median"), buyers=(Y, "sum"), n=(Y, "size"))
+    g["rate"] = g["buyers"] / g["n"]
+    g["lo"], g["hi"] = stats.wilson(g["buyers"], g["n"])
+    return g
+
+
+def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
+    """Calibration curve (quantile bins) and Brier score against the base-rate Brier score."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss
+
+    frac, mean_pred = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+    base = np.full_like(p, y.mean())
+    brier, brier_base = brier_score_loss(y, p), brier_score_loss(y, base)
+    return {"observed": frac, "predicted": mean_pred, "brier": float(brier), "brier_base": float(brier_base),
+            "brier_skill": float(1 - brier / brier_base)}
+
+
+def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame:
+    """Per-SD odds ratios of engagement and time within each level of ``by`` (overall SDs)."""
+    sds = {n: frame[n].std() for n in ("engagement", "time")}
+    rows = []
+    for level, part in frame.groupby(by):
+        buyers = int(part[Y].sum())
+        if buyers < min_buyers or buyers == len(part):
+            rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": f"fewer than {min_buyers} buyers: not estimated"})
+            continue
+        fit = fit_logit(part, ["engagement", "time"])
+        ci = fit.conf_int()
+        row = {by: level, "sessions": len(part), "buyers": buyers, "note": ""}
+        for n in ("engagement", "time"):
+            row[f"{n}_or"] = np.exp(fit.params[n] * sds[n])
+            row[f"{n}_lo"], row[f"{n}_hi"] = np.exp(ci.loc[n, 0] * sds[n]), np.exp(ci.loc[n, 1] * sds[n])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(by)
+
+
+def truth_check(fit, truth: dict) -> pd.DataFrame:
+    """Fitted coefficients (per log1p unit) beside the simulator's true values."""
+    ci = fit.conf_int()
+    rows = []
+    for name, key in (("engagement", "engagement_effect"), ("time", "time_effect")):
+        lo, hi = ci.loc[name, 0], ci.loc[name, 1]
+        rows.append({"effect": f"{name} -> purchase (log-odds per log1p unit)", "truth": truth[key],
+                     "estimate": fit.params[name], "ci_lo": lo, "ci_hi": hi, "covered": bool(lo <= truth[key] <= hi)})
+    return pd.DataFrame(rows).set_index("effect")
+
+
+def verdicts(effects: pd.DataFrame, table: pd.DataFrame, negligible_or: float, alpha: float) -> dict:
+    """The computed answers: strongest predictor, and whether time adds once engagement is held."""
+    log_or = effects["coef"] * effects["sd"]
+    strongest = str(log_or.abs().idxmax())
+    e, t = effects.loc["engagement"], effects.loc["time"]
+    weaker = "time" if strongest == "engagement" else "engagement"
+    separated = _abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1]
+    p_time = float(table.loc["both", "lr_p_vs_engagement"])
+    if t.or_lo > negligible_or or t.or_hi < 1 / negligible_or:
+        time_adds = "yes" if p_time < alpha else "unclear"
+    elif t.or_lo >= 1 / negligible_or and t.or_hi <= negligible_or:
+        time_adds = "no"
+    else:
+        time_adds = "unclear"
+    auc_gain = float(table.loc["both", "auc"] - table.loc["engagement only", "auc"])
+    return {"strongest": strongest, "strongest_clear": bool(separated), "time_adds": time_adds,
+            "time_direction": "longer" if t.coef > 0 else "shorter", "p_time_given_engagement": p_time,
+            "auc_gain_from_time": auc_gain,
+            "auc_engagement_only": float(table.loc["engagement only", "auc"]),
+            "auc_time_only": float(table.loc["time only", "auc"])}
+
+
+def _abs_log_interval(row) -> tuple[float, float]:
+    """Interval of |log odds ratio| implied by a CI of the odds ratio."""
+    lo, hi = np.log(row.or_lo), np.log(row.or_hi)
+    return (0.0 if lo < 0 < hi else min(abs(lo), abs(hi))), max(abs(lo), abs(hi))
