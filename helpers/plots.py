@@ -129,3 +129,47 @@ def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: 
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return fig, ax
+
+
+def partial_regression(binned: pd.DataFrame, title: str, xlabel: str, ylabel: str):
+    """Binned partial-regression plot: residual outcome against residual feature, with 95 % CIs."""
+    fig, ax = plt.subplots(figsize=SQUARE)
+    ax.errorbar(binned["x"], binned["y"], yerr=[binned["y"] - binned["lo"], binned["hi"] - binned["y"]], fmt="o",
+                color=PALETTE[0], capsize=2)
+    slope = np.polyfit(binned["x"], binned["y"], 1, w=np.sqrt(binned["n"]))
+    xs = np.linspace(binned["x"].min(), binned["x"].max(), 2)
+    ax.plot(xs, np.polyval(slope, xs), color=PALETTE[3], label=f"slope {slope[0]:+.3f}")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig, ax
+
+
+def grouped_lines(table: pd.DataFrame, x: str, y: str, lo: str, hi: str, group: str, title: str, xlabel: str, ylabel: str):
+    """One line with a CI band per group."""
+    fig, ax = plt.subplots(figsize=WIDE)
+    for (name, part), color in zip(table.groupby(group, observed=True), PALETTE):
+        ax.plot(part[x], part[y], marker="o", color=color, label=str(name))
+        ax.fill_between(part[x], part[lo], part[hi], color=color, alpha=0.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(title=group.replace("_", " "))
+    return fig, ax
+
+
+def style_scatter(buyers: pd.DataFrame, title: str):
+    """Buyers by average item price and units bought, coloured by purchase style."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(buyers))
+    for (style, part), color in zip(buyers.groupby("style"), PALETTE):
+        ax.scatter(part["avg_item_price_usd"], part["n_items"] + jitter[buyers.index.get_indexer(part.index)],
+                   s=8, alpha=0.5, color=color, label=f"{style} ({len(part):,})")
+    ax.set_xscale("log")
+    ax.set_xlabel("average item price, USD (log scale)")
+    ax.set_ylabel("units bought (jittered)")
+    ax.set_title(title)
+    ax.legend(markerscale=2)
+    return fig, ax

@@ -20,8 +20,12 @@ over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``)
 5. Funnel: buyers add to cart (if they had not), check out and purchase; some non-buyers with a
    cart abandon at checkout.
 6. Basket: the number of order lines falls and the unit price rises with price affinity
-   (``style_strength``); unit prices fall with the session's longest idle gap
-   (``idle_spend_effect`` on log price per log1p second), so the effect on log spend is exact.
+   (``style_strength``): that axis makes cheap-many and expensive-few buyers. A basket shift
+   from engagement (``engagement_spend_effect``) and the longest idle gap
+   (``idle_spend_effect``) moves unit prices and line counts *together*, so it changes spend
+   without changing purchase style. Its exact effect on log spend is computed by evaluating
+   the same baskets with and without the shift (common random numbers) and written to
+   ``truth.json`` as ``implied_*_on_log_spend``.
 
 Every knob's true value is written to ``truth.json`` beside the raw tables.
 """
@@ -118,7 +122,8 @@ class SimConfig:
     target_conversion: float = 0.025  # share of sessions with a purchase (sets the intercept)
     engagement_effect: float = 1.2  # purchase log-odds per log1p(pre-conversion events)
     time_effect: float = 0.0  # direct log-odds per log1p(pre-conversion seconds)
-    idle_spend_effect: float = -0.10  # log unit price per log1p(longest idle gap, s)
+    idle_spend_effect: float = -0.10  # basket shift per log1p(longest idle gap, s)
+    engagement_spend_effect: float = 0.15  # basket shift per log1p(pre-conversion events)
     style_strength: float = 0.8  # how strongly price affinity separates price and basket size
     style_browse_effect: float = 0.0  # effect of price affinity on browsing depth and pace
     density_lift: float = 0.0  # relative rise in events per minute at equal time (treatment)
@@ -143,6 +148,7 @@ _RANGES = {
     "engagement_effect": (-10.0, 10.0),
     "time_effect": (-10.0, 10.0),
     "idle_spend_effect": (-5.0, 5.0),
+    "engagement_spend_effect": (-5.0, 5.0),
     "style_strength": (0.0, 5.0),
     "style_browse_effect": (-3.0, 3.0),
     "density_lift": (-0.9, 10.0),
@@ -282,6 +288,47 @@ def purchase_probability(cfg: SimConfig, intercept: float, b: dict[str, np.ndarr
     return 1.0 / (1.0 + np.exp(-(intercept + _purchase_logit_without_intercept(cfg, b))))
 
 
+BASKET_PRICE_WEIGHT, BASKET_LINES_WEIGHT = 0.6, 0.75  # a diagonal move in (log price, log lines)
+
+
+def _basket(catalogue: _Catalogue, affinity_shift, basket_shift, u_lines, z_price, u_qty):
+    """Order lines of each buyer from explicit random inputs (so a basket can be re-evaluated).
+
+    Returns (line_order, catalogue index per line, quantity per line).
+    """
+    from scipy.stats import poisson
+
+    mean_lines = 0.6 * np.exp(-0.6 * affinity_shift + BASKET_LINES_WEIGHT * basket_shift)
+    lines = 1 + poisson.ppf(u_lines, mean_lines).astype(np.int64)
+    line_order = np.repeat(np.arange(lines.size), lines)
+    m = line_order.size
+    target = catalogue.centre + (affinity_shift + BASKET_PRICE_WEIGHT * basket_shift)[line_order] + 0.35 * z_price[:m]
+    quantity = np.searchsorted([0.85, 0.97], u_qty[:m], side="right") + 1
+    return line_order, catalogue.nearest(target), quantity
+
+
+def _basket_draws(rng: np.random.Generator, n_buyers: int) -> tuple:
+    """Random inputs of ``_basket``; line draws sized for the largest plausible basket."""
+    cap = n_buyers * 40 + 64
+    return rng.random(n_buyers), rng.standard_normal(cap), rng.random(cap)
+
+
+def implied_spend_effect(cfg: SimConfig, shift: float, n: int = 20_000) -> float:
+    """Average change in log spend when the basket shift rises by ``shift`` (common random numbers)."""
+    if shift == 0:
+        return 0.0
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x5EED]))
+    catalogue = _Catalogue(simulate_products(cfg, np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(1)[0])))
+    aff = cfg.style_strength * rng.standard_normal(n)
+    base = 0.3 * rng.standard_normal(n)
+    draws = _basket_draws(rng, n)
+    out = []
+    for s in (base, base + shift):
+        order, idx, qty = _basket(catalogue, aff, s, *draws)
+        out.append(np.log(np.bincount(order, weights=qty * catalogue.cents[idx], minlength=n)))
+    return float(np.mean(out[1] - out[0]))
+
+
 def simulate_chunk(
     cfg: SimConfig,
     n: int,
@@ -345,12 +392,9 @@ def simulate_chunk(
     buyers = np.flatnonzero(buy)
     nb = buyers.size
     order_id = np.arange(first_order_id, first_order_id + nb, dtype=np.int64)
-    lines = 1 + rng.poisson(0.6 * np.exp(-0.6 * shift[buyers]))
-    line_order = np.repeat(np.arange(nb), lines)
-    idle_shift = cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE)
-    target = catalogue.centre + (shift[buyers] + idle_shift)[line_order] + 0.35 * rng.standard_normal(line_order.size)
-    idx = catalogue.nearest(target)
-    quantity = rng.choice(np.array([1, 2, 3]), size=line_order.size, p=[0.85, 0.12, 0.03])
+    basket_shift = (cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE)
+                    + cfg.engagement_spend_effect * (np.log1p(k_pre[buyers]) - ENGAGEMENT_CENTRE))
+    line_order, idx, quantity = _basket(catalogue, shift[buyers], basket_shift, *_basket_draws(rng, nb))
     line_cents = quantity * catalogue.cents[idx]
     total_cents = np.bincount(line_order, weights=line_cents, minlength=nb).astype(np.int64)
     purchase_slot = starts[buyers] + k_all[buyers] - 1
@@ -414,6 +458,9 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
         "engagement_effect": cfg.engagement_effect,
         "time_effect": cfg.time_effect,
         "idle_spend_effect": cfg.idle_spend_effect,
+        "engagement_spend_effect": cfg.engagement_spend_effect,
+        "implied_idle_on_log_spend": implied_spend_effect(cfg, cfg.idle_spend_effect),
+        "implied_engagement_on_log_spend": implied_spend_effect(cfg, cfg.engagement_spend_effect),
         "style_strength": cfg.style_strength,
         "style_browse_effect": cfg.style_browse_effect,
         "density_lift": cfg.density_lift,
@@ -422,7 +469,7 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
         "scales": {
             "engagement": "log1p(pre_conversion_event_count)",
             "time": "log1p(pre_conversion_seconds)",
-            "idle": "log1p(max_idle_seconds), effect on log(amount_usd)",
+            "idle": "log1p(max_idle_seconds); implied_* are effects on log(amount_usd) per unit",
         },
     }
 

@@ -1,0 +1,170 @@
+"""Who spends more among buyers? Log-spend OLS (HC3) and a log-link Gamma GLM, plus the two-part view.
+
+Usage::
+
+    from helpers import spend
+    buyers = spend.prepare(gold)
+    fits = spend.fit_nested(buyers, controls, folds=5, seed=42)
+
+Conditioning on buyers is a selection: these models describe spend given a purchase, not the
+effect of a feature on spend per visitor. ``two_part`` puts the two together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+from . import stats
+
+Y = "log_spend"
+
+
+def prepare(gold: pd.DataFrame) -> pd.DataFrame:
+    """Buyers with a positive amount: log spend and log1p behaviour features."""
+    frame = stats.behaviour_features(gold)
+    frame = frame[(frame["did_purchase"] == 1) & (frame["amount_usd"] > 0)].copy()
+    frame[Y] = np.log(frame["amount_usd"])
+    return frame
+
+
+def nested_specs(controls: list[str]) -> dict[str, list[str]]:
+    return {
+        "engagement only": ["engagement"],
+        "time only": ["time"],
+        "both": ["engagement", "time"],
+        "both + controls": ["engagement", "time", *controls],
+        "both + idle + controls": ["engagement", "time", "idle", *controls],
+    }
+
+
+def fit_ols(frame: pd.DataFrame, terms: list[str]):
+    """OLS of log spend with HC3 robust standard errors."""
+    return smf.ols(f"{Y} ~ " + " + ".join(terms), data=frame).fit(cov_type="HC3")
+
+
+def fit_gamma(frame: pd.DataFrame, terms: list[str], outcome: str = "amount_usd"):
+    """Gamma GLM with an explicit log link (statsmodels' Gamma default link is not log)."""
+    family = sm.families.Gamma(link=sm.families.links.Log())
+    return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=frame, family=family).fit()
+
+
+def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tuple[float, float]:
+    """Cross-validated RMSE of log spend (mean and sd over folds)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import KFold
+
+    X, y = stats.design(frame, terms), frame[Y].to_numpy()
+    errs = []
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(X):
+        pred = LinearRegression().fit(X[train], y[train]).predict(X[test])
+        errs.append(np.sqrt(np.mean((y[test] - pred) ** 2)))
+    return float(np.mean(errs)), float(np.std(errs, ddof=1))
+
+
+def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
+    """Each nested OLS: adjusted R², CV RMSE and AIC."""
+    fits, rows = {}, []
+    for name, terms in nested_specs(controls).items():
+        fits[name] = fit_ols(frame, terms)
+        rmse, rmse_sd = cv_rmse(frame, terms, folds, seed)
+        rows.append({"model": name, "adj_r2": fits[name].rsquared_adj, "cv_rmse": rmse, "cv_rmse_sd": rmse_sd,
+                     "aic": fits[name].aic})
+    return {"fits": fits, "table": pd.DataFrame(rows).set_index("model")}
+
+
+def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle")) -> pd.DataFrame:
+    """Change in log spend per SD of each feature (≈ relative change), 95 % CI."""
+    ci = fit.conf_int()
+    rows = []
+    for n in names:
+        if n in fit.params:
+            sd = float(frame[n].std())
+            rows.append({"feature": n, "scale": stats.FEATURES[n][1], "coef": fit.params[n], "coef_lo": ci.loc[n, 0],
+                         "coef_hi": ci.loc[n, 1], "sd": sd, "per_sd": fit.params[n] * sd, "per_sd_lo": ci.loc[n, 0] * sd,
+                         "per_sd_hi": ci.loc[n, 1] * sd, "p": fit.pvalues[n]})
+    return pd.DataFrame(rows).set_index("feature")
+
+
+def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int = 20) -> pd.DataFrame:
+    """Residuals of log spend and of ``x`` after ``given`` (Frisch-Waugh), binned by the x residual."""
+    X = sm.add_constant(stats.design(frame, given)) if given else np.ones((len(frame), 1))
+    rx = frame[x].to_numpy() - X @ np.linalg.lstsq(X, frame[x].to_numpy(), rcond=None)[0]
+    ry = frame[Y].to_numpy() - X @ np.linalg.lstsq(X, frame[Y].to_numpy(), rcond=None)[0]
+    codes = pd.qcut(pd.Series(rx).rank(method="first"), bins, labels=False)
+    out = pd.DataFrame({"rx": rx, "ry": ry, "bin": codes}).groupby("bin").agg(
+        x=("rx", "mean"), y=("ry", "mean"), sd=("ry", "std"), n=("ry", "size"))
+    out["lo"], out["hi"] = out["y"] - stats.Z95 * out["sd"] / np.sqrt(out["n"]), out["y"] + stats.Z95 * out["sd"] / np.sqrt(out["n"])
+    return out
+
+
+def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
+    """Geometric-mean spend by time quintile within engagement tertiles (a picture to check by eye)."""
+    eng = pd.qcut(frame["engagement"].rank(method="first"), 3, labels=["low", "middle", "high"])
+    tim = frame.groupby(eng, observed=True)["time"].transform(lambda s: pd.qcut(s.rank(method="first"), 5, labels=False) + 1)
+    g = frame.assign(engagement_tertile=eng, time_quintile=tim).groupby(["engagement_tertile", "time_quintile"], observed=True)[Y]
+    out = g.agg(["mean", "std", "size"]).reset_index()
+    half = stats.Z95 * out["std"] / np.sqrt(out["size"])
+    out["spend"], out["lo"], out["hi"] = np.exp(out["mean"]), np.exp(out["mean"] - half), np.exp(out["mean"] + half)
+    return out
+
+
+def two_part(gold: pd.DataFrame, controls: list[str], names=("engagement", "time", "idle")) -> pd.DataFrame:
+    """Expected spend per session = P(buy) x E[spend | buy]: each feature's per-SD contribution through each part.
+
+    Contributions are semi-elasticities of expected spend per session (log points per SD): the
+    purchase part is the average of beta * (1 - p) from a logistic model on all sessions; the
+    spend part is the Gamma-GLM (log link) coefficient on buyers.
+    """
+    from .conversion import fit_logit
+
+    sessions = stats.behaviour_features(gold)
+    buyers = prepare(gold)
+    terms = [*names, *controls]
+    logit = fit_logit(sessions, terms)
+    p = logit.predict(sessions)
+    gamma = fit_gamma(buyers, terms)
+    rows = []
+    for n in names:
+        sd = sessions[n].std()
+        via_buy = float(np.mean(logit.params[n] * (1 - p)) * sd)
+        via_spend = float(gamma.params[n] * sd)
+        rows.append({"feature": n, "via P(buy)": via_buy, "via E[spend | buy]": via_spend, "total": via_buy + via_spend})
+    return pd.DataFrame(rows).set_index("feature")
+
+
+def truth_check(fit, truth: dict) -> pd.DataFrame:
+    """Idle-time and engagement coefficients on log spend beside the simulator's implied true effects."""
+    rows = []
+    for name, key, label in (("idle", "implied_idle_on_log_spend", "idle -> log spend (per log1p second)"),
+                             ("engagement", "implied_engagement_on_log_spend", "engagement -> log spend (per log1p event)")):
+        lo, hi = fit.conf_int().loc[name]
+        value = truth[key]
+        rows.append({"effect": label, "truth": value, "estimate": fit.params[name], "ci_lo": lo, "ci_hi": hi,
+                     "covered": bool(lo <= value <= hi)})
+    return pd.DataFrame(rows).set_index("effect")
+
+
+def direction(lo: float, hi: float) -> str:
+    """'negative', 'positive' or 'none' from a CI."""
+    return "negative" if hi < 0 else ("positive" if lo > 0 else "none")
+
+
+def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame) -> dict:
+    """Which feature explains spend better, and the direction of time and idle once engagement is held."""
+    eng, tim = table.loc["engagement only"], table.loc["time only"]
+    gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
+    better = "neither clearly" if abs(gap) < 0.002 else ("engagement" if gap > 0 else "time")
+    t = central.loc["time"]
+    i = full.loc["idle"] if "idle" in full.index else None
+    return {
+        "explains_better": better,
+        "rmse_engagement_only": float(eng.cv_rmse), "rmse_time_only": float(tim.cv_rmse),
+        "adj_r2_engagement_only": float(eng.adj_r2), "adj_r2_time_only": float(tim.adj_r2),
+        "time_given_engagement": direction(t.coef_lo, t.coef_hi),
+        "time_coef": float(t.coef), "time_lo": float(t.coef_lo), "time_hi": float(t.coef_hi),
+        "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not estimated",
+        "idle_coef": float(i.coef) if i is not None else None,
+    }
