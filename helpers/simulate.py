@@ -474,11 +474,12 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
     }
 
 
-def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False) -> dict:
+def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, intercept: float | None = None) -> dict:
     """Simulate ``cfg`` in chunks and write the raw tables as Parquet under ``out_dir``.
 
     Returns the truth dictionary (also written to ``out_dir/truth.json``). Files are written
-    under temporary names and renamed only when every chunk succeeded.
+    under temporary names and renamed only when every chunk succeeded. ``intercept`` overrides
+    the calibrated purchase intercept (experiment arms share their control's).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -486,7 +487,7 @@ def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False) -
     product_rng = np.random.default_rng(seeds.spawn(1)[0])
     products = simulate_products(cfg, product_rng)
     catalogue = _Catalogue(products)
-    intercept = calibrate_intercept(cfg)
+    intercept = calibrate_intercept(cfg) if intercept is None else intercept
 
     n_chunks = max(1, math.ceil(cfg.n_sessions / CHUNK_SESSIONS))
     chunk_seeds = np.random.SeedSequence([cfg.seed, 1]).spawn(n_chunks)

@@ -1,0 +1,122 @@
+"""The experiment: power analysis, simulated arms through the real pipeline, pre-registered analysis.
+
+Usage::
+
+    from helpers import experiment
+    n = experiment.sample_size(baseline=0.025, relative_mde=0.10, alpha=0.05, power=0.8)
+    arm = experiment.simulate_arm(config, n, seed=1, density_lift=0.15, folder=tmp)
+    result = experiment.analyse(control, treatment, alpha=0.05, guardrail_margin=0.05)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, test_proportions_2indep
+
+from . import simulate
+from .gold import build_gold, read_gold
+
+
+def sample_size(baseline: float, relative_mde: float, alpha: float, power: float) -> int:
+    """Sessions per arm to detect a relative lift in conversion (two-sided, Cohen's h)."""
+    effect = proportion_effectsize(baseline * (1 + relative_mde), baseline)
+    return int(math.ceil(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0,
+                                                      alternative="two-sided")))
+
+
+def mde_table(baseline: float, alpha: float, power: float, sessions_per_day: float,
+              mdes=(0.02, 0.05, 0.10, 0.15, 0.20, 0.30)) -> pd.DataFrame:
+    """Sample size per arm and days of traffic for a range of relative minimum detectable effects."""
+    rows = []
+    for mde in mdes:
+        n = sample_size(baseline, mde, alpha, power)
+        rows.append({"relative_mde": mde, "sessions_per_arm": n, "days": 2 * n / sessions_per_day})
+    return pd.DataFrame(rows)
+
+
+def simulate_arm(config: simulate.SimConfig, n: int, seed: int, density_lift: float, folder: Path) -> pd.DataFrame:
+    """One arm through the real pipeline: simulate raw tables, build the gold table, read it."""
+    cfg = dataclasses.replace(config, n_sessions=int(n), seed=int(seed), density_lift=float(density_lift))
+    folder = Path(folder)
+    intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
+    simulate.simulate_to_parquet(cfg, folder / "raw", intercept=intercept)
+    build_gold(folder / "raw", folder / "gold")
+    return read_gold(folder / "gold", columns=["did_purchase", "event_count", "amount_usd", "session_seconds"])
+
+
+def true_conversion(config: simulate.SimConfig, density_lift: float, n: int = 400_000) -> float:
+    """Expected conversion under the simulator's own probabilities, for a large population."""
+    intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
+    cfg = dataclasses.replace(config, density_lift=density_lift)
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x7E57]))
+    return float(simulate.purchase_probability(cfg, intercept, simulate._browse(cfg, n, rng)).mean())
+
+
+def _mean_diff_ci(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float, float]:
+    diff = b.mean() - a.mean()
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return diff, diff - z * se, diff + z * se
+
+
+def _ratio(events: np.ndarray, seconds: np.ndarray) -> tuple[float, float]:
+    """Events per minute as a ratio of sums, with its delta-method variance."""
+    minutes = seconds / 60.0
+    r = events.sum() / minutes.sum()
+    n = events.size
+    cov = np.cov(events, minutes)
+    var = (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (n * minutes.mean() ** 2)
+    return float(r), float(var)
+
+
+def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardrail_margin: float) -> dict:
+    """The pre-registered analysis: conversion difference with CI and test, secondaries, guardrail, decision."""
+    from scipy.stats import norm
+
+    z = norm.ppf(1 - alpha / 2)
+    c1, n1 = int(treatment["did_purchase"].sum()), len(treatment)
+    c0, n0 = int(control["did_purchase"].sum()), len(control)
+    lo, hi = confint_proportions_2indep(c1, n1, c0, n0, method="newcomb", compare="diff", alpha=alpha)
+    p = float(test_proportions_2indep(c1, n1, c0, n0, method="wald", compare="diff").pvalue)
+    out = {"control_sessions": n0, "treatment_sessions": n1, "control_rate": c0 / n0, "treatment_rate": c1 / n1,
+           "diff": c1 / n1 - c0 / n0, "diff_lo": float(lo), "diff_hi": float(hi), "p_value": p}
+    d, dlo, dhi = _mean_diff_ci(control["amount_usd"].to_numpy(float), treatment["amount_usd"].to_numpy(float), z)
+    out.update({"spend_diff": d, "spend_lo": dlo, "spend_hi": dhi})
+    (r0, v0), (r1, v1) = (_ratio(a["event_count"].to_numpy(float), a["session_seconds"].to_numpy(float)) for a in (control, treatment))
+    half = z * math.sqrt(v0 + v1)
+    out.update({"epm_control": r0, "epm_treatment": r1, "epm_diff": r1 - r0, "epm_lo": r1 - r0 - half, "epm_hi": r1 - r0 + half})
+    base = control["session_seconds"].mean()
+    d, dlo, dhi = _mean_diff_ci(control["session_seconds"].to_numpy(float), treatment["session_seconds"].to_numpy(float),
+                                norm.ppf(1 - alpha))  # one-sided bound for non-inferiority
+    out.update({"duration_rel": d / base, "duration_rel_hi": dhi / base, "guardrail_margin": guardrail_margin,
+                "guardrail_ok": bool(dhi / base < guardrail_margin)})
+    if not out["guardrail_ok"]:
+        decision = "do not ship: the guardrail failed (sessions got longer than the margin allows)"
+    elif lo > 0:
+        decision = "ship: conversion rose and sessions did not get longer"
+    elif hi < 0:
+        decision = "do not ship: conversion fell"
+    else:
+        decision = "no decision: the difference in conversion is not significant"
+    out["decision"] = decision
+    return out
+
+
+def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> list[bool]:
+    """A/A tests: two untreated arms per seed (simulator's purchase step only); whether each rejects."""
+    intercept = simulate.calibrate_intercept(config)
+    rejects = []
+    for seed in seeds:
+        arms = []
+        for arm in (0, 1):
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), arm, 0xAA]))
+            b = simulate._browse(config, n, rng)
+            arms.append(int((rng.random(n) < simulate.purchase_probability(config, intercept, b)).sum()))
+        p = test_proportions_2indep(arms[1], n, arms[0], n, method="wald", compare="diff").pvalue
+        rejects.append(bool(p < alpha))
+    return rejects
