@@ -186,7 +186,7 @@ def verdicts(effects: pd.DataFrame, table: pd.DataFrame, negligible_or: float, a
     """The computed answers: strongest predictor, and whether time adds once engagement is held."""
     log_or = effects["coef"] * effects["sd"]
     strongest = str(log_or.abs().idxmax())
-    e, t = effects.loc["engagement"], effects.loc["time"]
+    t = effects.loc["time"]
     weaker = "time" if strongest == "engagement" else "engagement"
     separated = _abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1]
     p_time = float(table.loc["both", "lr_p_vs_engagement"])

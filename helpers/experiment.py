@@ -17,7 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, test_proportions_2indep
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_effectsize,
+    test_proportions_2indep,
+)
 
 from . import simulate
 from .gold import build_gold, read_gold

@@ -118,8 +118,8 @@ def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: 
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))
     colors = [PALETTE[0]] * len(table) if hue is None else [PALETTE[i % len(PALETTE)] for i in pd.factorize(table[hue])[0]]
-    for yi, (e, l, h), color in zip(y, table[[est, lo, hi]].to_numpy(), colors):
-        ax.errorbar([e], [yi], xerr=[[e - l], [h - e]], fmt="o", color=color, capsize=3)
+    for yi, (mid, low, high), color in zip(y, table[[est, lo, hi]].to_numpy(), colors):
+        ax.errorbar([mid], [yi], xerr=[[mid - low], [high - mid]], fmt="o", color=color, capsize=3)
     ax.axvline(ref, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [str(i) for i in table.index])
     ax.invert_yaxis()

@@ -87,7 +87,7 @@ def bootstrap_smd(a, b, rng: np.random.Generator, n_boot: int = 1000, level: flo
 
 def tost(a, b, margin_sd: float, alpha: float = 0.05) -> dict:
     """Two one-sided Welch tests that the mean difference lies within +-margin_sd pooled SDs."""
-    from statsmodels.stats.weightstats import ttost_ind, ttest_ind
+    from statsmodels.stats.weightstats import ttest_ind, ttost_ind
 
     a, b = np.asarray(a, float), np.asarray(b, float)
     pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)

@@ -1,0 +1,142 @@
+"""Every notebook through papermill at small size, then the numbers and verdicts it recorded.
+
+Runs use the real runner (papermill, nbconvert) into temporary data and reports folders.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from helpers import report
+
+from . import rawfixture
+
+pytestmark = pytest.mark.notebook
+
+
+def _run(tmp_path_factory, name, scenario=None, overrides=None):
+    root = tmp_path_factory.mktemp(name)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CLICKSTREAM_DATA_ROOT", str(root / "data"))
+    mp.setenv("CLICKSTREAM_REPORTS_ROOT", str(root / "reports"))
+    try:
+        report.execute(name, scenario=scenario, overrides=overrides, progress=False)
+    finally:
+        mp.undo()
+    results = {p.stem: json.loads(p.read_text()) for p in (root / "data" / name / "results").glob("*.json")}
+    return root, results
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory):
+    return _run(tmp_path_factory, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=40000")
+
+
+@pytest.fixture(scope="module")
+def time_matters(tmp_path_factory):
+    return _run(tmp_path_factory, "tm", scenario="time_matters", overrides="n_sessions=20000 experiment_sessions_per_arm=5000")
+
+
+@pytest.fixture(scope="module")
+def styles_browse(tmp_path_factory):
+    return _run(tmp_path_factory, "sb", scenario="styles_browse", overrides="n_sessions=20000 experiment_sessions_per_arm=5000")
+
+
+def test_every_report_and_the_front_page_are_written(default):
+    root, results = default
+    names = ["01_simulate", "02_gold_table", "03_conversion", "04_spend", "05_purchase_style", "06_strategy"]
+    assert sorted(results) == names
+    for name in names:
+        html = (root / "reports" / "default" / f"{name}.html").read_text()
+        assert "Findings" in html and 'src="http' not in html
+    index = (root / "reports" / "default" / "index.html").read_text()
+    assert "Executive summary" in index and "Who purchases" in index
+
+
+def test_simulation_and_gold_table_numbers(default):
+    _, r = default
+    assert r["01_simulate"]["counts"]["sessions"] == 60_000
+    assert r["01_simulate"]["benchmarks_in_range"] == r["01_simulate"]["benchmarks_checked"]
+    gold = r["02_gold_table"]
+    assert gold["rows"] == 60_000 and gold["reconciliation_ok"]
+    assert gold["buyers"] == r["01_simulate"]["counts"]["orders"]
+    assert gold["mean_events_buyers"] > gold["mean_pre_events_buyers"]  # the funnel events are excluded
+
+
+def test_conversion_default_engagement_wins_and_truth_is_covered(default):
+    _, r = default
+    v = r["03_conversion"]["verdicts"]
+    assert v["strongest"] == "engagement" and v["time_adds"] in ("no", "unclear")
+    assert all(row["covered"] for row in r["03_conversion"]["truth"])
+    leak = r["03_conversion"]["leakage"]
+    assert leak[1]["cv_auc"] > leak[0]["cv_auc"]  # funnel-inclusive counts overstate
+
+
+def test_conversion_time_matters_flips(time_matters):
+    _, r = time_matters
+    v = r["03_conversion"]["verdicts"]
+    assert v["strongest"] == "time" and v["time_adds"] == "yes" and v["time_direction"] == "longer"
+    summary = r["06_strategy"]["summary"][0]["answer"]
+    assert summary.startswith("Time is the stronger driver")
+    rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Optimise for engagement"))
+    assert rec["status"] == "not supported by this data"
+
+
+def test_spend_truth_is_covered_by_default(default):
+    _, r = default
+    truth = r["04_spend"]["truth"]
+    assert all(row["covered"] for row in truth), truth
+    assert r["04_spend"]["verdicts"]["idle_given_engagement_time"] in ("negative", "none")
+
+
+def test_styles_default_similar_and_flip_scenario_different(default, styles_browse):
+    assert default[1]["05_purchase_style"]["verdicts"]["browsing"] == "similar"
+    r = styles_browse[1]
+    assert r["05_purchase_style"]["verdicts"]["browsing"] == "different"
+    rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Sell expensive items"))
+    assert rec["status"] == "not supported by this data"
+
+
+def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
+    _, r = default
+    s = r["06_strategy"]
+    rec = next(x for x in s["recommendations"] if x["title"].startswith("Optimise for engagement"))
+    assert rec["status"] == "supported"
+    base, mde = s["baseline"], s["relative_mde"]
+    expected = NormalIndPower().solve_power(proportion_effectsize(base * (1 + mde), base), alpha=s["alpha"], power=s["power"])
+    assert s["sample_size_per_arm"] == math.ceil(expected)
+    exp = s["experiment"]
+    assert exp["true_covered"] and exp["aa_p_value"] > 0.001
+    assert exp["epm_diff"] > 0  # the treatment raises interaction density
+    assert exp["treatment_sessions"] == 40_000
+
+
+def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_factory, tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("sid,when,name,item,price\n" + "".join(
+        f"s{i},2026-01-05T10:{i % 60:02d}:00Z,view,p{i % 7},9.5\n" for i in range(40))
+        + "s1,2026-01-05T10:01:30Z,buy,p1,9.5\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price}\n"
+                       "event_types: {page_view: [view], purchase: [buy]}\n")
+    _, r = _run(tmp_path_factory, "log", overrides={"event_log": str(log), "mapping": str(mapping)})
+    assert r["01_simulate"]["source"] == "user data"
+    assert r["02_gold_table"]["rows"] == 40 and r["02_gold_table"]["buyers"] == 1
+    assert r["03_conversion"]["status"] == "insufficient"
+    assert r["04_spend"]["status"] == "insufficient"
+    assert r["06_strategy"]["summary"][0]["confidence"] == "none" and r["06_strategy"]["experiment"] is None
+
+
+def test_report_runs_on_raw_tables_with_zero_purchasers(tmp_path_factory, tmp_path):
+    frames = rawfixture.tables()
+    frames["orders"], frames["order_items"] = frames["orders"].iloc[:0], frames["order_items"].iloc[:0]
+    frames["events"] = frames["events"][frames["events"].event_type != "purchase"]
+    folder = rawfixture.write(tmp_path / "mine", frames)
+    _, r = _run(tmp_path_factory, "mine", overrides={"data_dir": str(folder)})
+    assert r["02_gold_table"]["buyers"] == 0
+    assert {r[n]["status"] for n in ("03_conversion", "04_spend", "05_purchase_style")} == {"insufficient"}
