@@ -93,7 +93,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <body>
 <h1>Clickstream report: run <code>{_e(run)}</code></h1>
 <p class="sub">Scenario: {_e(record.get("scenario") or "none")} · finished {_e(record.get("finished_utc", ""))} UTC
-· {total:.1f} s of notebook time</p>
+· {total:.1f} s of notebook time · data fingerprint <code>{_e(record.get("data_fingerprint", ""))}</code></p>
 {summary_section(data_folder)}
 <h2>Reports</h2>
 <table><thead><tr><th>Notebook</th><th>Seconds</th></tr></thead><tbody>{links}</tbody></table>

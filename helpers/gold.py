@@ -179,11 +179,11 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     events["gap"] = g["ts"].diff().dt.total_seconds()
     events["conv"] = events["event_type"].isin(["checkout", "purchase"]).astype(int)
     events["seen"] = events.groupby("session_id", sort=False)["conv"].cummax()
+    events["pre"] = 1 - events["seen"]
     events["pre_ts"] = events["ts"].where(events["seen"] == 0)
     agg = events.groupby("session_id").agg(
         event_count=("event_id", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"),
-        max_idle_seconds=("gap", "max"), pre_count=("seen", lambda s: int((s == 0).sum())),
-        pre_end_ts=("pre_ts", "max"),
+        max_idle_seconds=("gap", "max"), pre_count=("pre", "sum"), pre_end_ts=("pre_ts", "max"),
     )
     types = events.pivot_table(index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0)
     for t in ("page_view", "add_to_cart", "checkout", "purchase"):

@@ -30,6 +30,7 @@ def use_house_style() -> None:
         "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
         "figure.autolayout": True,
     })
+    pd.set_option("styler.format.escape", "html")  # labels from data cannot inject markup
     pd.set_option("display.max_columns", 12)
     pd.set_option("display.width", 120)
     pd.set_option("display.float_format", lambda v: f"{v:,.4g}")

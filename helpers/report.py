@@ -181,7 +181,8 @@ def execute(
             with _env(CLICKSTREAM_RUN_DIR=str(data_stage)):
                 for i, nb in enumerate(notebooks, 1):
                     timings[nb.stem] = _run_one(nb, i, len(notebooks), run, chosen, declared, reports_stage, progress)
-            _write_run_record(reports_stage, run, scenario, chosen, timings, started)
+            effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
+            _write_run_record(reports_stage, run, scenario, effective, timings, started, data_fingerprint(data_stage / "raw"))
             from .frontpage import write_index
 
             write_index(run, reports_stage, data_stage)
@@ -262,11 +263,25 @@ def _previous_timings(reports_stage: Path) -> dict:
     return {}
 
 
-def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started) -> None:
+def data_fingerprint(raw: Path) -> str:
+    """SHA-256 over the raw tables' bytes: the same data give the same fingerprint."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(raw).glob("*.parquet")):
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started, fingerprint: str) -> None:
     write_json(
         {
             "run": run,
             "scenario": scenario,
+            "data_fingerprint": fingerprint,
             "parameters": chosen,
             "started_utc": started.isoformat(timespec="seconds"),
             "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),

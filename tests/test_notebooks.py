@@ -118,13 +118,18 @@ def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
 
 def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_factory, tmp_path):
     log = tmp_path / "log.csv"
-    log.write_text("sid,when,name,item,price\n" + "".join(
-        f"s{i},2026-01-05T10:{i % 60:02d}:00Z,view,p{i % 7},9.5\n" for i in range(40))
-        + "s1,2026-01-05T10:01:30Z,buy,p1,9.5\n")
+    evil = "<script>alert(1)</script>"
+    log.write_text("sid,when,name,item,price,dev\n" + "".join(
+        f"s{i},2026-01-05T10:{i % 60:02d}:00Z,view,p{i % 7},9.5,{evil if i % 2 else 'mobile'}\n" for i in range(40))
+        + f"s1,2026-01-05T10:01:30Z,buy,p1,9.5,{evil}\n")
     mapping = tmp_path / "map.yaml"
-    mapping.write_text("columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price}\n"
+    mapping.write_text("columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, device: dev}\n"
                        "event_types: {page_view: [view], purchase: [buy]}\n")
-    _, r = _run(tmp_path_factory, "log", overrides={"event_log": str(log), "mapping": str(mapping)})
+    root, r = _run(tmp_path_factory, "log", overrides={"event_log": str(log), "mapping": str(mapping)})
+    pages = list((root / "reports" / "log").glob("*.html"))
+    assert len(pages) == 7
+    for page in pages:
+        assert evil not in page.read_text(), page.name  # escaped wherever a device label is shown
     assert r["01_simulate"]["source"] == "user data"
     assert r["02_gold_table"]["rows"] == 40 and r["02_gold_table"]["buyers"] == 1
     assert r["03_conversion"]["status"] == "insufficient"
@@ -140,3 +145,26 @@ def test_report_runs_on_raw_tables_with_zero_purchasers(tmp_path_factory, tmp_pa
     _, r = _run(tmp_path_factory, "mine", overrides={"data_dir": str(folder)})
     assert r["02_gold_table"]["buyers"] == 0
     assert {r[n]["status"] for n in ("03_conversion", "04_spend", "05_purchase_style")} == {"insufficient"}
+
+
+def _strip_timing(obj):
+    if isinstance(obj, dict):
+        return {k: _strip_timing(v) for k, v in obj.items() if k != "seconds"}
+    if isinstance(obj, list):
+        return [_strip_timing(v) for v in obj]
+    return obj
+
+
+def test_same_parameters_give_identical_gold_and_numbers_other_seed_differs(tmp_path_factory):
+    import pandas as pd
+
+    from helpers.gold import read_gold
+
+    runs = {}
+    for name, seed in (("r1", 5), ("r2", 5), ("r3", 6)):
+        root, results = _run(tmp_path_factory, name, overrides=f"n_sessions=6000 seed={seed} experiment_sessions_per_arm=3000")
+        gold = read_gold(root / "data" / name / "gold")
+        fingerprint = json.loads((root / "reports" / name / "run.json").read_text())["data_fingerprint"]
+        runs[name] = (int(pd.util.hash_pandas_object(gold, index=False).sum()), _strip_timing(results), fingerprint)
+    assert runs["r1"] == runs["r2"]
+    assert runs["r1"][0] != runs["r3"][0] and runs["r1"][2] != runs["r3"][2]

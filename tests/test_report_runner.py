@@ -54,6 +54,7 @@ def test_run_writes_report_html_index_and_results(tiny):
     assert 'src="http' not in html
     index = (reports / "a" / "index.html").read_text()
     assert "01_tiny" in index and "<td>n</td><td>7</td>" in index
+    assert "<td>fail</td><td>False</td>" in index  # defaults are recorded too
 
 
 def test_two_runs_do_not_touch_each_other(tiny):
@@ -135,3 +136,28 @@ def test_labels_from_data_are_escaped_on_the_front_page(tiny):
     index = (reports / "a" / "index.html").read_text()
     assert "<script>alert(1)</script>" not in index
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index
+
+
+def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data, reports = tiny
+    report.execute("a", overrides="n=1")
+    before = (reports / "a" / "01_tiny.html").read_bytes()
+    script = (f"import helpers.paths as p, pathlib; p.NOTEBOOKS_DIR = pathlib.Path({str(paths.NOTEBOOKS_DIR)!r}); "
+              "from helpers import report; report.execute('a', overrides='n=2 pause=30')")
+    child = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy(), start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any((reports / ".staging").glob("a-*")) and child.poll() is None:
+        time.sleep(0.2)
+    time.sleep(5)  # the kernel has started and is sleeping inside the notebook
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    assert _recorded(data, "a") == 1
+    assert (reports / "a" / "01_tiny.html").read_bytes() == before
+    report.execute("a", overrides="n=3")  # the lock died with the process: a new run goes ahead
+    assert _recorded(data, "a") == 3
