@@ -43,13 +43,15 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
 UNKNOWN_FILL = {"device": "'unknown'", "traffic_source": "'unknown'", "category": "'unknown'",
                 "user_id": "session_id", "product_id": "NULL", "ordered_at": "NULL", "cost_usd": "NULL"}
 KEYS = {"sessions": "session_id", "events": "event_id", "orders": "order_id", "products": "product_id"}
+MEMORY_LIMIT = "3GB"  # per DuckDB connection
 TZ_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with UTC as its time zone."""
+    """A DuckDB connection in UTC with bounded memory (it spills to disk beyond the limit)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     return con
 
 

@@ -82,11 +82,29 @@ def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time")) -> pd
 
 
 def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
-    """Average marginal effects (change in purchase probability per log1p unit) with 95 % CIs."""
-    frame = fit.get_margeff(at="overall").summary_frame()
-    frame = frame.loc[[n for n in names if n in frame.index]]
-    return frame.rename(columns={"dy/dx": "ame", "Conf. Int. Low": "ame_lo", "Cont. Int. Hi.": "ame_hi", "Pr(>|z|)": "ame_p"})[
-        ["ame", "ame_lo", "ame_hi", "ame_p"]]
+    """Average marginal effects (change in purchase probability per log1p unit), delta-method 95 % CIs.
+
+    Analytic, O(n x k) memory: AME_j = b_j * mean(p(1 - p)); its gradient in the coefficients is
+    d_jk * mean(p(1 - p)) + b_j * mean(p(1 - p)(1 - 2p) x_k).
+    """
+    X = np.asarray(fit.model.exog)
+    p = np.asarray(fit.predict())
+    w = p * (1 - p)
+    slope = (w * (1 - 2 * p)) @ X / len(p)
+    cov = np.asarray(fit.cov_params())
+    columns = list(fit.params.index)
+    rows = []
+    for name in names:
+        if name not in columns:
+            continue
+        j = columns.index(name)
+        beta = float(fit.params[name])
+        grad = beta * slope
+        grad[j] += w.mean()
+        ame, se = beta * w.mean(), float(np.sqrt(grad @ cov @ grad))
+        rows.append({"feature": name, "ame": ame, "ame_lo": ame - stats.Z95 * se, "ame_hi": ame + stats.Z95 * se,
+                     "ame_p": float(2 * sps.norm.sf(abs(ame / se)))})
+    return pd.DataFrame(rows).set_index("feature")
 
 
 def entanglement(frame: pd.DataFrame) -> dict:

@@ -104,3 +104,18 @@ def test_experiment_parameters_are_checked(parameter):
 
     with pytest.raises(ParameterError, match=parameter):
         check({parameter: 1.5}, {})
+
+
+def test_analytic_marginal_effects_match_statsmodels():
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"engagement": rng.normal(1.5, 0.6, n), "time": rng.normal(4, 1.2, n),
+                          "device": rng.choice(["a", "b", "c"], n)})
+    eta = -3 + 1.1 * frame["engagement"] + 0.3 * frame["time"]
+    frame["did_purchase"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    fit = conversion.fit_logit(frame, ["engagement", "time", "C(device)"])
+    ours = conversion.marginal_effects(fit)
+    ref = fit.get_margeff(at="overall").summary_frame()
+    for name in ("engagement", "time"):
+        assert abs(ours.loc[name, "ame"] - ref.loc[name, "dy/dx"]) < 1e-10
+        assert abs(ours.loc[name, "ame_lo"] - ref.loc[name, "Conf. Int. Low"]) < 1e-6
