@@ -16,6 +16,7 @@ ignored. A violation raises ``DataContractError`` before anything is written.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    spill = Path(tempfile.gettempdir()) / "clickstream-duckdb"  # never the working directory
+    spill.mkdir(exist_ok=True)
+    con.execute(f"SET temp_directory = '{spill}'")
     return con
 
 

@@ -131,28 +131,41 @@ def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("features")
 
 
-def grid(gold: pd.DataFrame, q: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Conversion rate and session counts on a grid of engagement x time quantiles."""
-    def bins(col):
-        ranks = gold[col].rank(method="first")
-        codes = pd.qcut(ranks, q, labels=False)
-        edges = gold.groupby(codes)[col].agg(["min", "max"])
-        labels = [f"{lo:g}-{hi:g}" if col.endswith("count") else f"{lo:.0f}-{hi:.0f}s" for lo, hi in edges.to_numpy()]
-        return codes.map(dict(enumerate(labels)))
+def _count_bins(x: pd.Series) -> pd.Series:
+    """Ordered, non-overlapping bins of an event count: 0-1, 2, 3, 4-5, 6-9, 10+."""
+    edges = [-1, 1, 2, 3, 5, 9, np.inf]
+    labels = ["0-1", "2", "3", "4-5", "6-9", "10+"]
+    return pd.cut(x, edges, labels=labels)
 
-    eng, tim = bins("pre_conversion_event_count"), bins("pre_conversion_seconds")
-    table = gold.assign(eng=eng, tim=tim).groupby(["eng", "tim"], sort=False)[Y].agg(["mean", "size"])
-    order_e = list(dict.fromkeys(eng.sort_values(key=lambda s: gold.loc[s.index, "pre_conversion_event_count"]).tolist()))
-    order_t = list(dict.fromkeys(tim.sort_values(key=lambda s: gold.loc[s.index, "pre_conversion_seconds"]).tolist()))
-    rate = table["mean"].unstack().reindex(index=order_e, columns=order_t)
-    size = table["size"].unstack().reindex(index=order_e, columns=order_t)
-    return rate, size
+
+def _quantile_bins(x: pd.Series, q: int) -> pd.Series:
+    """Equal-count bins of a continuous quantity, labelled by their range in seconds."""
+    codes = pd.qcut(x.rank(method="first"), q, labels=False)
+    edges = x.groupby(codes).agg(["min", "max"])
+    labels = [f"{lo:.0f}-{hi:.0f}s" for lo, hi in edges.to_numpy()]
+    return pd.Categorical(codes.map(dict(enumerate(labels))), categories=labels, ordered=True)
+
+
+def grid(gold: pd.DataFrame, q: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Conversion rate and session counts by event-count bin x time quintile."""
+    eng = _count_bins(gold["pre_conversion_event_count"])
+    tim = _quantile_bins(gold["pre_conversion_seconds"], q)
+    table = gold.assign(eng=eng, tim=tim).groupby(["eng", "tim"], observed=False)[Y].agg(["mean", "size"])
+    rate = table["mean"].unstack()
+    size = table["size"].unstack()
+    keep = size.sum(axis=1) > 0
+    return rate[keep], size[keep].where(size[keep] > 0)
 
 
 def binned_curve(gold: pd.DataFrame, col: str, bins: int = 10) -> pd.DataFrame:
-    """Conversion by quantile bin of ``col`` with Wilson 95 % CIs."""
-    codes = pd.qcut(gold[col].rank(method="first"), bins, labels=False)
-    g = gold.groupby(codes).agg(x=(col, "median"), buyers=(Y, "sum"), n=(Y, "size"))
+    """Conversion by value (event counts, 1 to 10+) or by decile (seconds), with Wilson 95 % CIs."""
+    if col.endswith("count"):
+        keys = gold[col].clip(lower=1, upper=10)
+    else:
+        keys = pd.qcut(gold[col].rank(method="first"), bins, labels=False)
+    g = gold.groupby(keys).agg(x=(col, "median"), buyers=(Y, "sum"), n=(Y, "size"))
+    if col.endswith("count"):
+        g["x"] = g.index.astype(float)
     g["rate"] = g["buyers"] / g["n"]
     g["lo"], g["hi"] = stats.wilson(g["buyers"], g["n"])
     return g

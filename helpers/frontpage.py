@@ -92,7 +92,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
 <body>
 <h1>Clickstream report: run <code>{_e(run)}</code></h1>
-<p class="sub">Scenario: {_e(record.get("scenario") or "none")} · finished {_e(record.get("finished_utc", ""))} UTC
+<p class="sub">Scenario: {_e(record.get("scenario") or "none")} · finished {_e(record.get("finished_utc", "").replace("T", " ").replace("+00:00", ""))} UTC
 · {total:.1f} s of notebook time · data fingerprint <code>{_e(record.get("data_fingerprint", ""))}</code></p>
 {summary_section(data_folder)}
 <h2>Reports</h2>

@@ -91,7 +91,7 @@ def binned_curves(curves: dict[str, pd.DataFrame], ylabel: str, title: str, log_
     for ax, (label, g), color in zip(axes, curves.items(), PALETTE):
         ax.plot(g["x"], g["rate"], marker="o", color=color)
         ax.fill_between(g["x"], g["lo"], g["hi"], alpha=0.25, color=color)
-        if log_x and (g["x"] > 0).all():
+        if log_x and (g["x"] > 0).all() and g["x"].max() / g["x"].min() > 20:
             ax.set_xscale("log")
         ax.set_xlabel(label)
     axes[0].set_ylabel(ylabel)
@@ -126,7 +126,11 @@ def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: 
     ax.invert_yaxis()
     if log_x:
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
+        low, high = ax.get_xlim()
+        ticks = [t for t in (0.1, 0.25, 0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20) if low <= t <= high]
+        ax.xaxis.set_major_locator(plt.matplotlib.ticker.FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(plt.matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return fig, ax

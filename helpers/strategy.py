@@ -20,6 +20,10 @@ from . import stats
 SUPPORTED, WITHDRAWN, NOT_ESTIMATED = "supported", "not supported by this data", "not estimated"
 
 
+def _events(n: float) -> str:
+    return f"{n:g} event" + ("" if n == 1 else "s")
+
+
 def _confidence(decisive: bool, buyers: int, truth_ok: bool | None = None) -> str:
     if not decisive:
         return "low"
@@ -124,9 +128,9 @@ def recommendations(res: dict, seg: pd.DataFrame, cuts: dict) -> list[dict]:
     if len(seg) >= 2:
         low, high = seg.iloc[0], seg.iloc[-1]
         recs.append({"title": "Segment the experience by engagement level", "status": SUPPORTED if high.conversion > low.conversion else WITHDRAWN,
-                     "text": f"Low engagement (at most {cuts['low_max_events']:g} events before checkout) converts at "
+                     "text": f"Low engagement (at most {_events(cuts['low_max_events'])} before checkout) converts at "
                              f"{low.conversion:.2%}: give guidance and fewer choices. High engagement (at least "
-                             f"{cuts['high_min_events']:g} events) converts at {high.conversion:.2%}: remove friction and speed checkout.",
+                             f"{_events(cuts['high_min_events'])}) converts at {high.conversion:.2%}: remove friction and speed checkout.",
                      "evidence": f"segments: conversion {low.conversion:.2%} [{low.conv_lo:.2%}, {low.conv_hi:.2%}] vs "
                                  f"{high.conversion:.2%} [{high.conv_lo:.2%}, {high.conv_hi:.2%}]"})
     stv = st.get("verdicts")
