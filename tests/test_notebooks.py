@@ -54,6 +54,8 @@ def test_every_report_and_the_front_page_are_written(default):
     for name in names:
         html = (root / "reports" / "default" / f"{name}.html").read_text()
         assert "Findings" in html and 'src="http' not in html
+        if name != "02_gold_table":
+            assert 'src="data:image/png' in html, f"{name}: figures must be embedded in the page"
     index = (root / "reports" / "default" / "index.html").read_text()
     assert "Executive summary" in index and "Who purchases" in index
 
