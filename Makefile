@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install the project (done by every target that needs it)
 
 .PHONY: report
-report: $(STAMP) ## run every notebook and render HTML into reports/$(RUN)/
+report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (default: reports/default/)
 	$(BIN)/python -m helpers.report --run "$(RUN)" --params "$(PARAMS)" \
 	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") \
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
