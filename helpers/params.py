@@ -147,6 +147,8 @@ def check(values: dict, declared_params: dict[str, dict]) -> None:
         raise ParameterError(
             f"parameter 'run' must be letters, digits, '_', '.' or '-' (not starting with '.'), got {values['run']!r}"
         )
+    if "engine" in values and values["engine"] not in ("duckdb", "spark"):
+        raise ParameterError(f"parameter 'engine' must be one of duckdb, spark, got {values['engine']!r}")
     if values.get("data_dir"):
         folder = Path(str(values["data_dir"])).expanduser()
         if not folder.exists():

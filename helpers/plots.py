@@ -183,3 +183,22 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     ax.set_title(title)
     ax.legend(markerscale=2)
     return fig, ax
+
+
+def segments(seg: pd.DataFrame):
+    """Conversion (95 % CI) and revenue per session by engagement segment."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
+    x = np.arange(len(seg))
+    left.bar(x, seg["conversion"], color=PALETTE[0],
+             yerr=[seg["conversion"] - seg["conv_lo"], seg["conv_hi"] - seg["conversion"]], capsize=4)
+    left.set_xticks(x, seg.index)
+    left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    left.set_xlabel("engagement segment (events before first checkout)")
+    left.set_ylabel("conversion rate (95 % CI)")
+    left.set_title("Conversion rises with engagement")
+    right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
+    right.set_xticks(x, seg.index)
+    right.set_xlabel("engagement segment")
+    right.set_ylabel("revenue per session, USD")
+    right.set_title("Revenue per session by segment")
+    return fig, (left, right)

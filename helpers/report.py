@@ -65,7 +65,6 @@ def render_html(executed: Path, html_path: Path) -> None:
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""  # no network needed to read the report
     exporter.require_js_url = ""
-    exporter.sanitize_html = True  # outputs never need scripts: strip any that data smuggled in
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

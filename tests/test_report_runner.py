@@ -161,3 +161,21 @@ def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
     assert (reports / "a" / "01_tiny.html").read_bytes() == before
     report.execute("a", overrides="n=3")  # the lock died with the process: a new run goes ahead
     assert _recorded(data, "a") == 3
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [("n_sessions=0", "parameter 'n_sessions' must be between 1 and"),
+     ("n_sessions=abc", "parameter 'n_sessions' must be an int, got 'abc'"),
+     ("target_conversion=1.5", "parameter 'target_conversion' must be between"),
+     ("idle_spend_effect=-9", "parameter 'idle_spend_effect' must be between"),
+     ("alpha=2", "parameter 'alpha' must be a significance level"),
+     ("data_dir=/no/such/folder", "parameter 'data_dir': folder /no/such/folder does not exist"),
+     ("engine=oracle", "parameter 'engine' must be one of duckdb, spark")],
+)
+def test_real_notebook_parameters_are_checked_before_running(roots, overrides, message):
+    from helpers import params
+
+    declared = params.declared(report.numbered_notebooks())
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
+        params.resolve(declared, None, overrides)
