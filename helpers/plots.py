@@ -190,7 +190,7 @@ def segments(seg: pd.DataFrame):
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
     x = np.arange(len(seg))
     left.bar(x, seg["conversion"], color=PALETTE[0],
-             yerr=[seg["conversion"] - seg["conv_lo"], seg["conv_hi"] - seg["conversion"]], capsize=4)
+             yerr=np.clip([seg["conversion"] - seg["conv_lo"], seg["conv_hi"] - seg["conversion"]], 0, None), capsize=4)
     left.set_xticks(x, seg.index)
     left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     left.set_xlabel("engagement segment (events before first checkout)")
