@@ -44,7 +44,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
 UNKNOWN_FILL = {"device": "'unknown'", "traffic_source": "'unknown'", "category": "'unknown'",
                 "user_id": "session_id", "product_id": "NULL", "ordered_at": "NULL", "cost_usd": "NULL"}
 KEYS = {"sessions": "session_id", "events": "event_id", "orders": "order_id", "products": "product_id"}
-MEMORY_LIMIT = "3GB"  # per DuckDB connection
+MEMORY_LIMIT = "5GB"  # per DuckDB connection; window sorts cannot always spill below ~3 GB at 26M events
 TZ_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
@@ -53,6 +53,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = false")  # outputs that need an order say ORDER BY
     spill = Path(tempfile.gettempdir()) / "clickstream-duckdb"  # never the working directory
     spill.mkdir(exist_ok=True)
     con.execute(f"SET temp_directory = '{spill}'")
