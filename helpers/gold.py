@@ -13,6 +13,7 @@ sqlglot. Every column is explained once, in ``DICTIONARY`` below.
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 import uuid
@@ -69,10 +70,39 @@ def gold_sql(dialect: str = "duckdb") -> str:
     return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
 
 
-def _register_raw(con, raw_dir: Path) -> None:
+EVENTS_PER_PASS = 12_000_000  # larger inputs are built in passes over session buckets
+
+
+def _register_raw(con, raw_dir: Path, bucket: tuple[int, int] | None = None) -> None:
+    """Views over the raw files; with ``bucket=(b, k)`` only sessions whose id hashes to b of k."""
     for table in contract.TABLES:
         path = str(Path(raw_dir) / f"{table}.parquet").replace("'", "''")
-        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+        keep = ""
+        if bucket and table in ("sessions", "events", "orders"):
+            keep = f" WHERE hash(session_id) % {bucket[1]} = {bucket[0]}"
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{path}'){keep}")
+
+
+def _build_with_duckdb(raw_dir: Path, stage: Path, threads: int | None) -> int:
+    """Run the SQL once, or once per session bucket when the events exceed EVENTS_PER_PASS.
+
+    Every gold column is computed within one session, so buckets of sessions (with their
+    events and orders) give exactly the same rows; memory is bounded by the bucket size.
+    """
+    con = contract.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    _register_raw(con, raw_dir)
+    events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    passes = max(1, math.ceil(events / EVENTS_PER_PASS))
+    if passes == 1:
+        con.execute(f"COPY ({gold_sql('duckdb')}) TO '{stage}' (FORMAT parquet, COMPRESSION zstd)")
+        return con.execute(f"SELECT count(*) FROM read_parquet('{stage}')").fetchone()[0]
+    stage.mkdir()
+    for b in range(passes):
+        _register_raw(con, raw_dir, (b, passes))
+        con.execute(f"COPY ({gold_sql('duckdb')}) TO '{stage / f'part-{b:04d}.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    return con.execute(f"SELECT count(*) FROM read_parquet('{stage}/*.parquet')").fetchone()[0]
 
 
 def build_gold(raw_dir: Path, out_dir: Path, engine: str = "duckdb", spark_master: str = "local[*]",
@@ -85,18 +115,15 @@ def build_gold(raw_dir: Path, out_dir: Path, engine: str = "duckdb", spark_maste
     t0 = time.perf_counter()
     try:
         if engine == "duckdb":
-            con = contract.connect()
-            if threads:
-                con.execute(f"SET threads = {int(threads)}")
-            _register_raw(con, raw_dir)
-            con.execute(f"COPY ({gold_sql('duckdb')}) TO '{stage}' (FORMAT parquet, COMPRESSION zstd)")
-            rows = con.execute(f"SELECT count(*) FROM read_parquet('{stage}')").fetchone()[0]
+            rows = _build_with_duckdb(raw_dir, stage, threads)
         elif engine == "spark":
             rows = _build_with_spark(raw_dir, stage, spark_master)
         else:
             raise ValueError(f"engine must be 'duckdb' or 'spark', got {engine!r}")
         if target.is_dir():
             shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
         stage.replace(target)
     finally:
         if stage.exists():
@@ -144,9 +171,9 @@ def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
     """Checks that the gold table agrees with the raw tables; one row per check."""
     con = contract.connect()
     _register_raw(con, raw_dir)
-    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{Path(gold_dir) / 'sessions.parquet'}/**' ) ")\
-        if (Path(gold_dir) / "sessions.parquet").is_dir() else \
-        con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{Path(gold_dir) / 'sessions.parquet'}')")
+    target = Path(gold_dir) / "sessions.parquet"
+    files = f"{target}/*.parquet" if target.is_dir() else str(target)  # a folder from passes or Spark
+    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{files}')")
     q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     checks = [
         ("rows = sessions", q("SELECT count(*) FROM gold"), q("SELECT count(*) FROM sessions")),

@@ -140,3 +140,15 @@ def test_spark_builds_the_same_gold_table_as_duckdb(tmp_path):
         duck, spark = read_gold(tmp_path / f"duck_{raw}"), read_gold(tmp_path / f"spark_{raw}")
         assert list(spark.columns) == list(duck.columns)
         pd.testing.assert_frame_equal(spark, duck, check_dtype=False, check_exact=False, rtol=1e-9)
+
+
+def test_building_in_session_buckets_gives_the_same_table(tmp_path, monkeypatch):
+    import helpers.gold as gold_mod
+
+    simulate_to_parquet(SimConfig(n_sessions=5_000, seed=12), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "one")
+    monkeypatch.setattr(gold_mod, "EVENTS_PER_PASS", 2_000)  # about seven passes
+    build_gold(tmp_path / "raw", tmp_path / "many")
+    assert (tmp_path / "many" / "sessions.parquet").is_dir()
+    pd.testing.assert_frame_equal(read_gold(tmp_path / "many"), read_gold(tmp_path / "one"))
+    assert reconcile(tmp_path / "raw", tmp_path / "many")["agrees"].all()
