@@ -148,6 +148,14 @@ def spark_session(master: str = "local[*]"):
 
 
 def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
+    from .errors import ReportError
+
+    if shutil.which("java") is None:
+        raise ReportError("engine 'spark' needs Java 17 on this machine (none found); use engine=duckdb")
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ReportError("engine 'spark' needs pyspark: pip install -e '.[spark]'") from None
     spark = spark_session(master)
     for table in contract.TABLES:
         spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet")).createOrReplaceTempView(table)

@@ -53,7 +53,12 @@ def load_mapping(path: str | Path | None) -> dict:
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"parameter 'mapping': file {path} does not exist")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"mapping {path.name} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"mapping {path.name} must be a mapping with 'columns' and 'event_types'")
     columns = data.get("columns") or {}
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -66,10 +71,6 @@ def load_mapping(path: str | Path | None) -> dict:
     if bad:
         raise ParameterError(f"mapping {path.name}: event_types key '{bad[0]}' must be one of {', '.join(STEPS)}")
     return {"columns": columns, "event_types": {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in types.items()}}
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _id_expr(con, col: str) -> str:
@@ -102,7 +103,7 @@ def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path) -> dict
     con.execute(f"CREATE VIEW log_src AS SELECT {roles} FROM log_raw")
     ts_types = dict(con.execute("DESCRIBE log_src").fetchall()[i][:2] for i in range(len(cols)))
     ts_expr = contract._typed_column(con, "event_log", "log_src", "timestamp", "TIMESTAMP", ts_types)
-    case = " ".join(f"WHEN CAST(event_type AS VARCHAR) IN ({', '.join(_lit(v) for v in vals)}) THEN {_lit(step)}"
+    case = " ".join(f"WHEN CAST(event_type AS VARCHAR) IN ({', '.join(contract._lit(v) for v in vals)}) THEN {contract._lit(step)}"
                     for step, vals in mapping["event_types"].items())
     sid = _id_expr(con, "session_id")
     pid = _id_expr(con, "product_id") if "product_id" in cols else "CAST(NULL AS BIGINT)"

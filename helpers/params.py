@@ -68,7 +68,10 @@ def load_scenario(name: str | None) -> dict:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in paths.SCENARIOS_DIR.glob("*.yaml"))) or "none"
         raise ParameterError(f"scenario '{name}' does not exist; known scenarios: {known}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"scenario '{name}' is not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ParameterError(f"scenario '{name}' must be a mapping of parameter: value")
     return data.get("parameters", data)

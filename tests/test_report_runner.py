@@ -179,3 +179,30 @@ def test_real_notebook_parameters_are_checked_before_running(roots, overrides, m
     declared = params.declared(report.numbered_notebooks())
     with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
         params.resolve(declared, None, overrides)
+
+
+def test_malformed_yaml_mapping_and_scenario_give_one_line_errors(roots, tmp_path, monkeypatch):
+    from helpers import params
+    from helpers.ingest import load_mapping
+
+    bad = tmp_path / "map.yaml"
+    bad.write_text("columns: {session_id: sid, timestamp: [unclosed\n")
+    with pytest.raises(ParameterError, match="mapping map.yaml is not valid YAML"):
+        load_mapping(bad)
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "broken.yaml").write_text("parameters: {a: [1\n")
+    monkeypatch.setattr(paths, "SCENARIOS_DIR", scenarios)
+    with pytest.raises(ParameterError, match="scenario 'broken' is not valid YAML"):
+        params.load_scenario("broken")
+
+
+def test_spark_engine_without_java_is_a_clear_error(tmp_path, monkeypatch):
+    import shutil as sh
+
+    from helpers.gold import build_gold
+
+    monkeypatch.setattr(sh, "which", lambda name: None)
+    with pytest.raises(ReportError, match="needs Java"):
+        build_gold(tmp_path / "raw", tmp_path / "gold", engine="spark")
+    assert not (tmp_path / "gold" / "sessions.parquet").exists()
