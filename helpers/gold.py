@@ -37,6 +37,7 @@ DICTIONARY: list[tuple[str, str, str]] = [
     ("session_seconds", "s", "Last event time minus session start; 0 for a session without events."),
     ("first_event_delay_seconds", "s", "First event time minus session start; empty without events."),
     ("max_idle_seconds", "s", "Longest gap between consecutive events (ordered by time, then event id); 0 with fewer than two events."),
+    ("pre_conversion_max_idle_seconds", "s", "Longest gap between consecutive events that both come before the first checkout or purchase; 0 with fewer than two such events. Leakage-free idle time: gaps of the checkout itself are left out."),
     ("event_count", "events", "All events of the session, every type."),
     ("n_page_view", "events", "Page views."),
     ("n_add_to_cart", "events", "Add-to-cart events."),
@@ -216,9 +217,10 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     events["seen"] = events.groupby("session_id", sort=False)["conv"].cummax()
     events["pre"] = 1 - events["seen"]
     events["pre_ts"] = events["ts"].where(events["seen"] == 0)
+    events["pre_gap"] = events["gap"].where(events["seen"] == 0)
     agg = events.groupby("session_id").agg(
         event_count=("event_id", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"),
-        max_idle_seconds=("gap", "max"), pre_count=("pre", "sum"), pre_end_ts=("pre_ts", "max"),
+        max_idle_seconds=("gap", "max"), pre_max_idle=("pre_gap", "max"), pre_count=("pre", "sum"), pre_end_ts=("pre_ts", "max"),
     )
     types = events.pivot_table(index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0)
     for t in ("page_view", "add_to_cart", "checkout", "purchase"):
@@ -232,6 +234,7 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     out["session_seconds"] = (out["last_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
     out["first_event_delay_seconds"] = (out["first_ts"] - out["started_at"]).dt.total_seconds()
     out["max_idle_seconds"] = out["max_idle_seconds"].fillna(0.0)
+    out["pre_conversion_max_idle_seconds"] = out["pre_max_idle"].fillna(0.0)
     out["pre_conversion_event_count"] = out["pre_count"].fillna(0).astype(int)
     out["pre_conversion_seconds"] = (out["pre_end_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
     out["did_purchase"] = (out["n_orders"].fillna(0) > 0).astype(int)

@@ -21,7 +21,7 @@ over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``)
    cart abandon at checkout.
 6. Basket: the number of order lines falls and the unit price rises with price affinity
    (``style_strength``): that axis makes cheap-many and expensive-few buyers. A basket shift
-   from engagement (``engagement_spend_effect``) and the longest idle gap
+   from engagement (``engagement_spend_effect``) and the longest idle gap before checkout
    (``idle_spend_effect``) moves unit prices and line counts *together*, so it changes spend
    without changing purchase style. Its exact effect on log spend is computed by evaluating
    the same baskets with and without the shift (common random numbers) and written to
@@ -370,7 +370,7 @@ def simulate_chunk(
     gap[post] = b["pace"][sess[post]] * rng.exponential(1.0, int(post.sum())) + 1.0
     first_delay = b["t_rel"][starts_pre]
     t_rel = np.repeat(first_delay, k_all) + _segment_cumsum(gap, starts, k_all)
-    max_idle = np.maximum.reduceat(gap, starts)
+    max_idle = np.maximum.reduceat(b["gap"], starts_pre)  # longest gap before the checkout
 
     # Session context and start times.
     day = rng.integers(0, cfg.n_days, n)
@@ -469,7 +469,7 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
         "scales": {
             "engagement": "log1p(pre_conversion_event_count)",
             "time": "log1p(pre_conversion_seconds)",
-            "idle": "log1p(max_idle_seconds); implied_* are effects on log(amount_usd) per unit",
+            "idle": "log1p(pre_conversion_max_idle_seconds); implied_* are effects on log(amount_usd) per unit",
         },
     }
 

@@ -10,6 +10,8 @@ Usage::
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -20,7 +22,7 @@ Z95 = sps.norm.ppf(0.975)
 FEATURES = {
     "engagement": ("pre_conversion_event_count", "log1p(events before first checkout)"),
     "time": ("pre_conversion_seconds", "log1p(seconds before first checkout)"),
-    "idle": ("max_idle_seconds", "log1p(longest gap between events, s)"),
+    "idle": ("pre_conversion_max_idle_seconds", "log1p(longest gap before the first checkout, s)"),
     "engagement_all": ("event_count", "log1p(all events, funnel included)"),
     "time_all": ("session_seconds", "log1p(all seconds, funnel included)"),
     "first_delay": ("first_event_delay_seconds", "log1p(seconds to first event)"),
@@ -39,20 +41,33 @@ def behaviour_features(gold: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def usable_controls(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Control terms with variation, and a note for each one skipped."""
-    terms, skipped = [], []
-    for col, term in (("device", "C(device)"), ("traffic_source", "C(traffic_source)"),
-                      ("start_hour", "C(start_hour)"), ("start_weekday", "C(start_weekday)")):
-        values = frame[col] if col in frame else pd.Series(dtype=object)
-        if len(values) and values.nunique() > 1 and not (values.astype(str) == "unknown").all():
-            terms.append(term)
-        else:
+CONTROLS = (("device", "C(device)"), ("traffic_source", "C(traffic_source)"),
+            ("start_weekday", "C(start_weekday)"), ("start_hour", "C(start_hour)"))
+
+
+def usable_controls(frame: pd.DataFrame, events: int | None = None, min_events_per_parameter: float = 10.0,
+                    base_parameters: int = 3) -> tuple[list[str], list[str]]:
+    """Control terms with variation, kept within an outcome-events-per-parameter budget.
+
+    Controls are added in the order of ``CONTROLS`` (then the delay to the first event) while the
+    model keeps at least ``min_events_per_parameter`` outcome events per parameter; each control
+    left out gets a note saying why.
+    """
+    budget = float("inf") if events is None else events / min_events_per_parameter
+    used, terms, skipped = base_parameters, [], []
+    candidates = [(col, term, frame[col].nunique() - 1 if col in frame else 0) for col, term in CONTROLS]
+    candidates.append(("first_event_delay_seconds", "first_delay", 1))
+    for col, term, size in candidates:
+        source = "first_delay" if term == "first_delay" else col
+        values = frame[source] if source in frame else pd.Series(dtype=object)
+        varies = len(values) and values.nunique() > 1 and not (values.astype(str) == "unknown").all()
+        if not varies:
             skipped.append(f"{col} (absent or a single value)")
-    if "first_delay" in frame and frame["first_delay"].std() > 0:
-        terms.append("first_delay")
-    else:
-        skipped.append("first_event_delay_seconds (absent or constant)")
+        elif used + size > budget:
+            skipped.append(f"{col} (too few outcome events for {size} more parameter(s))")
+        else:
+            terms.append(term)
+            used += size
     return terms, skipped
 
 
@@ -143,3 +158,124 @@ def sample_rows(frame: pd.DataFrame, max_rows: int, seed: int) -> tuple[pd.DataF
     if len(frame) <= max_rows:
         return frame, False
     return frame.sample(n=max_rows, random_state=seed).sort_index(), True
+
+
+# --------------------------------------------------------------------------------------------
+# Fit health: convergence, separation, conditioning, warnings, outcome events per parameter
+# --------------------------------------------------------------------------------------------
+
+MAX_CONDITION = 1_000.0  # condition number of the column-scaled design above which a fit is ill-conditioned
+MAX_SE = 50.0  # a coefficient standard error above this (log-odds or log points) signals (quasi-)separation
+
+
+def checked_fit(fit_function, *args, events: int | None = None, min_events_per_parameter: float = 10.0, **kwargs):
+    """Run a statsmodels fit, catching its warnings; return ``(fit, health)``.
+
+    ``health`` records convergence, separation, the condition number of the column-scaled design,
+    every warning raised, and outcome events per parameter (when ``events`` is given). A fit in
+    poor health has ``health["ok"] = False`` and a plain-words ``health["reasons"]`` list; it
+    cannot support a verdict.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = fit_function(*args, **kwargs)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return None, {"ok": False, "converged": False, "separation": False, "condition_number": None,
+                          "warnings": [], "events_per_parameter": None, "reasons": [f"the fit failed: {exc}"]}
+    return fit, fit_health(fit, [str(w.message).splitlines()[0] for w in caught], events, min_events_per_parameter)
+
+
+def fit_health(fit, messages: list[str], events: int | None, min_events_per_parameter: float) -> dict:
+    """Health record of a fitted statsmodels model (see ``checked_fit``)."""
+    retvals = getattr(fit, "mle_retvals", None) or {}
+    converged = bool(retvals.get("converged", True))
+    bse = np.asarray(fit.bse, float)
+    separation = any("separation" in m.lower() for m in messages) or bool(np.any(~np.isfinite(bse)) or np.any(bse > MAX_SE))
+    exog = np.asarray(fit.model.exog, float)
+    norms = np.linalg.norm(exog, axis=0)
+    cond = float(np.linalg.cond(exog / np.where(norms > 0, norms, 1.0))) if exog.size else 0.0
+    k = int(exog.shape[1])
+    epp = None if events is None else events / max(k, 1)
+    reasons = []
+    if not converged:
+        reasons.append("did not converge")
+    if separation:
+        reasons.append("separation: some predictor (nearly) determines the outcome, so its standard errors are unreliable")
+    if not np.isfinite(cond) or cond > MAX_CONDITION:
+        reasons.append(f"ill-conditioned design (condition number {cond:,.0f} > {MAX_CONDITION:,.0f})")
+    if epp is not None and epp < min_events_per_parameter:
+        reasons.append(f"{epp:.1f} outcome events per parameter (at least {min_events_per_parameter:g} needed)")
+    unique = list(dict.fromkeys(messages))
+    return {"ok": not reasons, "converged": converged, "separation": separation, "condition_number": cond,
+            "warnings": unique, "events_per_parameter": epp, "parameters": k, "reasons": reasons}
+
+
+def combine_health(healths: dict[str, dict]) -> dict:
+    """One record for several fits: ok only when every fit is; reasons prefixed by the model name."""
+    reasons = [f"{name}: {r}" for name, h in healths.items() for r in h["reasons"]]
+    warned = [f"{name}: {w}" for name, h in healths.items() for w in h["warnings"]]
+    return {"ok": not reasons, "reasons": reasons, "warnings": warned, "models": healths}
+
+
+def pool_sparse_levels(frame: pd.DataFrame, columns: list[str], outcome: str, min_events: int) -> tuple[pd.DataFrame, list[str]]:
+    """Pool levels of categorical ``columns`` with fewer than ``min_events`` outcome events into 'other (pooled)'.
+
+    A level with no or very few outcome events gives a logit that cannot converge (separation);
+    pooled, it still contributes its sessions. Returns the new frame and a note per pooled column.
+    """
+    out, notes = frame.copy(), []
+    y = frame[outcome]
+    events = np.minimum(y, 1 - y) if set(np.unique(y)) <= {0, 1} else pd.Series(1, index=y.index)
+    for col in columns:
+        if col not in out:
+            continue
+        counts = events.groupby(out[col].astype(str)).sum()
+        sparse = counts.index[counts < min_events].tolist()
+        if sparse and len(sparse) < len(counts):
+            out[col] = out[col].astype(str).where(~out[col].astype(str).isin(sparse), "other (pooled)")
+            notes.append(f"{col}: {len(sparse)} level(s) with fewer than {min_events} outcome events pooled")
+    return out, notes
+
+
+def smd_ci(a, b, level: float) -> tuple[float, float, float]:
+    """Standardised mean difference b - a with a normal-approximation CI (Hedges and Olkin's variance)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = smd(a, b)
+    na, nb = a.size, b.size
+    se = np.sqrt((na + nb) / (na * nb) + d**2 / (2 * (na + nb)))
+    z = sps.norm.ppf(0.5 + level / 2)
+    return d, d - z * se, d + z * se
+
+
+def auc_ci(y: np.ndarray, score: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """ROC-AUC with a Hanley-McNeil normal-approximation CI."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y)
+    auc = float(roc_auc_score(y, score))
+    n1, n0 = int(y.sum()), int(len(y) - y.sum())
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    se = np.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0))
+    z = sps.norm.ppf(0.5 + level / 2)
+    return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def classify_interval(lo: float, hi: float, band: float) -> str:
+    """Where a CI lies against a no-material-effect band [-band, band] on an additive scale.
+
+    'positive' (above the band), 'negative' (below it), 'negligible' (inside it) or 'unclear'
+    (it crosses an edge of the band).
+    """
+    if lo > band:
+        return "positive"
+    if hi < -band:
+        return "negative"
+    if -band <= lo and hi <= band:
+        return "negligible"
+    return "unclear"
+
+
+def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest true effect a two-sided test at ``alpha`` detects with ``power``, given its standard error."""
+    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se)

@@ -22,6 +22,8 @@ EXPECTED = {
     "session_seconds": [110, 0, 5, 60, 0, 3],
     "first_event_delay_seconds": [2, NAN, 5, 0, 0, 3],
     "max_idle_seconds": [60, 0, 0, 10, 0, 0],
+    # session 1: the 60 s gap before its checkout is left out; its browsing gaps are 8 s and 30 s
+    "pre_conversion_max_idle_seconds": [30, 0, 0, 10, 0, 0],
     "event_count": [5, 0, 1, 7, 3, 2],
     "n_page_view": [2, 0, 0, 1, 2, 1],
     "n_add_to_cart": [1, 0, 0, 2, 0, 0],

@@ -24,6 +24,7 @@ ev_agg AS (
         MIN(ts) AS first_ts,
         MAX(ts) AS last_ts,
         MAX(gap_ms) AS max_gap_ms,
+        MAX(CASE WHEN conversion_seen = 0 THEN gap_ms END) AS pre_max_gap_ms,
         SUM(1 - conversion_seen) AS pre_count,
         MAX(CASE WHEN conversion_seen = 0 THEN ts END) AS pre_end_ts
     FROM ev
@@ -58,6 +59,7 @@ joined AS (
         COALESCE(date_diff('millisecond', s.started_at, e.last_ts), 0) / CAST(1000 AS DOUBLE) AS session_seconds,
         date_diff('millisecond', s.started_at, e.first_ts) / CAST(1000 AS DOUBLE) AS first_event_delay_seconds,
         COALESCE(e.max_gap_ms, 0) / CAST(1000 AS DOUBLE) AS max_idle_seconds,
+        COALESCE(e.pre_max_gap_ms, 0) / CAST(1000 AS DOUBLE) AS pre_conversion_max_idle_seconds,
         CAST(COALESCE(e.event_count, 0) AS BIGINT) AS event_count,
         CAST(COALESCE(e.n_page_view, 0) AS BIGINT) AS n_page_view,
         CAST(COALESCE(e.n_add_to_cart, 0) AS BIGINT) AS n_add_to_cart,
