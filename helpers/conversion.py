@@ -43,21 +43,27 @@ def fit_logit(frame: pd.DataFrame, terms: list[str]):
     return smf.logit(formula, data=frame).fit(disp=0, maxiter=200)
 
 
-def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
-    """Fit each nested model; table of CV ROC-AUC / PR-AUC (mean and sd), AIC and LR tests."""
+def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int,
+               min_events_per_parameter: float = 10.0) -> dict:
+    """Fit each nested model; table of CV ROC-AUC / PR-AUC (mean and sd), AIC and LR tests; fit health."""
     specs = nested_specs(controls)
-    fits, rows, oof = {}, [], {}
+    fits, rows, oof, health = {}, [], {}, {}
     y = frame[Y].to_numpy()
+    events = int(min(y.sum(), len(y) - y.sum()))
     for name, terms in specs.items():
-        fits[name] = fit_logit(frame, terms)
+        fits[name], health[name] = stats.checked_fit(fit_logit, frame, terms, events=events,
+                                                     min_events_per_parameter=min_events_per_parameter)
+        if fits[name] is None:
+            continue
         cv = stats.cv_classifier_scores(stats.design(frame, terms), y, folds, seed)
         oof[name] = cv.pop("oof")
         rows.append({"model": name, "terms": " + ".join(terms), **cv, "aic": fits[name].aic, "llf": fits[name].llf,
                      "df": fits[name].df_model})
     table = pd.DataFrame(rows).set_index("model")
     for small, big in (("engagement only", "both"), ("time only", "both"), ("both", "both + controls")):
-        table.loc[big, f"lr_p_vs_{small.split()[0]}"] = lr_test(fits[small], fits[big])
-    return {"fits": fits, "table": table, "oof": oof}
+        if fits.get(small) is not None and fits.get(big) is not None:
+            table.loc[big, f"lr_p_vs_{small.split()[0]}"] = lr_test(fits[small], fits[big])
+    return {"fits": fits, "table": table, "oof": oof, "health": stats.combine_health(health)}
 
 
 def lr_test(small, big) -> float:
@@ -192,7 +198,10 @@ def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame
         if buyers < min_buyers or buyers == len(part):
             rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": f"fewer than {min_buyers} buyers: not estimated"})
             continue
-        fit = fit_logit(part, ["engagement", "time"])
+        fit, health = stats.checked_fit(fit_logit, part, ["engagement", "time"], events=min(buyers, len(part) - buyers))
+        if not health["ok"]:
+            rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": "; ".join(health["reasons"])})
+            continue
         ci = fit.conf_int()
         row = {by: level, "sessions": len(part), "buyers": buyers, "note": ""}
         for n in ("engagement", "time"):
@@ -213,24 +222,52 @@ def truth_check(fit, truth: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("effect")
 
 
-def verdicts(effects: pd.DataFrame, table: pd.DataFrame, negligible_or: float, alpha: float) -> dict:
-    """The computed answers: strongest predictor, and whether time adds once engagement is held."""
-    log_or = effects["coef"] * effects["sd"]
+def effect_class(row, negligible_or: float) -> str:
+    """'positive', 'negative', 'negligible' or 'unclear': where a per-SD odds-ratio CI lies against [1/x, x]."""
+    return stats.classify_interval(np.log(row.or_lo), np.log(row.or_hi), np.log(negligible_or))
+
+
+def verdicts(effects: pd.DataFrame, effects_small: pd.DataFrame, table: pd.DataFrame, health: dict,
+             negligible_or: float, alpha: float) -> dict:
+    """The computed answers of 03, each from CIs, never from point estimates alone.
+
+    ``effects`` come from the model with controls, ``effects_small`` from engagement + time alone
+    (the answer must not change between them). A fit in poor health turns every answer 'unclear'.
+
+    - ``engagement`` / ``time``: 'positive', 'negative', 'negligible' or 'unclear' (``effect_class``);
+    - ``answer``: the feature with the clearly larger |log OR| ('engagement' or 'time'), 'neither'
+      when both effects are negligible, else 'unclear';
+    - ``time_adds``: 'yes' when time's CI lies outside the band and the LR test of time given
+      engagement rejects at ``alpha``; 'no' when its CI lies inside the band; else 'unclear'.
+    """
+    classes = {n: effect_class(effects.loc[n], negligible_or) for n in ("engagement", "time")}
+    small = {n: effect_class(effects_small.loc[n], negligible_or) for n in ("engagement", "time")}
+    log_or = (effects["coef"] * effects["sd"]).loc[["engagement", "time"]]
     strongest = str(log_or.abs().idxmax())
-    t = effects.loc["time"]
     weaker = "time" if strongest == "engagement" else "engagement"
     separated = _abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1]
     p_time = float(table.loc["both", "lr_p_vs_engagement"])
-    if t.or_lo > negligible_or or t.or_hi < 1 / negligible_or:
+    if classes["time"] in ("positive", "negative"):
         time_adds = "yes" if p_time < alpha else "unclear"
-    elif t.or_lo >= 1 / negligible_or and t.or_hi <= negligible_or:
-        time_adds = "no"
     else:
-        time_adds = "unclear"
-    auc_gain = float(table.loc["both", "auc"] - table.loc["engagement only", "auc"])
-    return {"strongest": strongest, "strongest_clear": bool(separated), "time_adds": time_adds,
-            "time_direction": "longer" if t.coef > 0 else "shorter", "p_time_given_engagement": p_time,
-            "auc_gain_from_time": auc_gain,
+        time_adds = {"negligible": "no"}.get(classes["time"], "unclear")
+    if classes["engagement"] == classes["time"] == "negligible":
+        answer = "neither"
+    elif separated and classes[strongest] in ("positive", "negative"):
+        answer = strongest
+    else:
+        answer = "unclear"
+    reasons = list(health["reasons"])
+    if not health["ok"]:
+        classes = dict.fromkeys(classes, "unclear")
+        answer, time_adds = "unclear", "unclear"
+    return {"answer": answer, "strongest": strongest, "strongest_clear": bool(separated),
+            "engagement": classes["engagement"], "time": classes["time"], "time_adds": time_adds,
+            "time_sign": "positive" if effects.loc["time", "coef"] > 0 else "negative",
+            "stable": small == {n: effect_class(effects.loc[n], negligible_or) for n in small},
+            "healthy": bool(health["ok"]), "health_reasons": reasons,
+            "p_time_given_engagement": p_time,
+            "auc_gain_from_time": float(table.loc["both", "auc"] - table.loc["engagement only", "auc"]),
             "auc_engagement_only": float(table.loc["engagement only", "auc"]),
             "auc_time_only": float(table.loc["time only", "auc"])}
 

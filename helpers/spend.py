@@ -1,4 +1,4 @@
-"""Who spends more among buyers? Log-spend OLS (HC3) and a log-link Gamma GLM, plus the two-part view.
+"""Who spends more among buyers? Log-spend OLS (HC3) and a log-link Gamma GLM as a check.
 
 Usage::
 
@@ -7,7 +7,8 @@ Usage::
     fits = spend.fit_nested(buyers, controls, folds=5, seed=42)
 
 Conditioning on buyers is a selection: these models describe spend given a purchase, not the
-effect of a feature on spend per visitor. ``two_part`` puts the two together.
+effect of a feature on spend per visitor. Every feature is measured before the first checkout or
+purchase, so none of them contains the purchase itself.
 """
 
 from __future__ import annotations
@@ -64,28 +65,42 @@ def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tup
     return float(np.mean(errs)), float(np.std(errs, ddof=1))
 
 
-def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
-    """Each nested OLS: adjusted R², CV RMSE and AIC."""
-    fits, rows = {}, []
+def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int,
+               min_events_per_parameter: float = 10.0) -> dict:
+    """Each nested OLS: R², adjusted R², CV RMSE and AIC, with the health of every fit."""
+    fits, rows, health = {}, [], {}
     for name, terms in nested_specs(controls).items():
-        fits[name] = fit_ols(frame, terms)
+        fits[name], health[name] = stats.checked_fit(fit_ols, frame, terms, events=len(frame),
+                                                     min_events_per_parameter=min_events_per_parameter)
         rmse, rmse_sd = cv_rmse(frame, terms, folds, seed)
-        rows.append({"model": name, "adj_r2": fits[name].rsquared_adj, "cv_rmse": rmse, "cv_rmse_sd": rmse_sd,
-                     "aic": fits[name].aic})
-    return {"fits": fits, "table": pd.DataFrame(rows).set_index("model")}
+        rows.append({"model": name, "r2": fits[name].rsquared, "adj_r2": fits[name].rsquared_adj, "cv_rmse": rmse,
+                     "cv_rmse_sd": rmse_sd, "aic": fits[name].aic})
+    return {"fits": fits, "table": pd.DataFrame(rows).set_index("model"), "health": stats.combine_health(health)}
 
 
-def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle")) -> pd.DataFrame:
-    """Change in log spend per SD of each feature (≈ relative change), 95 % CI."""
+def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05,
+                   power: float = 0.8) -> pd.DataFrame:
+    """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at 80 % power."""
     ci = fit.conf_int()
     rows = []
     for n in names:
         if n in fit.params:
             sd = float(frame[n].std())
+            pct = lambda b, sd=sd: 100 * np.expm1(b * sd)  # noqa: E731
             rows.append({"feature": n, "scale": stats.FEATURES[n][1], "coef": fit.params[n], "coef_lo": ci.loc[n, 0],
-                         "coef_hi": ci.loc[n, 1], "sd": sd, "per_sd": fit.params[n] * sd, "per_sd_lo": ci.loc[n, 0] * sd,
-                         "per_sd_hi": ci.loc[n, 1] * sd, "p": fit.pvalues[n]})
+                         "coef_hi": ci.loc[n, 1], "sd": sd, "pct_per_sd": pct(fit.params[n]),
+                         "pct_lo": pct(ci.loc[n, 0]), "pct_hi": pct(ci.loc[n, 1]), "p": fit.pvalues[n],
+                         "detectable_pct": pct(stats.mde(fit.bse[n], alpha, power))})
     return pd.DataFrame(rows).set_index("feature")
+
+
+def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
+    """Why spend cannot be modelled on these buyers (one sentence), or None when it can."""
+    if len(buyers) < min_buyers:
+        return f"{len(buyers)} buyers with a positive amount: the spend models need at least {min_buyers}"
+    if buyers["amount_usd"].nunique() < 2:
+        return f"every order is worth the same (${buyers['amount_usd'].iloc[0]:,.2f}): spend models need varying order values"
+    return None
 
 
 def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int = 20) -> pd.DataFrame:
@@ -111,30 +126,6 @@ def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def two_part(gold: pd.DataFrame, controls: list[str], names=("engagement", "time", "idle")) -> pd.DataFrame:
-    """Expected spend per session = P(buy) x E[spend | buy]: each feature's per-SD contribution through each part.
-
-    Contributions are semi-elasticities of expected spend per session (log points per SD): the
-    purchase part is the average of beta * (1 - p) from a logistic model on all sessions; the
-    spend part is the Gamma-GLM (log link) coefficient on buyers.
-    """
-    from .conversion import fit_logit
-
-    sessions = stats.behaviour_features(gold)
-    buyers = prepare(gold)
-    terms = [*names, *controls]
-    logit = fit_logit(sessions, terms)
-    p = logit.predict(sessions)
-    gamma = fit_gamma(buyers, terms)
-    rows = []
-    for n in names:
-        sd = sessions[n].std()
-        via_buy = float(np.mean(logit.params[n] * (1 - p)) * sd)
-        via_spend = float(gamma.params[n] * sd)
-        rows.append({"feature": n, "via P(buy)": via_buy, "via E[spend | buy]": via_spend, "total": via_buy + via_spend})
-    return pd.DataFrame(rows).set_index("feature")
-
-
 def truth_check(fit, truth: dict) -> pd.DataFrame:
     """Idle-time and engagement coefficients on log spend beside the simulator's implied true effects."""
     rows = []
@@ -152,19 +143,37 @@ def direction(lo: float, hi: float) -> str:
     return "negative" if hi < 0 else ("positive" if lo > 0 else "none")
 
 
-def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame) -> dict:
-    """Which feature explains spend better, and the direction of time and idle once engagement is held."""
+def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame, health: dict, confounded: bool,
+             rmse_gain: float, little_r2: float) -> dict:
+    """Which feature explains spend better, and the direction of time and idle once engagement is held.
+
+    ``explains_better``: the single-feature model whose CV RMSE is lower by at least ``rmse_gain``
+    (relative), else 'neither clearly'. ``time_given_engagement`` and ``idle_given_engagement_time``:
+    the sign of a CI that excludes zero, else 'none'; 'unclear' when a fit is in poor health or
+    when purchase styles browse differently (``confounded``: then what buyers choose can masquerade
+    as how they browse). ``explains_little``: the fullest model's adjusted R² is below ``little_r2``.
+    """
     eng, tim = table.loc["engagement only"], table.loc["time only"]
     gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
-    better = "neither clearly" if abs(gap) < 0.002 else ("engagement" if gap > 0 else "time")
-    t = central.loc["time"]
-    i = full.loc["idle"] if "idle" in full.index else None
+    better = "neither clearly" if abs(gap) < rmse_gain else ("engagement" if gap > 0 else "time")
+    t, i = central.loc["time"], full.loc["idle"]
+    calls = {"time_given_engagement": direction(t.coef_lo, t.coef_hi),
+             "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi)}
+    reasons = list(health["reasons"])
+    if confounded:
+        reasons.append("cheap-many and expensive-few buyers browse differently, so these associations may reflect "
+                       "which products buyers choose rather than how they browse")
+    if reasons:
+        calls = dict.fromkeys(calls, "unclear")
+    best_r2 = float(table["adj_r2"].max())
     return {
-        "explains_better": better,
+        "explains_better": better, "explains_little": best_r2 < little_r2, "best_adj_r2": best_r2,
         "rmse_engagement_only": float(eng.cv_rmse), "rmse_time_only": float(tim.cv_rmse),
         "adj_r2_engagement_only": float(eng.adj_r2), "adj_r2_time_only": float(tim.adj_r2),
-        "time_given_engagement": direction(t.coef_lo, t.coef_hi),
-        "time_coef": float(t.coef), "time_lo": float(t.coef_lo), "time_hi": float(t.coef_hi),
-        "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not estimated",
-        "idle_coef": float(i.coef) if i is not None else None,
+        **calls, "healthy": bool(health["ok"]), "confounded": bool(confounded), "reasons": reasons,
+        "time_pct": float(t.pct_per_sd), "time_lo": float(t.pct_lo), "time_hi": float(t.pct_hi),
+        "time_detectable": float(t.detectable_pct),
+        "idle_pct": float(i.pct_per_sd), "idle_lo": float(i.pct_lo), "idle_hi": float(i.pct_hi),
+        "idle_detectable": float(i.detectable_pct),
+        "time_sign": direction(t.coef_lo, t.coef_hi), "idle_sign": direction(i.coef_lo, i.coef_hi),
     }

@@ -5,7 +5,7 @@ Usage::
     from helpers import stats
     feats = stats.behaviour_features(gold)
     lo, hi = stats.wilson(successes, n)
-    res = stats.compare_groups(a, b, margin=0.2, rng=np.random.default_rng(0))
+    d, lo, hi = stats.smd_ci(a, b, level=0.90)
 """
 
 from __future__ import annotations
@@ -86,38 +86,6 @@ def smd(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2))
     return float((b.mean() - a.mean()) / pooled) if pooled > 0 else 0.0
-
-
-def bootstrap_smd(a, b, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95):
-    """Percentile bootstrap CI of the SMD; resamples drawn as one index matrix (no Python loop per draw)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    ia = rng.integers(0, a.size, (n_boot, a.size))
-    ib = rng.integers(0, b.size, (n_boot, b.size))
-    xa, xb = a[ia], b[ib]
-    pooled = np.sqrt(((a.size - 1) * xa.var(axis=1, ddof=1) + (b.size - 1) * xb.var(axis=1, ddof=1)) / (a.size + b.size - 2))
-    draws = (xb.mean(axis=1) - xa.mean(axis=1)) / np.where(pooled > 0, pooled, np.nan)
-    tail = (1 - level) / 2
-    return float(np.nanquantile(draws, tail)), float(np.nanquantile(draws, 1 - tail))
-
-
-def tost(a, b, margin_sd: float, alpha: float = 0.05) -> dict:
-    """Two one-sided Welch tests that the mean difference lies within +-margin_sd pooled SDs."""
-    from statsmodels.stats.weightstats import ttest_ind, ttost_ind
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-    bound = margin_sd * pooled
-    p_equiv = float(ttost_ind(b, a, -bound, bound, usevar="unequal")[0]) if pooled > 0 else 0.0
-    p_diff = float(ttest_ind(b, a, usevar="unequal")[1])
-    verdict = "equivalent" if p_equiv < alpha else ("different" if p_diff < alpha else "inconclusive")
-    return {"p_equivalence": p_equiv, "p_difference": p_diff, "margin_sd": margin_sd, "verdict": verdict}
-
-
-def compare_groups(a, b, margin: float, rng: np.random.Generator, alpha: float = 0.05, n_boot: int = 1000) -> dict:
-    """SMD with bootstrap CI, Welch test and TOST equivalence test of b against a."""
-    lo, hi = bootstrap_smd(a, b, rng, n_boot)
-    return {"n_a": int(np.size(a)), "n_b": int(np.size(b)), "mean_a": float(np.mean(a)), "mean_b": float(np.mean(b)),
-            "smd": smd(a, b), "smd_lo": lo, "smd_hi": hi, **tost(a, b, margin, alpha)}
 
 
 def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> dict:
@@ -218,15 +186,22 @@ def combine_health(healths: dict[str, dict]) -> dict:
     return {"ok": not reasons, "reasons": reasons, "warnings": warned, "models": healths}
 
 
-def pool_sparse_levels(frame: pd.DataFrame, columns: list[str], outcome: str, min_events: int) -> tuple[pd.DataFrame, list[str]]:
+def pool_sparse_levels(frame: pd.DataFrame, columns: list[str], outcome: str | None, min_events: int
+                       ) -> tuple[pd.DataFrame, list[str]]:
     """Pool levels of categorical ``columns`` with fewer than ``min_events`` outcome events into 'other (pooled)'.
 
-    A level with no or very few outcome events gives a logit that cannot converge (separation);
-    pooled, it still contributes its sessions. Returns the new frame and a note per pooled column.
+    For a 0/1 ``outcome`` the events of a level are its rarer outcome (buyers or non-buyers); with
+    ``outcome=None`` they are its rows. A level with very few outcome events gives a logit that
+    cannot converge (separation); pooled, it still contributes its sessions. Returns the new frame
+    and a note per pooled column.
     """
     out, notes = frame.copy(), []
-    y = frame[outcome]
-    events = np.minimum(y, 1 - y) if set(np.unique(y)) <= {0, 1} else pd.Series(1, index=y.index)
+    if outcome is None:
+        events = pd.Series(1, index=frame.index)
+    else:
+        y = frame[outcome]
+        counts = (int(y.sum()), int(len(y) - y.sum()))
+        events = y if counts[0] <= counts[1] else 1 - y
     for col in columns:
         if col not in out:
             continue

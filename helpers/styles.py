@@ -4,7 +4,9 @@ Usage::
 
     from helpers import styles
     buyers = styles.assign(gold)                     # adds 'style'
-    styles.compare_behaviour(buyers, margin=0.2, rng=rng)
+    comparison = styles.compare_behaviour(buyers, margin=0.2)
+    styles.verdict(comparison)["browsing"]        # 'similar', 'different' or 'inconclusive'
+
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ BEHAVIOUR = {
     "session_seconds": "session duration (log1p s)",
     "pre_conversion_event_count": "events before checkout (log1p)",
     "n_page_view": "page views (log1p)",
-    "max_idle_seconds": "longest idle gap (log1p s)",
+    "pre_conversion_max_idle_seconds": "longest idle gap before checkout (log1p s)",
 }
 SIMILARITY_METRICS = ("session_seconds", "pre_conversion_event_count", "n_page_view")  # duration and volume
 
@@ -56,58 +58,105 @@ def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
     return {"agreement": agree, "adjusted_rand": ari, "components": names}
 
 
-def compare_behaviour(buyers: pd.DataFrame, margin: float, rng: np.random.Generator, alpha: float, n_boot: int) -> pd.DataFrame:
-    """Expensive-few against cheap-many on each behaviour: SMD, bootstrap CI, Welch and TOST."""
+def metric_verdict(lo90: float, hi90: float, lo95: float, hi95: float, margin: float) -> str:
+    """One behaviour metric's SMD against the equivalence band [-margin, margin].
+
+    'equivalent': the 90 % CI lies inside the band (TOST at 5 %); 'different': the 95 % CI lies
+    wholly outside it (a material difference); 'small difference': the 95 % CI excludes zero but
+    reaches into the band; otherwise 'inconclusive'.
+    """
+    if -margin < lo90 and hi90 < margin:
+        return "equivalent"
+    if lo95 > margin or hi95 < -margin:
+        return "different"
+    if lo95 > 0 or hi95 < 0:
+        return "small difference"
+    return "inconclusive"
+
+
+def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
+    """Expensive-few against cheap-many on each behaviour (log1p scale): SMD with 90 % and 95 % CIs, verdict."""
     a = buyers[buyers["style"] == CHEAP_MANY]
     b = buyers[buyers["style"] == EXPENSIVE_FEW]
     rows = []
     for col, label in BEHAVIOUR.items():
-        res = stats.compare_groups(np.log1p(a[col].to_numpy(float)), np.log1p(b[col].to_numpy(float)), margin, rng, alpha, n_boot)
-        rows.append({"metric": label, "column": col, **res})
+        if col not in buyers:
+            continue
+        xa, xb = np.log1p(a[col].to_numpy(float)), np.log1p(b[col].to_numpy(float))
+        d, lo95, hi95 = stats.smd_ci(xa, xb, 0.95)
+        _, lo90, hi90 = stats.smd_ci(xa, xb, 0.90)
+        rows.append({"metric": label, "column": col, "n_a": xa.size, "n_b": xb.size, "smd": d, "smd_lo": lo95,
+                     "smd_hi": hi95, "smd_lo90": lo90, "smd_hi90": hi90,
+                     "verdict": metric_verdict(lo90, hi90, lo95, hi95, margin)})
     return pd.DataFrame(rows).set_index("metric")
 
 
-def predictability(buyers: pd.DataFrame, controls: list[str], folds: int, seed: int) -> pd.DataFrame:
-    """Cross-validated AUC of predicting expensive-few vs cheap-many from behaviour only and price only."""
+def predictability(buyers: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
+    """Out-of-fold AUC (95 % CI) of telling expensive-few from cheap-many by behaviour alone.
+
+    Price is left out on purpose: the styles are defined by price, so a price model would score
+    near 1 by construction. Behaviour that predicts the style beyond chance (CI above 0.5) means
+    the styles browse differently.
+    """
     two = buyers[buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])]
     feats = stats.behaviour_features(two)
-    feats["log_price"] = np.log(two["avg_item_price_usd"])
     y = (two["style"] == EXPENSIVE_FEW).to_numpy().astype(int)
-    rows = []
-    for label, terms in (("behaviour only (engagement, time, idle, context)", ["engagement", "time", "idle", *controls]),
-                         ("price only (average item price)", ["log_price"])):
-        cv = stats.cv_classifier_scores(stats.design(feats, terms), y, folds, seed)
-        rows.append({"model": label, "auc": cv["auc"], "auc_sd": cv["auc_sd"]})
-    return pd.DataFrame(rows).set_index("model")
+    terms = ["engagement", "time", "idle", *controls]
+    cv = stats.cv_classifier_scores(stats.design(feats, terms), y, folds, seed)
+    auc, lo, hi = stats.auc_ci(y, cv["oof"])
+    return {"auc": auc, "auc_lo": lo, "auc_hi": hi, "features": "engagement, time, idle" + (", context" if controls else ""),
+            "above_chance": bool(lo > 0.5)}
 
 
-def money(buyers: pd.DataFrame, rng: np.random.Generator, n_boot: int) -> pd.DataFrame:
-    """Revenue and gross margin per buyer by style, with bootstrap 95 % CIs (vectorised resampling)."""
+def money(buyers: pd.DataFrame) -> pd.DataFrame:
+    """Revenue and gross margin per buyer by style, with normal-approximation 95 % CIs."""
     rows = []
+    total = buyers["amount_usd"].sum()
     for style, part in buyers.groupby("style"):
-        row = {"style": style, "buyers": len(part), "share_of_revenue": part["amount_usd"].sum() / buyers["amount_usd"].sum()}
+        row = {"style": style, "buyers": len(part), "share_of_revenue": part["amount_usd"].sum() / total if total else np.nan}
         for col, name in (("amount_usd", "revenue"), ("gross_margin_usd", "margin")):
             values = part[col].to_numpy(float)
-            if np.isnan(values).all():
+            values = values[~np.isnan(values)]
+            if values.size < 2:
                 row[f"{name}_per_buyer"] = row[f"{name}_lo"] = row[f"{name}_hi"] = np.nan
                 continue
-            values = values[~np.isnan(values)]
-            draws = values[rng.integers(0, values.size, (n_boot, values.size))].mean(axis=1)
+            half = stats.Z95 * values.std(ddof=1) / np.sqrt(values.size)
             row[f"{name}_per_buyer"] = values.mean()
-            row[f"{name}_lo"], row[f"{name}_hi"] = np.quantile(draws, [0.025, 0.975])
+            row[f"{name}_lo"], row[f"{name}_hi"] = values.mean() - half, values.mean() + half
         rows.append(row)
     return pd.DataFrame(rows).set_index("style")
 
 
+def higher_margin_style(money_table: pd.DataFrame) -> str | None:
+    """The style whose margin-per-buyer CI lies wholly above the other's, or None when they overlap."""
+    m = money_table.reindex([CHEAP_MANY, EXPENSIVE_FEW])
+    if m["margin_per_buyer"].isna().any():
+        return None
+    for style, other in ((CHEAP_MANY, EXPENSIVE_FEW), (EXPENSIVE_FEW, CHEAP_MANY)):
+        if m.loc[style, "margin_lo"] > m.loc[other, "margin_hi"]:
+            return style
+    return None
+
+
 def verdict(comparison: pd.DataFrame) -> dict:
-    """'similar' when duration and volume are all equivalent; 'different' when any differs."""
+    """'similar' when duration and volume are all equivalent (intersection-union); 'different' when any
+    differs materially; else 'inconclusive'."""
     sub = comparison[comparison["column"].isin(SIMILARITY_METRICS)]
     states = dict(zip(sub["column"], sub["verdict"]))
-    if all(v == "equivalent" for v in states.values()):
+    if states and all(v == "equivalent" for v in states.values()):
         overall = "similar"
     elif any(v == "different" for v in states.values()):
         overall = "different"
     else:
         overall = "inconclusive"
-    return {"browsing": overall, "by_metric": states,
-            "idle": comparison.set_index("column").loc["max_idle_seconds", "verdict"]}
+    idle = comparison.set_index("column")["verdict"].get("pre_conversion_max_idle_seconds", "not measured")
+    return {"browsing": overall, "by_metric": states, "idle": idle}
+
+
+def browsing_check(gold: pd.DataFrame, margin: float, min_buyers: int) -> dict:
+    """The purchase-style browsing verdict straight from the gold table (used by 04 to flag confounding)."""
+    buyers, _ = assign(gold)
+    counts = buyers["style"].value_counts()
+    if min(counts.get(CHEAP_MANY, 0), counts.get(EXPENSIVE_FEW, 0)) < min_buyers:
+        return {"browsing": "not estimated", "by_metric": {}, "idle": "not estimated"}
+    return verdict(compare_behaviour(buyers, margin))
