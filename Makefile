@@ -56,6 +56,10 @@ test: $(STAMP) ## run the test suite (unit, contract, notebooks at small size, S
 test-all: $(STAMP) ## run every test, slow ones included
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+.PHONY: validate
+validate: $(STAMP) ## score the verdicts against the simulator's truth over a grid of worlds: reports/validation/
+	$(BIN)/python -m helpers.validate
+
 .PHONY: bench
 bench: $(STAMP) ## benchmarks: time and memory by size into reports/bench/ (SIZES="1e4 1e5")
 	$(BIN)/python -m helpers.bench --sizes $(SIZES)

@@ -15,6 +15,7 @@ import html
 import json
 from pathlib import Path
 
+from . import tables
 from .io import atomic_path, read_json
 
 CSS = """
@@ -46,29 +47,18 @@ def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()
 
 
 def summary_section(data_folder: Path) -> str:
-    """Executive summary table from the results files, when the strategy notebook has run."""
-    results_dir = Path(data_folder) / "results"
-    path = results_dir / "06_strategy.json"
+    """The answers, recommendations, experiment plan and limitations, once ``06_strategy`` has run."""
+    path = Path(data_folder) / "results" / "06_strategy.json"
     if not path.exists():
-        return "<p>The executive summary appears once <code>06_strategy</code> has run.</p>"
-    summary = read_json(path).get("summary", [])
-    rows = []
-    for item in summary:
-        badge = f'<span class="badge {_e(item["confidence"])}">{_e(item["confidence"])}</span>'
-        rows.append(
-            f"<tr><td>{_e(item['question'])}</td><td>{_e(item['answer'])}</td>"
-            f"<td>{_e(item['evidence'])}</td><td>{badge}</td></tr>"
-        )
-    recs = read_json(path).get("recommendations", [])
-    rec_html = "".join(
-        f"<li><b>{_e(r['title'])}</b> ({_e(r['status'])}): {_e(r['text'])} "
-        f"<i>Rests on: {_e(r['evidence'])}</i></li>"
-        for r in recs
-    )
+        return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
+    strategy = read_json(path)
+    plan = "".join(f"<li>{_e(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.get("experiment_lines", [])[:3])
+    limits = "".join(f"<li>{_e(x)}</li>" for x in strategy.get("limitations", []))
     return (
-        "<h2>Executive summary</h2><table><thead><tr><th>Question</th><th>Answer</th>"
-        "<th>Evidence</th><th>Confidence</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-        + (f"<h2>Recommendations</h2><ul>{rec_html}</ul>" if rec_html else "")
+        "<h2>Answers</h2>" + tables.summary_html(strategy.get("summary", []))
+        + "<h2>Recommendations</h2>" + tables.recommendations_html(strategy.get("recommendations", []))
+        + (f"<h2>Proposed experiment</h2><ul>{plan}</ul>" if plan else "")
+        + (f"<h2>Limitations</h2><ul>{limits}</ul>" if limits else "")
     )
 
 
