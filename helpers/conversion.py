@@ -224,7 +224,8 @@ def truth_check(fit, truth: dict) -> pd.DataFrame:
 
 def effect_class(row, negligible_or: float) -> str:
     """'positive', 'negative', 'negligible' or 'unclear': where a per-SD odds-ratio CI lies against [1/x, x]."""
-    return stats.classify_interval(np.log(row.or_lo), np.log(row.or_hi), np.log(negligible_or))
+    with np.errstate(divide="ignore"):  # a separated fit can give an interval reaching 0 or infinity
+        return stats.classify_interval(np.log(row.or_lo), np.log(row.or_hi), np.log(negligible_or))
 
 
 def verdicts(effects: pd.DataFrame, effects_small: pd.DataFrame, table: pd.DataFrame, health: dict,
@@ -274,5 +275,6 @@ def verdicts(effects: pd.DataFrame, effects_small: pd.DataFrame, table: pd.DataF
 
 def _abs_log_interval(row) -> tuple[float, float]:
     """Interval of |log odds ratio| implied by a CI of the odds ratio."""
-    lo, hi = np.log(row.or_lo), np.log(row.or_hi)
+    with np.errstate(divide="ignore"):
+        lo, hi = np.log(row.or_lo), np.log(row.or_hi)
     return (0.0 if lo < 0 < hi else min(abs(lo), abs(hi))), max(abs(lo), abs(hi))

@@ -40,17 +40,138 @@ def test_gamma_glm_uses_a_log_link():
     assert abs(fit.params["x"] - 0.5) < 0.05  # on the log scale: only true with a log link
 
 
-def test_smd_and_tost_on_known_groups():
+def test_smd_interval_and_equivalence_verdicts_on_known_groups():
     rng = np.random.default_rng(3)
     a = rng.normal(0, 1, 20_000)
     same, shifted = rng.normal(0, 1, 20_000), rng.normal(0.5, 1, 20_000)
-    assert abs(stats.smd(a, shifted) - 0.5) < 0.03
-    assert stats.tost(a, same, 0.2)["verdict"] == "equivalent"
-    assert stats.tost(a, shifted, 0.2)["verdict"] == "different"
-    small = stats.tost(a[:30], same[:30], 0.2)  # too few to show equivalence: never "equivalent" by default
-    assert small["verdict"] in ("inconclusive", "different")
-    lo, hi = stats.bootstrap_smd(a[:2000], shifted[:2000], np.random.default_rng(0), 500)
-    assert lo < 0.5 < hi
+    d, lo, hi = stats.smd_ci(a, shifted, 0.95)
+    assert abs(d - 0.5) < 0.03 and lo < 0.5 < hi and hi - lo < 0.05
+    _, lo90, hi90 = stats.smd_ci(a, same, 0.90)
+    _, lo95, hi95 = stats.smd_ci(a, same, 0.95)
+    assert lo95 < lo90 < hi90 < hi95
+    assert styles.metric_verdict(lo90, hi90, lo95, hi95, 0.2) == "equivalent"
+    assert styles.metric_verdict(*stats.smd_ci(a, shifted, 0.90)[1:], lo, hi, 0.2) == "different"
+    _, s90, e90 = stats.smd_ci(a[:30], same[:30], 0.90)  # too few to show equivalence
+    _, s95, e95 = stats.smd_ci(a[:30], same[:30], 0.95)
+    assert styles.metric_verdict(s90, e90, s95, e95, 0.2) == "inconclusive"
+    assert styles.metric_verdict(0.05, 0.25, 0.04, 0.3, 0.2) == "small difference"
+
+
+def comparison_frame(verdicts):
+    cols = ["session_seconds", "pre_conversion_event_count", "n_page_view", "pre_conversion_max_idle_seconds"]
+    return pd.DataFrame({"column": cols, "verdict": verdicts}, index=cols)
+
+
+@pytest.mark.parametrize("verdicts,expect", [
+    (["equivalent"] * 4, "similar"),
+    (["equivalent", "equivalent", "equivalent", "different"], "similar"),  # idle is reported, not decisive
+    (["equivalent", "different", "equivalent", "equivalent"], "different"),
+    (["equivalent", "inconclusive", "equivalent", "equivalent"], "inconclusive"),  # intersection-union: all must pass
+    (["small difference", "equivalent", "equivalent", "equivalent"], "inconclusive"),
+])
+def test_styles_verdict_is_intersection_union(verdicts, expect):
+    assert styles.verdict(comparison_frame(verdicts))["browsing"] == expect
+
+
+def test_auc_interval_covers_a_known_auc():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 4000)
+    score = rng.normal(0, 1, 4000) + 0.5 * y  # AUC = Phi(0.5 / sqrt 2) = 0.638
+    auc, lo, hi = stats.auc_ci(y, score)
+    assert lo < 0.638 < hi and hi - lo < 0.05
+    assert stats.auc_ci(y, rng.normal(0, 1, 4000))[1] < 0.5  # chance: the CI reaches below 0.5
+
+
+@pytest.mark.parametrize("lo,hi,expect", [(0.2, 0.4, "positive"), (-0.4, -0.2, "negative"), (-0.1, 0.1, "negligible"),
+                                          (0.05, 0.3, "unclear"), (-0.3, 0.3, "unclear")])
+def test_classify_interval(lo, hi, expect):
+    assert stats.classify_interval(lo, hi, 0.14) == expect
+
+
+def effects_table(eng, time):
+    """A per-SD effects table with given (or, lo, hi) per feature and sd = 1."""
+    rows = {n: {"coef": np.log(v[0]), "sd": 1.0, "or_per_sd": v[0], "or_lo": v[1], "or_hi": v[2]}
+            for n, v in (("engagement", eng), ("time", time))}
+    return pd.DataFrame(rows).T
+
+
+TABLE = pd.DataFrame({"auc": [0.6, 0.7, 0.71], "lr_p_vs_engagement": [np.nan, np.nan, 0.001]},
+                     index=["time only", "engagement only", "both"])
+HEALTHY = {"ok": True, "reasons": []}
+
+
+@pytest.mark.parametrize("eng,time,expect", [
+    ((1.8, 1.6, 2.0), (1.0, 0.95, 1.05), {"answer": "engagement", "engagement": "positive", "time": "negligible", "time_adds": "no"}),
+    ((1.8, 1.6, 2.0), (0.8, 0.7, 0.85), {"answer": "engagement", "time": "negative", "time_adds": "yes", "time_sign": "negative"}),
+    ((1.2, 1.16, 1.25), (2.5, 2.2, 2.8), {"answer": "time", "time": "positive", "time_adds": "yes", "time_sign": "positive"}),
+    ((0.5, 0.4, 0.6), (1.0, 0.95, 1.05), {"answer": "engagement", "engagement": "negative"}),
+    ((1.0, 0.9, 1.1), (1.0, 0.95, 1.05), {"answer": "neither", "time_adds": "no"}),
+    ((1.3, 1.0, 1.6), (1.0, 0.8, 1.3), {"answer": "unclear", "engagement": "unclear", "time_adds": "unclear"}),
+    ((1.8, 1.6, 2.0), (0.5, 0.4, 0.6), {"answer": "unclear", "engagement": "positive", "time": "negative"}),  # overlap
+])
+def test_conversion_verdicts_on_known_intervals(eng, time, expect):
+    effects = effects_table(eng, time)
+    v = conversion.verdicts(effects, effects, TABLE, HEALTHY, 1.15, 0.05)
+    assert {k: v[k] for k in expect} == expect and v["stable"]
+
+
+def test_conversion_verdict_unstable_across_specifications():
+    v = conversion.verdicts(effects_table((1.8, 1.6, 2.0), (1.0, 0.95, 1.05)),
+                            effects_table((1.8, 1.6, 2.0), (1.4, 1.2, 1.6)), TABLE, HEALTHY, 1.15, 0.05)
+    assert not v["stable"]
+
+
+def test_a_separated_fit_gives_unclear_with_the_reason():
+    rng = np.random.default_rng(6)
+    n = 400
+    frame = pd.DataFrame({"engagement": rng.normal(0, 1, n), "time": rng.normal(0, 1, n)})
+    frame["did_purchase"] = (frame["engagement"] > 0.8).astype(int)  # engagement decides purchase exactly
+    fits = conversion.fit_nested(frame, [], 3, 0)
+    assert not fits["health"]["ok"]
+    assert any("separation" in r or "did not converge" in r for r in fits["health"]["reasons"])
+    effects = conversion.per_sd_effects(fits["fits"]["both"], frame)
+    v = conversion.verdicts(effects, effects, fits["table"], fits["health"], 1.15, 0.05)
+    assert v["answer"] == "unclear" and v["time_adds"] == "unclear" and v["health_reasons"]
+
+
+def test_too_few_events_per_parameter_is_poor_health():
+    rng = np.random.default_rng(7)
+    n = 300
+    frame = pd.DataFrame({"engagement": rng.normal(0, 1, n), "time": rng.normal(0, 1, n)})
+    frame["did_purchase"] = (rng.random(n) < 0.05).astype(int)  # about 15 buyers for 3 parameters
+    _, health = stats.checked_fit(conversion.fit_logit, frame, ["engagement", "time"],
+                                  events=int(frame["did_purchase"].sum()), min_events_per_parameter=10)
+    assert not health["ok"] and "outcome events per parameter" in health["reasons"][0]
+
+
+def test_sparse_levels_are_pooled_and_controls_respect_the_budget():
+    frame = pd.DataFrame({"device": ["a"] * 50 + ["b"] * 50 + ["c"] * 3, "did_purchase": [1, 0] * 50 + [1, 0, 0]})
+    pooled, notes = stats.pool_sparse_levels(frame, ["device"], "did_purchase", 5)
+    assert sorted(pooled["device"].unique()) == ["a", "b", "other (pooled)"] and notes
+    wide = pd.DataFrame({"device": list("abc") * 10, "start_hour": list(range(24)) + list(range(6))})
+    terms, skipped = stats.usable_controls(wide, events=60, min_events_per_parameter=10)
+    assert terms == ["C(device)"] and any(s.startswith("start_hour (too few outcome events") for s in skipped)
+
+
+def spend_tables(time_ci, idle_ci):
+    table = pd.DataFrame({"cv_rmse": [0.80, 0.85], "adj_r2": [0.10, 0.02]}, index=["engagement only", "time only"])
+    def eff(ci):
+        return {"coef_lo": ci[0], "coef_hi": ci[1], "pct_per_sd": 0.0, "pct_lo": 0.0, "pct_hi": 0.0, "detectable_pct": 5.0}
+    central = pd.DataFrame({"time": eff(time_ci)}).T
+    full = pd.DataFrame({"time": eff(time_ci), "idle": eff(idle_ci)}).T
+    return table, central, full
+
+
+@pytest.mark.parametrize("time_ci,idle_ci,confounded,expect", [
+    ((0.1, 0.3), (-0.3, -0.1), False, ("positive", "negative")),
+    ((-0.1, 0.1), (0.1, 0.2), False, ("none", "positive")),
+    ((0.1, 0.3), (-0.3, -0.1), True, ("unclear", "unclear")),
+])
+def test_spend_verdicts_on_known_intervals(time_ci, idle_ci, confounded, expect):
+    v = spend.verdicts(*spend_tables(time_ci, idle_ci), HEALTHY, confounded, 0.002, 0.05)
+    assert (v["time_given_engagement"], v["idle_given_engagement_time"]) == expect
+    assert v["explains_better"] == "engagement" and not v["explains_little"]
+    assert bool(v["reasons"]) == confounded
 
 
 def test_wilson_interval_known_value():

@@ -57,7 +57,7 @@ def test_every_report_and_the_front_page_are_written(default):
         if name != "02_gold_table":
             assert 'src="data:image/png' in html, f"{name}: figures must be embedded in the page"
     index = (root / "reports" / "default" / "index.html").read_text()
-    assert "Executive summary" in index and "Who purchases" in index
+    assert "Answers" in index and "Who purchases" in index and "Limitations" in index and "Proposed experiment" in index
 
 
 def test_simulation_and_gold_table_numbers(default):
@@ -73,7 +73,8 @@ def test_simulation_and_gold_table_numbers(default):
 def test_conversion_default_engagement_wins_and_truth_is_covered(default):
     _, r = default
     v = r["03_conversion"]["verdicts"]
-    assert v["strongest"] == "engagement" and v["time_adds"] in ("no", "unclear")
+    assert v["answer"] == "engagement" and v["engagement"] == "positive" and v["time_adds"] == "no"
+    assert r["03_conversion"]["badge"]["level"] == "high" and r["03_conversion"]["health"]["ok"]
     assert all(row["covered"] for row in r["03_conversion"]["truth"])
     leak = r["03_conversion"]["leakage"]
     assert leak[1]["cv_auc"] > leak[0]["cv_auc"]  # funnel-inclusive counts overstate
@@ -82,26 +83,33 @@ def test_conversion_default_engagement_wins_and_truth_is_covered(default):
 def test_conversion_time_matters_flips(time_matters):
     _, r = time_matters
     v = r["03_conversion"]["verdicts"]
-    assert v["strongest"] == "time" and v["time_adds"] == "yes" and v["time_direction"] == "longer"
+    assert v["answer"] == "time" and v["time_adds"] == "yes" and v["time_sign"] == "positive"
     summary = r["06_strategy"]["summary"][0]["answer"]
-    assert summary.startswith("Time is the stronger driver")
+    assert summary.startswith("Time is the clearly stronger of the two: a longer time before checkout is associated with higher")
     rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Optimise for engagement"))
-    assert rec["status"] == "not supported by this data"
+    assert rec["status"] == "withdrawn"
+    assert r["06_strategy"]["plan"]["lever"] == "time before checkout" and r["06_strategy"]["experiment"] is None
 
 
 def test_spend_truth_is_covered_by_default(default):
     _, r = default
     truth = r["04_spend"]["truth"]
     assert all(row["covered"] for row in truth), truth
-    assert r["04_spend"]["verdicts"]["idle_given_engagement_time"] in ("negative", "none")
+    v = r["04_spend"]["verdicts"]
+    assert v["idle_given_engagement_time"] in ("negative", "none") and not v["confounded"]
+    assert "idle" in {e["feature"] for e in r["04_spend"]["effects"]}
 
 
 def test_styles_default_similar_and_flip_scenario_different(default, styles_browse):
     assert default[1]["05_purchase_style"]["verdicts"]["browsing"] == "similar"
     r = styles_browse[1]
     assert r["05_purchase_style"]["verdicts"]["browsing"] == "different"
+    assert r["05_purchase_style"]["verdicts"]["behaviour_above_chance"]
     rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Sell expensive items"))
-    assert rec["status"] == "not supported by this data"
+    assert rec["status"] == "withdrawn"
+    spend_v = r["04_spend"]["verdicts"]  # 04 sees the same confounding and states no direction
+    assert spend_v["confounded"] and spend_v["idle_given_engagement_time"] == "unclear"
+    assert r["04_spend"]["badge"]["level"] == "low"
 
 
 def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
@@ -116,6 +124,29 @@ def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
     assert exp["true_covered"] and exp["aa_p_value"] > 0.001
     assert exp["epm_diff"] > 0  # the treatment raises interaction density
     assert exp["treatment_sessions"] == 40_000
+
+
+@pytest.fixture(scope="module")
+def negative_time(tmp_path_factory):
+    return _run(tmp_path_factory, "neg", overrides="n_sessions=20000 time_effect=-1 experiment_sessions_per_arm=3000")
+
+
+def _text(html: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_negative_time_world_every_direction_word_follows_the_sign(negative_time):
+    root, r = negative_time
+    v = r["03_conversion"]["verdicts"]
+    assert v["time"] == "negative" and v["time_sign"] == "negative"
+    pages = {name: _text((root / "reports" / "neg" / f"{name}.html").read_text())
+             for name in ("03_conversion", "06_strategy", "index")}
+    for name, text in pages.items():
+        assert "longer time before checkout is associated with lower purchase odds" in text, name
+        assert "time before checkout is associated with higher purchase odds" not in text, name
+        assert "shorter" not in text and "drives" not in text, name
 
 
 def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_factory, tmp_path):
@@ -136,7 +167,7 @@ def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_
     assert r["02_gold_table"]["rows"] == 40 and r["02_gold_table"]["buyers"] == 1
     assert r["03_conversion"]["status"] == "insufficient"
     assert r["04_spend"]["status"] == "insufficient"
-    assert r["06_strategy"]["summary"][0]["confidence"] == "none" and r["06_strategy"]["experiment"] is None
+    assert r["06_strategy"]["summary"][0]["badge"]["level"] == "none" and r["06_strategy"]["experiment"] is None
 
 
 def test_report_runs_on_raw_tables_with_zero_purchasers(tmp_path_factory, tmp_path):
