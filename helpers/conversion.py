@@ -145,10 +145,21 @@ def _count_bins(x: pd.Series) -> pd.Series:
 
 
 def _quantile_bins(x: pd.Series, q: int) -> pd.Series:
-    """Equal-count bins of a continuous quantity, labelled by their range in seconds."""
-    codes = pd.qcut(x.rank(method="first"), q, labels=False)
-    edges = x.groupby(codes).agg(["min", "max"])
-    labels = [f"{lo:.0f}-{hi:.0f}s" for lo, hi in edges.to_numpy()]
+    """Equal-count bins of a continuous quantity, labelled by their range in seconds.
+
+    Tied values never straddle a bin edge, so data with many equal values (zero-second sessions)
+    get fewer, wider bins rather than duplicate ones.
+    """
+    codes = pd.qcut(x, q, labels=False, duplicates="drop")
+    if codes.isna().all():  # a single value: one bin
+        codes = pd.Series(0, index=x.index)
+    edges = x.groupby(codes).agg(["min", "max"]).to_numpy()
+    for digits in (0, 1, 2):
+        labels = [f"{lo:.{digits}f}-{hi:.{digits}f}s" for lo, hi in edges]
+        if len(set(labels)) == len(labels):
+            break
+    else:
+        labels = [f"bin {k + 1}" for k in range(len(edges))]
     return pd.Categorical(codes.map(dict(enumerate(labels))), categories=labels, ordered=True)
 
 

@@ -198,7 +198,7 @@ def spend_answer(v: dict) -> str:
     time = spend_phrase("time", v["time_given_engagement"], v["time_pct"], v["time_lo"], v["time_hi"], v["time_detectable"])
     idle = spend_phrase("idle", v["idle_given_engagement_time"], v["idle_pct"], v["idle_lo"], v["idle_hi"],
                         v["idle_detectable"])
-    text = f"Holding engagement fixed, {time}; {idle}."
+    text = f"Holding engagement fixed, {time}; holding engagement and time fixed, {idle}."
     if v["explains_little"]:
         text += f" Behaviour explains little of spend (adjusted R² {v['best_adj_r2']:.3f})."
     return _cap(text)
@@ -466,6 +466,78 @@ def limitations(res: dict) -> list[str]:
     if res.get("03_conversion", {}).get("sampled"):
         out.append("The conversion models were fitted on a uniform random sample of sessions.")
     return out
+
+
+def simulation_lines(rec: dict, truth: dict | None) -> list[str]:
+    """01's findings: what the data hold, how realistic they look, and (simulated) the truth to check against."""
+    counts, prof = rec["counts"], rec["profile"]
+    misses = ", ".join(row["metric"] for row in rec["benchmark_table"] if row["in range"] == "no") or "none"
+    lines = [f"- The run holds **{counts['sessions']:,} sessions** with **{counts['events']:,} events** "
+             f"({prof['mean_events']:.2f} per session) and **{counts['orders']:,} orders**.",
+             f"- **{rec['benchmarks_in_range']} of {rec['benchmarks_checked']}** realism checks land in their published "
+             f"range; outside: {misses}."]
+    cart = f"- Session conversion is **{prof['conversion']:.2%}**; {prof['cart_share']:.1%} of sessions add to cart"
+    if prof.get("cart_abandonment") is not None:
+        cart += f", and {prof['cart_abandonment']:.0%} of cart sessions end without a purchase"
+    lines.append(cart + ".")
+    if truth:
+        lines.append(f"- The simulator's truth for later checks: direct time effect **{truth['time_effect']:+.2f}**, "
+                     f"engagement effect **{truth['engagement_effect']:+.2f}** (log-odds per log1p unit), idle-time "
+                     f"effect on log spend **{truth['implied_idle_on_log_spend']:+.3f}** per log1p second.")
+    else:
+        lines.append("- These are your data: there is no known truth, so later notebooks skip their truth checks.")
+    return lines
+
+
+def gold_lines(rec: dict, checks: int) -> list[str]:
+    """02's findings: size, buyers, revenue, reconciliation, the funnel's share of events, what is missing."""
+    rows, buyers = rec["rows"], rec["buyers"]
+    share = f" ({buyers / rows:.2%})" if rows else ""
+    lines = [f"- **{rows:,} sessions**, of which **{buyers:,}** bought{share}, for **{rec['revenue_usd']:,.0f} USD** of "
+             f"revenue; all {checks} reconciliation checks agree."]
+    if buyers:
+        lines.append(f"- Buyers average {rec['mean_events_buyers']:.1f} events in all but {rec['mean_pre_events_buyers']:.1f} "
+                     "before their first checkout: the difference is the funnel itself, which is why the models use "
+                     "the pre-conversion counts.")
+    else:
+        lines.append("- No session bought anything.")
+    missing = [c for c, ok in rec["known_columns"].items() if not ok] + ([] if rec["has_cost"] else ["product cost"])
+    lines.append(f"- Not in these data: {', '.join(missing)}; later notebooks skip what needs them." if missing
+                 else "- Device, traffic source and product cost are all present.")
+    return lines
+
+
+def experiment_result_lines(exp: dict, aa: dict, n_arm: int, alpha: float) -> list[str]:
+    """06's simulated experiment in words: the lift against the truth, the secondary metrics, the decision, the A/A test."""
+    pp = lambda x: f"{100 * x:+.3f} pp"  # noqa: E731
+    inside = "inside" if exp["true_covered"] else "outside"
+    return [
+        f"**{n_arm:,} sessions per arm.** Conversion {exp['control_rate']:.3%} (control) against "
+        f"{exp['treatment_rate']:.3%} (treatment): difference **{pp(exp['diff'])}** (95 % CI {pp(exp['diff_lo'])} to "
+        f"{pp(exp['diff_hi'])}, {p_value(exp['p_value'])}); the simulator's true difference is {pp(exp['true_diff'])} "
+        f"({inside} the CI).",
+        f"Events per minute (all events over all minutes) {exp['epm_control']:.2f} against {exp['epm_treatment']:.2f}: "
+        f"{exp['epm_diff']:+.2f} ({exp['epm_lo']:+.2f} to {exp['epm_hi']:+.2f}); spend per session "
+        f"{exp['spend_diff']:+.3f} USD ({exp['spend_lo']:+.3f} to {exp['spend_hi']:+.3f} USD); session duration "
+        f"{exp['duration_rel']:+.1%} (upper bound {exp['duration_rel_hi']:+.1%} against a margin of "
+        f"+{exp['guardrail_margin']:.0%}).",
+        f"**Decision: {exp['decision']}.**",
+        f"A/A test: difference {pp(aa['diff'])} ({p_value(aa['p_value'])}): "
+        + ("no rejection, as expected." if aa["p_value"] >= alpha else
+           "rejected: a false alarm at the rate α allows, or a flaw."),
+    ]
+
+
+def strategy_lines(recs: list[dict], exp: dict | None) -> list[str]:
+    """06's findings: how many recommendations stand, and what the simulated experiment decided."""
+    supported = [r["title"] for r in recs if r["status"] == SUPPORTED]
+    withdrawn = [r["title"] for r in recs if r["status"] == WITHDRAWN]
+    lines = [f"- **{len(supported)} of {len(recs)} recommendations are supported** by this data"
+             + (f"; withdrawn: {', '.join(withdrawn)}." if withdrawn else ".")]
+    if exp:
+        lines.append(f"- Simulated, the experiment gives: {exp['decision']}; the measured lift's CI "
+                     f"{'covers' if exp['true_covered'] else 'misses'} the true lift.")
+    return lines
 
 
 def _truth_ok(rec: dict) -> bool | None:

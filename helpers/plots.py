@@ -61,7 +61,7 @@ def session_distributions(dist: pd.DataFrame):
     left.bar(counts.index, counts.values / counts.sum(), color=PALETTE[0])
     left.set_xlabel("events per session (20 = 20 or more)")
     left.set_ylabel("share of sessions")
-    left.set_title("Most sessions have few events")
+    left.set_title("Events per session")
     minutes = dist.loc[dist["events"] >= 2, "minutes"]
     minutes = minutes[minutes > 0]
     if len(minutes):
@@ -72,7 +72,7 @@ def session_distributions(dist: pd.DataFrame):
         right.text(minutes.median(), right.get_ylim()[1] * 0.9, f" median {minutes.median():.1f} min", fontsize=9)
     right.set_xlabel("session length, minutes (log scale; sessions with 2+ events)")
     right.set_ylabel("sessions")
-    right.set_title("Session length has a heavy right tail")
+    right.set_title("Session length")
     return fig, (left, right)
 
 
@@ -195,7 +195,7 @@ def segments(seg: pd.DataFrame):
     left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     left.set_xlabel("engagement segment (events before first checkout)")
     left.set_ylabel("conversion rate (95 % CI)")
-    left.set_title("Conversion rises with engagement")
+    left.set_title("Conversion by engagement segment (95 % CI)")
     right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
     right.set_xticks(x, seg.index)
     right.set_xlabel("engagement segment")

@@ -62,15 +62,19 @@ def raw_profile(raw_dir: Path) -> dict:
         SELECT count(*) AS sessions,
                avg(CASE WHEN pv THEN 1 ELSE 0 END) AS pv_share,
                avg(CASE WHEN cart THEN 1 ELSE 0 END) AS cart_share,
+               sum(CASE WHEN cart THEN 1 ELSE 0 END) AS cart_sessions,
+               sum(CASE WHEN cart AND NOT coalesce(buy, false) AND o.session_id IS NULL THEN 1 ELSE 0 END)
+                   AS cart_sessions_not_bought,
                avg(CASE WHEN co THEN 1 ELSE 0 END) AS checkout_share,
                avg(CASE WHEN buy THEN 1 ELSE 0 END) AS purchase_share,
                avg(CASE WHEN n_events = 1 THEN 1 ELSE 0 END) AS one_event_share,
                median(seconds) FILTER (WHERE n_events >= 2) / 60 AS median_minutes_multi,
                quantile_cont(seconds, 0.9) FILTER (WHERE n_events >= 2) / 60 AS p90_minutes_multi,
                avg(n_events) AS mean_events
-        FROM s""").df().iloc[0].to_dict()
+        FROM s LEFT JOIN (SELECT DISTINCT session_id FROM orders) AS o USING (session_id)""").df().iloc[0].to_dict()
     buyers = con.execute("SELECT count(DISTINCT session_id) FROM orders").fetchone()[0]
-    carts = per_session["cart_share"] * per_session["sessions"]
+    carts = per_session.pop("cart_sessions") or 0
+    not_bought = per_session.pop("cart_sessions_not_bought") or 0
     cost = con.execute("SELECT * FROM products LIMIT 0").df().columns
     cost_range = (None, None)
     if "cost_usd" in cost:
@@ -81,7 +85,8 @@ def raw_profile(raw_dir: Path) -> dict:
         "counts": counts,
         **{k: float(v) if v is not None else None for k, v in per_session.items()},
         "conversion": buyers / max(counts["sessions"], 1),
-        "cart_abandonment": (1 - buyers / carts) if carts else None,
+        # cart sessions without a purchase / cart sessions
+        "cart_abandonment": (not_bought / carts) if carts else None,
         "cost_share_range": list(cost_range),
     }
 
