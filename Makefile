@@ -14,6 +14,8 @@ ONLY ?=
 DATA ?=
 EVENT_LOG ?=
 MAPPING ?=
+PRESET ?=
+SESSION_TABLE ?=
 SIZES ?= 1e4 1e5 1e6
 PYTEST_ARGS ?=
 
@@ -29,6 +31,8 @@ help: ## show this help
 	@echo "  make report RUN=tm SCENARIO=time_matters"
 	@echo "  make report RUN=mine DATA=path/to/raw_tables"
 	@echo "  make report RUN=log EVENT_LOG=events.csv MAPPING=mapping.yaml"
+	@echo "  make report RUN=shop EVENT_LOG=events.csv PRESET=rees46       # also: retailrocket, ga4"
+	@echo "  make report RUN=st SESSION_TABLE=sessions.csv MAPPING=sessions.yaml"
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +50,8 @@ report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (defa
 	$(BIN)/python -m helpers.report --run "$(RUN)" --params "$(PARAMS)" \
 	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") \
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
-	  $(if $(MAPPING),--mapping "$(MAPPING)")
+	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
+	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
 
 .PHONY: test
 test: $(STAMP) ## run the test suite (unit, contract, notebooks at small size, Spark parity)

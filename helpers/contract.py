@@ -25,7 +25,8 @@ import duckdb
 from .errors import DataContractError
 
 TABLES = ("sessions", "events", "orders", "order_items", "products")
-EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "purchase", "other")
+FUNNEL_STEPS = ("page_view", "add_to_cart", "checkout", "purchase")  # the event types a mapping can name
+EVENT_TYPES = (*FUNNEL_STEPS, "other")  # every event type the raw events table may hold
 
 # table -> column -> (DuckDB type, required?)
 COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {

@@ -438,10 +438,14 @@ def experiment_plan(res: dict) -> dict:
                       "plausible one.")}
 
 
-def experiment_lines(plan: dict, n_needed: int | None, days: float | None, relative_mde: float) -> list[str]:
+def experiment_lines(plan: dict, n_needed: int | None, days: float | None, relative_mde: float,
+                     span_hours: float | None = None) -> list[str]:
     """The experiment proposal as Markdown bullets (three lines on the front page use the first three)."""
     size = (f"{n_needed:,} sessions per arm, about {days:.1f} days of traffic, to detect a {relative_mde:.0%} relative lift"
             if n_needed and days is not None else "cannot be sized: the baseline conversion or the traffic rate is unknown")
+    if n_needed and days is not None and span_hours is not None and span_hours < 24:
+        size += (f" (the traffic rate comes from data spanning only {span_hours * 60:,.0f} minutes, so the runtime is a "
+                 "rough extrapolation)")
     return [f"- **Lever:** {plan['lever']}. {plan['hypothesis']} ({plan['basis']})",
             f"- **Primary metric:** {plan['primary']}; guardrail: {plan['guardrail']}.",
             f"- **Size:** {size}.",

@@ -62,6 +62,11 @@ def summary_section(data_folder: Path) -> str:
     )
 
 
+def _results(data_folder: Path, name: str) -> dict:
+    path = Path(data_folder) / "results" / f"{name}.json"
+    return read_json(path) if path.exists() else {}
+
+
 def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     """Write ``index.html`` for one run folder."""
     reports_folder = Path(reports_folder)
@@ -75,7 +80,16 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     )
     total = sum(v for v in seconds.values() if isinstance(v, (int, float)))
     params = record.get("parameters", {})
+    sim = _results(data_folder, "01_simulate")
+    simulated = sim.get("source", "simulator") == "simulator"
+    if not simulated:  # the simulator's knobs and empty data parameters say nothing about a user's data
+        from .simulate import SimConfig
+
+        params = {k: v for k, v in params.items() if k not in SimConfig.__dataclass_fields__ and v != ""}
     param_rows = [[k, v] for k, v in sorted(params.items())] or [["(all defaults)", ""]]
+    source = ("<h2>Data</h2><p>Simulated: a shop whose true effects are known (the simulator's knobs are among the "
+              "parameters below).</p>" if simulated else
+              "<h2>Data</h2>" + tables.provenance_html(sim["provenance"]) if sim.get("provenance") else "")
     versions = [[k, v] for k, v in record.get("versions", {}).items()]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Clickstream report: {_e(run)}</title>
@@ -85,6 +99,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <p class="sub">Scenario: {_e(record.get("scenario") or "none")} · finished {_e(record.get("finished_utc", "").replace("T", " ").replace("+00:00", ""))} UTC
 · {total:.1f} s of notebook time · data fingerprint <code>{_e(record.get("data_fingerprint", ""))}</code></p>
 {summary_section(data_folder)}
+{source}
 <h2>Reports</h2>
 <table><thead><tr><th>Notebook</th><th>Seconds</th></tr></thead><tbody>{links}</tbody></table>
 <h2>Parameters</h2>

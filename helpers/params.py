@@ -35,6 +35,8 @@ RULES = {
     "n_bootstrap": (lambda v: 50 <= v <= 100_000, "between 50 and 100000 resamples"),
     "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),
     "min_buyers": (lambda v: v >= 2, "at least 2"),
+    "session_gap_minutes": (lambda v: 0 < v <= 24 * 60, "between 0 and 1440 minutes"),
+    "min_events_per_parameter": (lambda v: 1 <= v <= 100, "between 1 and 100"),
 }
 
 
@@ -156,10 +158,11 @@ def check(values: dict, declared_params: dict[str, dict]) -> None:
         folder = Path(str(values["data_dir"])).expanduser()
         if not folder.exists():
             raise ParameterError(f"parameter 'data_dir': folder {folder} does not exist")
-    if values.get("event_log"):
-        log = Path(str(values["event_log"])).expanduser()
-        if not log.exists():
-            raise ParameterError(f"parameter 'event_log': file {log} does not exist")
+    for name in ("event_log", "session_table", "mapping"):
+        if values.get(name):
+            file = Path(str(values[name])).expanduser()
+            if not file.exists():
+                raise ParameterError(f"parameter '{name}': file {file} does not exist")
     knobs = {f: values[f] for f in SimConfig.__dataclass_fields__ if f in values}
     if knobs:
         SimConfig(**knobs)

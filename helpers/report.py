@@ -156,6 +156,10 @@ def execute(
     declared = params_mod.declared(all_notebooks)
     chosen = params_mod.resolve(declared, scenario, overrides)
     chosen.pop("run", None)
+    if not only or any(nb.name.startswith("01") for nb in notebooks):
+        from .ingest import preflight
+
+        preflight(chosen)  # a data or mapping mistake stops here, before any notebook and any write
     if progress is None:
         progress = sys.stderr.isatty()
 
@@ -314,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="", help='parameters, e.g. "n_sessions=5000 seed=7"')
     parser.add_argument("--data", default="", help="folder of your own raw tables (instead of simulating)")
     parser.add_argument("--event-log", default="", help="a flat event log file (CSV or Parquet)")
-    parser.add_argument("--mapping", default="", help="YAML column mapping for --event-log")
+    parser.add_argument("--mapping", default="", help="YAML column mapping for --event-log or --session-table")
+    parser.add_argument("--preset", default="", help="built-in mapping for --event-log: rees46, retailrocket, ga4")
+    parser.add_argument("--session-table", default="", help="a table with one row per session (CSV or Parquet)")
     parser.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 03,04")
     args = parser.parse_args(argv)
     overrides = params_from_args(args)
@@ -338,9 +344,12 @@ def params_from_args(args) -> dict:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    for flag, name in ((args.data, "data_dir"), (args.event_log, "event_log"), (args.mapping, "mapping")):
+    for flag, name in ((args.data, "data_dir"), (args.event_log, "event_log"), (args.mapping, "mapping"),
+                       (args.session_table, "session_table")):
         if flag:
             overrides[name] = str(Path(flag).expanduser().resolve())
+    if args.preset:
+        overrides["preset"] = args.preset
     return overrides
 
 

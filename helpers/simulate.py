@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .contract import FUNNEL_STEPS
 from .errors import ParameterError
 from .io import write_json
 
@@ -107,7 +108,7 @@ RAW_SCHEMA: dict[str, dict[str, str]] = {
         "cost_usd": "float64 (optional)",
     },
 }
-EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "purchase")
+EVENT_TYPES = FUNNEL_STEPS  # codes 0-3 of the simulated event types
 
 
 @dataclass(frozen=True)

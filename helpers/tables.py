@@ -52,3 +52,27 @@ def recommendations_html(recs: list[dict]) -> str:
         items += (f'<li class="rec rec-{e(r["status"]).replace(" ", "-")}"{style}>{title} '
                   f"<em>({e(r['status'])})</em>. {e(r['text'])} <small>Rests on: {e(r['evidence'])}.</small></li>")
     return f'<ul class="recommendations">{items}</ul>'
+
+
+def span(hours: float) -> str:
+    """A duration in the unit that reads best: minutes under two hours, hours under three days, else days."""
+    if hours < 2:
+        return f"{hours * 60:,.1f} minutes"
+    return f"{hours:,.1f} hours" if hours < 72 else f"{hours / 24:,.1f} days"
+
+
+def provenance_html(p: dict) -> str:
+    """Where the user's data came from: file, mapping, rows read and dropped, sessions, time range and zone."""
+    dropped = "; ".join(f"{k}: {v:,}" for k, v in p.get("rows_dropped", {}).items() if v) or "none"
+    rows = [("data", f"{p['kind']}: {p['file']}"), ("mapping", p["mapping"]),
+            ("rows read", f"{p['rows_read']:,}"), ("rows dropped", dropped),
+            ("sessions", f"{p['sessions']:,} ({p['sessions_from']}), {p['buyers']:,} with a purchase"),
+            ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
+            ("time zone", p["timezone"]),
+            ("data quality", f"{p['zero_length_share']:.1%} of sessions last 0 s; {p['single_event_share']:.1%} have a "
+                             "single event"),
+            ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}")]
+    if p.get("not_available"):
+        rows.append(("not available", p["not_available"]))
+    body = "".join(f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="provenance" style="width:100%;table-layout:fixed">{body}</table>'
