@@ -27,6 +27,19 @@ def prepare(gold: pd.DataFrame) -> pd.DataFrame:
     return stats.behaviour_features(gold)
 
 
+def estimability(frame: pd.DataFrame, min_buyers: int) -> str | None:
+    """Why purchase cannot be modelled on engagement and time here (one sentence), or None when it can."""
+    buyers = int(frame[Y].sum())
+    if not min_buyers <= buyers < len(frame):
+        return (f"{buyers} buyers among {len(frame):,} sessions; the models need at least {min_buyers} buyers and at "
+                "least one non-buyer")
+    for name, words in (("engagement", "number of events"), ("time", "time on site")):
+        if frame[name].nunique() < 2:
+            return (f"every session has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
+                    "so its association with purchase cannot be estimated")
+    return None
+
+
 def nested_specs(controls: list[str]) -> dict[str, list[str]]:
     """The four nested models, smallest first."""
     return {

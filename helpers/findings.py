@@ -185,6 +185,8 @@ def calibration_title(skill: float) -> str:
 def spend_phrase(feature: str, call: str, pct_value: float, lo: float, hi: float, detectable: float) -> str:
     """One feature's association with spend given a purchase, from its call."""
     words = FEATURE_WORDS[feature]
+    if call == "not available":
+        return f"{words} is not available for session-level input (no event timing)"
     if call in HIGHER_LOWER:
         return f"{words} is associated with {HIGHER_LOWER[call]} spend: {pct(pct_value, lo, hi)} per SD"
     if call == "none":
@@ -312,8 +314,9 @@ def summary(res: dict) -> list[dict]:
             b = conversion_badge(rec)
         elif page == "04_spend":
             answer = spend_answer(v)
-            evidence = (f"spend per SD: time {pct(v['time_pct'], v['time_lo'], v['time_hi'])}, "
-                        f"idle {pct(v['idle_pct'], v['idle_lo'], v['idle_hi'])}")
+            evidence = f"spend per SD: time {pct(v['time_pct'], v['time_lo'], v['time_hi'])}"
+            if v["idle_pct"] is not None:
+                evidence += f", idle {pct(v['idle_pct'], v['idle_lo'], v['idle_hi'])}"
             b = spend_badge(rec)
         else:
             answer = styles_answer(v, rec["equivalence_margin"])
@@ -365,6 +368,8 @@ def _idle_rec(sp: dict) -> dict:
         return _rec(title, NOT_ESTIMATED, "", "04 could not fit its models")
     v = sp["verdicts"]
     call = v["idle_given_engagement_time"]
+    if call == "not available":
+        return _rec(title, NOT_ESTIMATED, "", "04: idle gaps are not available for session-level input")
     evidence = f"04: idle gaps and spend {pct(v['idle_pct'], v['idle_lo'], v['idle_hi'])} per SD"
     if call == "negative":
         return _rec(title, SUPPORTED, "After a long pause, offer a low-effort next step (compare, see details, save "

@@ -31,14 +31,17 @@ def prepare(gold: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def nested_specs(controls: list[str]) -> dict[str, list[str]]:
-    return {
+def nested_specs(controls: list[str], idle: bool = True) -> dict[str, list[str]]:
+    """The nested spend models, smallest first; the idle model only when idle gaps were measured."""
+    specs = {
         "engagement only": ["engagement"],
         "time only": ["time"],
         "both": ["engagement", "time"],
         "both + controls": ["engagement", "time", *controls],
-        "both + idle + controls": ["engagement", "time", "idle", *controls],
     }
+    if idle:
+        specs["both + idle + controls"] = ["engagement", "time", "idle", *controls]
+    return specs
 
 
 def fit_ols(frame: pd.DataFrame, terms: list[str]):
@@ -66,10 +69,10 @@ def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tup
 
 
 def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int,
-               min_events_per_parameter: float = 10.0) -> dict:
+               min_events_per_parameter: float = 10.0, idle: bool = True) -> dict:
     """Each nested OLS: R², adjusted R², CV RMSE and AIC, with the health of every fit."""
     fits, rows, health = {}, [], {}
-    for name, terms in nested_specs(controls).items():
+    for name, terms in nested_specs(controls, idle).items():
         fits[name], health[name] = stats.checked_fit(fit_ols, frame, terms, events=len(frame),
                                                      min_events_per_parameter=min_events_per_parameter)
         rmse, rmse_sd = cv_rmse(frame, terms, folds, seed)
@@ -97,9 +100,17 @@ def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle"
 def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
     """Why spend cannot be modelled on these buyers (one sentence), or None when it can."""
     if len(buyers) < min_buyers:
+        if len(buyers) == 0 and "did_purchase" in buyers:
+            return "no buyer has an order with a positive value (the data carry no prices)"
         return f"{len(buyers)} buyers with a positive amount: the spend models need at least {min_buyers}"
+    if (buyers["amount_usd"] > 0).sum() == 0:
+        return "no order has a value (the data carry no prices)"
     if buyers["amount_usd"].nunique() < 2:
-        return f"every order is worth the same (${buyers['amount_usd'].iloc[0]:,.2f}): spend models need varying order values"
+        return f"every order is worth the same ({buyers['amount_usd'].iloc[0]:,.2f} USD): spend models need varying order values"
+    for name, words in (("engagement", "number of events"), ("time", "time on site")):
+        if buyers[name].nunique() < 2:
+            return (f"every buyer has the same {words} before checkout ({np.expm1(buyers[name].iloc[0]):g}), so its "
+                    "association with spend cannot be estimated")
     return None
 
 
@@ -156,15 +167,16 @@ def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame, hea
     eng, tim = table.loc["engagement only"], table.loc["time only"]
     gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
     better = "neither clearly" if abs(gap) < rmse_gain else ("engagement" if gap > 0 else "time")
-    t, i = central.loc["time"], full.loc["idle"]
+    t = central.loc["time"]
+    i = full.loc["idle"] if "idle" in full.index else None
     calls = {"time_given_engagement": direction(t.coef_lo, t.coef_hi),
-             "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi)}
+             "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not available"}
     reasons = list(health["reasons"])
     if confounded:
         reasons.append("cheap-many and expensive-few buyers browse differently, so these associations may reflect "
                        "which products buyers choose rather than how they browse")
     if reasons:
-        calls = dict.fromkeys(calls, "unclear")
+        calls = {k: ("unclear" if c != "not available" else c) for k, c in calls.items()}
     best_r2 = float(table["adj_r2"].max())
     return {
         "explains_better": better, "explains_little": best_r2 < little_r2, "best_adj_r2": best_r2,
@@ -173,7 +185,8 @@ def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame, hea
         **calls, "healthy": bool(health["ok"]), "confounded": bool(confounded), "reasons": reasons,
         "time_pct": float(t.pct_per_sd), "time_lo": float(t.pct_lo), "time_hi": float(t.pct_hi),
         "time_detectable": float(t.detectable_pct),
-        "idle_pct": float(i.pct_per_sd), "idle_lo": float(i.pct_lo), "idle_hi": float(i.pct_hi),
-        "idle_detectable": float(i.detectable_pct),
-        "time_sign": direction(t.coef_lo, t.coef_hi), "idle_sign": direction(i.coef_lo, i.coef_hi),
+        **({"idle_pct": float(i.pct_per_sd), "idle_lo": float(i.pct_lo), "idle_hi": float(i.pct_hi),
+            "idle_detectable": float(i.detectable_pct), "idle_sign": direction(i.coef_lo, i.coef_hi)} if i is not None else
+           {"idle_pct": None, "idle_lo": None, "idle_hi": None, "idle_detectable": None, "idle_sign": "not available"}),
+        "time_sign": direction(t.coef_lo, t.coef_hi),
     }

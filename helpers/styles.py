@@ -41,6 +41,17 @@ def assign(gold: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return buyers, {"price_median": price_median, "items_median": items_median}
 
 
+def why_not(gold: pd.DataFrame, buyers: pd.DataFrame, n_cheap: int, n_exp: int, min_buyers: int) -> str:
+    """One sentence on why the styles cannot be compared on these data."""
+    if int(gold["did_purchase"].sum()) and buyers.empty:
+        return "no order carries products and units (product ids or prices are missing, or the input is one row per session)"
+    if len(buyers) and buyers["avg_item_price_usd"].max() == 0:
+        return "the data carry no prices, so price cannot separate cheap-many from expensive-few buyers"
+    if len(buyers) and buyers["avg_item_price_usd"].nunique() < 2:
+        return "every item has the same price, so price cannot separate cheap-many from expensive-few buyers"
+    return f"{n_cheap} cheap-many and {n_exp} expensive-few buyers; the comparison needs at least {min_buyers} in each"
+
+
 def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
     """Agreement of the rule with a 2-component Gaussian mixture on log price x log units."""
     from sklearn.metrics import adjusted_rand_score
