@@ -8,7 +8,7 @@ Usage::
 
 A folder holds one file per table, ``NAME.parquet`` or ``NAME.csv`` (``sessions``, ``events``,
 ``orders``, ``order_items``, ``products``). Columns and types are listed in
-``helpers.simulate.RAW_SCHEMA``; optional columns may be missing and are then filled with
+``COLUMNS`` below (the one place the raw schema is written down); optional columns may be missing and are then filled with
 ``'unknown'`` (device, traffic_source, category) or left empty (cost_usd). Extra columns are
 ignored. A violation raises ``DataContractError`` before anything is written.
 """

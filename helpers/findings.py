@@ -487,7 +487,8 @@ def simulation_lines(rec: dict, truth: dict | None) -> list[str]:
              f"range; outside: {misses}."]
     cart = f"- Session conversion is **{prof['conversion']:.2%}**; {prof['cart_share']:.1%} of sessions add to cart"
     if prof.get("cart_abandonment") is not None:
-        cart += f", and {prof['cart_abandonment']:.0%} of cart sessions end without a purchase"
+        cart += (f", and {prof['cart_abandonment']:.0%} of cart sessions end without a purchase (cart abandonment = "
+                 "cart sessions without a purchase / cart sessions)")
     lines.append(cart + ".")
     if truth:
         lines.append(f"- The simulator's truth for later checks: direct time effect **{truth['time_effect']:+.2f}**, "

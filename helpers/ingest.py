@@ -262,6 +262,7 @@ def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path, session
     cols = _resolve_columns(mapping, found, table)
     ts_expr, zone = timestamp_expr(con, "src", cols["timestamp"][0], mapping, table)
     rows_read = con.execute("SELECT count(*) FROM src").fetchone()[0]
+    out_of_order = _out_of_order_rows(con, ts_expr, _role(cols, "session_id") if "session_id" in cols else None)
     roles = ", ".join(f"{_role(cols, r)} AS {r}" for r in cols if r != "timestamp")
     con.execute(f"CREATE TABLE mapped AS SELECT DISTINCT {ts_expr} AS ts, {roles} FROM src")
     duplicates = rows_read - con.execute("SELECT count(*) FROM mapped").fetchone()[0]
@@ -306,12 +307,25 @@ def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path, session
     provenance = _provenance(con, {
         "kind": "event log", "file": str(log_path), "mapping": mapping["name"], "rows_read": rows_read,
         "rows_dropped": {"exact duplicate rows": duplicates, "refund rows (purchase with a negative price or quantity)": refunds},
-        "timezone": zone, "event_names": names,
+        "timezone": zone, "event_names": names, "rows_out_of_order": out_of_order,
         "sessions_from": f"inactivity gaps over {session_gap_minutes:g} minutes per user" if sessionised
         else "the session id column", "has_prices": "price" in cols, "has_products": "product_id" in cols})
     contract.write_views(con, out_dir)
     write_json(provenance, Path(out_dir) / "provenance.json")
     return counts
+
+
+def _out_of_order_rows(con, ts_expr: str, session: str | None) -> int | None:
+    """Rows stamped earlier than the row before them in the file, within one session (clock skew or export order)."""
+    if session is None:
+        return None
+    con.execute("SET preserve_insertion_order = true")  # file order, for this count only
+    try:
+        return con.execute(f"""SELECT count(*) FROM (SELECT {ts_expr} AS ts, lag({ts_expr}) OVER (PARTITION BY {session}
+                               ORDER BY rn) AS before FROM (SELECT *, row_number() OVER () AS rn FROM src))
+                               WHERE ts < before""").fetchone()[0]
+    finally:
+        con.execute("SET preserve_insertion_order = false")
 
 
 def _derive_tables(con, order_key: str) -> None:

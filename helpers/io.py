@@ -20,15 +20,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by colleagues whatever the runner's umask
+
+
 @contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place (mode 0644) only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -81,3 +85,16 @@ def write_json(obj, path: Path) -> Path:
 def read_json(path: Path):
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def share_tree(folder: Path) -> None:
+    """Make a finished run folder readable by others: files 0644, folders 0755."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    os.chmod(folder, DIR_MODE)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), DIR_MODE)
+        for name in files:
+            os.chmod(os.path.join(root, name), FILE_MODE)

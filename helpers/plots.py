@@ -36,11 +36,6 @@ def use_house_style() -> None:
     pd.set_option("display.float_format", lambda v: f"{v:,.4g}")
 
 
-def table(frame: pd.DataFrame):
-    """A styled table whose labels and values are HTML-escaped (labels from data cannot inject markup)."""
-    return frame.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-
-
 def funnel(table: pd.DataFrame):
     """Horizontal bars of sessions reaching each funnel step, labelled with their share."""
     fig, ax = plt.subplots(figsize=(8, 3))

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -27,9 +26,9 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import paths
+from . import paths, site
 from .errors import ParameterError, ReportError
-from .io import atomic_path, write_json
+from .io import share_tree, write_json
 
 
 def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
@@ -50,30 +49,6 @@ def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
 # --------------------------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------------------------
-
-
-def render_html(executed: Path, html_path: Path) -> None:
-    """Render an executed notebook for analysts: code hidden, parameter cells and stderr dropped."""
-    import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    nb = nbformat.read(executed, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
-    exporter = HTMLExporter(template_name="lab")
-    exporter.mathjax_url = ""  # no network needed to read the report
-    exporter.require_js_url = ""
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    tags = TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"})
-    exporter.register_preprocessor(tags, enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
-    body = re.sub(r'<script src="">\s*</script>', "", body)
-    with atomic_path(html_path) as tmp:
-        Path(tmp).write_text(body, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,8 +163,12 @@ def execute(
             effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
             _write_run_record(reports_stage, run, scenario, effective, timings, started, data_fingerprint(data_stage / "raw"))
             from .frontpage import write_index
+            from .site import write_assets
 
+            write_assets(reports_stage, run)
             write_index(run, reports_stage, data_stage)
+            share_tree(reports_stage)
+            share_tree(data_stage)
         except BaseException:
             shutil.rmtree(data_stage, ignore_errors=True)
             if reports_stage.exists():
@@ -225,7 +204,10 @@ def _run_one(nb: Path, i: int, total: int, run: str, chosen: dict, declared: dic
         where = paths.reports_root() / f"{run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
     seconds = time.perf_counter() - t0
-    render_html(out_nb, out_dir / f"{nb.stem}.html")
+    from .site import render_notebook
+
+    fingerprint = data_fingerprint(Path(os.environ.get("CLICKSTREAM_RUN_DIR", "")) / "raw")
+    render_notebook(out_nb, out_dir / f"{nb.stem}.html", run, {k: v for k, v in own.items() if k != "run"}, fingerprint)
     _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s")
     return round(seconds, 2)
 
@@ -290,25 +272,10 @@ def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: d
             "started_utc": started.isoformat(timespec="seconds"),
             "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seconds": timings,
-            "versions": package_versions(),
+            "versions": site.package_versions(),
         },
         folder / "run.json",
     )
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages the report depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ["numpy", "pandas", "pyarrow", "duckdb", "sqlglot", "scipy", "scikit-learn",
-             "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert", "pyspark"]
-    out = {"python": sys.version.split()[0]}
-    for name in names:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

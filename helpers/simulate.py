@@ -72,42 +72,6 @@ ENGAGEMENT_CENTRE = math.log1p(3)
 TIME_CENTRE = math.log1p(90)
 IDLE_CENTRE = math.log1p(60)
 
-# Schema of the raw tables, the one place it is written down. Columns marked optional may be
-# absent in a user's own data.
-RAW_SCHEMA: dict[str, dict[str, str]] = {
-    "sessions": {
-        "session_id": "int64",
-        "user_id": "int64",
-        "started_at": "timestamp",
-        "device": "string (optional)",
-        "traffic_source": "string (optional)",
-    },
-    "events": {
-        "event_id": "int64",
-        "session_id": "int64",
-        "ts": "timestamp",
-        "event_type": "string: page_view | add_to_cart | checkout | purchase",
-        "product_id": "int64, null for checkout and purchase",
-    },
-    "orders": {
-        "order_id": "int64",
-        "session_id": "int64",
-        "ordered_at": "timestamp",
-        "total_usd": "float64",
-    },
-    "order_items": {
-        "order_id": "int64",
-        "product_id": "int64",
-        "quantity": "int64",
-        "unit_price_usd": "float64",
-    },
-    "products": {
-        "product_id": "int64",
-        "category": "string (optional)",
-        "price_usd": "float64",
-        "cost_usd": "float64 (optional)",
-    },
-}
 EVENT_TYPES = FUNNEL_STEPS  # codes 0-3 of the simulated event types
 
 

@@ -70,9 +70,126 @@ def provenance_html(p: dict) -> str:
             ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
             ("time zone", p["timezone"]),
             ("data quality", f"{p['zero_length_share']:.1%} of sessions last 0 s; {p['single_event_share']:.1%} have a "
-                             "single event"),
+                             "single event" + ("" if p.get("rows_out_of_order") is None else
+                                               f"; {p['rows_out_of_order']:,} rows stamped earlier than the row before "
+                                               "them in the same session (clock skew or export order; sorted by time)")),
             ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}")]
     if p.get("not_available"):
         rows.append(("not available", p["not_available"]))
     body = "".join(f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     return f'<table class="provenance" style="width:100%;table-layout:fixed">{body}</table>'
+
+
+# --------------------------------------------------------------------------------------------
+# Tables for people: one helper formats every table a page shows
+# --------------------------------------------------------------------------------------------
+
+# column -> (header in words with units, kind). Kinds: int, usd, share (0-1 shown as %), pct (already %),
+# pp, p, ratio, num, signed, text. A column not listed gets its name in words and a kind by its dtype.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "sessions": ("sessions", "int"), "buyers": ("buyers", "int"), "n_a": ("cheap-many buyers", "int"),
+    "n_b": ("expensive-few buyers", "int"), "cheap-many": ("cheap-many buyers", "int"),
+    "expensive-few": ("expensive-few buyers", "int"), "sessions_per_arm": ("sessions per arm", "int"),
+    "cv_auc": ("CV ROC-AUC", "num"), "cv_auc_sd": ("ROC-AUC sd over folds", "num"), "auc": ("CV ROC-AUC", "num"),
+    "auc_sd": ("ROC-AUC sd", "num"), "pr_auc": ("CV PR-AUC", "num"), "pr_auc_sd": ("PR-AUC sd", "num"),
+    "aic": ("AIC", "int"), "r2": ("R²", "num"), "adj_r2": ("adjusted R²", "num"), "cv_rmse": ("CV RMSE (log points)", "num"),
+    "cv_rmse_sd": ("RMSE sd over folds", "num"),
+    "lr_p_vs_engagement": ("LR test p vs engagement only", "p"), "lr_p_vs_time": ("LR test p vs time only", "p"),
+    "lr_p_vs_both": ("LR test p vs both", "p"),
+    "engagement_or_per_sd": ("engagement odds ratio per SD", "ratio"), "time_or_per_sd": ("time odds ratio per SD", "ratio"),
+    "or_per_sd": ("odds ratio per SD", "ratio"), "p": ("p", "p"), "ame": ("AME (pp per log1p unit)", "pp"),
+    "ame_p": ("AME p", "p"), "scale": ("scale", "text"), "coef": ("coefficient", "signed"),
+    "pct_per_sd": ("spend change per SD", "pct"), "detectable_pct": ("detectable at 80 % power (± per SD)", "pct"),
+    "gamma_pct": ("Gamma GLM check per SD", "pct"), "smd": ("SMD", "signed"), "verdict": ("verdict", "text"),
+    "truth": ("truth", "signed"), "estimate": ("estimate", "signed"), "covered": ("truth inside CI", "text"),
+    "conversion": ("conversion", "share"), "median_events": ("median events before checkout", "num"),
+    "median_seconds": ("median seconds before checkout", "int"), "spend_per_buyer": ("spend per buyer", "usd"),
+    "revenue_per_session": ("revenue per session", "usd"), "relative_mde": ("relative lift to detect", "share"),
+    "days": ("days of traffic", "num"), "share_of_revenue": ("share of revenue", "share"),
+    "revenue_per_buyer": ("revenue per buyer", "usd"), "margin_per_buyer": ("gross margin per buyer", "usd"),
+    "revenue_usd": ("revenue", "usd"), "gold table": ("gold table", "num"), "raw tables": ("raw tables", "num"),
+    "agrees": ("agrees", "text"), "note": ("note", "text"), "engagement_or": ("engagement odds ratio per SD", "ratio"),
+    "time_or": ("time odds ratio per SD", "ratio"),
+}
+
+
+def fmt(value, kind: str) -> str:
+    """One value as text for its kind (see ``COLUMNS``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if kind == "text" or isinstance(value, str):
+        return str(value) if not isinstance(value, bool) else ("yes" if value else "no")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    v = float(value)
+    if kind == "int":
+        return f"{v:,.0f}"
+    if kind == "usd":
+        return f"{v:,.2f} USD"
+    if kind == "share":
+        return f"{100 * v:.2f} %" if abs(v) < 0.1 else f"{100 * v:.1f} %"
+    if kind == "pct":
+        return f"{v:+.1f} %"
+    if kind == "pp":
+        return f"{100 * v:+.2f} pp"
+    if kind == "p":
+        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    if kind == "ratio":
+        return f"{v:.2f}"
+    if kind == "signed":
+        return f"{v:+.3f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 0.01 or v == 0:
+        return f"{v:.3f}"
+    return f"{v:.4f}" if abs(v) >= 0.0001 else ("< 0.0001" if v > 0 else "> -0.0001")
+
+
+def words(name) -> str:
+    """A column or index name as words."""
+    return COLUMNS.get(str(name), (str(name).replace("_", " "), ""))[0]
+
+
+def show(frame, cis: dict[str, tuple[str, str]] | None = None, kinds: dict[str, str] | None = None,
+         index: bool = True, caption: str | None = None):
+    """A table for people: headers in words with units, numbers formatted by kind, CIs as '[a, b]'.
+
+    ``cis`` maps a shown column to its (low, high) columns; they are merged into one "95 % CI"
+    column after it and dropped. ``kinds`` overrides a column's kind. Labels are HTML-escaped.
+    """
+    import pandas as pd
+
+    cis, kinds = cis or {}, kinds or {}
+    hidden = {c for pair in cis.values() for c in pair}
+    out = {}
+    for col in frame.columns:
+        if col in hidden:
+            continue
+        kind = kinds.get(col) or COLUMNS.get(str(col), ("", ""))[1] or _kind(frame[col])
+        out[words(col)] = [fmt(v, kind) for v in frame[col]]
+        if col in cis:
+            lo, hi = cis[col]
+            label = "95 % CI" if "95 % CI" not in out else f"95 % CI ({words(col)})"
+            out[label] = [f"[{fmt(a, kind)}, {fmt(b, kind)}]" if a == a and b == b else ""
+                          for a, b in zip(frame[lo], frame[hi])]
+    shown = pd.DataFrame(out, index=frame.index)
+    shown.index = shown.index.map(lambda v: v if isinstance(v, str) else fmt(v, "num") if isinstance(v, float) else str(v))
+    shown.index.names = [words(n) if n is not None else None for n in frame.index.names]
+    styler = shown.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    text_columns = [words(c) for c in frame.columns if c not in hidden
+                    and (kinds.get(c) or COLUMNS.get(str(c), ("", ""))[1] or _kind(frame[c])) == "text"]
+    styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)
+    if not index:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(e(caption))
+    return styler
+
+
+def _kind(series) -> str:
+    if series.dtype == bool or series.dtype == object:
+        return "text"
+    if str(series.dtype).startswith(("int", "Int", "uint")):
+        return "int"
+    return "num"

@@ -80,6 +80,7 @@ def shapes(folder: Path) -> dict[str, tuple[Path, str | None, str | None]]:
                            "item": 1, "price": 10.0, "qty": pd.NA, "dev": "mobile", "src": "organic", "order": pd.NA})
     c["price"] = np.round(np.exp(rng.normal(3, 1.6, len(c))), 2)
     refunds = c[c["name"] == "buy"].head(5).assign(price=lambda d: -d["price"], order=lambda d: d["order"] + "r")
+    c.loc[c.index[:20], "price"] = 0.0  # free items: zero prices are kept
     c = pd.concat([c, single, refunds], ignore_index=True)
     out["no_funnel_zero_seconds_heavy_tails_refunds"] = (
         write(c, folder, "c"), MAPPING.replace(", add_to_cart: [cart], checkout: [checkout]", ""), None)

@@ -1,0 +1,250 @@
+"""The report as one small offline site: navigation, per-page contents, glossary links, footer, stylesheet.
+
+Usage::
+
+    from helpers import site
+    site.render_notebook(executed_ipynb, html_path, run="default", parameters={...}, fingerprint="...")
+    site.write_assets(reports_folder)          # site.css and glossary.html
+
+Every page links ``site.css`` (one stylesheet, no external URL, font or script), carries a
+navigation bar with the current page marked, a table of contents of its sections, previous and
+next links, the first use of each glossary term linked to ``glossary.html``, and a collapsed
+reproducibility footer (run, parameters, data fingerprint, commit, package versions).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .io import atomic_path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PAGES = [("index", "Overview"), ("01_simulate", "01 Data"), ("02_gold_table", "02 Gold table"),
+         ("03_conversion", "03 Who buys"), ("04_spend", "04 Who spends"), ("05_purchase_style", "05 Styles"),
+         ("06_strategy", "06 Strategy"), ("glossary", "Glossary")]
+
+# term id -> (name, definition, pattern of its first use in a page)
+GLOSSARY: dict[str, tuple[str, str, str]] = {
+    "odds-ratio": ("Odds ratio (per SD)", "How the odds of buying multiply when a feature rises by one standard deviation, "
+                   "the others held fixed. 1 means no association; 2 doubles the odds; 0.5 halves them.",
+                   r"(?i)\bodds ratios?\b"),
+    "ame": ("Average marginal effect (AME)", "The change in the probability of buying per unit of a feature, averaged over "
+            "all sessions: the odds ratio translated into percentage points.", r"(?i:\baverage marginal effects?\b)|\bAME\b"),
+    "ci": ("Confidence interval (CI)", "The range of values the data are compatible with at the stated level (95 % unless "
+           "said otherwise). Verdicts here use where an interval lies, never the point estimate alone.", r"\bCIs?\b"),
+    "smd": ("Standardised mean difference (SMD)", "A difference in means divided by the pooled standard deviation, so "
+            "metrics on different scales compare. 0.2 is conventionally a small difference.", r"\bSMD\b"),
+    "tost": ("TOST and the equivalence margin", "Two one-sided tests: two groups are shown to be alike when the 90 % CI "
+             "of their difference lies inside ±margin. The margin is fixed before looking at the data; failing to find "
+             "a difference is not the same as showing there is none.", r"\bTOST\b|(?i:\bequivalence margin\b)"),
+    "hc3": ("HC3 standard errors", "Standard errors that stay valid when the spread of the outcome differs between "
+            "observations (heteroscedasticity-consistent, MacKinnon and White's HC3).", r"\bHC3\b"),
+    "roc-auc": ("ROC-AUC", "The chance that a randomly chosen buyer gets a higher score than a randomly chosen non-buyer. "
+                "0.5 is chance, 1 is perfect.", r"\bROC-AUC\b|\bAUC\b"),
+    "pr-auc": ("PR-AUC", "Average precision over all recall levels. For a rare outcome, compare it with the share of "
+               "buyers: that is what guessing achieves.", r"\bPR-AUC\b"),
+    "brier": ("Brier score", "The mean squared difference between predicted probabilities and what happened (0 or 1); "
+              "lower is better. Its skill compares it with always predicting the overall rate.", r"(?i)\bBrier\b"),
+    "log1p": ("log1p", "log(1 + x): a logarithmic scale that keeps zeros, used for counts and seconds with long tails.",
+              r"\blog1p\b"),
+    "leakage": ("Leakage", "Predicting an outcome from information that already contains it, such as the checkout "
+                "events of a purchase. It inflates accuracy; every feature here is measured before the first checkout.",
+                r"(?i)\bleakage\b"),
+}
+SKIP_INSIDE = {"a", "style", "script", "title", "h1", "h2", "h3", "h4", "th", "nav", "summary"}
+
+
+def nav_html(current: str) -> str:
+    """The navigation bar, the current page marked."""
+    marked = ' aria-current="page" class="current"'
+    links = "".join(f'<a href="{name}.html"{marked if name == current else ""}>{html.escape(label)}</a>'
+                    for name, label in PAGES)
+    return f'<nav class="site-nav" aria-label="Report pages">{links}</nav>'
+
+
+def prev_next_html(current: str) -> str:
+    """Previous and next page links."""
+    names = [n for n, _ in PAGES]
+    i = names.index(current) if current in names else 0
+    prev = f'<a rel="prev" href="{names[i - 1]}.html">← {html.escape(PAGES[i - 1][1])}</a>' if i > 0 else "<span></span>"
+    nxt = f'<a rel="next" href="{names[i + 1]}.html">{html.escape(PAGES[i + 1][1])} →</a>' if i + 1 < len(names) else ""
+    return f'<nav class="prev-next" aria-label="Previous and next page">{prev}{nxt}</nav>'
+
+
+def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict) -> str:
+    """The collapsed reproducibility footer."""
+    rows = [("run", run), ("data fingerprint", fingerprint or "n/a"), ("commit", git_commit())]
+    rows += [(f"parameter {k}", v) for k, v in sorted(parameters.items())]
+    rows += [(f"package {k}", v) for k, v in versions.items()]
+    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return (f'<footer class="repro"><details><summary>Reproducibility: run {html.escape(run)}, data '
+            f'{html.escape(fingerprint or "n/a")}</summary><table>{body}</table></details></footer>')
+
+
+def git_commit() -> str:
+    """The project's git commit, marked '+changes' when the work tree differs; 'unknown' outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha + ("+changes" if dirty else "")) if sha else "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages the report depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["numpy", "pandas", "pyarrow", "duckdb", "sqlglot", "scipy", "scikit-learn",
+             "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert", "pyspark"]
+    out = {"python": sys.version.split()[0]}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def toc_html(body: str) -> str:
+    """Contents of a page from its second-level headings (their ids come from nbconvert)."""
+    items = []
+    for anchor, inner in re.findall(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', body, flags=re.S):
+        label = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r'<a class="anchor-link".*?</a>', "", inner))).strip()
+        items.append(f'<li><a href="#{anchor}">{html.escape(label)}</a></li>')
+    return f'<nav class="toc" aria-label="On this page"><b>On this page</b><ol>{"".join(items)}</ol></nav>' if items else ""
+
+
+def link_terms(body: str, href: str = "glossary.html") -> str:
+    """Link the first use of each glossary term in the page's text to its glossary entry."""
+    left = dict(GLOSSARY)
+    parts = re.split(r"(<[^>]+>)", body)
+    stack: list[str] = []
+    for i, part in enumerate(parts):
+        if part.startswith("<"):
+            tag = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
+            if tag:
+                name = tag.group(1).lower()
+                if part.startswith("</"):
+                    if name in stack:
+                        del stack[len(stack) - 1 - stack[::-1].index(name):]
+                elif not part.endswith("/>") and name in SKIP_INSIDE:
+                    stack.append(name)
+            continue
+        if stack or not part.strip() or not left:
+            continue
+        for term, (_, _, pattern) in list(left.items()):
+            match = re.search(pattern, part)
+            if match:
+                part = (part[:match.start()] + f'<a class="term" href="{href}#{term}">{match.group(0)}</a>'
+                        + part[match.end():])
+                del left[term]
+        parts[i] = part
+    return "".join(parts)
+
+
+def decorate(body: str, current: str) -> str:
+    """Add the contents box after the navigation and link glossary terms (a rendered page in, the page out)."""
+    body = link_terms(body)
+    return body.replace("<!--toc-->", toc_html(body), 1)
+
+
+def header_html(current: str) -> str:
+    return nav_html(current) + "<!--toc-->"
+
+
+def render_notebook(executed: Path, html_path: Path, run: str, parameters: dict, fingerprint: str) -> None:
+    """Render an executed notebook as a site page: no code, no prompts, no parameter cells, no stderr."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+    name = Path(executed).stem
+    title = next((line[2:].strip() for c in nb.cells if c.cell_type == "markdown"
+                  for line in c.source.splitlines() if line.startswith("# ")), name)
+    nb.metadata["title"] = f"{title} · {run}"
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}),
+                                   enabled=True)
+    resources = {"site": {"header": header_html(name),
+                          "footer": prev_next_html(name) + footer_html(run, parameters, fingerprint, package_versions())}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    with atomic_path(html_path) as tmp:
+        Path(tmp).write_text(decorate(body, name), encoding="utf-8")
+
+
+def glossary_html(run: str) -> str:
+    """The glossary page."""
+    entries = "".join(f'<dt id="{term}">{html.escape(name)}</dt><dd>{html.escape(text)}</dd>'
+                      for term, (name, text, _) in GLOSSARY.items())
+    return page("glossary", f"Glossary · {run}", f"<h1>Glossary</h1><p>The terms the report uses, in plain words.</p>"
+                f'<dl class="glossary">{entries}</dl>', prev_next_html("glossary"))
+
+
+def page(current: str, title: str, content: str, footer: str = "") -> str:
+    """A standalone site page (front page, glossary) around ``content``."""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+            f'<link rel="stylesheet" href="site.css"></head><body class="site-page">{nav_html(current)}'
+            f'<main class="site-main">{content}</main>{footer}</body></html>')
+
+
+def write_assets(folder: Path, run: str) -> None:
+    """Write the stylesheet and the glossary page into a run's reports folder."""
+    with atomic_path(Path(folder) / "site.css") as tmp:
+        Path(tmp).write_text(CSS, encoding="utf-8")
+    with atomic_path(Path(folder) / "glossary.html") as tmp:
+        Path(tmp).write_text(glossary_html(run), encoding="utf-8")
+
+
+CSS = """
+:root{--ink:#1b1b1b;--muted:#5b5b5b;--rule:#dcdcdc;--accent:#0b5cad;--panel:#f5f6f8}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);line-height:1.5;margin:0}
+.site-main{max-width:1100px;margin:0 auto;padding:1rem 1.25rem 2rem}
+body.jp-Notebook .site-main{padding-top:.5rem}
+.site-nav{position:sticky;top:0;z-index:10;display:flex;flex-wrap:wrap;gap:.15rem .9rem;padding:.55rem 1.25rem;
+  background:#fff;border-bottom:1px solid var(--rule);font-size:.92rem}
+.site-nav a{color:var(--accent);text-decoration:none;white-space:nowrap}
+.site-nav a.current{color:var(--ink);font-weight:700;border-bottom:2px solid var(--accent)}
+.toc{max-width:1100px;margin:.75rem auto 0;padding:.5rem 1.25rem;font-size:.9rem;color:var(--muted)}
+.toc ol{display:flex;flex-wrap:wrap;gap:.1rem 1.2rem;margin:.25rem 0 0;padding:0;list-style:none}
+.toc a{color:var(--accent)}
+a.term{color:inherit;text-decoration:underline dotted;text-underline-offset:2px}
+.prev-next{max-width:1100px;margin:1.5rem auto 0;padding:.75rem 1.25rem;display:flex;justify-content:space-between;
+  border-top:1px solid var(--rule)}
+.repro{max-width:1100px;margin:0 auto 2rem;padding:0 1.25rem;font-size:.85rem;color:var(--muted)}
+.repro table{border-collapse:collapse;margin-top:.5rem}
+.repro td{padding:.1rem .6rem;border-bottom:1px solid var(--rule);word-break:break-all}
+table{border-collapse:collapse;font-size:.9rem;font-variant-numeric:tabular-nums}
+.jp-RenderedHTMLCommon table,.site-main>table{display:block;max-width:100%;overflow-x:auto}
+th,td{padding:.3rem .55rem;border-bottom:1px solid var(--rule);vertical-align:top}
+th{background:var(--panel);text-align:left}
+img{max-width:100%;height:auto}
+.jp-OutputArea-output,.jp-RenderedHTMLCommon{max-width:100%;overflow-x:auto}
+.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem;margin:1rem 0}
+.headline div{background:var(--panel);border-radius:.4rem;padding:.5rem .7rem}
+.headline b{display:block;font-size:1.25rem}
+.headline span{font-size:.8rem;color:var(--muted)}
+.glossary dt{font-weight:700;margin-top:.8rem}
+.glossary dd{margin:.2rem 0 0 0}
+li.rec-withdrawn,li.rec-not-estimated{color:#6b6b6b}
+@media (max-width:600px){.site-main{padding:.75rem}.site-nav{padding:.5rem .75rem;font-size:.85rem}
+  table.answers,table.answers tbody,table.answers tr,table.answers td{display:block;width:100%!important}
+  table.answers thead{display:none}}
+@media print{.site-nav,.toc,.prev-next{display:none}.repro details{display:block}
+  .jp-RenderedHTMLCommon table{overflow:visible}a{color:inherit;text-decoration:none}}
+"""

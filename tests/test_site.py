@@ -1,0 +1,176 @@
+"""The rendered site as analysts read it: headless Chromium at desktop and phone widths, and a scan of the text.
+
+The browser test needs Debian's ``chromium`` and the ``playwright`` package (a dev dependency);
+``.ci/run`` installs Chromium when it is missing. Without them the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from helpers import report, site
+
+pytestmark = pytest.mark.notebook
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+WIDTHS = (1280, 390)
+
+
+def _run(root: Path, name: str, scenario=None, overrides=None) -> Path:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CLICKSTREAM_DATA_ROOT", str(root / "data"))
+    mp.setenv("CLICKSTREAM_REPORTS_ROOT", str(root / "reports"))
+    try:
+        report.execute(name, scenario=scenario, overrides=overrides, progress=False)
+    finally:
+        mp.undo()
+    return root / "reports" / name
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    old = os.umask(0o077)  # a strict runner: the report must still be readable by colleagues
+    try:
+        return _run(tmp_path_factory.mktemp("site"), "small", overrides="n_sessions=8000 experiment_sessions_per_arm=3000")
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture(scope="module")
+def time_matters(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("site_tm"), "tm", scenario="time_matters",
+                overrides="n_sessions=12000 experiment_sessions_per_arm=3000")
+
+
+def pages_of(folder: Path) -> list[Path]:
+    return [folder / f"{name}.html" for name, _ in site.PAGES]
+
+
+def visible_text(path: Path) -> str:
+    text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def test_files_are_readable_by_others_and_the_site_is_complete(small):
+    for path in [small, *small.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+    for page in pages_of(small):
+        assert page.exists(), page.name
+    assert (small / "site.css").exists()
+    css = (small / "site.css").read_text()
+    assert "http" not in css and "@import" not in css and "@media print" in css
+
+
+def test_no_snake_case_header_raw_dict_or_unformatted_number_on_any_page(small, time_matters):
+    for folder in (small, time_matters):
+        for page in pages_of(folder):
+            raw = page.read_text(encoding="utf-8")
+            heads = "".join(re.findall(r"<thead>(.*?)</thead>", raw, re.S))  # column headers; row labels are data
+            headers = [html.unescape(re.sub(r"<[^>]+>", "", h)).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", heads, re.S)]
+            snake = [h for h in headers if re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", h)]
+            assert not snake, (page.name, snake[:5])
+            text = visible_text(page)
+            assert not re.search(r"\{'[a-z_]+': ", text), page.name  # a printed Python dict
+            assert not re.search(r"\d[eE][+-]\d\d\b", text), (page.name, re.findall(r".{30}\d[eE][+-]\d\d.{10}", text)[:3])
+            assert not re.search(r"\d+\.\d{6,}\b", text), (page.name, re.findall(r".{30}\d+\.\d{6,}.{10}", text)[:3])
+            assert "$+" not in text and "$-" not in text, page.name
+
+
+def test_every_page_has_its_own_title_navigation_and_footer(small):
+    titles = set()
+    for page in pages_of(small):
+        raw = page.read_text(encoding="utf-8")
+        title = re.search(r"<title>(.*?)</title>", raw, re.S).group(1).strip()
+        assert title and title != "Notebook" and title not in titles, (page.name, title)
+        titles.add(title)
+        assert 'class="site-nav"' in raw and 'aria-current="page"' in raw, page.name
+        assert page.name == "glossary.html" or "Reproducibility" in raw, page.name
+        assert not re.search(r'(src|href)="(https?:)?//', raw), page.name  # offline: nothing external
+        assert "<script" not in raw, page.name
+    for page in pages_of(small)[1:7]:
+        assert 'class="toc"' in page.read_text(encoding="utf-8"), page.name
+        assert 'href="glossary.html#' in page.read_text(encoding="utf-8"), page.name
+
+
+def test_front_page_holds_the_answers(small):
+    text = visible_text(small / "index.html")
+    for words in ("sessions", "conversion", "95 % CI", "buyers", "revenue", "average order value", "Answers",
+                  "Who purchases", "Who spends more", "How do purchase styles arise", "Key figure", "Recommendations",
+                  "Proposed experiment", "Lever:", "Primary metric:", "Size:", "Data", "Simulated", "Limitations"):
+        assert words in text, words
+    assert re.search(r"Confidence|high|medium|low", text)
+    assert 'src="data:image/png;base64,' in (small / "index.html").read_text() and 'alt="Conversion' in (
+        small / "index.html").read_text()
+
+
+def _browser_check(folder: Path) -> list[str]:
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        try:
+            for width in WIDTHS:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                errors: list[str] = []
+                page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                for path in pages_of(folder):
+                    page.goto(path.as_uri())
+                    where = f"{path.name} at {width} px"
+                    if errors:
+                        problems.append(f"{where}: console errors {errors[:2]}")
+                        errors.clear()
+                    broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length")
+                    if broken:
+                        problems.append(f"{where}: {broken} broken image(s)")
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    if overflow > 1:
+                        problems.append(f"{where}: the page is {overflow} px wider than the window")
+                    missing_alt = page.evaluate("[...document.images].filter(i => !i.alt).length")
+                    if missing_alt and path.name == "index.html":
+                        problems.append(f"{where}: {missing_alt} image(s) without alt text")
+                    if width == WIDTHS[0]:
+                        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+                        problems += _dead_links(folder, path, links)
+                page.close()
+        finally:
+            browser.close()
+    return problems
+
+
+def _dead_links(folder: Path, page: Path, links: list[str]) -> list[str]:
+    dead = []
+    for href in links:
+        target, _, anchor = href.partition("#")
+        file = folder / target if target else page
+        if not file.exists():
+            dead.append(f"{page.name}: link to missing {href}")
+        elif anchor and f'id="{anchor}"' not in html.unescape(file.read_text(encoding="utf-8")):
+            dead.append(f"{page.name}: link to missing anchor {href}")
+    return dead
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian package 'chromium'; .ci/run installs it)")
+@pytest.mark.parametrize("which", ["small", "time_matters"])
+def test_pages_in_a_real_browser(which, request):
+    pytest.importorskip("playwright", reason="the playwright package is not installed (make venv installs it)")
+    folder = request.getfixturevalue(which)
+    assert _browser_check(folder) == []
+
+
+def test_time_matters_front_page_says_time_is_the_stronger(time_matters):
+    results = json.loads((time_matters.parents[1] / "data" / "tm" / "results" / "06_strategy.json").read_text())
+    text = visible_text(time_matters / "index.html")
+    assert results["summary"][0]["answer"] in text
+    assert "Time is the clearly stronger of the two" in text and "Lever: time before checkout" in text
