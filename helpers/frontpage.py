@@ -76,8 +76,9 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     reports_folder = Path(reports_folder)
     record = json.loads((reports_folder / "run.json").read_text()) if (reports_folder / "run.json").exists() else {}
     seconds = record.get("seconds", {})
-    pages = "".join(f'<tr><td><a href="{name}.html">{tables.e(label)}</a></td><td>{seconds.get(name, 0):,.1f}</td></tr>'
-                    for name, label in site.PAGES if name in seconds)
+    labels = dict(site.PAGES)
+    pages = "".join(f'<tr><td><a href="{tables.e(name)}.html">{tables.e(labels.get(name, name))}</a></td>'
+                    f"<td>{secs:,.1f}</td></tr>" for name, secs in sorted(seconds.items()))
     params = record.get("parameters", {})
     sim = _results(data_folder, "01_simulate")
     simulated = sim.get("source", "simulator") == "simulator"

@@ -31,9 +31,41 @@ def use_house_style() -> None:
         "figure.autolayout": True,
     })
     pd.set_option("styler.format.escape", "html")  # labels from data cannot inject markup
+    _describe_figures()
     pd.set_option("display.max_columns", 12)
     pd.set_option("display.width", 120)
     pd.set_option("display.float_format", lambda v: f"{v:,.4g}")
+
+
+def alt_text(fig) -> str:
+    """A figure described in words for screen readers: its titles and axis labels."""
+    parts = []
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        parts.append(fig._suptitle.get_text())
+    for ax in fig.axes:
+        bits = [ax.get_title(), f"horizontal axis: {ax.get_xlabel()}" if ax.get_xlabel() else "",
+                f"vertical axis: {ax.get_ylabel()}" if ax.get_ylabel() else ""]
+        text = "; ".join(b for b in bits if b)
+        if text:
+            parts.append(text)
+    return "Figure: " + (". ".join(parts) if parts else "a chart")
+
+
+def _describe_figures() -> None:
+    """In a notebook, show each figure as PNG with its alt text in the output's metadata (the site template uses it)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    plt.close(plt.figure())  # loads the inline backend now, so its own figure format does not replace ours later
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(Figure, lambda fig: (print_figure(fig, "png", bbox_inches="tight"), {"alt": alt_text(fig)}))
 
 
 def funnel(table: pd.DataFrame):
@@ -113,24 +145,52 @@ def calibration(observed, predicted, title: str):
     return fig, ax
 
 
+def empty(title: str, sentence: str, size=(8, 1.6)):
+    """A panel that says in words why there is nothing to draw."""
+    fig, ax = plt.subplots(figsize=size)
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.5, sentence, ha="center", va="center", fontsize=10, wrap=True, transform=ax.transAxes)
+    return fig, ax
+
+
 def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: str, ref: float = 1.0,
            log_x: bool = True, hue: str | None = None):
-    """Point estimates with 95 % CIs, one row per index entry; a reference line at ``ref``."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1.5))
+    """Point estimates with 95 % CIs, one row per index entry, each labelled with its numbers; a line at ``ref``.
+
+    Rows with an infinite or missing interval (a separated fit) are left out and counted in the
+    title; every interval lies inside the axes; with nothing to draw, the panel says so.
+    """
+    values = table[[est, lo, hi]].astype(float)
+    ok = np.isfinite(values).all(axis=1) & ((values > 0).all(axis=1) if log_x else True)
+    dropped = int((~ok).sum())
+    table, values = table[ok], values[ok]
+    if dropped:
+        title = f"{title} ({dropped} without a finite interval left out)"
+    if table.empty:
+        return empty(title, "No estimate with a finite confidence interval to show.")
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(table) + 1.6))
     y = np.arange(len(table))
     colors = [PALETTE[0]] * len(table) if hue is None else [PALETTE[i % len(PALETTE)] for i in pd.factorize(table[hue])[0]]
-    for yi, (mid, low, high), color in zip(y, table[[est, lo, hi]].to_numpy(), colors):
+    for yi, (mid, low, high), color in zip(y, values.to_numpy(), colors):
         ax.errorbar([mid], [yi], xerr=[[mid - low], [high - mid]], fmt="o", color=color, capsize=3)
+        ax.annotate(f"{mid:.2f} [{low:.2f}, {high:.2f}]", (high, yi), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize=8, color="#333333")
     ax.axvline(ref, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [str(i) for i in table.index])
-    ax.invert_yaxis()
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    span_lo, span_hi = min(values[lo].min(), ref), max(values[hi].max(), ref)
     if log_x:
         ax.set_xscale("log")
+        ax.set_xlim(span_lo / 1.08, span_hi * (span_hi / span_lo) ** 0.45 * 1.08)  # room for the labels
         low, high = ax.get_xlim()
         ticks = [t for t in (0.1, 0.25, 0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20) if low <= t <= high]
         ax.xaxis.set_major_locator(plt.matplotlib.ticker.FixedLocator(ticks))
         ax.xaxis.set_major_formatter(plt.matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+    else:
+        width = span_hi - span_lo or 1.0
+        ax.set_xlim(span_lo - 0.05 * width, span_hi + 0.55 * width)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return fig, ax

@@ -102,10 +102,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "pct_per_sd": ("spend change per SD", "pct"), "detectable_pct": ("detectable at 80 % power (± per SD)", "pct"),
     "gamma_pct": ("Gamma GLM check per SD", "pct"), "smd": ("SMD", "signed"), "verdict": ("verdict", "text"),
     "truth": ("truth", "signed"), "estimate": ("estimate", "signed"), "covered": ("truth inside CI", "text"),
-    "conversion": ("conversion", "share"), "median_events": ("median events before checkout", "num"),
+    "conversion": ("conversion", "share"), "median_events": ("median events before checkout", "num1"),
     "median_seconds": ("median seconds before checkout", "int"), "spend_per_buyer": ("spend per buyer", "usd"),
     "revenue_per_session": ("revenue per session", "usd"), "relative_mde": ("relative lift to detect", "share"),
-    "days": ("days of traffic", "num"), "share_of_revenue": ("share of revenue", "share"),
+    "days": ("days of traffic", "num1"), "share_of_revenue": ("share of revenue", "share"),
     "revenue_per_buyer": ("revenue per buyer", "usd"), "margin_per_buyer": ("gross margin per buyer", "usd"),
     "revenue_usd": ("revenue", "usd"), "gold table": ("gold table", "num"), "raw tables": ("raw tables", "num"),
     "agrees": ("agrees", "text"), "note": ("note", "text"), "engagement_or": ("engagement odds ratio per SD", "ratio"),
@@ -138,6 +138,8 @@ def fmt(value, kind: str) -> str:
         return f"{v:.2f}"
     if kind == "signed":
         return f"{v:+.3f}"
+    if kind == "num1":
+        return f"{v:,.1f}"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     if abs(v) >= 0.01 or v == 0:
@@ -172,13 +174,15 @@ def show(frame, cis: dict[str, tuple[str, str]] | None = None, kinds: dict[str, 
             label = "95 % CI" if "95 % CI" not in out else f"95 % CI ({words(col)})"
             out[label] = [f"[{fmt(a, kind)}, {fmt(b, kind)}]" if a == a and b == b else ""
                           for a, b in zip(frame[lo], frame[hi])]
+    out = {k: v for k, v in out.items() if any(x != "" for x in v)}  # a column with nothing to say is left out
     shown = pd.DataFrame(out, index=frame.index)
     shown.index = shown.index.map(lambda v: v if isinstance(v, str) else fmt(v, "num") if isinstance(v, float) else str(v))
     shown.index.names = [words(n) if n is not None else None for n in frame.index.names]
     styler = shown.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     text_columns = [words(c) for c in frame.columns if c not in hidden
                     and (kinds.get(c) or COLUMNS.get(str(c), ("", ""))[1] or _kind(frame[c])) == "text"]
-    styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
+    styler = styler.set_properties(subset=[c for c in text_columns if c in shown], **{"text-align": "left"})
+    styler = styler.set_properties(subset=[c for c in shown if c.startswith("95 % CI")], **{"white-space": "nowrap"})
     styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)
     if not index:
         styler = styler.hide(axis="index")
