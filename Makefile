@@ -71,7 +71,7 @@ bench: $(STAMP) ## benchmarks: time and memory by size into reports/bench/ (SIZE
 
 .PHONY: lab
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff over helpers/, tests/ and the notebooks
