@@ -52,9 +52,9 @@ from pathlib import Path
 import yaml
 
 from . import contract
+from .contract import FUNNEL_STEPS
 from .errors import DataContractError, ParameterError
 from .io import write_json
-from .contract import FUNNEL_STEPS
 from .presets import PRESETS
 
 EVENT_ROLES = ("session_id", "user_id", "timestamp", "event_type", "product_id", "price", "quantity", "order_id",

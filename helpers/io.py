@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-
 FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by colleagues whatever the runner's umask
 
 

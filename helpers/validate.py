@@ -16,14 +16,12 @@ counted. An A/A simulation gives the experiment's false-positive rate with its C
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import conversion, experiment, findings, paths, spend, stats, styles

@@ -13,3 +13,4 @@ def roots(tmp_path, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_REPORTS_ROOT", str(reports))
     monkeypatch.delenv("CLICKSTREAM_RUN_DIR", raising=False)
     return data, reports
+

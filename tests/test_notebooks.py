@@ -12,24 +12,15 @@ import pytest
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from helpers import report
-
 from . import rawfixture
+from .runs import run_report
 
 pytestmark = pytest.mark.notebook
 
 
 def _run(tmp_path_factory, name, scenario=None, overrides=None):
-    root = tmp_path_factory.mktemp(name)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CLICKSTREAM_DATA_ROOT", str(root / "data"))
-    mp.setenv("CLICKSTREAM_REPORTS_ROOT", str(root / "reports"))
-    try:
-        report.execute(name, scenario=scenario, overrides=overrides, progress=False)
-    finally:
-        mp.undo()
-    results = {p.stem: json.loads(p.read_text()) for p in (root / "data" / name / "results").glob("*.json")}
-    return root, results
+    pages, results = run_report(tmp_path_factory.mktemp(name), name, scenario, overrides)
+    return pages.parents[1], results
 
 
 @pytest.fixture(scope="module")

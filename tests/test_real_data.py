@@ -16,6 +16,7 @@ from helpers.errors import ReportError
 from helpers.ingest import import_event_log, load_mapping
 
 from . import realfixtures
+from .runs import run_report
 
 pytestmark = pytest.mark.notebook
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
@@ -34,15 +35,7 @@ def _text(path: Path) -> str:
 
 
 def _run(root: Path, name: str, overrides: dict) -> tuple[Path, dict]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CLICKSTREAM_DATA_ROOT", str(root / "data"))
-    mp.setenv("CLICKSTREAM_REPORTS_ROOT", str(root / "reports"))
-    try:
-        report.execute(name, overrides=overrides, progress=False)
-    finally:
-        mp.undo()
-    results = {p.stem: json.loads(p.read_text()) for p in (root / "data" / name / "results").glob("*.json")}
-    return root / "reports" / name, results
+    return run_report(root, name, overrides=overrides)
 
 
 def _assert_every_page_says_why(pages: Path, results: dict) -> None:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import report, site
+from helpers import site
+
+from .runs import run_report
 
 pytestmark = pytest.mark.notebook
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,14 +26,7 @@ WIDTHS = (1280, 390)
 
 
 def _run(root: Path, name: str, scenario=None, overrides=None) -> Path:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CLICKSTREAM_DATA_ROOT", str(root / "data"))
-    mp.setenv("CLICKSTREAM_REPORTS_ROOT", str(root / "reports"))
-    try:
-        report.execute(name, scenario=scenario, overrides=overrides, progress=False)
-    finally:
-        mp.undo()
-    return root / "reports" / name
+    return run_report(root, name, scenario, overrides)[0]
 
 
 @pytest.fixture(scope="module")
