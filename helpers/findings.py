@@ -123,6 +123,8 @@ def conversion_answer(v: dict) -> str:
         lead = "Neither engagement nor time before checkout is materially associated with purchase"
     else:
         lead = "The data cannot tell whether engagement or time goes more with purchase"
+    if v["answer"] == "time" and v["time_adds"] == "yes":
+        return f"{lead}, and it adds to what engagement explains."
     return f"{lead}; {time_adds_phrase(v)}."
 
 

@@ -39,7 +39,7 @@ def headline_html(gold: dict) -> str:
              ("conversion", f"{buyers / n:.2%}" if n else "n/a", f"95 % CI [{lo:.2%}, {hi:.2%}]" if n else ""),
              ("buyers", f"{buyers:,}"), ("revenue", f"{revenue:,.0f} USD"),
              ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a")]
-    body = "".join(f"<div><span>{tables.e(c[0])}</span><b>{tables.e(c[1])}</b>"
+    body = "".join(f"<div><span>{tables.e(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{tables.e(c[1])}</b>"
                    + (f"<span>{tables.e(c[2])}</span>" if len(c) > 2 and c[2] else "") + "</div>" for c in cells)
     return f'<section class="headline" aria-label="Headline numbers">{body}</section>'
 

@@ -237,7 +237,8 @@ img{max-width:100%;height:auto}
 .jp-OutputArea-output,.jp-RenderedHTMLCommon{max-width:100%;overflow-x:auto}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem;margin:1rem 0}
 .headline div{background:var(--panel);border-radius:.4rem;padding:.5rem .7rem}
-.headline b{display:block;font-size:1.25rem}
+.headline b{display:block;font-size:1.2rem;overflow-wrap:anywhere}
+.headline b.small{font-size:1rem}
 .headline span{font-size:.8rem;color:var(--muted)}
 .glossary dt{font-weight:700;margin-top:.8rem}
 .glossary dd{margin:.2rem 0 0 0}

@@ -239,3 +239,10 @@ def test_health_note_reports_problems_and_warnings():
     bad = {"ok": False, "reasons": ["both: did not converge"], "warnings": ["both: ConvergenceWarning"], "models": {}}
     note = findings.health_note(bad)
     assert "no verdict rests on these fits" in note and "did not converge" in note and "ConvergenceWarning" in note
+
+
+def test_time_answer_does_not_repeat_itself():
+    v = conv_verdicts(answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive")
+    text = findings.conversion_answer(v)
+    assert text == ("Time is the clearly stronger of the two: a longer time before checkout is associated with higher "
+                    "purchase odds, and it adds to what engagement explains.")

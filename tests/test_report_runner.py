@@ -75,6 +75,8 @@ def test_failed_run_keeps_previous_report_and_says_where_the_error_is(tiny):
     assert _recorded(data, "a") == 1
     assert (reports / "a" / "01_tiny.html").read_bytes() == before
     assert not any((data / ".staging").iterdir())
+    report.execute("a", overrides="n=3")  # a later success clears the stray failed copy
+    assert not (reports / "a.failed").exists() and _recorded(data, "a") == 3
 
 
 def test_only_reruns_selected_notebooks_on_a_copy(tiny):
