@@ -202,7 +202,10 @@ def spend_answer(v: dict) -> str:
     time = spend_phrase("time", v["time_given_engagement"], v["time_pct"], v["time_lo"], v["time_hi"], v["time_detectable"])
     idle = spend_phrase("idle", v["idle_given_engagement_time"], v["idle_pct"], v["idle_lo"], v["idle_hi"],
                         v["idle_detectable"])
-    text = f"Holding engagement fixed, {time}; holding engagement and time fixed, {idle}."
+    if v["idle_given_engagement_time"] == "not available":
+        text = f"Holding engagement fixed, {time}. Idle gaps are not available for session-level input."
+    else:
+        text = f"Holding engagement fixed, {time}; holding engagement and time fixed, {idle}."
     if v["explains_little"]:
         text += f" Behaviour explains little of spend (adjusted R² {v['best_adj_r2']:.3f})."
     return _cap(text)

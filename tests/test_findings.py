@@ -246,3 +246,11 @@ def test_time_answer_does_not_repeat_itself():
     text = findings.conversion_answer(v)
     assert text == ("Time is the clearly stronger of the two: a longer time before checkout is associated with higher "
                     "purchase odds, and it adds to what engagement explains.")
+
+
+def test_session_level_input_says_idle_is_not_available():
+    v = spend_verdicts(idle_given_engagement_time="not available", idle_pct=None, idle_lo=None, idle_hi=None,
+                       idle_detectable=None)
+    assert findings.spend_answer(v).endswith("Idle gaps are not available for session-level input.")
+    rec = rec_by_title(findings.recommendations(res_with(sp=v)), "Turn idle time")
+    assert rec["status"] == "not estimated"
