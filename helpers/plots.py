@@ -37,6 +37,13 @@ def use_house_style() -> None:
     pd.set_option("display.float_format", lambda v: f"{v:,.4g}")
 
 
+def plain_log_x(ax) -> None:
+    """A log x axis labelled with plain numbers at its major ticks only (no overprinted minor labels)."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
+
+
 def alt_text(fig) -> str:
     """A figure described in words for screen readers: its titles and axis labels."""
     parts = []
@@ -94,7 +101,7 @@ def session_distributions(dist: pd.DataFrame):
     if len(minutes):
         bins = np.logspace(np.log10(minutes.min()), np.log10(minutes.max()), 40)
         right.hist(minutes, bins=bins, color=PALETTE[1])
-        right.set_xscale("log")
+        plain_log_x(right)
         right.axvline(minutes.median(), color="black", ls="--", lw=1)
         right.text(minutes.median(), right.get_ylim()[1] * 0.9, f" median {minutes.median():.1f} min", fontsize=9)
     right.set_xlabel("session length, minutes (log scale; sessions with 2+ events)")
@@ -124,7 +131,7 @@ def binned_curves(curves: dict[str, pd.DataFrame], ylabel: str, title: str, log_
         ax.plot(g["x"], g["rate"], marker="o", color=color)
         ax.fill_between(g["x"], g["lo"], g["hi"], alpha=0.25, color=color)
         if log_x and (g["x"] > 0).all() and g["x"].max() / g["x"].min() > 20:
-            ax.set_xscale("log")
+            plain_log_x(ax)
         ax.set_xlabel(label)
     axes[0].set_ylabel(ylabel)
     axes[0].yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
@@ -232,7 +239,7 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     for (style, part), color in zip(buyers.groupby("style"), PALETTE):
         ax.scatter(part["avg_item_price_usd"], part["n_items"] + jitter[buyers.index.get_indexer(part.index)],
                    s=8, alpha=0.5, color=color, label=f"{style} ({len(part):,})")
-    ax.set_xscale("log")
+    plain_log_x(ax)
     ax.set_xlabel("average item price, USD (log scale)")
     ax.set_ylabel("units bought (jittered)")
     ax.set_title(title)

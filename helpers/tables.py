@@ -76,7 +76,8 @@ def provenance_html(p: dict) -> str:
             ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}")]
     if p.get("not_available"):
         rows.append(("not available", p["not_available"]))
-    body = "".join(f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td style='text-align:left'>{e(v)}</td></tr>"
+                   for k, v in rows)
     return f'<table class="provenance" style="width:100%;table-layout:fixed">{body}</table>'
 
 
@@ -192,7 +193,9 @@ def show(frame, cis: dict[str, tuple[str, str]] | None = None, kinds: dict[str, 
 
 
 def _kind(series) -> str:
-    if series.dtype == bool or series.dtype == object:
+    import pandas as pd
+
+    if series.dtype == bool or not pd.api.types.is_numeric_dtype(series):
         return "text"
     if str(series.dtype).startswith(("int", "Int", "uint")):
         return "int"
