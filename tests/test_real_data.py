@@ -114,6 +114,29 @@ def test_logs_without_a_session_id_are_split_by_inactivity(tmp_path):
         assert counts["sessions"] == sessions, minutes
 
 
+REES46 = """event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session
+2019-10-01 02:41:42 UTC,view,26025385,2053013562560873263,,,3.06,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
+2019-10-01 02:41:50 UTC,view,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
+2019-10-01 02:42:10 UTC,cart,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
+2019-10-01 02:42:31 UTC,purchase,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
+2019-10-01 02:41:43 UTC,view,1004788,2053013555631882655,electronics.smartphone,xiaomi,133.68,555017931,78e7dc83-9aac-492d-b005-43eaa60c9bbf
+2019-10-01 02:43:01 UTC,remove_from_cart,1004788,2053013555631882655,electronics.smartphone,xiaomi,133.68,555017931,78e7dc83-9aac-492d-b005-43eaa60c9bbf
+"""
+
+
+def test_rees46_preset_on_a_small_fixture_in_its_own_format(tmp_path):
+    (tmp_path / "events.csv").write_text(REES46)
+    counts = import_event_log(tmp_path / "events.csv", load_mapping(preset="rees46"), tmp_path / "raw")
+    assert counts["sessions"] == 2 and counts["orders"] == 1
+    events = pd.read_parquet(tmp_path / "raw" / "events.parquet")
+    assert sorted(events["event_type"].value_counts().items()) == [
+        ("add_to_cart", 1), ("other", 1), ("page_view", 3), ("purchase", 1)]  # remove_from_cart counts as 'other'
+    orders = pd.read_parquet(tmp_path / "raw" / "orders.parquet")
+    assert orders["total_usd"].tolist() == [197.43] and str(orders["ordered_at"].iloc[0]) == "2019-10-01 02:42:31"
+    prov = json.loads((tmp_path / "raw" / "provenance.json").read_text())
+    assert prov["timezone"] == "carried by the timestamps" and prov["sessions_from"] == "the session id column"
+
+
 def test_presets_and_a_session_table_run_end_to_end(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
