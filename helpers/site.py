@@ -246,7 +246,8 @@ li.rec-withdrawn,li.rec-not-estimated{color:#6b6b6b}
 table.answers th,table.answers td{text-align:left}
 ul.rules{list-style:none}
 @media (max-width:600px){.site-main{padding:.75rem}.site-nav{padding:.5rem .75rem;font-size:.85rem}
-  table.answers,table.answers tbody,table.answers tr,table.answers td{display:block;width:100%!important}
+  table.answers,table.answers tbody,table.answers tr,table.answers td{display:block;width:100%!important;
+    box-sizing:border-box}
   table.answers thead{display:none}}
 @media print{.site-nav,.toc,.prev-next{display:none}.repro details{display:block}
   .jp-RenderedHTMLCommon table{overflow:visible}a{color:inherit;text-decoration:none}}
