@@ -73,15 +73,19 @@ def test_same_seed_same_tables_other_seed_other_tables(tmp_path):
     assert _digest(a) != _digest(c)
 
 
-def test_chunked_writing_matches_in_memory_simulation(tmp_path, monkeypatch):
+def test_chunked_writing_gives_complete_consistent_tables(tmp_path, monkeypatch):
     import helpers.simulate as sim
 
     monkeypatch.setattr(sim, "CHUNK_SESSIONS", 1_000)
     simulate_to_parquet(SimConfig(n_sessions=3_500, seed=9), tmp_path)
     sessions = pq.read_table(tmp_path / "sessions.parquet").to_pandas()
     events = pq.read_table(tmp_path / "events.parquet").to_pandas()
+    orders = pq.read_table(tmp_path / "orders.parquet").to_pandas()
     assert len(sessions) == 3_500 and sessions.session_id.is_unique
     assert events.event_id.is_unique and set(events.session_id) <= set(sessions.session_id)
+    assert orders.order_id.is_unique and set(orders.session_id) <= set(sessions.session_id)
+    buyers = set(events.loc[events.event_type == "purchase", "session_id"])
+    assert buyers == set(orders.session_id)  # one purchase event per order, across chunk boundaries
 
 
 def test_default_run_lands_in_published_ranges(tmp_path):
@@ -90,11 +94,23 @@ def test_default_run_lands_in_published_ranges(tmp_path):
     assert (table["in range"] == "yes").all(), table[["metric", "this data", "published range"]]
 
 
-def test_conversion_follows_target_and_engagement_knob():
+def _pre_events_of_buyers_minus_others(frames) -> float:
+    ev = frames["events"]
+    first_conv = ev[ev.event_type.isin(["checkout", "purchase"])].groupby("session_id")["ts"].min()
+    ev = ev.join(first_conv.rename("conv"), on="session_id")
+    pre = ev[ev.conv.isna() | (ev.ts < ev.conv)].groupby("session_id").size()
+    buyers = set(frames["orders"].session_id)
+    return float(pre[pre.index.isin(buyers)].mean() - pre[~pre.index.isin(buyers)].mean())
+
+
+def test_conversion_follows_target_engagement_and_density_knobs():
     base = simulate_frames(SimConfig(n_sessions=60_000, seed=1))
     assert abs(len(base["orders"]) / 60_000 - 0.025) < 0.004
+    flat = simulate_frames(SimConfig(n_sessions=60_000, seed=1, engagement_effect=0.0))
+    gap_base, gap_flat = _pre_events_of_buyers_minus_others(base), _pre_events_of_buyers_minus_others(flat)
+    assert gap_base > 1.0 and abs(gap_flat) < 0.3  # engagement knob on: buyers browse more; off: no difference
     dense = simulate_frames(SimConfig(n_sessions=60_000, seed=1, density_lift=0.5))
-    assert len(dense["orders"]) > 1.1 * len(base["orders"])  # more interactions, more buyers
+    assert len(dense["orders"]) > 1.1 * len(base["orders"])  # more interactions per minute, more buyers
 
 
 @pytest.mark.parametrize(
