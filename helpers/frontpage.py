@@ -108,6 +108,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <details><summary>Parameters of this run</summary><table><tbody>{param_rows}</tbody></table></details>"""
     footer = site.prev_next_html("index") + site.footer_html(run, {}, record.get("data_fingerprint", ""),
                                                              record.get("versions", {}))
+    content = site.toc_html(content) + content
     out = reports_folder / "index.html"
     with atomic_path(out) as tmp:
         Path(tmp).write_text(site.page("index", f"Clickstream report · {run}", content, footer), encoding="utf-8")
