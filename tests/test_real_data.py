@@ -217,3 +217,16 @@ def test_misspelled_event_name_suggests_the_closest_value(tmp_path):
     with pytest.raises(ReportError, match=r"'bye' mapped to purchase .* values found: view \(2\), buy \(1\); closest: 'buy'"):
         import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "m.yaml"), tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
+
+
+def test_no_purchases_through_a_preset_stops_before_any_notebook(roots, tmp_path):
+    data, reports = roots
+    (reports / "shop").mkdir(parents=True)
+    (reports / "shop" / "index.html").write_text("previous good report")
+    views_only = "\n".join(line for line in REES46.splitlines() if ",purchase," not in line) + "\n"
+    (tmp_path / "events.csv").write_text(views_only)
+    with pytest.raises(ReportError) as err:
+        report.execute("shop", overrides={"event_log": str(tmp_path / "events.csv"), "preset": "rees46"}, progress=False)
+    assert "no purchase events" in str(err.value) and "values found: view (3)" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert (reports / "shop" / "index.html").read_text() == "previous good report" and not (data / "shop").exists()
