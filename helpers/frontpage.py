@@ -96,7 +96,13 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     else:
         source = tables.provenance_html(sim["provenance"]) if sim.get("provenance") else ""
     finished = record.get("finished_utc", "").replace("T", " ").replace("+00:00", "")
+    stale = record.get("stale", [])
+    warning = (f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} predate the rerun of '
+               f'{tables.e(", ".join(record.get("ran_now", [])))}; the answers below may mix runs. Refresh with '
+               f'<code>make report RUN={tables.e(run)} ONLY={tables.e(",".join(n[:2] for n in stale))}</code>.</p>'
+               if stale else "")
     content = f"""<h1>Clickstream report: {tables.e(run)}</h1>
+{warning}
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {tables.e(record.get("scenario") or "none")}
 · finished {tables.e(finished)} UTC</p>
 {headline_html(_results(data_folder, "02_gold_table"))}

@@ -161,7 +161,10 @@ def execute(
                 for i, nb in enumerate(notebooks, 1):
                     timings[nb.stem] = _run_one(nb, i, len(notebooks), run, chosen, declared, reports_stage, progress)
             effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
-            _write_run_record(reports_stage, run, scenario, effective, timings, started, data_fingerprint(data_stage / "raw"))
+            ran = {nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]} for nb in notebooks}
+            record = _write_run_record(reports_stage, run, scenario, effective, timings, started,
+                                       data_fingerprint(data_stage / "raw"), ran, partial=bool(only))
+            _mark_stale_pages(reports_stage, run, record)
             from .frontpage import write_index
             from .site import write_assets
 
@@ -262,20 +265,67 @@ def data_fingerprint(raw: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started, fingerprint: str) -> None:
-    write_json(
-        {
-            "run": run,
-            "scenario": scenario,
-            "data_fingerprint": fingerprint,
-            "parameters": chosen,
-            "started_utc": started.isoformat(timespec="seconds"),
-            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": timings,
-            "versions": site.package_versions(),
-        },
-        folder / "run.json",
-    )
+# Which notebooks read what another one wrote (by number): rerunning one makes these stale.
+READS_FROM = {"02": {"01"}, "03": {"02"}, "04": {"02"}, "05": {"02"}, "06": {"02", "03", "04", "05"}}
+
+
+def stale_after(rerun: set[str], known: set[str]) -> set[str]:
+    """Notebooks of ``known`` downstream of a rerun one (transitively) that were not rerun themselves."""
+    changed, stale = {n for n in known if n[:2] in {r[:2] for r in rerun}}, set()
+    grew = True
+    while grew:
+        grew = False
+        for name in sorted(known - changed):
+            if READS_FROM.get(name[:2], set()) & {c[:2] for c in changed}:
+                changed.add(name)
+                stale.add(name)
+                grew = True
+    return stale
+
+
+def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started, fingerprint: str,
+                      ran: dict[str, dict], partial: bool) -> dict:
+    """``run.json``: what ran in this call with which parameters, every page's last run, and which pages are stale."""
+    previous = json.loads((folder / "run.json").read_text()) if partial and (folder / "run.json").exists() else {}
+    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    pages = dict(previous.get("notebooks", {}))
+    for name, params in ran.items():
+        pages[name] = {"finished_utc": finished, "parameters": params, "seconds": timings.get(name)}
+    stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if partial else []
+    record = {
+        "run": run,
+        "scenario": scenario,
+        "data_fingerprint": fingerprint,
+        "parameters": chosen,
+        "ran_now": sorted(ran),
+        "notebooks": pages,
+        "stale": stale,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": finished,
+        "seconds": timings,
+        "versions": site.package_versions(),
+    }
+    write_json(record, folder / "run.json")
+    return record
+
+
+def _mark_stale_pages(folder: Path, run: str, record: dict) -> None:
+    """Put a banner on each stale page naming the rerun it predates and the command that refreshes it."""
+    from .io import atomic_path
+
+    if not record["stale"]:
+        return
+    numbers = ",".join(name[:2] for name in record["stale"])
+    for name in record["stale"]:
+        page = folder / f"{name}.html"
+        if not page.exists():
+            continue
+        banner = (f'<p class="stale" role="note"><b>Out of date:</b> {", ".join(record["ran_now"])} reran at '
+                  f'{record["finished_utc"].replace("T", " ")[:16]} UTC after this page was made, so its numbers may '
+                  f"not match. Refresh with <code>make report RUN={run} ONLY={numbers}</code>.</p>")
+        text = page.read_text(encoding="utf-8").replace('<main class="site-main">', '<main class="site-main">' + banner, 1)
+        with atomic_path(page) as tmp:  # a new file: the previous report's hard-linked copy stays untouched
+            Path(tmp).write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -243,6 +243,7 @@ img{max-width:100%;height:auto}
 .glossary dt{font-weight:700;margin-top:.8rem}
 .glossary dd{margin:.2rem 0 0 0}
 li.rec-withdrawn,li.rec-not-estimated{color:#6b6b6b}
+p.stale{background:#fff4d6;border-left:4px solid #b07d00;padding:.5rem .8rem}
 table.answers th,table.answers td{text-align:left}
 ul.rules{list-style:none}
 @media (max-width:600px){.site-main{padding:.75rem}.site-nav{padding:.5rem .75rem;font-size:.85rem}

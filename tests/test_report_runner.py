@@ -86,6 +86,26 @@ def test_only_reruns_selected_notebooks_on_a_copy(tiny):
     assert _recorded(data, "a") == 5
 
 
+def test_partial_rerun_records_what_ran_and_marks_downstream_pages_stale(tiny):
+    data, reports = tiny
+    first = nbformat.read(paths.NOTEBOOKS_DIR / "01_tiny.ipynb", as_version=4)
+    nbformat.write(first, paths.NOTEBOOKS_DIR / "02_tiny.ipynb")  # 02 reads what 01 writes (READS_FROM)
+    report.execute("a", overrides="n=1")
+    full = json.loads((reports / "a" / "run.json").read_text())
+    assert full["stale"] == [] and full["ran_now"] == ["01_tiny", "02_tiny"]
+    before = (reports / "a" / "02_tiny.html").read_text()
+    report.execute("a", overrides="n=5", only=["01"])
+    record = json.loads((reports / "a" / "run.json").read_text())
+    assert record["ran_now"] == ["01_tiny"] and record["stale"] == ["02_tiny"]
+    assert record["notebooks"]["01_tiny"]["parameters"]["n"] == 5 and record["notebooks"]["02_tiny"]["parameters"]["n"] == 1
+    page = (reports / "a" / "02_tiny.html").read_text()
+    assert "Out of date:" in page and "ONLY=02" in page and "Out of date:" not in before
+    assert "Out of date:" in (reports / "a" / "index.html").read_text()
+    report.execute("a", overrides="n=5", only=["02"])
+    record = json.loads((reports / "a" / "run.json").read_text())
+    assert record["stale"] == [] and "Out of date:" not in (reports / "a" / "index.html").read_text()
+
+
 def test_same_run_name_at_once_refuses_clearly(tiny):
     data, _ = tiny
     errors = []
