@@ -32,7 +32,6 @@ RULES = {
     "guardrail_margin": (lambda v: 0 < v <= 1, "a relative margin between 0 and 1"),
     "cv_folds": (lambda v: 2 <= v <= 20, "between 2 and 20 folds"),
     "max_model_rows": (lambda v: v >= 1000, "at least 1000 rows"),
-    "n_bootstrap": (lambda v: 50 <= v <= 100_000, "between 50 and 100000 resamples"),
     "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),
     "min_buyers": (lambda v: v >= 2, "at least 2"),
     "session_gap_minutes": (lambda v: 0 < v <= 24 * 60, "between 0 and 1440 minutes"),

@@ -150,7 +150,7 @@ def link_terms(body: str, href: str = "glossary.html") -> str:
     return "".join(parts)
 
 
-def decorate(body: str, current: str) -> str:
+def decorate(body: str) -> str:
     """Add the contents box after the navigation and link glossary terms (a rendered page in, the page out)."""
     body = link_terms(body)
     return body.replace("<!--toc-->", toc_html(body), 1)
@@ -184,7 +184,7 @@ def render_notebook(executed: Path, html_path: Path, run: str, parameters: dict,
                           "footer": prev_next_html(name) + footer_html(run, parameters, fingerprint, package_versions())}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     with atomic_path(html_path) as tmp:
-        Path(tmp).write_text(decorate(body, name), encoding="utf-8")
+        Path(tmp).write_text(decorate(body), encoding="utf-8")
 
 
 def glossary_html(run: str) -> str:
