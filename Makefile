@@ -54,11 +54,15 @@ report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (defa
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
 
 .PHONY: test
-test: $(STAMP) ## run the test suite (unit, contract, notebooks at small size, Spark parity)
+test: $(STAMP) ## the test suite CI runs: units, whole reports at small size, real-data shapes, Spark parity
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+.PHONY: test-fast
+test-fast: $(STAMP) ## the edit loop (under a minute): everything that starts no kernel and no Spark
+	$(BIN)/python -m pytest -q -m "not slow and not notebook and not spark" $(PYTEST_ARGS)
+
 .PHONY: test-all
-test-all: $(STAMP) ## run every test, slow ones included
+test-all: $(STAMP) ## every test, the slow ones too (more real-data shapes, presets, reruns are identical)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: validate

@@ -93,10 +93,11 @@ def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time")) -> pd
         if name not in fit.params:
             continue
         sd = float(frame[name].std())
+        with np.errstate(over="ignore"):  # a separated fit has infinite odds ratios; its health says so
+            ors = np.exp(np.array([fit.params[name], ci.loc[name, 0], ci.loc[name, 1]]) * sd)
         rows.append({"feature": name, "scale": stats.FEATURES[name][1], "coef": fit.params[name],
                      "coef_lo": ci.loc[name, 0], "coef_hi": ci.loc[name, 1], "sd": sd,
-                     "or_per_sd": np.exp(fit.params[name] * sd), "or_lo": np.exp(ci.loc[name, 0] * sd),
-                     "or_hi": np.exp(ci.loc[name, 1] * sd), "p": fit.pvalues[name]})
+                     "or_per_sd": ors[0], "or_lo": ors[1], "or_hi": ors[2], "p": fit.pvalues[name]})
     return pd.DataFrame(rows).set_index("feature")
 
 

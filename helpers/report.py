@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -108,8 +109,14 @@ def _env(**values: str):
 # --------------------------------------------------------------------------------------------
 
 
+_SAY_LOCK = threading.Lock()
+
+
 def _say(text: str) -> None:
-    print(text, flush=True)
+    """One whole line to stdout; lines of notebooks running side by side never interleave."""
+    with _SAY_LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 def execute(
@@ -158,8 +165,7 @@ def execute(
         _say(f"run '{run}': {len(notebooks)} notebook(s) -> {reports_final}")
         try:
             with _env(CLICKSTREAM_RUN_DIR=str(data_stage)):
-                for i, nb in enumerate(notebooks, 1):
-                    timings[nb.stem] = _run_one(nb, i, len(notebooks), run, chosen, declared, reports_stage, progress)
+                timings.update(_run_all(notebooks, run, chosen, declared, reports_stage, progress))
             effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
             ran = {nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]} for nb in notebooks}
             record = _write_run_record(reports_stage, run, scenario, effective, timings, started,
@@ -184,6 +190,53 @@ def execute(
         _swap_in(reports_stage, reports_final)
     _say(f"done: {reports_final / 'index.html'}")
     return reports_final
+
+
+PARALLEL_NOTEBOOKS = 3  # 03, 04 and 05 read only the gold table, so they run side by side
+
+
+def needs(nb: str, present: list[str]) -> set[str]:
+    """Notebooks among ``present`` (by number) that must finish before ``nb`` starts.
+
+    Known notebooks wait for what they read (``READS_FROM``); any other waits for every earlier one.
+    """
+    number = nb[:2]
+    earlier = {p[:2] for p in present if p[:2] < number}
+    return (READS_FROM[number] & earlier) if number in READS_FROM else earlier
+
+
+def _run_all(notebooks: list[Path], run: str, chosen: dict, declared: dict, out_dir: Path,
+             progress: bool) -> dict[str, float]:
+    """Run ``notebooks``, each as soon as those it reads from are done; return seconds by notebook.
+
+    After a failure nothing new starts; the ones already running finish, then the first error is raised.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    present = [nb.name for nb in notebooks]
+    order = {nb.stem: i for i, nb in enumerate(notebooks, 1)}
+    pending, running, done, timings, failure = list(notebooks), {}, set(), {}, None
+    with ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+        while pending or running:
+            ready = [nb for nb in pending if needs(nb.name, present) <= done] if failure is None else []
+            for nb in ready:
+                pending.remove(nb)
+                alone = len(ready) == 1 and not running  # a progress bar only when nothing else prints
+                running[pool.submit(_run_one, nb, order[nb.stem], len(notebooks), run, chosen, declared,
+                                    out_dir, progress and alone)] = nb
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                nb = running.pop(future)
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                else:
+                    timings[nb.stem] = future.result()
+                    done.add(nb.name[:2])
+    if failure is not None:
+        raise failure
+    return timings
 
 
 def _run_one(nb: Path, i: int, total: int, run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool) -> float:
@@ -228,6 +281,13 @@ def _ipc_kernel_manager():
             runtime.mkdir(exist_ok=True)
             self.ip = str(runtime / f"kernel-{uuid.uuid4().hex[:12]}")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts (SIGINT) before every shutdown; a kernel still flushing
+            # output then logs "KeyboardInterrupt caught in kernel". A finished notebook needs no
+            # interrupt: the shutdown request that follows stops the kernel.
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
     return IPCKernelManager
 
 
@@ -266,7 +326,7 @@ def data_fingerprint(raw: Path) -> str:
 
 
 # Which notebooks read what another one wrote (by number): rerunning one makes these stale.
-READS_FROM = {"02": {"01"}, "03": {"02"}, "04": {"02"}, "05": {"02"}, "06": {"02", "03", "04", "05"}}
+READS_FROM = {"01": set(), "02": {"01"}, "03": {"02"}, "04": {"02"}, "05": {"02"}, "06": {"02", "03", "04", "05"}}
 
 
 def stale_after(rerun: set[str], known: set[str]) -> set[str]:

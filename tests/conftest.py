@@ -1,8 +1,25 @@
-"""Shared fixtures: every test writes under its own temporary data and reports roots."""
+"""Shared fixtures: every test writes under its own temporary data and reports roots.
+
+The two whole-report runs most tests read (the default world and the time-matters world, at
+small size) are made once per session and shared by the notebook and site tests.
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from .runs import run_report
+
+# Tests that use these fixtures start Jupyter kernels: they are marked `notebook` (not in `make test-fast`).
+KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if KERNEL_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.notebook)
 
 
 @pytest.fixture
@@ -14,3 +31,22 @@ def roots(tmp_path, monkeypatch):
     monkeypatch.delenv("CLICKSTREAM_RUN_DIR", raising=False)
     return data, reports
 
+
+
+@pytest.fixture(scope="session")
+def default_report(tmp_path_factory):
+    """The default world at 60,000 sessions, run under a strict umask (pages must still be readable by others)."""
+    root = tmp_path_factory.mktemp("default")
+    old = os.umask(0o077)
+    try:
+        pages, results = run_report(root, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=40000")
+    finally:
+        os.umask(old)
+    return pages, results
+
+
+@pytest.fixture(scope="session")
+def time_matters_report(tmp_path_factory):
+    """The time-matters world at 20,000 sessions."""
+    return run_report(tmp_path_factory.mktemp("tm"), "tm", "time_matters",
+                      "n_sessions=20000 experiment_sessions_per_arm=5000")

@@ -23,14 +23,14 @@ def _run(tmp_path_factory, name, scenario=None, overrides=None):
     return pages.parents[1], results
 
 
-@pytest.fixture(scope="module")
-def default(tmp_path_factory):
-    return _run(tmp_path_factory, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=40000")
+@pytest.fixture
+def default(default_report):
+    return default_report[0].parents[1], default_report[1]
 
 
-@pytest.fixture(scope="module")
-def time_matters(tmp_path_factory):
-    return _run(tmp_path_factory, "tm", scenario="time_matters", overrides="n_sessions=20000 experiment_sessions_per_arm=5000")
+@pytest.fixture
+def time_matters(time_matters_report):
+    return time_matters_report[0].parents[1], time_matters_report[1]
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +179,7 @@ def _strip_timing(obj):
     return obj
 
 
+@pytest.mark.slow
 def test_same_parameters_give_identical_gold_and_numbers_other_seed_differs(tmp_path_factory):
     import pandas as pd
 

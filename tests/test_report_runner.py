@@ -228,3 +228,55 @@ def test_spark_engine_without_java_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ReportError, match="needs Java"):
         build_gold(tmp_path / "raw", tmp_path / "gold", engine="spark")
     assert not (tmp_path / "gold" / "sessions.parquet").exists()
+
+
+def test_notebooks_wait_only_for_what_they_read():
+    present = ["01_a", "02_b", "03_c", "04_d", "05_e", "06_f", "07_extra"]
+    assert report.needs("01_a", present) == set()
+    assert report.needs("03_c", present) == {"02"} and report.needs("05_e", present) == {"02"}
+    assert report.needs("06_f", present) == {"02", "03", "04", "05"}
+    assert report.needs("07_extra", present) == {"01", "02", "03", "04", "05", "06"}  # unknown: after all earlier
+    assert report.needs("06_f", ["03_c", "06_f"]) == {"03"}  # --only: what is not rerun is not waited for
+
+
+def _fake_runs(monkeypatch, fail: str | None = None):
+    """Replace the notebook runner by one that sleeps and logs start and end times."""
+    import time
+
+    log = {}
+
+    def fake(nb, i, total, run, chosen, declared, out_dir, progress):
+        start = time.perf_counter()
+        time.sleep(0.2)
+        log[nb.stem] = (start, time.perf_counter())
+        if nb.stem == fail:
+            raise ReportError(f"{nb.stem} failed on purpose")
+        return 0.2
+
+    monkeypatch.setattr(report, "_run_one", fake)
+    return log
+
+
+NAMES = ["01_simulate", "02_gold_table", "03_conversion", "04_spend", "05_purchase_style", "06_strategy"]
+
+
+def test_analyses_run_side_by_side_after_the_gold_table(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    log = _fake_runs(monkeypatch)
+    timings = report._run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
+    assert sorted(timings) == NAMES
+    assert log["02_gold_table"][0] >= log["01_simulate"][1]
+    starts = [log[n][0] for n in ("03_conversion", "04_spend", "05_purchase_style")]
+    ends = [log[n][1] for n in ("03_conversion", "04_spend", "05_purchase_style")]
+    assert min(starts) >= log["02_gold_table"][1] and max(starts) < min(ends)  # all three at once
+    assert log["06_strategy"][0] >= max(ends)
+
+
+def test_after_a_failure_nothing_new_starts_and_the_error_is_raised(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    log = _fake_runs(monkeypatch, fail="04_spend")
+    with pytest.raises(ReportError, match="04_spend failed on purpose"):
+        report._run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
+    assert {"03_conversion", "05_purchase_style"} <= set(log) and "06_strategy" not in log

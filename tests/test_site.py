@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import stat
@@ -18,30 +17,19 @@ import pytest
 
 from helpers import site
 
-from .runs import run_report
-
 pytestmark = pytest.mark.notebook
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTHS = (1280, 390)
 
 
-def _run(root: Path, name: str, scenario=None, overrides=None) -> Path:
-    return run_report(root, name, scenario, overrides)[0]
+@pytest.fixture
+def small(default_report):
+    return default_report[0]
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    old = os.umask(0o077)  # a strict runner: the report must still be readable by colleagues
-    try:
-        return _run(tmp_path_factory.mktemp("site"), "small", overrides="n_sessions=8000 experiment_sessions_per_arm=3000")
-    finally:
-        os.umask(old)
-
-
-@pytest.fixture(scope="module")
-def time_matters(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("site_tm"), "tm", scenario="time_matters",
-                overrides="n_sessions=12000 experiment_sessions_per_arm=3000")
+@pytest.fixture
+def time_matters(time_matters_report):
+    return time_matters_report[0]
 
 
 def pages_of(folder: Path) -> list[Path]:
