@@ -34,11 +34,15 @@ help: ## show this help
 	@echo "  make report RUN=shop EVENT_LOG=events.csv PRESET=rees46       # also: retailrocket, ga4"
 	@echo "  make report RUN=st SESSION_TABLE=sessions.csv MAPPING=sessions.yaml"
 
-$(STAMP): pyproject.toml
+# The environment comes from requirements.lock (exact versions with hashes, nothing resolved here);
+# the project itself is put on the path by a .pth file, so there is nothing to build.
+$(STAMP): requirements.lock
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	@echo "installing into $(VENV) (first time: a few minutes) ..."
-	@$(BIN)/pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@set -o pipefail; $(BIN)/pip install --quiet -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@echo "installing the locked environment into $(VENV) (first time: a few minutes) ..."
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  -r requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+	  | xargs -I{} sh -c 'echo "$(CURDIR)" > {}/clickstream-report.pth'
 	@git config filter.nbstripout.clean >/dev/null 2>&1 || $(BIN)/nbstripout --install 2>/dev/null || true
 	@touch $@
 
@@ -72,6 +76,12 @@ validate: $(STAMP) ## score the verdicts against the simulator's truth over a gr
 .PHONY: bench
 bench: $(STAMP) ## benchmarks: time and memory by size into reports/bench/ (SIZES="1e4 1e5")
 	$(BIN)/python -m helpers.bench --sizes $(SIZES)
+
+.PHONY: lock
+lock: $(STAMP) ## re-resolve requirements.lock from the ranges in pyproject.toml (then: make venv)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	  --no-header --quiet -o requirements.lock
+	@echo "requirements.lock updated; the next make target reinstalls .venv from it"
 
 .PHONY: lab
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel

@@ -7,58 +7,25 @@ Usage::
     validate_folder(paths.raw_dir("default"))                        # check only
 
 A folder holds one file per table, ``NAME.parquet`` or ``NAME.csv`` (``sessions``, ``events``,
-``orders``, ``order_items``, ``products``). Columns and types are listed in
-``COLUMNS`` below (the one place the raw schema is written down); optional columns may be missing and are then filled with
-``'unknown'`` (device, traffic_source, category) or left empty (cost_usd). Extra columns are
-ignored. A violation raises ``DataContractError`` before anything is written.
+``orders``, ``order_items``, ``products``). Columns and types are those of ``schema.COLUMNS``
+(the one place the raw schema is written down); optional columns may be missing and are then
+filled with ``'unknown'`` (device, traffic_source, category) or left empty (cost_usd). Extra
+columns are ignored. A violation raises ``DataContractError`` before anything is written.
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
 import duckdb
 
+from .duck import connect, examples, literal, quote, read_problem, source_sql
 from .errors import DataContractError
+from .schema import COLUMNS, EVENT_TYPES, KEYS, TABLES, UNKNOWN_FILL
 
-TABLES = ("sessions", "events", "orders", "order_items", "products")
-FUNNEL_STEPS = ("page_view", "add_to_cart", "checkout", "purchase")  # the event types a mapping can name
-EVENT_TYPES = (*FUNNEL_STEPS, "other")  # every event type the raw events table may hold
-
-# table -> column -> (DuckDB type, required?)
-COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
-    "sessions": {"session_id": ("BIGINT", True), "user_id": ("BIGINT", False),
-                 "started_at": ("TIMESTAMP", True), "device": ("VARCHAR", False),
-                 "traffic_source": ("VARCHAR", False)},
-    "events": {"event_id": ("BIGINT", True), "session_id": ("BIGINT", True), "ts": ("TIMESTAMP", True),
-               "event_type": ("VARCHAR", True), "product_id": ("BIGINT", False)},
-    "orders": {"order_id": ("BIGINT", True), "session_id": ("BIGINT", True),
-               "ordered_at": ("TIMESTAMP", False), "total_usd": ("DOUBLE", True)},
-    "order_items": {"order_id": ("BIGINT", True), "product_id": ("BIGINT", True),
-                    "quantity": ("BIGINT", True), "unit_price_usd": ("DOUBLE", True)},
-    "products": {"product_id": ("BIGINT", True), "category": ("VARCHAR", False),
-                 "price_usd": ("DOUBLE", True), "cost_usd": ("DOUBLE", False)},
-}
-UNKNOWN_FILL = {"device": "'unknown'", "traffic_source": "'unknown'", "category": "'unknown'",
-                "user_id": "session_id", "product_id": "NULL", "ordered_at": "NULL", "cost_usd": "NULL"}
-KEYS = {"sessions": "session_id", "events": "event_id", "orders": "order_id", "products": "product_id"}
-MEMORY_LIMIT = "4GB"  # per DuckDB connection; the gold build also works in bounded passes
 TZ_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection in UTC with bounded memory (it spills to disk beyond the limit)."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = false")  # outputs that need an order say ORDER BY
-    spill = Path(tempfile.gettempdir()) / "clickstream-duckdb"  # never the working directory
-    spill.mkdir(exist_ok=True)
-    con.execute(f"SET temp_directory = '{spill}'")
-    return con
 
 
 def _find(folder: Path, table: str) -> Path:
@@ -69,24 +36,9 @@ def _find(folder: Path, table: str) -> Path:
     raise DataContractError(table, None, f"table is missing: expected {table}.parquet or {table}.csv in {folder}")
 
 
-def _source_sql(path: Path) -> str:
-    quoted = str(path).replace("'", "''")
-    if path.suffix == ".parquet":
-        return f"read_parquet('{quoted}')"
-    return f"read_csv('{quoted}', all_varchar = true, header = true, null_padding = true)"
-
-
-def _examples(con, sql: str, limit: int = 5) -> list:
-    return [r[0] if len(r) == 1 else r for r in con.execute(f"{sql} LIMIT {limit}").fetchall()]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _typed_column(con, table: str, src: str, col: str, kind: str, src_types: dict[str, str]) -> str:
     """SQL expression casting ``col`` of ``src`` to ``kind``; raises on values that do not fit."""
-    ref = _q(col)
+    ref = quote(col)
     src_type = src_types[col].upper()
     if kind == "TIMESTAMP":
         if "TIME ZONE" in src_type:
@@ -96,8 +48,8 @@ def _typed_column(con, table: str, src: str, col: str, kind: str, src_types: dic
                 f"SELECT count(*) FILTER (WHERE regexp_matches(trim({ref}), '{TZ_SUFFIX}')), count({ref}) FROM {src}"
             ).fetchone()
             if 0 < n_tz < n_all:
-                bad = _examples(con, f"SELECT {ref} FROM {src} WHERE NOT regexp_matches(trim({ref}), '{TZ_SUFFIX}')")
-                good = _examples(con, f"SELECT {ref} FROM {src} WHERE regexp_matches(trim({ref}), '{TZ_SUFFIX}')", 1)
+                bad = examples(con, f"SELECT {ref} FROM {src} WHERE NOT regexp_matches(trim({ref}), '{TZ_SUFFIX}')")
+                good = examples(con, f"SELECT {ref} FROM {src} WHERE regexp_matches(trim({ref}), '{TZ_SUFFIX}')", 1)
                 raise DataContractError(table, col, f"time zones are mixed: some values carry an offset (e.g. {good[0]}), others none", bad)
             if n_tz:
                 expr = f"CAST(TRY_CAST(trim({ref}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
@@ -109,7 +61,7 @@ def _typed_column(con, table: str, src: str, col: str, kind: str, src_types: dic
         expr = f"TRY_CAST(trim({ref}) AS {kind})"
     else:
         expr = f"TRY_CAST({ref} AS {kind})"
-    bad = _examples(con, f"SELECT {ref} FROM {src} WHERE {ref} IS NOT NULL AND {expr} IS NULL")
+    bad = examples(con, f"SELECT {ref} FROM {src} WHERE {ref} IS NOT NULL AND {expr} IS NULL")
     if bad:
         raise DataContractError(table, col, f"values must be of type {kind.lower()}", bad)
     if kind == "DOUBLE":
@@ -125,16 +77,16 @@ def load_views(folder: Path, con: duckdb.DuckDBPyConnection | None = None) -> du
         path = _find(folder, table)
         src = f"src_{table}"
         try:
-            con.execute(f"CREATE OR REPLACE VIEW {src}_file AS SELECT * FROM {_source_sql(path)}")
+            con.execute(f"CREATE OR REPLACE VIEW {src}_file AS SELECT * FROM {source_sql(path)}")
             described = con.execute(f"DESCRIBE {src}_file").fetchall()
             src_types = {row[0]: row[1] for row in described}
             # A CSV row that repeats the header (files concatenated) is dropped, not read as data.
             keep = "" if path.suffix == ".parquet" else (
-                f" WHERE {_q(described[0][0])} IS DISTINCT FROM {_lit(described[0][0])}")
+                f" WHERE {quote(described[0][0])} IS DISTINCT FROM {literal(described[0][0])}")
             con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT * FROM {src}_file{keep}")
             con.execute(f"SELECT count(*) FROM {src}").fetchone()
         except duckdb.Error as exc:
-            raise DataContractError(table, None, _read_problem(exc, path)) from None
+            raise DataContractError(table, None, read_problem(exc, path)) from None
         selects = []
         for col, (kind, required) in COLUMNS[table].items():
             if col not in src_types:
@@ -150,20 +102,8 @@ def load_views(folder: Path, con: duckdb.DuckDBPyConnection | None = None) -> du
     return con
 
 
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _read_problem(exc: Exception, path: Path) -> str:
-    text = str(exc)
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "encoding" in text.lower():
-        return f"file {path.name} is not valid UTF-8 text; re-save it as UTF-8"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return f"file {path.name} cannot be read ({first[:160]})"
-
-
 def _rule(con, table: str, column: str | None, rule: str, offending_sql: str) -> None:
-    bad = _examples(con, offending_sql)
+    bad = examples(con, offending_sql)
     if bad:
         raise DataContractError(table, column, rule, bad)
 

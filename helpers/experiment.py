@@ -59,7 +59,7 @@ def true_conversion(config: simulate.SimConfig, density_lift: float, n: int = 40
     intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
     cfg = dataclasses.replace(config, density_lift=density_lift)
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x7E57]))
-    return float(simulate.purchase_probability(cfg, intercept, simulate._browse(cfg, n, rng)).mean())
+    return float(simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng)).mean())
 
 
 def _mean_diff_ci(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float, float]:
@@ -119,7 +119,7 @@ def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> li
         arms = []
         for arm in (0, 1):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), arm, 0xAA]))
-            b = simulate._browse(config, n, rng)
+            b = simulate.browse(config, n, rng)
             arms.append(int((rng.random(n) < simulate.purchase_probability(config, intercept, b)).sum()))
         p = test_proportions_2indep(arms[1], n, arms[0], n, method="wald", compare="diff").pvalue
         rejects.append(bool(p < alpha))

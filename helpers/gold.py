@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import contract
+from . import duck, schema
 from .paths import SQL_DIR
 
 # column, unit, definition (with edge cases). The one place a gold column is explained.
@@ -76,7 +76,7 @@ EVENTS_PER_PASS = 12_000_000  # larger inputs are built in passes over session b
 
 def _register_raw(con, raw_dir: Path, bucket: tuple[int, int] | None = None) -> None:
     """Views over the raw files; with ``bucket=(b, k)`` only sessions whose id hashes to b of k."""
-    for table in contract.TABLES:
+    for table in schema.TABLES:
         path = str(Path(raw_dir) / f"{table}.parquet").replace("'", "''")
         keep = ""
         if bucket and table in ("sessions", "events", "orders"):
@@ -90,7 +90,7 @@ def _build_with_duckdb(raw_dir: Path, stage: Path, threads: int | None) -> int:
     Every gold column is computed within one session, so buckets of sessions (with their
     events and orders) give exactly the same rows; memory is bounded by the bucket size.
     """
-    con = contract.connect()
+    con = duck.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     _register_raw(con, raw_dir)
@@ -158,7 +158,7 @@ def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
     except ImportError:
         raise ReportError("engine 'spark' needs pyspark: pip install -e '.[spark]'") from None
     spark = spark_session(master)
-    for table in contract.TABLES:
+    for table in schema.TABLES:
         spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet")).createOrReplaceTempView(table)
     frame = spark.sql(gold_sql("spark"))
     frame.write.mode("overwrite").option("compression", "zstd").parquet(str(stage))
@@ -178,7 +178,7 @@ def read_gold(gold_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
     """Checks that the gold table agrees with the raw tables; one row per check."""
-    con = contract.connect()
+    con = duck.connect()
     _register_raw(con, raw_dir)
     target = Path(gold_dir) / "sessions.parquet"
     files = f"{target}/*.parquet" if target.is_dir() else str(target)  # a folder from passes or Spark
@@ -223,7 +223,7 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
         max_idle_seconds=("gap", "max"), pre_max_idle=("pre_gap", "max"), pre_count=("pre", "sum"), pre_end_ts=("pre_ts", "max"),
     )
     types = events.pivot_table(index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0)
-    for t in ("page_view", "add_to_cart", "checkout", "purchase"):
+    for t in schema.FUNNEL_STEPS:
         agg[f"n_{t}"] = types[t] if t in types else 0
     o = orders.groupby("session_id").agg(n_orders=("order_id", "size"), amount_usd=("total_usd", "sum"))
     it = items.merge(orders[["order_id", "session_id"]], on="order_id").merge(products[["product_id", "cost_usd"]], on="product_id", how="left")
@@ -241,7 +241,7 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     out["amount_usd"] = out["amount_usd"].fillna(0.0)
     out["avg_item_price_usd"] = out["items_usd"] / out["n_items"].where(out["n_items"] > 0)
     out["gross_margin_usd"] = out["gross_margin_usd"].where(out["n_orders"].notna(), 0.0)
-    for c in ("event_count", "n_page_view", "n_add_to_cart", "n_checkout", "n_purchase", "n_orders", "n_items"):
+    for c in ("event_count", *(f"n_{t}" for t in schema.FUNNEL_STEPS), "n_orders", "n_items"):
         out[c] = out[c].fillna(0).astype(int)
     out["start_hour"] = out["started_at"].dt.hour
     out["start_weekday"] = out["started_at"].dt.day_of_week + 1

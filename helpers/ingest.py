@@ -51,11 +51,11 @@ from pathlib import Path
 
 import yaml
 
-from . import contract
-from .contract import FUNNEL_STEPS
+from . import contract, duck
 from .errors import DataContractError, ParameterError
 from .io import write_json
 from .presets import PRESETS
+from .schema import FUNNEL_STEPS
 
 EVENT_ROLES = ("session_id", "user_id", "timestamp", "event_type", "product_id", "price", "quantity", "order_id",
                "device", "traffic_source")
@@ -125,10 +125,10 @@ def _open_source(con, path: Path, table: str) -> list[str]:
     if path.suffix not in (".parquet", ".csv", ".gz"):
         raise ParameterError(f"{table} {path.name} must be a .csv or .parquet file")
     try:
-        con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {contract._source_sql(path)}")
+        con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {duck.source_sql(path)}")
         return [r[0] for r in con.execute("DESCRIBE src").fetchall()]
     except Exception as exc:  # duckdb raises several types for unreadable files
-        raise DataContractError(table, None, contract._read_problem(exc, path)) from None
+        raise DataContractError(table, None, duck.read_problem(exc, path)) from None
 
 
 def _resolve_columns(mapping: dict, found: list[str], table: str) -> dict[str, list[str]]:
@@ -177,7 +177,7 @@ def _check_event_names(con, mapping: dict, table: str, column: str) -> dict[str,
 
 def _check_zone(con, zone: str) -> None:
     try:
-        con.execute(f"SELECT timezone({contract._lit(zone)}, TIMESTAMP '2020-01-01')").fetchone()
+        con.execute(f"SELECT timezone({duck.literal(zone)}, TIMESTAMP '2020-01-01')").fetchone()
     except Exception:
         raise ParameterError(f"time zone {zone!r} is unknown: use an IANA name such as UTC, Europe/Berlin or "
                              "America/New_York") from None
@@ -185,7 +185,7 @@ def _check_zone(con, zone: str) -> None:
 
 def timestamp_expr(con, src: str, col: str, mapping: dict, table: str) -> tuple[str, str]:
     """SQL turning ``col`` of ``src`` into a UTC TIMESTAMP, and a sentence saying how its zone was known."""
-    ref = contract._q(col)
+    ref = duck.quote(col)
     kind = dict((r[0], r[1]) for r in con.execute(f"DESCRIBE {src}").fetchall())[col].upper()
     zone, unit = mapping.get("timezone"), mapping.get("timestamp_unit")
     if zone:
@@ -216,15 +216,15 @@ def timestamp_expr(con, src: str, col: str, mapping: dict, table: str) -> tuple[
     n_tz, n_all = con.execute(
         f"SELECT count(*) FILTER (WHERE regexp_matches({text}, '{TZ_CARRIED}')), count({ref}) FROM {src}").fetchone()
     if 0 < n_tz < n_all:
-        bad = contract._examples(con, f"SELECT {ref} FROM {src} WHERE NOT regexp_matches({text}, '{TZ_CARRIED}')")
+        bad = duck.examples(con, f"SELECT {ref} FROM {src} WHERE NOT regexp_matches({text}, '{TZ_CARRIED}')")
         raise DataContractError(table, col, "time zones are mixed: some values carry an offset or 'UTC', others none", bad)
     if n_tz:
         return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)", "carried by the timestamps"
     if not zone:
-        example = contract._examples(con, f"SELECT {ref} FROM {src} WHERE {ref} IS NOT NULL", 1)
+        example = duck.examples(con, f"SELECT {ref} FROM {src} WHERE {ref} IS NOT NULL", 1)
         raise DataContractError(table, col, "timestamps carry no time zone; declare one in the mapping, e.g. "
                                 "'timezone: UTC' or 'timezone: Europe/Berlin'", example)
-    return (f"CAST(timezone({contract._lit(zone)}, TRY_CAST({text} AS TIMESTAMP)) AS TIMESTAMP)",
+    return (f"CAST(timezone({duck.literal(zone)}, TRY_CAST({text} AS TIMESTAMP)) AS TIMESTAMP)",
             f"{zone} (declared in the mapping)")
 
 
@@ -246,8 +246,8 @@ def _id_expr(con, col: str, table: str = "mapped") -> str:
 def _role(cols: dict[str, list[str]], role: str) -> str:
     names = cols[role]
     if len(names) == 1:
-        return contract._q(names[0])
-    return "concat_ws('|', " + ", ".join(f"CAST({contract._q(n)} AS VARCHAR)" for n in names) + ")"
+        return duck.quote(names[0])
+    return "concat_ws('|', " + ", ".join(f"CAST({duck.quote(n)} AS VARCHAR)" for n in names) + ")"
 
 
 def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path, session_gap_minutes: float = 30) -> dict[str, int]:
@@ -257,7 +257,7 @@ def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path, session
     """
     log_path = Path(log_path)
     table = f"event_log {log_path.name}"
-    con = contract.connect()
+    con = duck.connect()
     found = _open_source(con, log_path, table)
     cols = _resolve_columns(mapping, found, table)
     ts_expr, zone = timestamp_expr(con, "src", cols["timestamp"][0], mapping, table)
@@ -270,9 +270,9 @@ def import_event_log(log_path: str | Path, mapping: dict, out_dir: Path, session
     missing_ts = con.execute("SELECT count(*) FROM mapped WHERE ts IS NULL").fetchone()[0]
     if missing_ts:
         raise DataContractError(table, cols["timestamp"][0], "must not be missing (null, empty or unreadable)",
-                                contract._examples(con, f"SELECT * FROM src WHERE {ts_expr} IS NULL"))
-    case = " ".join(f"WHEN CAST(event_type AS VARCHAR) IN ({', '.join(contract._lit(v) for v in vals)}) THEN "
-                    f"{contract._lit(step)}" for step, vals in mapping["event_types"].items())
+                                duck.examples(con, f"SELECT * FROM src WHERE {ts_expr} IS NULL"))
+    case = " ".join(f"WHEN CAST(event_type AS VARCHAR) IN ({', '.join(duck.literal(v) for v in vals)}) THEN "
+                    f"{duck.literal(step)}" for step, vals in mapping["event_types"].items())
     price = "TRY_CAST(price AS DOUBLE)" if "price" in cols else "CAST(NULL AS DOUBLE)"
     qty = "COALESCE(TRY_CAST(quantity AS BIGINT), 1)" if "quantity" in cols else "1"
     con.execute(f"""CREATE TABLE typed AS SELECT *, CASE {case} ELSE 'other' END AS step,
@@ -376,7 +376,7 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     """Raw tables from one row per session: events laid out evenly over the session's seconds."""
     path = Path(path)
     table = f"session_table {path.name}"
-    con = contract.connect()
+    con = duck.connect()
     found = _open_source(con, path, table)
     cols = _resolve_columns(mapping, found, table)
     rows_read = con.execute("SELECT count(*) FROM src").fetchone()[0]
@@ -391,7 +391,7 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
         ref = _role(cols, role)
         num[role] = f"TRY_CAST(trim(CAST({ref} AS VARCHAR)) AS DOUBLE)"
         rule = {"events": ">= 0", "seconds": ">= 0", "purchased": "IN (0, 1)", "revenue": ">= 0"}[role]
-        bad = contract._examples(con, f"SELECT {ref} FROM src WHERE {num[role]} IS NULL OR NOT ({num[role]} {rule})")
+        bad = duck.examples(con, f"SELECT {ref} FROM src WHERE {num[role]} IS NULL OR NOT ({num[role]} {rule})")
         if bad:
             raise DataContractError(table, cols[role][0], f"column mapped to '{role}' must be a number {rule}", bad)
     con.execute(f"""CREATE TABLE st AS SELECT {_role(cols, 'session_id')} AS session_key, {start} AS started_at,

@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb  # noqa: F401  (type of the connections below)
 import pandas as pd
 
+from .schema import FUNNEL_STEPS
+
 # Published ranges the simulator is tuned to land in. The source column says where each range
 # comes from; a range is a band around the published figures, since sites differ widely.
 BENCHMARKS = [
@@ -35,7 +37,7 @@ BENCHMARKS = [
 
 
 def _con() -> duckdb.DuckDBPyConnection:
-    from .contract import connect
+    from .duck import connect
 
     return connect()
 
@@ -116,8 +118,7 @@ def funnel(raw_dir: Path) -> pd.DataFrame:
         SELECT event_type, count(DISTINCT session_id) AS sessions
         FROM read_parquet('{raw / 'events.parquet'}') GROUP BY event_type""").df()
     total = con.execute(f"SELECT count(*) FROM read_parquet('{raw / 'sessions.parquet'}')").fetchone()[0]
-    steps = ["page_view", "add_to_cart", "checkout", "purchase"]
-    df = df.set_index("event_type").reindex(steps).fillna(0).reset_index()
+    df = df.set_index("event_type").reindex(list(FUNNEL_STEPS)).fillna(0).reset_index()
     df["share_of_sessions"] = df["sessions"] / max(total, 1)
     df["share_of_previous"] = df["sessions"] / df["sessions"].shift(1)
     return df.rename(columns={"event_type": "step"})

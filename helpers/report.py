@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import paths, site
@@ -161,7 +161,7 @@ def execute(
         data_stage.mkdir(parents=True, exist_ok=True)
         reports_stage.mkdir(parents=True, exist_ok=True)
         timings = _previous_timings(reports_stage)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         _say(f"run '{run}': {len(notebooks)} notebook(s) -> {reports_final}")
         try:
             with _env(CLICKSTREAM_RUN_DIR=str(data_stage)):
@@ -347,7 +347,7 @@ def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: d
                       ran: dict[str, dict], partial: bool) -> dict:
     """``run.json``: what ran in this call with which parameters, every page's last run, and which pages are stale."""
     previous = json.loads((folder / "run.json").read_text()) if partial and (folder / "run.json").exists() else {}
-    finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
     pages = dict(previous.get("notebooks", {}))
     for name, params in ran.items():
         pages[name] = {"finished_utc": finished, "parameters": params, "seconds": timings.get(name)}

@@ -41,9 +41,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .contract import FUNNEL_STEPS
 from .errors import ParameterError
 from .io import write_json
+from .schema import FUNNEL_STEPS
 
 CHUNK_SESSIONS = 250_000
 
@@ -191,7 +191,7 @@ def _segment_cumsum(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) 
     return total - before
 
 
-def _browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Context, latent traits and the pre-conversion browsing sequence of ``n`` sessions."""
     device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
     source = rng.choice(len(SOURCES), size=n, p=SOURCE_SHARE)
@@ -237,7 +237,7 @@ def calibrate_intercept(cfg: SimConfig, n: int = 200_000) -> float:
     """
     cfg = dataclasses.replace(cfg, density_lift=0.0)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xCA11B]))
-    eta = _purchase_logit_without_intercept(cfg, _browse(cfg, n, rng))
+    eta = _purchase_logit_without_intercept(cfg, browse(cfg, n, rng))
     lo, hi = -30.0, 30.0
     for _ in range(60):  # bisection on a monotone function
         mid = 0.5 * (lo + hi)
@@ -305,7 +305,7 @@ def simulate_chunk(
     first_order_id: int = 1,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Simulate ``n`` sessions; return the raw tables as dicts of NumPy columns."""
-    b = _browse(cfg, n, rng)
+    b = browse(cfg, n, rng)
     k_pre, starts_pre = b["k_pre"], b["starts"]
     p_buy = purchase_probability(cfg, intercept, b)
     buy = rng.random(n) < p_buy

@@ -39,7 +39,7 @@ def default_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("default")
     old = os.umask(0o077)
     try:
-        pages, results = run_report(root, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=40000")
+        pages, results = run_report(root, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=20000")
     finally:
         os.umask(old)
     return pages, results

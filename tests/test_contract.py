@@ -143,3 +143,30 @@ def test_awkward_but_valid_data_build_a_gold_table(tmp_path, case):
     assert gold["did_purchase"].sum() == expected_buyers[case]
     if case == "all one-event":
         assert (gold["max_idle_seconds"] == 0).all()
+
+
+def test_event_types_raw_schema_and_gold_columns_are_each_defined_once(tmp_path):
+    """The simulator, the contract and the gold table use the schema's definitions, and no module lists them again."""
+    import re
+    from pathlib import Path
+
+    from helpers import gold, schema
+    from helpers.simulate import SimConfig, simulate_to_parquet
+
+    simulate_to_parquet(SimConfig(n_sessions=2_000, seed=3), tmp_path / "raw")
+    counts = normalise_folder(tmp_path / "raw", tmp_path / "typed")
+    assert set(counts) == set(schema.TABLES)
+    for table, columns in schema.COLUMNS.items():
+        assert list(pd.read_parquet(tmp_path / "typed" / f"{table}.parquet").columns) == list(columns), table
+    seen = set(pd.read_parquet(tmp_path / "typed" / "events.parquet").event_type)
+    assert seen <= set(schema.EVENT_TYPES) and set(schema.FUNNEL_STEPS) <= seen
+    build_gold(tmp_path / "typed", tmp_path / "gold")
+    built = read_gold(tmp_path / "gold")
+    assert list(built.columns) == gold.GOLD_COLUMNS
+    assert {f"n_{step}" for step in schema.FUNNEL_STEPS} <= set(gold.GOLD_COLUMNS)
+    listing = re.compile(r"""["']page_view["'],\s*["']add_to_cart["']""")  # the steps written out as a list
+    helpers_dir = Path(schema.__file__).parent
+    again = [p.name for p in helpers_dir.glob("*.py") if p.name != "schema.py" and listing.search(p.read_text())]
+    assert again == [], f"event types listed outside helpers/schema.py: {again}"
+    readme = (helpers_dir.parent / "README.md").read_text()
+    assert "helpers/schema.py" in readme and "RAW_SCHEMA" not in readme

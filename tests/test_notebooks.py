@@ -114,7 +114,7 @@ def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
     exp = s["experiment"]
     assert exp["true_covered"] and exp["aa_p_value"] > 0.001
     assert exp["epm_diff"] > 0  # the treatment raises interaction density
-    assert exp["treatment_sessions"] == 40_000
+    assert exp["treatment_sessions"] == 20_000
 
 
 @pytest.fixture(scope="module")

@@ -51,10 +51,10 @@ def _assert_every_page_says_why(pages: Path, results: dict) -> None:
         assert sentence in index, page
 
 
-SLOW = pytest.mark.slow  # the shapes that broke real reports run always; the other three in `make test-all`
+SLOW = pytest.mark.slow  # the shapes that broke real reports run always; the others in `make test-all`
 SHAPES = ["constant_price_local_time", pytest.param("no_price_no_product", marks=SLOW),
           "no_funnel_zero_seconds_heavy_tails_refunds", pytest.param("one_event_sessions", marks=SLOW),
-          "hundred_sessions_ten_buyers", pytest.param("every_session_buys", marks=SLOW)]
+          pytest.param("hundred_sessions_ten_buyers", marks=SLOW), pytest.param("every_session_buys", marks=SLOW)]
 EXPECTED = {  # which analyses each shape can support, and words its reasons must contain
     "constant_price_local_time": {"03_conversion": "ok", "04_spend": "ok", "05_purchase_style": "same price"},
     "no_price_no_product": {"03_conversion": "ok", "04_spend": "no prices", "05_purchase_style": "no order carries products"},
