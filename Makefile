@@ -88,8 +88,14 @@ lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff over helpers/, tests/ and the notebooks
+lint: $(STAMP) ## ruff: lint rules (120-column lines) and formatting, over helpers/, tests/ and the notebooks
 	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff format --check helpers tests notebooks
+
+.PHONY: format
+format: $(STAMP) ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format helpers tests notebooks
+	$(BIN)/ruff check --fix helpers tests notebooks
 
 .PHONY: clean
 clean: ## remove generated data and reports (keeps .venv)

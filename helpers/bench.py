@@ -53,9 +53,17 @@ def _child(step: str, n: int, folder: Path) -> None:
     elif step == "gold_pandas":
         extra["rows"] = len(gold_pandas(folder / "raw"))
     elif step == "report":
-        env = {**os.environ, "CLICKSTREAM_DATA_ROOT": str(folder / "data"), "CLICKSTREAM_REPORTS_ROOT": str(folder / "reports")}
-        done = subprocess.run([sys.executable, "-m", "helpers.report", "--run", "bench", "--params", f"n_sessions={n}"],
-                              env=env, capture_output=True, text=True)
+        env = {
+            **os.environ,
+            "CLICKSTREAM_DATA_ROOT": str(folder / "data"),
+            "CLICKSTREAM_REPORTS_ROOT": str(folder / "reports"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "helpers.report", "--run", "bench", "--params", f"n_sessions={n}"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(done.stderr[-2000:])
         record = json.loads((folder / "reports" / "bench" / "run.json").read_text())
@@ -71,8 +79,12 @@ def run(sizes: list[int], with_report: bool, force: bool) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "benchmark.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    data["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                       "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+    data["machine"] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
     results = data.setdefault("sizes", {})
     for n in sizes:
         if str(n) in results and not force:
@@ -100,14 +112,21 @@ def run(sizes: list[int], with_report: bool, force: bool) -> dict:
 
 def table(data: dict) -> str:
     """The README's Markdown table of the benchmark."""
-    lines = ["| sessions | events | simulate s (MB) | gold DuckDB s (MB) | gold pandas s (MB) | speed-up | whole report s (MB) |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| sessions | events | simulate s (MB) | gold DuckDB s (MB) | gold pandas s (MB) | speed-up "
+        "| whole report s (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+
         def cell(step, row=row):
             r = row.get(step)
             return f"{r['seconds']:.2f} ({r['peak_mb']:,.0f})" if r else "–"
-        lines.append(f"| {int(n):,} | {row['simulate'].get('events', 0):,} | {cell('simulate')} | {cell('gold_duckdb')} | "
-                     f"{cell('gold_pandas')} | {row.get('duckdb_speedup', '–')} | {cell('report')} |")
+
+        lines.append(
+            f"| {int(n):,} | {row['simulate'].get('events', 0):,} | {cell('simulate')} | {cell('gold_duckdb')} | "
+            f"{cell('gold_pandas')} | {row.get('duckdb_speedup', '–')} | {cell('report')} |"
+        )
     return "\n".join(lines)
 
 

@@ -50,7 +50,9 @@ def _typed_column(con, table: str, src: str, col: str, kind: str, src_types: dic
             if 0 < n_tz < n_all:
                 bad = examples(con, f"SELECT {ref} FROM {src} WHERE NOT regexp_matches(trim({ref}), '{TZ_SUFFIX}')")
                 good = examples(con, f"SELECT {ref} FROM {src} WHERE regexp_matches(trim({ref}), '{TZ_SUFFIX}')", 1)
-                raise DataContractError(table, col, f"time zones are mixed: some values carry an offset (e.g. {good[0]}), others none", bad)
+                raise DataContractError(
+                    table, col, f"time zones are mixed: some values carry an offset (e.g. {good[0]}), others none", bad
+                )
             if n_tz:
                 expr = f"CAST(TRY_CAST(trim({ref}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
             else:
@@ -81,8 +83,11 @@ def load_views(folder: Path, con: duckdb.DuckDBPyConnection | None = None) -> du
             described = con.execute(f"DESCRIBE {src}_file").fetchall()
             src_types = {row[0]: row[1] for row in described}
             # A CSV row that repeats the header (files concatenated) is dropped, not read as data.
-            keep = "" if path.suffix == ".parquet" else (
-                f" WHERE {quote(described[0][0])} IS DISTINCT FROM {literal(described[0][0])}")
+            keep = (
+                ""
+                if path.suffix == ".parquet"
+                else (f" WHERE {quote(described[0][0])} IS DISTINCT FROM {literal(described[0][0])}")
+            )
             con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT * FROM {src}_file{keep}")
             con.execute(f"SELECT count(*) FROM {src}").fetchone()
         except duckdb.Error as exc:
@@ -91,7 +96,9 @@ def load_views(folder: Path, con: duckdb.DuckDBPyConnection | None = None) -> du
         for col, (kind, required) in COLUMNS[table].items():
             if col not in src_types:
                 if required:
-                    raise DataContractError(table, col, f"required column is missing (columns found: {', '.join(src_types) or 'none'})")
+                    raise DataContractError(
+                        table, col, f"required column is missing (columns found: {', '.join(src_types) or 'none'})"
+                    )
                 selects.append(f"CAST({UNKNOWN_FILL[col]} AS {kind}) AS {col}")
                 continue
             expr = _typed_column(con, table, src, col, kind, src_types)
@@ -114,30 +121,72 @@ def validate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     if counts["sessions"] == 0:
         raise DataContractError("sessions", None, "table has no rows; nothing to analyse")
     for table, key in KEYS.items():
-        _rule(con, table, key, "must not be missing", f"SELECT '(row ' || rn || ')' FROM (SELECT row_number() OVER () rn, {key} FROM {table}) WHERE {key} IS NULL")
-        _rule(con, table, key, "must be unique (duplicate keys)",
-              f"SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1")
-    for table, col in (("sessions", "started_at"), ("events", "ts"), ("events", "session_id"),
-                       ("orders", "session_id"), ("orders", "total_usd"), ("order_items", "order_id"),
-                       ("order_items", "product_id"), ("order_items", "quantity"),
-                       ("order_items", "unit_price_usd"), ("products", "price_usd")):
-        _rule(con, table, col, "must not be missing (null, empty or NaN)",
-              f"SELECT * FROM {table} WHERE {col} IS NULL")
+        _rule(
+            con,
+            table,
+            key,
+            "must not be missing",
+            f"SELECT '(row ' || rn || ')' FROM (SELECT row_number() OVER () rn, {key} FROM {table}) "
+            f"WHERE {key} IS NULL",
+        )
+        _rule(
+            con,
+            table,
+            key,
+            "must be unique (duplicate keys)",
+            f"SELECT {key} FROM {table} GROUP BY {key} HAVING count(*) > 1",
+        )
+    for table, col in (
+        ("sessions", "started_at"),
+        ("events", "ts"),
+        ("events", "session_id"),
+        ("orders", "session_id"),
+        ("orders", "total_usd"),
+        ("order_items", "order_id"),
+        ("order_items", "product_id"),
+        ("order_items", "quantity"),
+        ("order_items", "unit_price_usd"),
+        ("products", "price_usd"),
+    ):
+        _rule(con, table, col, "must not be missing (null, empty or NaN)", f"SELECT * FROM {table} WHERE {col} IS NULL")
     allowed = ", ".join(f"'{t}'" for t in EVENT_TYPES)
-    _rule(con, "events", "event_type", f"must be one of {', '.join(EVENT_TYPES)}",
-          f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})")
-    refs = (("events", "session_id", "sessions"), ("orders", "session_id", "sessions"),
-            ("order_items", "order_id", "orders"), ("order_items", "product_id", "products"))
+    _rule(
+        con,
+        "events",
+        "event_type",
+        f"must be one of {', '.join(EVENT_TYPES)}",
+        f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})",
+    )
+    refs = (
+        ("events", "session_id", "sessions"),
+        ("orders", "session_id", "sessions"),
+        ("order_items", "order_id", "orders"),
+        ("order_items", "product_id", "products"),
+    )
     for table, col, parent in refs:
-        _rule(con, table, col, f"must refer to an existing {parent}.{col} (unknown {parent})",
-              f"SELECT DISTINCT c.{col} FROM {table} c ANTI JOIN {parent} p ON c.{col} = p.{col}")
-    for table, col, rule in (("order_items", "quantity", "> 0"), ("order_items", "unit_price_usd", ">= 0"),
-                             ("orders", "total_usd", ">= 0"), ("products", "price_usd", ">= 0"),
-                             ("products", "cost_usd", ">= 0")):
+        _rule(
+            con,
+            table,
+            col,
+            f"must refer to an existing {parent}.{col} (unknown {parent})",
+            f"SELECT DISTINCT c.{col} FROM {table} c ANTI JOIN {parent} p ON c.{col} = p.{col}",
+        )
+    for table, col, rule in (
+        ("order_items", "quantity", "> 0"),
+        ("order_items", "unit_price_usd", ">= 0"),
+        ("orders", "total_usd", ">= 0"),
+        ("products", "price_usd", ">= 0"),
+        ("products", "cost_usd", ">= 0"),
+    ):
         _rule(con, table, col, f"must be {rule}", f"SELECT {col} FROM {table} WHERE NOT ({col} {rule})")
-    _rule(con, "events", "ts", "must not be before its session's started_at",
-          "SELECT 'event ' || e.event_id || ' at ' || e.ts || ' < ' || s.started_at FROM events e "
-          "JOIN sessions s USING (session_id) WHERE e.ts < s.started_at")
+    _rule(
+        con,
+        "events",
+        "ts",
+        "must not be before its session's started_at",
+        "SELECT 'event ' || e.event_id || ' at ' || e.ts || ' < ' || s.started_at FROM events e "
+        "JOIN sessions s USING (session_id) WHERE e.ts < s.started_at",
+    )
     return counts
 
 

@@ -31,12 +31,16 @@ def estimability(frame: pd.DataFrame, min_buyers: int) -> str | None:
     """Why purchase cannot be modelled on engagement and time here (one sentence), or None when it can."""
     buyers = int(frame[Y].sum())
     if not min_buyers <= buyers < len(frame):
-        return (f"{buyers} buyers among {len(frame):,} sessions; the models need at least {min_buyers} buyers and at "
-                "least one non-buyer")
+        return (
+            f"{buyers} buyers among {len(frame):,} sessions; the models need at least {min_buyers} buyers and at "
+            "least one non-buyer"
+        )
     for name, words in (("engagement", "number of events"), ("time", "time on site")):
         if frame[name].nunique() < 2:
-            return (f"every session has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
-                    "so its association with purchase cannot be estimated")
+            return (
+                f"every session has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
+                "so its association with purchase cannot be estimated"
+            )
     return None
 
 
@@ -56,22 +60,32 @@ def fit_logit(frame: pd.DataFrame, terms: list[str]):
     return smf.logit(formula, data=frame).fit(disp=0, maxiter=200)
 
 
-def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int,
-               min_events_per_parameter: float = 10.0) -> dict:
+def fit_nested(
+    frame: pd.DataFrame, controls: list[str], folds: int, seed: int, min_events_per_parameter: float = 10.0
+) -> dict:
     """Fit each nested model; table of CV ROC-AUC / PR-AUC (mean and sd), AIC and LR tests; fit health."""
     specs = nested_specs(controls)
     fits, rows, oof, health = {}, [], {}, {}
     y = frame[Y].to_numpy()
     events = int(min(y.sum(), len(y) - y.sum()))
     for name, terms in specs.items():
-        fits[name], health[name] = stats.checked_fit(fit_logit, frame, terms, events=events,
-                                                     min_events_per_parameter=min_events_per_parameter)
+        fits[name], health[name] = stats.checked_fit(
+            fit_logit, frame, terms, events=events, min_events_per_parameter=min_events_per_parameter
+        )
         if fits[name] is None:
             continue
         cv = stats.cv_classifier_scores(stats.design(frame, terms), y, folds, seed)
         oof[name] = cv.pop("oof")
-        rows.append({"model": name, "terms": " + ".join(terms), **cv, "aic": fits[name].aic, "llf": fits[name].llf,
-                     "df": fits[name].df_model})
+        rows.append(
+            {
+                "model": name,
+                "terms": " + ".join(terms),
+                **cv,
+                "aic": fits[name].aic,
+                "llf": fits[name].llf,
+                "df": fits[name].df_model,
+            }
+        )
     table = pd.DataFrame(rows).set_index("model")
     for small, big in (("engagement only", "both"), ("time only", "both"), ("both", "both + controls")):
         if fits.get(small) is not None and fits.get(big) is not None:
@@ -95,9 +109,20 @@ def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time")) -> pd
         sd = float(frame[name].std())
         with np.errstate(over="ignore"):  # a separated fit has infinite odds ratios; its health says so
             ors = np.exp(np.array([fit.params[name], ci.loc[name, 0], ci.loc[name, 1]]) * sd)
-        rows.append({"feature": name, "scale": stats.FEATURES[name][1], "coef": fit.params[name],
-                     "coef_lo": ci.loc[name, 0], "coef_hi": ci.loc[name, 1], "sd": sd,
-                     "or_per_sd": ors[0], "or_lo": ors[1], "or_hi": ors[2], "p": fit.pvalues[name]})
+        rows.append(
+            {
+                "feature": name,
+                "scale": stats.FEATURES[name][1],
+                "coef": fit.params[name],
+                "coef_lo": ci.loc[name, 0],
+                "coef_hi": ci.loc[name, 1],
+                "sd": sd,
+                "or_per_sd": ors[0],
+                "or_lo": ors[1],
+                "or_hi": ors[2],
+                "p": fit.pvalues[name],
+            }
+        )
     return pd.DataFrame(rows).set_index("feature")
 
 
@@ -122,8 +147,15 @@ def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
         grad = beta * slope
         grad[j] += w.mean()
         ame, se = beta * w.mean(), float(np.sqrt(grad @ cov @ grad))
-        rows.append({"feature": name, "ame": ame, "ame_lo": ame - stats.Z95 * se, "ame_hi": ame + stats.Z95 * se,
-                     "ame_p": float(2 * sps.norm.sf(abs(ame / se)))})
+        rows.append(
+            {
+                "feature": name,
+                "ame": ame,
+                "ame_lo": ame - stats.Z95 * se,
+                "ame_hi": ame + stats.Z95 * se,
+                "ame_p": float(2 * sps.norm.sf(abs(ame / se))),
+            }
+        )
     return pd.DataFrame(rows).set_index("feature")
 
 
@@ -141,13 +173,21 @@ def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
     """The 'both' model on funnel-inclusive counts versus leakage-free ones."""
     y = frame[Y].to_numpy()
     rows = []
-    for label, eng, tim in (("leakage-free (before first checkout)", "engagement", "time"),
-                            ("funnel-inclusive (whole session)", "engagement_all", "time_all")):
+    for label, eng, tim in (
+        ("leakage-free (before first checkout)", "engagement", "time"),
+        ("funnel-inclusive (whole session)", "engagement_all", "time_all"),
+    ):
         fit = fit_logit(frame, [eng, tim])
         cv = stats.cv_classifier_scores(stats.design(frame, [eng, tim]), y, folds, seed)
-        rows.append({"features": label, "cv_auc": cv["auc"], "cv_auc_sd": cv["auc_sd"],
-                     "engagement_or_per_sd": float(np.exp(fit.params[eng] * frame[eng].std())),
-                     "time_or_per_sd": float(np.exp(fit.params[tim] * frame[tim].std()))})
+        rows.append(
+            {
+                "features": label,
+                "cv_auc": cv["auc"],
+                "cv_auc_sd": cv["auc_sd"],
+                "engagement_or_per_sd": float(np.exp(fit.params[eng] * frame[eng].std())),
+                "time_or_per_sd": float(np.exp(fit.params[tim] * frame[tim].std())),
+            }
+        )
     return pd.DataFrame(rows).set_index("features")
 
 
@@ -210,8 +250,13 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
     frac, mean_pred = calibration_curve(y, p, n_bins=bins, strategy="quantile")
     base = np.full_like(p, y.mean())
     brier, brier_base = brier_score_loss(y, p), brier_score_loss(y, base)
-    return {"observed": frac, "predicted": mean_pred, "brier": float(brier), "brier_base": float(brier_base),
-            "brier_skill": float(1 - brier / brier_base)}
+    return {
+        "observed": frac,
+        "predicted": mean_pred,
+        "brier": float(brier),
+        "brier_base": float(brier_base),
+        "brier_skill": float(1 - brier / brier_base),
+    }
 
 
 def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame:
@@ -221,7 +266,14 @@ def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame
     for level, part in frame.groupby(by):
         buyers = int(part[Y].sum())
         if buyers < min_buyers or buyers == len(part):
-            rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": f"fewer than {min_buyers} buyers: not estimated"})
+            rows.append(
+                {
+                    by: level,
+                    "sessions": len(part),
+                    "buyers": buyers,
+                    "note": f"fewer than {min_buyers} buyers: not estimated",
+                }
+            )
             continue
         fit, health = stats.checked_fit(fit_logit, part, ["engagement", "time"], events=min(buyers, len(part) - buyers))
         if not health["ok"]:
@@ -242,8 +294,16 @@ def truth_check(fit, truth: dict) -> pd.DataFrame:
     rows = []
     for name, key in (("engagement", "engagement_effect"), ("time", "time_effect")):
         lo, hi = ci.loc[name, 0], ci.loc[name, 1]
-        rows.append({"effect": f"{name} -> purchase (log-odds per log1p unit)", "truth": truth[key],
-                     "estimate": fit.params[name], "ci_lo": lo, "ci_hi": hi, "covered": bool(lo <= truth[key] <= hi)})
+        rows.append(
+            {
+                "effect": f"{name} -> purchase (log-odds per log1p unit)",
+                "truth": truth[key],
+                "estimate": fit.params[name],
+                "ci_lo": lo,
+                "ci_hi": hi,
+                "covered": bool(lo <= truth[key] <= hi),
+            }
+        )
     return pd.DataFrame(rows).set_index("effect")
 
 
@@ -253,8 +313,14 @@ def effect_class(row, negligible_or: float) -> str:
         return stats.classify_interval(np.log(row.or_lo), np.log(row.or_hi), np.log(negligible_or))
 
 
-def verdicts(effects: pd.DataFrame, effects_small: pd.DataFrame, table: pd.DataFrame, health: dict,
-             negligible_or: float, alpha: float) -> dict:
+def verdicts(
+    effects: pd.DataFrame,
+    effects_small: pd.DataFrame,
+    table: pd.DataFrame,
+    health: dict,
+    negligible_or: float,
+    alpha: float,
+) -> dict:
     """The computed answers of 03, each from CIs, never from point estimates alone.
 
     ``effects`` come from the model with controls, ``effects_small`` from engagement + time alone
@@ -287,15 +353,22 @@ def verdicts(effects: pd.DataFrame, effects_small: pd.DataFrame, table: pd.DataF
     if not health["ok"]:
         classes = dict.fromkeys(classes, "unclear")
         answer, time_adds = "unclear", "unclear"
-    return {"answer": answer, "strongest": strongest, "strongest_clear": bool(separated),
-            "engagement": classes["engagement"], "time": classes["time"], "time_adds": time_adds,
-            "time_sign": "positive" if effects.loc["time", "coef"] > 0 else "negative",
-            "stable": small == {n: effect_class(effects.loc[n], negligible_or) for n in small},
-            "healthy": bool(health["ok"]), "health_reasons": reasons,
-            "p_time_given_engagement": p_time,
-            "auc_gain_from_time": float(table.loc["both", "auc"] - table.loc["engagement only", "auc"]),
-            "auc_engagement_only": float(table.loc["engagement only", "auc"]),
-            "auc_time_only": float(table.loc["time only", "auc"])}
+    return {
+        "answer": answer,
+        "strongest": strongest,
+        "strongest_clear": bool(separated),
+        "engagement": classes["engagement"],
+        "time": classes["time"],
+        "time_adds": time_adds,
+        "time_sign": "positive" if effects.loc["time", "coef"] > 0 else "negative",
+        "stable": small == {n: effect_class(effects.loc[n], negligible_or) for n in small},
+        "healthy": bool(health["ok"]),
+        "health_reasons": reasons,
+        "p_time_given_engagement": p_time,
+        "auc_gain_from_time": float(table.loc["both", "auc"] - table.loc["engagement only", "auc"]),
+        "auc_engagement_only": float(table.loc["engagement only", "auc"]),
+        "auc_time_only": float(table.loc["time only", "auc"]),
+    }
 
 
 def _abs_log_interval(row) -> tuple[float, float]:

@@ -30,12 +30,18 @@ from .gold import build_gold, read_gold
 def sample_size(baseline: float, relative_mde: float, alpha: float, power: float) -> int:
     """Sessions per arm to detect a relative lift in conversion (two-sided, Cohen's h)."""
     effect = proportion_effectsize(baseline * (1 + relative_mde), baseline)
-    return int(math.ceil(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0,
-                                                      alternative="two-sided")))
+    return int(
+        math.ceil(
+            NormalIndPower().solve_power(
+                effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided"
+            )
+        )
+    )
 
 
-def mde_table(baseline: float, alpha: float, power: float, sessions_per_day: float,
-              mdes=(0.02, 0.05, 0.10, 0.15, 0.20, 0.30)) -> pd.DataFrame:
+def mde_table(
+    baseline: float, alpha: float, power: float, sessions_per_day: float, mdes=(0.02, 0.05, 0.10, 0.15, 0.20, 0.30)
+) -> pd.DataFrame:
     """Sample size per arm and days of traffic for a range of relative minimum detectable effects."""
     rows = []
     for mde in mdes:
@@ -87,18 +93,43 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
     c0, n0 = int(control["did_purchase"].sum()), len(control)
     lo, hi = confint_proportions_2indep(c1, n1, c0, n0, method="newcomb", compare="diff", alpha=alpha)
     p = float(test_proportions_2indep(c1, n1, c0, n0, method="wald", compare="diff").pvalue)
-    out = {"control_sessions": n0, "treatment_sessions": n1, "control_rate": c0 / n0, "treatment_rate": c1 / n1,
-           "diff": c1 / n1 - c0 / n0, "diff_lo": float(lo), "diff_hi": float(hi), "p_value": p}
+    out = {
+        "control_sessions": n0,
+        "treatment_sessions": n1,
+        "control_rate": c0 / n0,
+        "treatment_rate": c1 / n1,
+        "diff": c1 / n1 - c0 / n0,
+        "diff_lo": float(lo),
+        "diff_hi": float(hi),
+        "p_value": p,
+    }
     d, dlo, dhi = _mean_diff_ci(control["amount_usd"].to_numpy(float), treatment["amount_usd"].to_numpy(float), z)
     out.update({"spend_diff": d, "spend_lo": dlo, "spend_hi": dhi})
-    (r0, v0), (r1, v1) = (_ratio(a["event_count"].to_numpy(float), a["session_seconds"].to_numpy(float)) for a in (control, treatment))
+    (r0, v0), (r1, v1) = (
+        _ratio(a["event_count"].to_numpy(float), a["session_seconds"].to_numpy(float)) for a in (control, treatment)
+    )
     half = z * math.sqrt(v0 + v1)
-    out.update({"epm_control": r0, "epm_treatment": r1, "epm_diff": r1 - r0, "epm_lo": r1 - r0 - half, "epm_hi": r1 - r0 + half})
+    out.update(
+        {
+            "epm_control": r0,
+            "epm_treatment": r1,
+            "epm_diff": r1 - r0,
+            "epm_lo": r1 - r0 - half,
+            "epm_hi": r1 - r0 + half,
+        }
+    )
     base = control["session_seconds"].mean()
-    d, dlo, dhi = _mean_diff_ci(control["session_seconds"].to_numpy(float), treatment["session_seconds"].to_numpy(float),
-                                norm.ppf(1 - alpha))  # one-sided bound for non-inferiority
-    out.update({"duration_rel": d / base, "duration_rel_hi": dhi / base, "guardrail_margin": guardrail_margin,
-                "guardrail_ok": bool(dhi / base < guardrail_margin)})
+    d, dlo, dhi = _mean_diff_ci(
+        control["session_seconds"].to_numpy(float), treatment["session_seconds"].to_numpy(float), norm.ppf(1 - alpha)
+    )  # one-sided bound for non-inferiority
+    out.update(
+        {
+            "duration_rel": d / base,
+            "duration_rel_hi": dhi / base,
+            "guardrail_margin": guardrail_margin,
+            "guardrail_ok": bool(dhi / base < guardrail_margin),
+        }
+    )
     if not out["guardrail_ok"]:
         decision = "do not ship: the guardrail failed (sessions got longer than the margin allows)"
     elif lo > 0:

@@ -34,13 +34,21 @@ def headline_html(gold: dict) -> str:
         return ""
     n, buyers, revenue, orders = gold["rows"], gold["buyers"], gold["revenue_usd"], gold.get("orders") or 0
     lo, hi = stats.wilson(buyers, n)
-    first, last = (gold.get("time_range") or ["", ""])
-    cells = [("sessions", f"{n:,}"), ("sessions started (UTC)", f"{first[:10]} to {last[:10]}"),
-             ("conversion", f"{buyers / n:.2%}" if n else "n/a", f"95 % CI [{lo:.2%}, {hi:.2%}]" if n else ""),
-             ("buyers", f"{buyers:,}"), ("revenue", f"{revenue:,.0f} USD"),
-             ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a")]
-    body = "".join(f"<div><span>{tables.e(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{tables.e(c[1])}</b>"
-                   + (f"<span>{tables.e(c[2])}</span>" if len(c) > 2 and c[2] else "") + "</div>" for c in cells)
+    first, last = gold.get("time_range") or ["", ""]
+    cells = [
+        ("sessions", f"{n:,}"),
+        ("sessions started (UTC)", f"{first[:10]} to {last[:10]}"),
+        ("conversion", f"{buyers / n:.2%}" if n else "n/a", f"95 % CI [{lo:.2%}, {hi:.2%}]" if n else ""),
+        ("buyers", f"{buyers:,}"),
+        ("revenue", f"{revenue:,.0f} USD"),
+        ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a"),
+    ]
+    body = "".join(
+        f"<div><span>{tables.e(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{tables.e(c[1])}</b>"
+        + (f"<span>{tables.e(c[2])}</span>" if len(c) > 2 and c[2] else "")
+        + "</div>"
+        for c in cells
+    )
     return f'<section class="headline" aria-label="Headline numbers">{body}</section>'
 
 
@@ -50,8 +58,10 @@ def key_figure_html(data_folder: Path, caption: str) -> str:
     if not path.exists():
         return "<p>No key figure: the strategy page did not draw one for these data.</p>"
     data = base64.b64encode(path.read_bytes()).decode()
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{tables.e(caption)}">'
-            f"<figcaption>{tables.e(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{tables.e(caption)}">'
+        f"<figcaption>{tables.e(caption)}</figcaption></figure>"
+    )
 
 
 def summary_section(data_folder: Path) -> str:
@@ -59,13 +69,17 @@ def summary_section(data_folder: Path) -> str:
     strategy = _results(data_folder, "06_strategy")
     if not strategy:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
-    plan = "".join(f"<li>{tables.e(line.lstrip('- ').replace('**', ''))}</li>"
-                   for line in strategy.get("experiment_lines", [])[:3])
+    plan = "".join(
+        f"<li>{tables.e(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.get("experiment_lines", [])[:3]
+    )
     limits = "".join(f"<li>{tables.e(x)}</li>" for x in strategy.get("limitations", []))
     return (
-        '<h2 id="answers">Answers</h2>' + tables.summary_html(strategy.get("summary", []))
-        + '<h2 id="key-figure">Key figure</h2>' + key_figure_html(data_folder, strategy.get("key_figure_caption", ""))
-        + '<h2 id="recommendations">Recommendations</h2>' + tables.recommendations_html(strategy.get("recommendations", []))
+        '<h2 id="answers">Answers</h2>'
+        + tables.summary_html(strategy.get("summary", []))
+        + '<h2 id="key-figure">Key figure</h2>'
+        + key_figure_html(data_folder, strategy.get("key_figure_caption", ""))
+        + '<h2 id="recommendations">Recommendations</h2>'
+        + tables.recommendations_html(strategy.get("recommendations", []))
         + (f'<h2 id="experiment">Proposed experiment</h2><ul>{plan}</ul>' if plan else "")
         + (f'<h2 id="limitations">Limitations</h2><ul>{limits}</ul>' if limits else "")
     )
@@ -77,8 +91,10 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     record = json.loads((reports_folder / "run.json").read_text()) if (reports_folder / "run.json").exists() else {}
     seconds = record.get("seconds", {})
     labels = dict(site.PAGES)
-    pages = "".join(f'<tr><td><a href="{tables.e(name)}.html">{tables.e(labels.get(name, name))}</a></td>'
-                    f"<td>{secs:,.1f}</td></tr>" for name, secs in sorted(seconds.items()))
+    pages = "".join(
+        f'<tr><td><a href="{tables.e(name)}.html">{tables.e(labels.get(name, name))}</a></td><td>{secs:,.1f}</td></tr>'
+        for name, secs in sorted(seconds.items())
+    )
     params = record.get("parameters", {})
     sim = _results(data_folder, "01_simulate")
     simulated = sim.get("source", "simulator") == "simulator"
@@ -89,18 +105,27 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     param_rows = "".join(f"<tr><td>{tables.e(k)}</td><td>{tables.e(v)}</td></tr>" for k, v in sorted(params.items()))
     if simulated:
         knobs = sim.get("config") or {}
-        source = ("<p>Simulated: a shop whose true effects are known, so each page compares its estimates with the "
-                  "truth. Knobs: " + tables.e(", ".join(f"{k} {v}" for k, v in knobs.items()
-                                                       if k.endswith(("effect", "strength", "sessions", "seed"))))
-                  + ".</p>")
+        source = (
+            "<p>Simulated: a shop whose true effects are known, so each page compares its estimates with the "
+            "truth. Knobs: "
+            + tables.e(
+                ", ".join(
+                    f"{k} {v}" for k, v in knobs.items() if k.endswith(("effect", "strength", "sessions", "seed"))
+                )
+            )
+            + ".</p>"
+        )
     else:
         source = tables.provenance_html(sim["provenance"]) if sim.get("provenance") else ""
     finished = record.get("finished_utc", "").replace("T", " ").replace("+00:00", "")
     stale = record.get("stale", [])
-    warning = (f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} predate the rerun of '
-               f'{tables.e(", ".join(record.get("ran_now", [])))}; the answers below may mix runs. Refresh with '
-               f'<code>make report RUN={tables.e(run)} ONLY={tables.e(",".join(n[:2] for n in stale))}</code>.</p>'
-               if stale else "")
+    warning = (
+        f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} predate the rerun of '
+        f"{tables.e(', '.join(record.get('ran_now', [])))}; the answers below may mix runs. Refresh with "
+        f"<code>make report RUN={tables.e(run)} ONLY={tables.e(','.join(n[:2] for n in stale))}</code>.</p>"
+        if stale
+        else ""
+    )
     content = f"""<h1>Clickstream report: {tables.e(run)}</h1>
 {warning}
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {tables.e(record.get("scenario") or "none")}
@@ -112,8 +137,9 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <h2 id="pages">Pages</h2>
 <table><thead><tr><th>Page</th><th>Seconds to run</th></tr></thead><tbody>{pages}</tbody></table>
 <details><summary>Parameters of this run</summary><table><tbody>{param_rows}</tbody></table></details>"""
-    footer = site.prev_next_html("index") + site.footer_html(run, {}, record.get("data_fingerprint", ""),
-                                                             record.get("versions", {}))
+    footer = site.prev_next_html("index") + site.footer_html(
+        run, {}, record.get("data_fingerprint", ""), record.get("versions", {})
+    )
     content = site.toc_html(content) + content
     out = reports_folder / "index.html"
     with atomic_path(out) as tmp:

@@ -36,21 +36,44 @@ DICTIONARY: list[tuple[str, str, str]] = [
     ("start_weekday", "1-7", "ISO weekday of `started_at`: 1 Monday ... 7 Sunday."),
     ("session_seconds", "s", "Last event time minus session start; 0 for a session without events."),
     ("first_event_delay_seconds", "s", "First event time minus session start; empty without events."),
-    ("max_idle_seconds", "s", "Longest gap between consecutive events (ordered by time, then event id); 0 with fewer than two events."),
-    ("pre_conversion_max_idle_seconds", "s", "Longest gap between consecutive events that both come before the first checkout or purchase; 0 with fewer than two such events. Leakage-free idle time: gaps of the checkout itself are left out."),
+    (
+        "max_idle_seconds",
+        "s",
+        "Longest gap between consecutive events (ordered by time, then event id); 0 with fewer than two events.",
+    ),
+    (
+        "pre_conversion_max_idle_seconds",
+        "s",
+        "Longest gap between consecutive events that both come before the first checkout or purchase; 0 with "
+        "fewer than two such events. Leakage-free idle time: gaps of the checkout itself are left out.",
+    ),
     ("event_count", "events", "All events of the session, every type."),
     ("n_page_view", "events", "Page views."),
     ("n_add_to_cart", "events", "Add-to-cart events."),
     ("n_checkout", "events", "Checkout events."),
     ("n_purchase", "events", "Purchase events."),
-    ("pre_conversion_event_count", "events", "Events before the first checkout or purchase (ties broken by event id); all events when there is none; 0 when the session opens with a checkout or purchase. Leakage-free engagement."),
-    ("pre_conversion_seconds", "s", "Time from session start to the last event before the first checkout or purchase; the whole session when there is none; 0 when no event precedes it. Leakage-free time on site."),
+    (
+        "pre_conversion_event_count",
+        "events",
+        "Events before the first checkout or purchase (ties broken by event id); all events when there is none; "
+        "0 when the session opens with a checkout or purchase. Leakage-free engagement.",
+    ),
+    (
+        "pre_conversion_seconds",
+        "s",
+        "Time from session start to the last event before the first checkout or purchase; the whole session when "
+        "there is none; 0 when no event precedes it. Leakage-free time on site.",
+    ),
     ("did_purchase", "0/1", "1 when the session has at least one order."),
     ("amount_usd", "USD", "Sum of the session's order totals; 0 without orders."),
     ("n_orders", "orders", "Orders placed in the session."),
     ("n_items", "units", "Units bought: sum of order-item quantities."),
     ("avg_item_price_usd", "USD/unit", "Items' value divided by units; empty without items."),
-    ("gross_margin_usd", "USD", "Sum of quantity x (unit price - product cost); 0 without orders; empty when costs are unknown."),
+    (
+        "gross_margin_usd",
+        "USD",
+        "Sum of quantity x (unit price - product cost); 0 without orders; empty when costs are unknown.",
+    ),
     ("events_per_minute", "events/min", "event_count x 60 / max(session_seconds, 1 s): interaction density."),
 ]
 GOLD_COLUMNS = [c for c, _, _ in DICTIONARY]
@@ -102,12 +125,15 @@ def _build_with_duckdb(raw_dir: Path, stage: Path, threads: int | None) -> int:
     stage.mkdir()
     for b in range(passes):
         _register_raw(con, raw_dir, (b, passes))
-        con.execute(f"COPY ({gold_sql('duckdb')}) TO '{stage / f'part-{b:04d}.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(
+            f"COPY ({gold_sql('duckdb')}) TO '{stage / f'part-{b:04d}.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        )
     return con.execute(f"SELECT count(*) FROM read_parquet('{stage}/*.parquet')").fetchone()[0]
 
 
-def build_gold(raw_dir: Path, out_dir: Path, engine: str = "duckdb", spark_master: str = "local[*]",
-               threads: int | None = None) -> dict:
+def build_gold(
+    raw_dir: Path, out_dir: Path, engine: str = "duckdb", spark_master: str = "local[*]", threads: int | None = None
+) -> dict:
     """Build ``out_dir/sessions.parquet`` from typed raw tables; return rows and seconds."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +163,8 @@ def spark_session(master: str = "local[*]"):
     from pyspark.sql import SparkSession
 
     spark = (
-        SparkSession.builder.master(master).appName("clickstream-gold")
+        SparkSession.builder.master(master)
+        .appName("clickstream-gold")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
@@ -187,17 +214,27 @@ def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
     checks = [
         ("rows = sessions", q("SELECT count(*) FROM gold"), q("SELECT count(*) FROM sessions")),
         ("one row per session", q("SELECT count(DISTINCT session_id) FROM gold"), q("SELECT count(*) FROM gold")),
-        ("revenue = sum of order totals", q("SELECT round(sum(amount_usd), 2) FROM gold"),
-         q("SELECT round(coalesce(sum(total_usd), 0), 2) FROM orders")),
-        ("buyers = sessions with an order", q("SELECT sum(did_purchase) FROM gold"),
-         q("SELECT count(DISTINCT session_id) FROM orders")),
+        (
+            "revenue = sum of order totals",
+            q("SELECT round(sum(amount_usd), 2) FROM gold"),
+            q("SELECT round(coalesce(sum(total_usd), 0), 2) FROM orders"),
+        ),
+        (
+            "buyers = sessions with an order",
+            q("SELECT sum(did_purchase) FROM gold"),
+            q("SELECT count(DISTINCT session_id) FROM orders"),
+        ),
         ("events = raw events", q("SELECT sum(event_count) FROM gold"), q("SELECT count(*) FROM events")),
-        ("units = sum of item quantities", q("SELECT sum(n_items) FROM gold"),
-         q("SELECT coalesce(sum(quantity), 0) FROM order_items")),
+        (
+            "units = sum of item quantities",
+            q("SELECT sum(n_items) FROM gold"),
+            q("SELECT coalesce(sum(quantity), 0) FROM order_items"),
+        ),
     ]
     frame = pd.DataFrame(checks, columns=["check", "gold table", "raw tables"])
     frame["agrees"] = [
-        bool(np.isclose(float(a or 0), float(b or 0), rtol=1e-9, atol=0.01)) for a, b in zip(frame["gold table"], frame["raw tables"])
+        bool(np.isclose(float(a or 0), float(b or 0), rtol=1e-9, atol=0.01))
+        for a, b in zip(frame["gold table"], frame["raw tables"])
     ]
     return frame
 
@@ -219,18 +256,33 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     events["pre_ts"] = events["ts"].where(events["seen"] == 0)
     events["pre_gap"] = events["gap"].where(events["seen"] == 0)
     agg = events.groupby("session_id").agg(
-        event_count=("event_id", "size"), first_ts=("ts", "min"), last_ts=("ts", "max"),
-        max_idle_seconds=("gap", "max"), pre_max_idle=("pre_gap", "max"), pre_count=("pre", "sum"), pre_end_ts=("pre_ts", "max"),
+        event_count=("event_id", "size"),
+        first_ts=("ts", "min"),
+        last_ts=("ts", "max"),
+        max_idle_seconds=("gap", "max"),
+        pre_max_idle=("pre_gap", "max"),
+        pre_count=("pre", "sum"),
+        pre_end_ts=("pre_ts", "max"),
     )
-    types = events.pivot_table(index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0)
+    types = events.pivot_table(
+        index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0
+    )
     for t in schema.FUNNEL_STEPS:
         agg[f"n_{t}"] = types[t] if t in types else 0
     o = orders.groupby("session_id").agg(n_orders=("order_id", "size"), amount_usd=("total_usd", "sum"))
-    it = items.merge(orders[["order_id", "session_id"]], on="order_id").merge(products[["product_id", "cost_usd"]], on="product_id", how="left")
+    it = items.merge(orders[["order_id", "session_id"]], on="order_id").merge(
+        products[["product_id", "cost_usd"]], on="product_id", how="left"
+    )
     it["value"] = it["quantity"] * it["unit_price_usd"]
     it["margin"] = it["quantity"] * (it["unit_price_usd"] - it["cost_usd"])
-    i = it.groupby("session_id").agg(n_items=("quantity", "sum"), items_usd=("value", "sum"), gross_margin_usd=("margin", "sum"))
-    out = sessions.merge(agg, on="session_id", how="left").merge(o, on="session_id", how="left").merge(i, on="session_id", how="left")
+    i = it.groupby("session_id").agg(
+        n_items=("quantity", "sum"), items_usd=("value", "sum"), gross_margin_usd=("margin", "sum")
+    )
+    out = (
+        sessions.merge(agg, on="session_id", how="left")
+        .merge(o, on="session_id", how="left")
+        .merge(i, on="session_id", how="left")
+    )
     out["session_seconds"] = (out["last_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
     out["first_event_delay_seconds"] = (out["first_ts"] - out["started_at"]).dt.total_seconds()
     out["max_idle_seconds"] = out["max_idle_seconds"].fillna(0.0)

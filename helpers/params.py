@@ -107,9 +107,7 @@ def coerce(name: str, value, type_name: str):
             return number
         return str(value)
     except (TypeError, ValueError):
-        raise ParameterError(
-            f"parameter '{name}' must be {_article(type_name)} {type_name}, got {value!r}"
-        ) from None
+        raise ParameterError(f"parameter '{name}' must be {_article(type_name)} {type_name}, got {value!r}") from None
 
 
 def _article(type_name: str) -> str:

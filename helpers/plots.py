@@ -25,11 +25,17 @@ SQUARE = (5.5, 4.5)
 def use_house_style() -> None:
     """Apply the report's figure style (call once per notebook)."""
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
-    plt.rcParams.update({
-        "figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": WIDE,
-        "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
-        "figure.autolayout": True,
-    })
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "figure.figsize": WIDE,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.labelsize": 10,
+            "figure.autolayout": True,
+        }
+    )
     pd.set_option("styler.format.escape", "html")  # labels from data cannot inject markup
     _describe_figures()
     pd.set_option("display.max_columns", 12)
@@ -50,8 +56,11 @@ def alt_text(fig) -> str:
     if fig._suptitle is not None and fig._suptitle.get_text():
         parts.append(fig._suptitle.get_text())
     for ax in fig.axes:
-        bits = [ax.get_title(), f"horizontal axis: {ax.get_xlabel()}" if ax.get_xlabel() else "",
-                f"vertical axis: {ax.get_ylabel()}" if ax.get_ylabel() else ""]
+        bits = [
+            ax.get_title(),
+            f"horizontal axis: {ax.get_xlabel()}" if ax.get_xlabel() else "",
+            f"vertical axis: {ax.get_ylabel()}" if ax.get_ylabel() else "",
+        ]
         text = "; ".join(b for b in bits if b)
         if text:
             parts.append(text)
@@ -113,9 +122,18 @@ def session_distributions(dist: pd.DataFrame):
 def heatmap(rate: pd.DataFrame, size: pd.DataFrame, title: str, xlabel: str, ylabel: str):
     """Conversion-rate heatmap with the rate and cell count written in each cell."""
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    annot = rate.map(lambda v: "" if pd.isna(v) else f"{v:.1%}") + size.map(lambda v: "" if pd.isna(v) else f"\n(n={int(v):,})")
-    sns.heatmap(rate, annot=annot, fmt="", cmap="viridis", ax=ax, cbar_kws={"label": "conversion rate"},
-                annot_kws={"fontsize": 8})
+    annot = rate.map(lambda v: "" if pd.isna(v) else f"{v:.1%}") + size.map(
+        lambda v: "" if pd.isna(v) else f"\n(n={int(v):,})"
+    )
+    sns.heatmap(
+        rate,
+        annot=annot,
+        fmt="",
+        cmap="viridis",
+        ax=ax,
+        cbar_kws={"label": "conversion rate"},
+        annot_kws={"fontsize": 8},
+    )
     ax.invert_yaxis()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -161,8 +179,17 @@ def empty(title: str, sentence: str, size=(8, 1.6)):
     return fig, ax
 
 
-def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: str, ref: float = 1.0,
-           log_x: bool = True, hue: str | None = None):
+def forest(
+    table: pd.DataFrame,
+    est: str,
+    lo: str,
+    hi: str,
+    title: str,
+    xlabel: str,
+    ref: float = 1.0,
+    log_x: bool = True,
+    hue: str | None = None,
+):
     """Point estimates with 95 % CIs, one row per index entry, each labelled with its numbers; a line at ``ref``.
 
     Rows with an infinite or missing interval (a separated fit) are left out and counted in the
@@ -178,11 +205,20 @@ def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: 
         return empty(title, "No estimate with a finite confidence interval to show.")
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(table) + 1.6))
     y = np.arange(len(table))
-    colors = [PALETTE[0]] * len(table) if hue is None else [PALETTE[i % len(PALETTE)] for i in pd.factorize(table[hue])[0]]
+    colors = (
+        [PALETTE[0]] * len(table) if hue is None else [PALETTE[i % len(PALETTE)] for i in pd.factorize(table[hue])[0]]
+    )
     for yi, (mid, low, high), color in zip(y, values.to_numpy(), colors):
         ax.errorbar([mid], [yi], xerr=[[mid - low], [high - mid]], fmt="o", color=color, capsize=3)
-        ax.annotate(f"{mid:.2f} [{low:.2f}, {high:.2f}]", (high, yi), xytext=(6, 0), textcoords="offset points",
-                    va="center", fontsize=8, color="#333333")
+        ax.annotate(
+            f"{mid:.2f} [{low:.2f}, {high:.2f}]",
+            (high, yi),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color="#333333",
+        )
     ax.axvline(ref, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [str(i) for i in table.index])
     ax.set_ylim(len(table) - 0.5, -0.5)
@@ -206,8 +242,14 @@ def forest(table: pd.DataFrame, est: str, lo: str, hi: str, title: str, xlabel: 
 def partial_regression(binned: pd.DataFrame, title: str, xlabel: str, ylabel: str):
     """Binned partial-regression plot: residual outcome against residual feature, with 95 % CIs."""
     fig, ax = plt.subplots(figsize=SQUARE)
-    ax.errorbar(binned["x"], binned["y"], yerr=[binned["y"] - binned["lo"], binned["hi"] - binned["y"]], fmt="o",
-                color=PALETTE[0], capsize=2)
+    ax.errorbar(
+        binned["x"],
+        binned["y"],
+        yerr=[binned["y"] - binned["lo"], binned["hi"] - binned["y"]],
+        fmt="o",
+        color=PALETTE[0],
+        capsize=2,
+    )
     slope = np.polyfit(binned["x"], binned["y"], 1, w=np.sqrt(binned["n"]))
     xs = np.linspace(binned["x"].min(), binned["x"].max(), 2)
     ax.plot(xs, np.polyval(slope, xs), color=PALETTE[3], label=f"slope {slope[0]:+.3f}")
@@ -219,7 +261,9 @@ def partial_regression(binned: pd.DataFrame, title: str, xlabel: str, ylabel: st
     return fig, ax
 
 
-def grouped_lines(table: pd.DataFrame, x: str, y: str, lo: str, hi: str, group: str, title: str, xlabel: str, ylabel: str):
+def grouped_lines(
+    table: pd.DataFrame, x: str, y: str, lo: str, hi: str, group: str, title: str, xlabel: str, ylabel: str
+):
     """One line with a CI band per group."""
     fig, ax = plt.subplots(figsize=WIDE)
     for (name, part), color in zip(table.groupby(group, observed=True), PALETTE):
@@ -237,8 +281,14 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(buyers))
     for (style, part), color in zip(buyers.groupby("style"), PALETTE):
-        ax.scatter(part["avg_item_price_usd"], part["n_items"] + jitter[buyers.index.get_indexer(part.index)],
-                   s=8, alpha=0.5, color=color, label=f"{style} ({len(part):,})")
+        ax.scatter(
+            part["avg_item_price_usd"],
+            part["n_items"] + jitter[buyers.index.get_indexer(part.index)],
+            s=8,
+            alpha=0.5,
+            color=color,
+            label=f"{style} ({len(part):,})",
+        )
     plain_log_x(ax)
     ax.set_xlabel("average item price, USD (log scale)")
     ax.set_ylabel("units bought (jittered)")
@@ -251,8 +301,13 @@ def segments(seg: pd.DataFrame):
     """Conversion (95 % CI) and revenue per session by engagement segment."""
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
     x = np.arange(len(seg))
-    left.bar(x, seg["conversion"], color=PALETTE[0],
-             yerr=np.clip([seg["conversion"] - seg["conv_lo"], seg["conv_hi"] - seg["conversion"]], 0, None), capsize=4)
+    left.bar(
+        x,
+        seg["conversion"],
+        color=PALETTE[0],
+        yerr=np.clip([seg["conversion"] - seg["conv_lo"], seg["conv_hi"] - seg["conversion"]], 0, None),
+        capsize=4,
+    )
     left.set_xticks(x, seg.index)
     left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     left.set_xlabel("engagement segment (events before first checkout)")

@@ -19,20 +19,50 @@ from .schema import FUNNEL_STEPS
 # Published ranges the simulator is tuned to land in. The source column says where each range
 # comes from; a range is a band around the published figures, since sites differ widely.
 BENCHMARKS = [
-    ("session conversion rate", "conversion", 0.015, 0.04,
-     "Smart Insights, 'What are typical average add-to-cart conversion rates?' (D. Chaffey): "
-     "e-commerce conversion mostly 2-3 % of sessions"),
-    ("sessions with an add-to-cart", "cart_share", 0.06, 0.12,
-     "Smart Insights (same article): add-to-cart rates around 7-10 % of sessions"),
-    ("cart abandonment (carts not bought)", "cart_abandonment", 0.60, 0.80,
-     "Baymard Institute, 'Cart Abandonment Rate Statistics': average of 49 studies about 70 %"),
-    ("one-event sessions", "one_event_share", 0.30, 0.50,
-     "bounce rates of 30-50 % are the usual band in web-analytics benchmark reports"),
-    ("median duration of sessions with 2+ events, min", "median_minutes_multi", 1.0, 3.0,
-     "web-analytics benchmark reports put typical visits at a few minutes; a one-event session "
-     "has no measurable duration in a clickstream, so it is left out"),
-    ("cost as share of price (lowest, highest)", "cost_share_range", 0.25, 0.75,
-     "retail gross margins of 25-75 % of price (product costs are simulated in that band)"),
+    (
+        "session conversion rate",
+        "conversion",
+        0.015,
+        0.04,
+        "Smart Insights, 'What are typical average add-to-cart conversion rates?' (D. Chaffey): "
+        "e-commerce conversion mostly 2-3 % of sessions",
+    ),
+    (
+        "sessions with an add-to-cart",
+        "cart_share",
+        0.06,
+        0.12,
+        "Smart Insights (same article): add-to-cart rates around 7-10 % of sessions",
+    ),
+    (
+        "cart abandonment (carts not bought)",
+        "cart_abandonment",
+        0.60,
+        0.80,
+        "Baymard Institute, 'Cart Abandonment Rate Statistics': average of 49 studies about 70 %",
+    ),
+    (
+        "one-event sessions",
+        "one_event_share",
+        0.30,
+        0.50,
+        "bounce rates of 30-50 % are the usual band in web-analytics benchmark reports",
+    ),
+    (
+        "median duration of sessions with 2+ events, min",
+        "median_minutes_multi",
+        1.0,
+        3.0,
+        "web-analytics benchmark reports put typical visits at a few minutes; a one-event session "
+        "has no measurable duration in a clickstream, so it is left out",
+    ),
+    (
+        "cost as share of price (lowest, highest)",
+        "cost_share_range",
+        0.25,
+        0.75,
+        "retail gross margins of 25-75 % of price (product costs are simulated in that band)",
+    ),
 ]
 
 
@@ -48,9 +78,12 @@ def raw_profile(raw_dir: Path) -> dict:
     con = _con()
     for name in ("sessions", "events", "orders", "order_items", "products"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{raw / (name + '.parquet')}')")
-    counts = {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
-              for n in ("sessions", "events", "orders", "order_items", "products")}
-    per_session = con.execute("""
+    counts = {
+        n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
+        for n in ("sessions", "events", "orders", "order_items", "products")
+    }
+    per_session = (
+        con.execute("""
         WITH s AS (
           SELECT s.session_id,
                  count(e.event_id) AS n_events,
@@ -73,16 +106,22 @@ def raw_profile(raw_dir: Path) -> dict:
                median(seconds) FILTER (WHERE n_events >= 2) / 60 AS median_minutes_multi,
                quantile_cont(seconds, 0.9) FILTER (WHERE n_events >= 2) / 60 AS p90_minutes_multi,
                avg(n_events) AS mean_events
-        FROM s LEFT JOIN (SELECT DISTINCT session_id FROM orders) AS o USING (session_id)""").df().iloc[0].to_dict()
+        FROM s LEFT JOIN (SELECT DISTINCT session_id FROM orders) AS o USING (session_id)""")
+        .df()
+        .iloc[0]
+        .to_dict()
+    )
     buyers = con.execute("SELECT count(DISTINCT session_id) FROM orders").fetchone()[0]
     carts = per_session.pop("cart_sessions") or 0
     not_bought = per_session.pop("cart_sessions_not_bought") or 0
     cost = con.execute("SELECT * FROM products LIMIT 0").df().columns
     cost_range = (None, None)
     if "cost_usd" in cost:
-        cost_range = tuple(con.execute(
-            "SELECT min(cost_usd / price_usd), max(cost_usd / price_usd) FROM products WHERE price_usd > 0"
-        ).fetchone())
+        cost_range = tuple(
+            con.execute(
+                "SELECT min(cost_usd / price_usd), max(cost_usd / price_usd) FROM products WHERE price_usd > 0"
+            ).fetchone()
+        )
     return {
         "counts": counts,
         **{k: float(v) if v is not None else None for k, v in per_session.items()},
@@ -105,8 +144,15 @@ def benchmark_table(profile: dict) -> pd.DataFrame:
             ok = None if value is None else lo <= value <= hi
             shown = "n/a" if value is None else (f"{value:.1%}" if hi <= 1 else f"{value:.2f}")
         band = f"{lo:.0%} - {hi:.0%}" if hi <= 1 else f"{lo:g} - {hi:g}"
-        rows.append({"metric": label, "this data": shown, "published range": band,
-                     "in range": {True: "yes", False: "no", None: "n/a"}[ok], "source": source})
+        rows.append(
+            {
+                "metric": label,
+                "this data": shown,
+                "published range": band,
+                "in range": {True: "yes", False: "no", None: "n/a"}[ok],
+                "source": source,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -116,7 +162,7 @@ def funnel(raw_dir: Path) -> pd.DataFrame:
     con = _con()
     df = con.execute(f"""
         SELECT event_type, count(DISTINCT session_id) AS sessions
-        FROM read_parquet('{raw / 'events.parquet'}') GROUP BY event_type""").df()
+        FROM read_parquet('{raw / "events.parquet"}') GROUP BY event_type""").df()
     total = con.execute(f"SELECT count(*) FROM read_parquet('{raw / 'sessions.parquet'}')").fetchone()[0]
     df = df.set_index("event_type").reindex(list(FUNNEL_STEPS)).fillna(0).reset_index()
     df["share_of_sessions"] = df["sessions"] / max(total, 1)
@@ -127,9 +173,14 @@ def funnel(raw_dir: Path) -> pd.DataFrame:
 def distributions(raw_dir: Path, max_rows: int = 200_000) -> pd.DataFrame:
     """Events per session and session length in minutes (a uniform sample for plotting)."""
     raw = Path(raw_dir)
-    return _con().execute(f"""
+    return (
+        _con()
+        .execute(f"""
         SELECT count(e.event_id) AS events,
                coalesce(date_diff('millisecond', s.started_at, max(e.ts)), 0) / 60000.0 AS minutes
-        FROM (SELECT * FROM read_parquet('{raw / 'sessions.parquet'}') USING SAMPLE reservoir({max_rows} ROWS) REPEATABLE (1)) s
-        LEFT JOIN read_parquet('{raw / 'events.parquet'}') e USING (session_id)
-        GROUP BY s.session_id, s.started_at""").df()
+        FROM (SELECT * FROM read_parquet('{raw / "sessions.parquet"}')
+              USING SAMPLE reservoir({max_rows} ROWS) REPEATABLE (1)) s
+        LEFT JOIN read_parquet('{raw / "events.parquet"}') e USING (session_id)
+        GROUP BY s.session_id, s.started_at""")
+        .df()
+    )

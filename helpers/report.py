@@ -40,8 +40,7 @@ def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
         unknown = wanted - {p.name[:2] for p in found} - {p.stem for p in found}
         if unknown:
             raise ParameterError(
-                f"--only {sorted(unknown)[0]!r} matches no notebook; known: "
-                + ", ".join(p.stem for p in found)
+                f"--only {sorted(unknown)[0]!r} matches no notebook; known: " + ", ".join(p.stem for p in found)
             )
         found = [p for p in found if p.name[:2] in wanted or p.stem in wanted]
     return found
@@ -155,7 +154,9 @@ def execute(
     with run_lock(run):
         if only:
             if not data_final.exists():
-                raise ReportError(f"--only needs an earlier full run '{run}' in {data_final}; run it without --only first")
+                raise ReportError(
+                    f"--only needs an earlier full run '{run}' in {data_final}; run it without --only first"
+                )
             _link_copy(data_final, data_stage)
             _link_copy(reports_final, reports_stage)
         data_stage.mkdir(parents=True, exist_ok=True)
@@ -167,9 +168,20 @@ def execute(
             with _env(CLICKSTREAM_RUN_DIR=str(data_stage)):
                 timings.update(_run_all(notebooks, run, chosen, declared, reports_stage, progress))
             effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
-            ran = {nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]} for nb in notebooks}
-            record = _write_run_record(reports_stage, run, scenario, effective, timings, started,
-                                       data_fingerprint(data_stage / "raw"), ran, partial=bool(only))
+            ran = {
+                nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]} for nb in notebooks
+            }
+            record = _write_run_record(
+                reports_stage,
+                run,
+                scenario,
+                effective,
+                timings,
+                started,
+                data_fingerprint(data_stage / "raw"),
+                ran,
+                partial=bool(only),
+            )
             _mark_stale_pages(reports_stage, run, record)
             from .frontpage import write_index
             from .site import write_assets
@@ -205,8 +217,9 @@ def needs(nb: str, present: list[str]) -> set[str]:
     return (READS_FROM[number] & earlier) if number in READS_FROM else earlier
 
 
-def _run_all(notebooks: list[Path], run: str, chosen: dict, declared: dict, out_dir: Path,
-             progress: bool) -> dict[str, float]:
+def _run_all(
+    notebooks: list[Path], run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool
+) -> dict[str, float]:
     """Run ``notebooks``, each as soon as those it reads from are done; return seconds by notebook.
 
     After a failure nothing new starts; the ones already running finish, then the first error is raised.
@@ -222,8 +235,11 @@ def _run_all(notebooks: list[Path], run: str, chosen: dict, declared: dict, out_
             for nb in ready:
                 pending.remove(nb)
                 alone = len(ready) == 1 and not running  # a progress bar only when nothing else prints
-                running[pool.submit(_run_one, nb, order[nb.stem], len(notebooks), run, chosen, declared,
-                                    out_dir, progress and alone)] = nb
+                running[
+                    pool.submit(
+                        _run_one, nb, order[nb.stem], len(notebooks), run, chosen, declared, out_dir, progress and alone
+                    )
+                ] = nb
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -239,7 +255,9 @@ def _run_all(notebooks: list[Path], run: str, chosen: dict, declared: dict, out_
     return timings
 
 
-def _run_one(nb: Path, i: int, total: int, run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool) -> float:
+def _run_one(
+    nb: Path, i: int, total: int, run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool
+) -> float:
     import papermill
 
     own = {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]}
@@ -252,8 +270,13 @@ def _run_one(nb: Path, i: int, total: int, run: str, chosen: dict, declared: dic
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(nb), str(out_nb), parameters=own, kernel_name="python3",
-            cwd=str(paths.NOTEBOOKS_DIR), progress_bar=progress, log_output=False,
+            str(nb),
+            str(out_nb),
+            parameters=own,
+            kernel_name="python3",
+            cwd=str(paths.NOTEBOOKS_DIR),
+            progress_bar=progress,
+            log_output=False,
             kernel_manager_class="helpers.report.IPCKernelManager",
         )
     except papermill.PapermillExecutionError as exc:
@@ -343,8 +366,17 @@ def stale_after(rerun: set[str], known: set[str]) -> set[str]:
     return stale
 
 
-def _write_run_record(folder: Path, run: str, scenario, chosen: dict, timings: dict, started, fingerprint: str,
-                      ran: dict[str, dict], partial: bool) -> dict:
+def _write_run_record(
+    folder: Path,
+    run: str,
+    scenario,
+    chosen: dict,
+    timings: dict,
+    started,
+    fingerprint: str,
+    ran: dict[str, dict],
+    partial: bool,
+) -> dict:
     """``run.json``: what ran in this call with which parameters, every page's last run, and which pages are stale."""
     previous = json.loads((folder / "run.json").read_text()) if partial and (folder / "run.json").exists() else {}
     finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -380,10 +412,14 @@ def _mark_stale_pages(folder: Path, run: str, record: dict) -> None:
         page = folder / f"{name}.html"
         if not page.exists():
             continue
-        banner = (f'<p class="stale" role="note"><b>Out of date:</b> {", ".join(record["ran_now"])} reran at '
-                  f'{record["finished_utc"].replace("T", " ")[:16]} UTC after this page was made, so its numbers may '
-                  f"not match. Refresh with <code>make report RUN={run} ONLY={numbers}</code>.</p>")
-        text = page.read_text(encoding="utf-8").replace('<main class="site-main">', '<main class="site-main">' + banner, 1)
+        banner = (
+            f'<p class="stale" role="note"><b>Out of date:</b> {", ".join(record["ran_now"])} reran at '
+            f"{record['finished_utc'].replace('T', ' ')[:16]} UTC after this page was made, so its numbers may "
+            f"not match. Refresh with <code>make report RUN={run} ONLY={numbers}</code>.</p>"
+        )
+        text = page.read_text(encoding="utf-8").replace(
+            '<main class="site-main">', '<main class="site-main">' + banner, 1
+        )
         with atomic_path(page) as tmp:  # a new file: the previous report's hard-linked copy stays untouched
             Path(tmp).write_text(text, encoding="utf-8")
 
@@ -421,8 +457,12 @@ def params_from_args(args) -> dict:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    for flag, name in ((args.data, "data_dir"), (args.event_log, "event_log"), (args.mapping, "mapping"),
-                       (args.session_table, "session_table")):
+    for flag, name in (
+        (args.data, "data_dir"),
+        (args.event_log, "event_log"),
+        (args.mapping, "mapping"),
+        (args.session_table, "session_table"),
+    ):
         if flag:
             overrides[name] = str(Path(flag).expanduser().resolve())
     if args.preset:

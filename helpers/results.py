@@ -22,9 +22,7 @@ def load(run: str, notebook: str) -> dict:
     """Read the results a notebook recorded; a clear error if it has not run yet."""
     path = paths.results_dir(run) / f"{notebook}.json"
     if not path.exists():
-        raise FileNotFoundError(
-            f"no results from {notebook} for run '{run}' ({path}); run that notebook first"
-        )
+        raise FileNotFoundError(f"no results from {notebook} for run '{run}' ({path}); run that notebook first")
     return read_json(path)
 
 

@@ -63,9 +63,7 @@ CATEGORY_MEDIAN_PRICE = (15.0, 40.0, 25.0, 180.0, 60.0, 50.0)
 CATEGORY_PRICE_SD = 0.5  # sd of log price within a category
 
 # Diurnal profile of session starts (share per hour, 0-23), evening peak.
-HOUR_WEIGHTS = np.array(
-    [2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 6, 4], dtype=float
-)
+HOUR_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 6, 4], dtype=float)
 
 # Centring constants of the purchase model (log1p of 3 events and of 90 seconds).
 ENGAGEMENT_CENTRE = math.log1p(3)
@@ -216,8 +214,17 @@ def browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.nda
     t_rel = first_delay[sess] + _segment_cumsum(gap, starts, k_pre)
     t_pre = t_rel[starts + k_pre - 1]
     return dict(
-        device=device, source=source, affinity=affinity, pace=pace, k_pre=k_pre,
-        starts=starts, sess=sess, pos=pos, gap=gap, t_rel=t_rel, t_pre=t_pre,
+        device=device,
+        source=source,
+        affinity=affinity,
+        pace=pace,
+        k_pre=k_pre,
+        starts=starts,
+        sess=sess,
+        pos=pos,
+        gap=gap,
+        t_rel=t_rel,
+        t_pre=t_pre,
     )
 
 
@@ -357,8 +364,9 @@ def simulate_chunk(
     buyers = np.flatnonzero(buy)
     nb = buyers.size
     order_id = np.arange(first_order_id, first_order_id + nb, dtype=np.int64)
-    basket_shift = (cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE)
-                    + cfg.engagement_spend_effect * (np.log1p(k_pre[buyers]) - ENGAGEMENT_CENTRE))
+    basket_shift = cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE) + cfg.engagement_spend_effect * (
+        np.log1p(k_pre[buyers]) - ENGAGEMENT_CENTRE
+    )
     line_order, idx, quantity = _basket(catalogue, shift[buyers], basket_shift, *_basket_draws(rng, nb))
     line_cents = quantity * catalogue.cents[idx]
     total_cents = np.bincount(line_order, weights=line_cents, minlength=nb).astype(np.int64)
@@ -465,8 +473,14 @@ def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, i
         for c in range(n_chunks):
             n = min(CHUNK_SESSIONS, cfg.n_sessions - c * CHUNK_SESSIONS)
             tables = simulate_chunk(
-                cfg, n, np.random.default_rng(chunk_seeds[c]), catalogue, intercept,
-                ids["session"], ids["event"], ids["order"],
+                cfg,
+                n,
+                np.random.default_rng(chunk_seeds[c]),
+                catalogue,
+                intercept,
+                ids["session"],
+                ids["event"],
+                ids["order"],
             )
             for name in names:
                 table = _to_arrow(tables[name], name)
@@ -487,12 +501,14 @@ def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, i
             w.close()
         for path in tmp.values():
             path.unlink(missing_ok=True)
-    product_table = pa.table({
-        "product_id": products["product_id"],
-        "category": products["category"].astype(str),
-        "price_usd": products["price_cents"] / 100.0,
-        "cost_usd": products["cost_cents"] / 100.0,
-    })
+    product_table = pa.table(
+        {
+            "product_id": products["product_id"],
+            "category": products["category"].astype(str),
+            "price_usd": products["price_cents"] / 100.0,
+            "cost_usd": products["cost_cents"] / 100.0,
+        }
+    )
     pq.write_table(product_table, out_dir / "products.parquet", compression="zstd")
     truth = truth_dict(cfg, intercept)
     write_json(truth, out_dir / "truth.json")
@@ -516,13 +532,14 @@ def simulate_frames(cfg: SimConfig) -> dict:
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]).spawn(1)[0])
     tables = simulate_chunk(cfg, cfg.n_sessions, rng, catalogue, intercept)
     frames = {name: _to_arrow(cols, name).to_pandas() for name, cols in tables.items() if not name.startswith("_")}
-    frames["products"] = pd.DataFrame({
-        "product_id": products["product_id"],
-        "category": products["category"].astype(str),
-        "price_usd": products["price_cents"] / 100.0,
-        "cost_usd": products["cost_cents"] / 100.0,
-    })
+    frames["products"] = pd.DataFrame(
+        {
+            "product_id": products["product_id"],
+            "category": products["category"].astype(str),
+            "price_usd": products["price_cents"] / 100.0,
+            "cost_usd": products["cost_cents"] / 100.0,
+        }
+    )
     frames["_truth"] = tables["_truth"]
     frames["_intercept"] = intercept
     return frames
-

@@ -23,37 +23,85 @@ from pathlib import Path
 from .io import atomic_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PAGES = [("index", "Overview"), ("01_simulate", "01 Data"), ("02_gold_table", "02 Gold table"),
-         ("03_conversion", "03 Who buys"), ("04_spend", "04 Who spends"), ("05_purchase_style", "05 Styles"),
-         ("06_strategy", "06 Strategy"), ("glossary", "Glossary")]
+PAGES = [
+    ("index", "Overview"),
+    ("01_simulate", "01 Data"),
+    ("02_gold_table", "02 Gold table"),
+    ("03_conversion", "03 Who buys"),
+    ("04_spend", "04 Who spends"),
+    ("05_purchase_style", "05 Styles"),
+    ("06_strategy", "06 Strategy"),
+    ("glossary", "Glossary"),
+]
 
 # term id -> (name, definition, pattern of its first use in a page)
 GLOSSARY: dict[str, tuple[str, str, str]] = {
-    "odds-ratio": ("Odds ratio (per SD)", "How the odds of buying multiply when a feature rises by one standard deviation, "
-                   "the others held fixed. 1 means no association; 2 doubles the odds; 0.5 halves them.",
-                   r"(?i)\bodds ratios?\b"),
-    "ame": ("Average marginal effect (AME)", "The change in the probability of buying per unit of a feature, averaged over "
-            "all sessions: the odds ratio translated into percentage points.", r"(?i:\baverage marginal effects?\b)|\bAME\b"),
-    "ci": ("Confidence interval (CI)", "The range of values the data are compatible with at the stated level (95 % unless "
-           "said otherwise). Verdicts here use where an interval lies, never the point estimate alone.", r"\bCIs?\b"),
-    "smd": ("Standardised mean difference (SMD)", "A difference in means divided by the pooled standard deviation, so "
-            "metrics on different scales compare. 0.2 is conventionally a small difference.", r"\bSMD\b"),
-    "tost": ("TOST and the equivalence margin", "Two one-sided tests: two groups are shown to be alike when the 90 % CI "
-             "of their difference lies inside ±margin. The margin is fixed before looking at the data; failing to find "
-             "a difference is not the same as showing there is none.", r"\bTOST\b|(?i:\bequivalence margin\b)"),
-    "hc3": ("HC3 standard errors", "Standard errors that stay valid when the spread of the outcome differs between "
-            "observations (heteroscedasticity-consistent, MacKinnon and White's HC3).", r"\bHC3\b"),
-    "roc-auc": ("ROC-AUC", "The chance that a randomly chosen buyer gets a higher score than a randomly chosen non-buyer. "
-                "0.5 is chance, 1 is perfect.", r"\bROC-AUC\b|\bAUC\b"),
-    "pr-auc": ("PR-AUC", "Average precision over all recall levels. For a rare outcome, compare it with the share of "
-               "buyers: that is what guessing achieves.", r"\bPR-AUC\b"),
-    "brier": ("Brier score", "The mean squared difference between predicted probabilities and what happened (0 or 1); "
-              "lower is better. Its skill compares it with always predicting the overall rate.", r"(?i)\bBrier\b"),
-    "log1p": ("log1p", "log(1 + x): a logarithmic scale that keeps zeros, used for counts and seconds with long tails.",
-              r"\blog1p\b"),
-    "leakage": ("Leakage", "Predicting an outcome from information that already contains it, such as the checkout "
-                "events of a purchase. It inflates accuracy; every feature here is measured before the first checkout.",
-                r"(?i)\bleakage\b"),
+    "odds-ratio": (
+        "Odds ratio (per SD)",
+        "How the odds of buying multiply when a feature rises by one standard deviation, "
+        "the others held fixed. 1 means no association; 2 doubles the odds; 0.5 halves them.",
+        r"(?i)\bodds ratios?\b",
+    ),
+    "ame": (
+        "Average marginal effect (AME)",
+        "The change in the probability of buying per unit of a feature, averaged over "
+        "all sessions: the odds ratio translated into percentage points.",
+        r"(?i:\baverage marginal effects?\b)|\bAME\b",
+    ),
+    "ci": (
+        "Confidence interval (CI)",
+        "The range of values the data are compatible with at the stated level (95 % unless "
+        "said otherwise). Verdicts here use where an interval lies, never the point estimate alone.",
+        r"\bCIs?\b",
+    ),
+    "smd": (
+        "Standardised mean difference (SMD)",
+        "A difference in means divided by the pooled standard deviation, so "
+        "metrics on different scales compare. 0.2 is conventionally a small difference.",
+        r"\bSMD\b",
+    ),
+    "tost": (
+        "TOST and the equivalence margin",
+        "Two one-sided tests: two groups are shown to be alike when the 90 % CI "
+        "of their difference lies inside ±margin. The margin is fixed before looking at the data; failing to find "
+        "a difference is not the same as showing there is none.",
+        r"\bTOST\b|(?i:\bequivalence margin\b)",
+    ),
+    "hc3": (
+        "HC3 standard errors",
+        "Standard errors that stay valid when the spread of the outcome differs between "
+        "observations (heteroscedasticity-consistent, MacKinnon and White's HC3).",
+        r"\bHC3\b",
+    ),
+    "roc-auc": (
+        "ROC-AUC",
+        "The chance that a randomly chosen buyer gets a higher score than a randomly chosen non-buyer. "
+        "0.5 is chance, 1 is perfect.",
+        r"\bROC-AUC\b|\bAUC\b",
+    ),
+    "pr-auc": (
+        "PR-AUC",
+        "Average precision over all recall levels. For a rare outcome, compare it with the share of "
+        "buyers: that is what guessing achieves.",
+        r"\bPR-AUC\b",
+    ),
+    "brier": (
+        "Brier score",
+        "The mean squared difference between predicted probabilities and what happened (0 or 1); "
+        "lower is better. Its skill compares it with always predicting the overall rate.",
+        r"(?i)\bBrier\b",
+    ),
+    "log1p": (
+        "log1p",
+        "log(1 + x): a logarithmic scale that keeps zeros, used for counts and seconds with long tails.",
+        r"\blog1p\b",
+    ),
+    "leakage": (
+        "Leakage",
+        "Predicting an outcome from information that already contains it, such as the checkout "
+        "events of a purchase. It inflates accuracy; every feature here is measured before the first checkout.",
+        r"(?i)\bleakage\b",
+    ),
 }
 SKIP_INSIDE = {"a", "style", "script", "title", "h1", "h2", "h3", "h4", "th", "nav", "summary"}
 
@@ -61,8 +109,9 @@ SKIP_INSIDE = {"a", "style", "script", "title", "h1", "h2", "h3", "h4", "th", "n
 def nav_html(current: str) -> str:
     """The navigation bar, the current page marked."""
     marked = ' aria-current="page" class="current"'
-    links = "".join(f'<a href="{name}.html"{marked if name == current else ""}>{html.escape(label)}</a>'
-                    for name, label in PAGES)
+    links = "".join(
+        f'<a href="{name}.html"{marked if name == current else ""}>{html.escape(label)}</a>' for name, label in PAGES
+    )
     return f'<nav class="site-nav" aria-label="Report pages">{links}</nav>'
 
 
@@ -70,7 +119,9 @@ def prev_next_html(current: str) -> str:
     """Previous and next page links."""
     names = [n for n, _ in PAGES]
     i = names.index(current) if current in names else 0
-    prev = f'<a rel="prev" href="{names[i - 1]}.html">← {html.escape(PAGES[i - 1][1])}</a>' if i > 0 else "<span></span>"
+    prev = (
+        f'<a rel="prev" href="{names[i - 1]}.html">← {html.escape(PAGES[i - 1][1])}</a>' if i > 0 else "<span></span>"
+    )
     nxt = f'<a rel="next" href="{names[i + 1]}.html">{html.escape(PAGES[i + 1][1])} →</a>' if i + 1 < len(names) else ""
     return f'<nav class="prev-next" aria-label="Previous and next page">{prev}{nxt}</nav>'
 
@@ -81,18 +132,26 @@ def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict) ->
     rows += [(f"parameter {k}", v) for k, v in sorted(parameters.items())]
     rows += [(f"package {k}", v) for k, v in versions.items()]
     body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return (f'<footer class="repro"><details><summary>Reproducibility: run {html.escape(run)}, data '
-            f'{html.escape(fingerprint or "n/a")}</summary><table>{body}</table></details></footer>')
+    return (
+        f'<footer class="repro"><details><summary>Reproducibility: run {html.escape(run)}, data '
+        f"{html.escape(fingerprint or 'n/a')}</summary><table>{body}</table></details></footer>"
+    )
 
 
 def git_commit() -> str:
     """The project's git commit, marked '+changes' when the work tree differs; 'unknown' outside git."""
     root = Path(__file__).resolve().parents[1]
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (sha + ("+changes" if dirty else "")) if sha else "unknown"
@@ -102,8 +161,21 @@ def package_versions() -> dict[str, str]:
     """Versions of Python and the packages the report depends on."""
     from importlib.metadata import PackageNotFoundError, version
 
-    names = ["numpy", "pandas", "pyarrow", "duckdb", "sqlglot", "scipy", "scikit-learn",
-             "statsmodels", "matplotlib", "seaborn", "papermill", "nbconvert", "pyspark"]
+    names = [
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "duckdb",
+        "sqlglot",
+        "scipy",
+        "scikit-learn",
+        "statsmodels",
+        "matplotlib",
+        "seaborn",
+        "papermill",
+        "nbconvert",
+        "pyspark",
+    ]
     out = {"python": sys.version.split()[0]}
     for name in names:
         try:
@@ -119,7 +191,11 @@ def toc_html(body: str) -> str:
     for anchor, inner in re.findall(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', body, flags=re.S):
         label = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r'<a class="anchor-link".*?</a>', "", inner))).strip()
         items.append(f'<li><a href="#{anchor}">{html.escape(label)}</a></li>')
-    return f'<nav class="toc" aria-label="On this page"><b>On this page</b><ol>{"".join(items)}</ol></nav>' if items else ""
+    return (
+        f'<nav class="toc" aria-label="On this page"><b>On this page</b><ol>{"".join(items)}</ol></nav>'
+        if items
+        else ""
+    )
 
 
 def link_terms(body: str, href: str = "glossary.html") -> str:
@@ -134,7 +210,7 @@ def link_terms(body: str, href: str = "glossary.html") -> str:
                 name = tag.group(1).lower()
                 if part.startswith("</"):
                     if name in stack:
-                        del stack[len(stack) - 1 - stack[::-1].index(name):]
+                        del stack[len(stack) - 1 - stack[::-1].index(name) :]
                 elif not part.endswith("/>") and name in SKIP_INSIDE:
                     stack.append(name)
             continue
@@ -143,8 +219,11 @@ def link_terms(body: str, href: str = "glossary.html") -> str:
         for term, (_, _, pattern) in list(left.items()):
             match = re.search(pattern, part)
             if match:
-                part = (part[:match.start()] + f'<a class="term" href="{href}#{term}">{match.group(0)}</a>'
-                        + part[match.end():])
+                part = (
+                    part[: match.start()]
+                    + f'<a class="term" href="{href}#{term}">{match.group(0)}</a>'
+                    + part[match.end() :]
+                )
                 del left[term]
         parts[i] = part
     return "".join(parts)
@@ -171,17 +250,30 @@ def render_notebook(executed: Path, html_path: Path, run: str, parameters: dict,
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
     name = Path(executed).stem
-    title = next((line[2:].strip() for c in nb.cells if c.cell_type == "markdown"
-                  for line in c.source.splitlines() if line.startswith("# ")), name)
+    title = next(
+        (
+            line[2:].strip()
+            for c in nb.cells
+            if c.cell_type == "markdown"
+            for line in c.source.splitlines()
+            if line.startswith("# ")
+        ),
+        name,
+    )
     nb.metadata["title"] = f"{title} · {run}"
     exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}),
-                                   enabled=True)
-    resources = {"site": {"header": header_html(name),
-                          "footer": prev_next_html(name) + footer_html(run, parameters, fingerprint, package_versions())}}
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}), enabled=True
+    )
+    resources = {
+        "site": {
+            "header": header_html(name),
+            "footer": prev_next_html(name) + footer_html(run, parameters, fingerprint, package_versions()),
+        }
+    }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     with atomic_path(html_path) as tmp:
         Path(tmp).write_text(decorate(body), encoding="utf-8")
@@ -189,18 +281,26 @@ def render_notebook(executed: Path, html_path: Path, run: str, parameters: dict,
 
 def glossary_html(run: str) -> str:
     """The glossary page."""
-    entries = "".join(f'<dt id="{term}">{html.escape(name)}</dt><dd>{html.escape(text)}</dd>'
-                      for term, (name, text, _) in GLOSSARY.items())
-    return page("glossary", f"Glossary · {run}", f"<h1>Glossary</h1><p>The terms the report uses, in plain words.</p>"
-                f'<dl class="glossary">{entries}</dl>', prev_next_html("glossary"))
+    entries = "".join(
+        f'<dt id="{term}">{html.escape(name)}</dt><dd>{html.escape(text)}</dd>'
+        for term, (name, text, _) in GLOSSARY.items()
+    )
+    return page(
+        "glossary",
+        f"Glossary · {run}",
+        f'<h1>Glossary</h1><p>The terms the report uses, in plain words.</p><dl class="glossary">{entries}</dl>',
+        prev_next_html("glossary"),
+    )
 
 
 def page(current: str, title: str, content: str, footer: str = "") -> str:
     """A standalone site page (front page, glossary) around ``content``."""
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-            f'<link rel="stylesheet" href="site.css"></head><body class="site-page">{nav_html(current)}'
-            f'<main class="site-main">{content}</main>{footer}</body></html>')
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f'<link rel="stylesheet" href="site.css"></head><body class="site-page">{nav_html(current)}'
+        f'<main class="site-main">{content}</main>{footer}</body></html>'
+    )
 
 
 def write_assets(folder: Path, run: str) -> None:

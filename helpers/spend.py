@@ -68,21 +68,37 @@ def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tup
     return float(np.mean(errs)), float(np.std(errs, ddof=1))
 
 
-def fit_nested(frame: pd.DataFrame, controls: list[str], folds: int, seed: int,
-               min_events_per_parameter: float = 10.0, idle: bool = True) -> dict:
+def fit_nested(
+    frame: pd.DataFrame,
+    controls: list[str],
+    folds: int,
+    seed: int,
+    min_events_per_parameter: float = 10.0,
+    idle: bool = True,
+) -> dict:
     """Each nested OLS: R², adjusted R², CV RMSE and AIC, with the health of every fit."""
     fits, rows, health = {}, [], {}
     for name, terms in nested_specs(controls, idle).items():
-        fits[name], health[name] = stats.checked_fit(fit_ols, frame, terms, events=len(frame),
-                                                     min_events_per_parameter=min_events_per_parameter)
+        fits[name], health[name] = stats.checked_fit(
+            fit_ols, frame, terms, events=len(frame), min_events_per_parameter=min_events_per_parameter
+        )
         rmse, rmse_sd = cv_rmse(frame, terms, folds, seed)
-        rows.append({"model": name, "r2": fits[name].rsquared, "adj_r2": fits[name].rsquared_adj, "cv_rmse": rmse,
-                     "cv_rmse_sd": rmse_sd, "aic": fits[name].aic})
+        rows.append(
+            {
+                "model": name,
+                "r2": fits[name].rsquared,
+                "adj_r2": fits[name].rsquared_adj,
+                "cv_rmse": rmse,
+                "cv_rmse_sd": rmse_sd,
+                "aic": fits[name].aic,
+            }
+        )
     return {"fits": fits, "table": pd.DataFrame(rows).set_index("model"), "health": stats.combine_health(health)}
 
 
-def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05,
-                   power: float = 0.8) -> pd.DataFrame:
+def per_sd_effects(
+    fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05, power: float = 0.8
+) -> pd.DataFrame:
     """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at 80 % power."""
     ci = fit.conf_int()
     rows = []
@@ -90,10 +106,21 @@ def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time", "idle"
         if n in fit.params:
             sd = float(frame[n].std())
             pct = lambda b, sd=sd: 100 * np.expm1(b * sd)  # noqa: E731
-            rows.append({"feature": n, "scale": stats.FEATURES[n][1], "coef": fit.params[n], "coef_lo": ci.loc[n, 0],
-                         "coef_hi": ci.loc[n, 1], "sd": sd, "pct_per_sd": pct(fit.params[n]),
-                         "pct_lo": pct(ci.loc[n, 0]), "pct_hi": pct(ci.loc[n, 1]), "p": fit.pvalues[n],
-                         "detectable_pct": pct(stats.mde(fit.bse[n], alpha, power))})
+            rows.append(
+                {
+                    "feature": n,
+                    "scale": stats.FEATURES[n][1],
+                    "coef": fit.params[n],
+                    "coef_lo": ci.loc[n, 0],
+                    "coef_hi": ci.loc[n, 1],
+                    "sd": sd,
+                    "pct_per_sd": pct(fit.params[n]),
+                    "pct_lo": pct(ci.loc[n, 0]),
+                    "pct_hi": pct(ci.loc[n, 1]),
+                    "p": fit.pvalues[n],
+                    "detectable_pct": pct(stats.mde(fit.bse[n], alpha, power)),
+                }
+            )
     return pd.DataFrame(rows).set_index("feature")
 
 
@@ -106,11 +133,14 @@ def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
     if (buyers["amount_usd"] > 0).sum() == 0:
         return "no order has a value (the data carry no prices)"
     if buyers["amount_usd"].nunique() < 2:
-        return f"every order is worth the same ({buyers['amount_usd'].iloc[0]:,.2f} USD): spend models need varying order values"
+        value = buyers["amount_usd"].iloc[0]
+        return f"every order is worth the same ({value:,.2f} USD): spend models need varying order values"
     for name, words in (("engagement", "number of events"), ("time", "time on site")):
         if buyers[name].nunique() < 2:
-            return (f"every buyer has the same {words} before checkout ({np.expm1(buyers[name].iloc[0]):g}), so its "
-                    "association with spend cannot be estimated")
+            return (
+                f"every buyer has the same {words} before checkout ({np.expm1(buyers[name].iloc[0]):g}), so its "
+                "association with spend cannot be estimated"
+            )
     return None
 
 
@@ -120,17 +150,27 @@ def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int 
     rx = frame[x].to_numpy() - X @ np.linalg.lstsq(X, frame[x].to_numpy(), rcond=None)[0]
     ry = frame[Y].to_numpy() - X @ np.linalg.lstsq(X, frame[Y].to_numpy(), rcond=None)[0]
     codes = pd.qcut(pd.Series(rx).rank(method="first"), bins, labels=False)
-    out = pd.DataFrame({"rx": rx, "ry": ry, "bin": codes}).groupby("bin").agg(
-        x=("rx", "mean"), y=("ry", "mean"), sd=("ry", "std"), n=("ry", "size"))
-    out["lo"], out["hi"] = out["y"] - stats.Z95 * out["sd"] / np.sqrt(out["n"]), out["y"] + stats.Z95 * out["sd"] / np.sqrt(out["n"])
+    out = (
+        pd.DataFrame({"rx": rx, "ry": ry, "bin": codes})
+        .groupby("bin")
+        .agg(x=("rx", "mean"), y=("ry", "mean"), sd=("ry", "std"), n=("ry", "size"))
+    )
+    out["lo"], out["hi"] = (
+        out["y"] - stats.Z95 * out["sd"] / np.sqrt(out["n"]),
+        out["y"] + stats.Z95 * out["sd"] / np.sqrt(out["n"]),
+    )
     return out
 
 
 def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
     """Geometric-mean spend by time quintile within engagement tertiles (a picture to check by eye)."""
     eng = pd.qcut(frame["engagement"].rank(method="first"), 3, labels=["low", "middle", "high"])
-    tim = frame.groupby(eng, observed=True)["time"].transform(lambda s: pd.qcut(s.rank(method="first"), 5, labels=False) + 1)
-    g = frame.assign(engagement_tertile=eng, time_quintile=tim).groupby(["engagement_tertile", "time_quintile"], observed=True)[Y]
+    tim = frame.groupby(eng, observed=True)["time"].transform(
+        lambda s: pd.qcut(s.rank(method="first"), 5, labels=False) + 1
+    )
+    g = frame.assign(engagement_tertile=eng, time_quintile=tim).groupby(
+        ["engagement_tertile", "time_quintile"], observed=True
+    )[Y]
     out = g.agg(["mean", "std", "size"]).reset_index()
     half = stats.Z95 * out["std"] / np.sqrt(out["size"])
     out["spend"], out["lo"], out["hi"] = np.exp(out["mean"]), np.exp(out["mean"] - half), np.exp(out["mean"] + half)
@@ -140,12 +180,22 @@ def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
 def truth_check(fit, truth: dict) -> pd.DataFrame:
     """Idle-time and engagement coefficients on log spend beside the simulator's implied true effects."""
     rows = []
-    for name, key, label in (("idle", "implied_idle_on_log_spend", "idle -> log spend (per log1p second)"),
-                             ("engagement", "implied_engagement_on_log_spend", "engagement -> log spend (per log1p event)")):
+    for name, key, label in (
+        ("idle", "implied_idle_on_log_spend", "idle -> log spend (per log1p second)"),
+        ("engagement", "implied_engagement_on_log_spend", "engagement -> log spend (per log1p event)"),
+    ):
         lo, hi = fit.conf_int().loc[name]
         value = truth[key]
-        rows.append({"effect": label, "truth": value, "estimate": fit.params[name], "ci_lo": lo, "ci_hi": hi,
-                     "covered": bool(lo <= value <= hi)})
+        rows.append(
+            {
+                "effect": label,
+                "truth": value,
+                "estimate": fit.params[name],
+                "ci_lo": lo,
+                "ci_hi": hi,
+                "covered": bool(lo <= value <= hi),
+            }
+        )
     return pd.DataFrame(rows).set_index("effect")
 
 
@@ -154,8 +204,15 @@ def direction(lo: float, hi: float) -> str:
     return "negative" if hi < 0 else ("positive" if lo > 0 else "none")
 
 
-def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame, health: dict, confounded: bool,
-             rmse_gain: float, little_r2: float) -> dict:
+def verdicts(
+    table: pd.DataFrame,
+    central: pd.DataFrame,
+    full: pd.DataFrame,
+    health: dict,
+    confounded: bool,
+    rmse_gain: float,
+    little_r2: float,
+) -> dict:
     """Which feature explains spend better, and the direction of time and idle once engagement is held.
 
     ``explains_better``: the single-feature model whose CV RMSE is lower by at least ``rmse_gain``
@@ -169,24 +226,51 @@ def verdicts(table: pd.DataFrame, central: pd.DataFrame, full: pd.DataFrame, hea
     better = "neither clearly" if abs(gap) < rmse_gain else ("engagement" if gap > 0 else "time")
     t = central.loc["time"]
     i = full.loc["idle"] if "idle" in full.index else None
-    calls = {"time_given_engagement": direction(t.coef_lo, t.coef_hi),
-             "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not available"}
+    calls = {
+        "time_given_engagement": direction(t.coef_lo, t.coef_hi),
+        "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not available",
+    }
     reasons = list(health["reasons"])
     if confounded:
-        reasons.append("cheap-many and expensive-few buyers browse differently, so these associations may reflect "
-                       "which products buyers choose rather than how they browse")
+        reasons.append(
+            "cheap-many and expensive-few buyers browse differently, so these associations may reflect "
+            "which products buyers choose rather than how they browse"
+        )
     if reasons:
         calls = {k: ("unclear" if c != "not available" else c) for k, c in calls.items()}
     best_r2 = float(table["adj_r2"].max())
     return {
-        "explains_better": better, "explains_little": best_r2 < little_r2, "best_adj_r2": best_r2,
-        "rmse_engagement_only": float(eng.cv_rmse), "rmse_time_only": float(tim.cv_rmse),
-        "adj_r2_engagement_only": float(eng.adj_r2), "adj_r2_time_only": float(tim.adj_r2),
-        **calls, "healthy": bool(health["ok"]), "confounded": bool(confounded), "reasons": reasons,
-        "time_pct": float(t.pct_per_sd), "time_lo": float(t.pct_lo), "time_hi": float(t.pct_hi),
+        "explains_better": better,
+        "explains_little": best_r2 < little_r2,
+        "best_adj_r2": best_r2,
+        "rmse_engagement_only": float(eng.cv_rmse),
+        "rmse_time_only": float(tim.cv_rmse),
+        "adj_r2_engagement_only": float(eng.adj_r2),
+        "adj_r2_time_only": float(tim.adj_r2),
+        **calls,
+        "healthy": bool(health["ok"]),
+        "confounded": bool(confounded),
+        "reasons": reasons,
+        "time_pct": float(t.pct_per_sd),
+        "time_lo": float(t.pct_lo),
+        "time_hi": float(t.pct_hi),
         "time_detectable": float(t.detectable_pct),
-        **({"idle_pct": float(i.pct_per_sd), "idle_lo": float(i.pct_lo), "idle_hi": float(i.pct_hi),
-            "idle_detectable": float(i.detectable_pct), "idle_sign": direction(i.coef_lo, i.coef_hi)} if i is not None else
-           {"idle_pct": None, "idle_lo": None, "idle_hi": None, "idle_detectable": None, "idle_sign": "not available"}),
+        **(
+            {
+                "idle_pct": float(i.pct_per_sd),
+                "idle_lo": float(i.pct_lo),
+                "idle_hi": float(i.pct_hi),
+                "idle_detectable": float(i.detectable_pct),
+                "idle_sign": direction(i.coef_lo, i.coef_hi),
+            }
+            if i is not None
+            else {
+                "idle_pct": None,
+                "idle_lo": None,
+                "idle_hi": None,
+                "idle_detectable": None,
+                "idle_sign": "not available",
+            }
+        ),
         "time_sign": direction(t.coef_lo, t.coef_hi),
     }

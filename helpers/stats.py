@@ -41,12 +41,17 @@ def behaviour_features(gold: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-CONTROLS = (("device", "C(device)"), ("traffic_source", "C(traffic_source)"),
-            ("start_weekday", "C(start_weekday)"), ("start_hour", "C(start_hour)"))
+CONTROLS = (
+    ("device", "C(device)"),
+    ("traffic_source", "C(traffic_source)"),
+    ("start_weekday", "C(start_weekday)"),
+    ("start_hour", "C(start_hour)"),
+)
 
 
-def usable_controls(frame: pd.DataFrame, events: int | None = None, min_events_per_parameter: float = 10.0,
-                    base_parameters: int = 3) -> tuple[list[str], list[str]]:
+def usable_controls(
+    frame: pd.DataFrame, events: int | None = None, min_events_per_parameter: float = 10.0, base_parameters: int = 3
+) -> tuple[list[str], list[str]]:
     """Control terms with variation, kept within an outcome-events-per-parameter budget.
 
     Controls are added in the order of ``CONTROLS`` (then the delay to the first event) while the
@@ -88,8 +93,14 @@ def smd(a: np.ndarray, b: np.ndarray) -> float:
     return float((b.mean() - a.mean()) / pooled) if pooled > 0 else 0.0
 
 
-def logit_newton(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, penalty: float = 1e-6,
-                 max_iter: int = 100, tol: float = 1e-9) -> np.ndarray:
+def logit_newton(
+    X: np.ndarray,
+    y: np.ndarray,
+    start: np.ndarray | None = None,
+    penalty: float = 1e-6,
+    max_iter: int = 100,
+    tol: float = 1e-9,
+) -> np.ndarray:
     """Logistic regression by Newton's method: intercept first, then one coefficient per column of ``X``.
 
     ``penalty`` is a ridge on the slopes (not the intercept), tiny by default: it keeps separated
@@ -137,8 +148,13 @@ def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) ->
         oof[test] = p
         aucs.append(roc_auc_score(y[test], p))
         aps.append(average_precision_score(y[test], p))
-    return {"auc": float(np.mean(aucs)), "auc_sd": float(np.std(aucs, ddof=1)),
-            "pr_auc": float(np.mean(aps)), "pr_auc_sd": float(np.std(aps, ddof=1)), "oof": oof}
+    return {
+        "auc": float(np.mean(aucs)),
+        "auc_sd": float(np.std(aucs, ddof=1)),
+        "pr_auc": float(np.mean(aps)),
+        "pr_auc_sd": float(np.std(aps, ddof=1)),
+        "oof": oof,
+    }
 
 
 def design(frame: pd.DataFrame, terms: list[str]) -> np.ndarray:
@@ -181,8 +197,15 @@ def checked_fit(fit_function, *args, events: int | None = None, min_events_per_p
         try:
             fit = fit_function(*args, **kwargs)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            return None, {"ok": False, "converged": False, "separation": False, "condition_number": None,
-                          "warnings": [], "events_per_parameter": None, "reasons": [f"the fit failed: {exc}"]}
+            return None, {
+                "ok": False,
+                "converged": False,
+                "separation": False,
+                "condition_number": None,
+                "warnings": [],
+                "events_per_parameter": None,
+                "reasons": [f"the fit failed: {exc}"],
+            }
     return fit, fit_health(fit, [str(w.message).splitlines()[0] for w in caught], events, min_events_per_parameter)
 
 
@@ -191,7 +214,9 @@ def fit_health(fit, messages: list[str], events: int | None, min_events_per_para
     retvals = getattr(fit, "mle_retvals", None) or {}
     converged = bool(retvals.get("converged", True))
     bse = np.asarray(fit.bse, float)
-    separation = any("separation" in m.lower() for m in messages) or bool(np.any(~np.isfinite(bse)) or np.any(bse > MAX_SE))
+    separation = any("separation" in m.lower() for m in messages) or bool(
+        np.any(~np.isfinite(bse)) or np.any(bse > MAX_SE)
+    )
     exog = np.asarray(fit.model.exog, float)
     norms = np.linalg.norm(exog, axis=0)
     cond = float(np.linalg.cond(exog / np.where(norms > 0, norms, 1.0))) if exog.size else 0.0
@@ -201,14 +226,24 @@ def fit_health(fit, messages: list[str], events: int | None, min_events_per_para
     if not converged:
         reasons.append("did not converge")
     if separation:
-        reasons.append("separation: some predictor (nearly) determines the outcome, so its standard errors are unreliable")
+        reasons.append(
+            "separation: some predictor (nearly) determines the outcome, so its standard errors are unreliable"
+        )
     if not np.isfinite(cond) or cond > MAX_CONDITION:
         reasons.append(f"ill-conditioned design (condition number {cond:,.0f} > {MAX_CONDITION:,.0f})")
     if epp is not None and epp < min_events_per_parameter:
         reasons.append(f"{epp:.1f} outcome events per parameter (at least {min_events_per_parameter:g} needed)")
     unique = list(dict.fromkeys(messages))
-    return {"ok": not reasons, "converged": converged, "separation": separation, "condition_number": cond,
-            "warnings": unique, "events_per_parameter": epp, "parameters": k, "reasons": reasons}
+    return {
+        "ok": not reasons,
+        "converged": converged,
+        "separation": separation,
+        "condition_number": cond,
+        "warnings": unique,
+        "events_per_parameter": epp,
+        "parameters": k,
+        "reasons": reasons,
+    }
 
 
 def combine_health(healths: dict[str, dict]) -> dict:
@@ -218,8 +253,9 @@ def combine_health(healths: dict[str, dict]) -> dict:
     return {"ok": not reasons, "reasons": reasons, "warnings": warned, "models": healths}
 
 
-def pool_sparse_levels(frame: pd.DataFrame, columns: list[str], outcome: str | None, min_events: int
-                       ) -> tuple[pd.DataFrame, list[str]]:
+def pool_sparse_levels(
+    frame: pd.DataFrame, columns: list[str], outcome: str | None, min_events: int
+) -> tuple[pd.DataFrame, list[str]]:
     """Pool levels of categorical ``columns`` with fewer than ``min_events`` outcome events into 'other (pooled)'.
 
     For a 0/1 ``outcome`` the events of a level are its rarer outcome (buyers or non-buyers); with

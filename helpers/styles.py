@@ -44,7 +44,10 @@ def assign(gold: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def why_not(gold: pd.DataFrame, buyers: pd.DataFrame, n_cheap: int, n_exp: int, min_buyers: int) -> str:
     """One sentence on why the styles cannot be compared on these data."""
     if int(gold["did_purchase"].sum()) and buyers.empty:
-        return "no order carries products and units (product ids or prices are missing, or the input is one row per session)"
+        return (
+            "no order carries products and units "
+            "(product ids or prices are missing, or the input is one row per session)"
+        )
     if len(buyers) and buyers["avg_item_price_usd"].max() == 0:
         return "the data carry no prices, so price cannot separate cheap-many from expensive-few buyers"
     if len(buyers) and buyers["avg_item_price_usd"].nunique() < 2:
@@ -61,8 +64,10 @@ def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
     comp = GaussianMixture(2, random_state=seed, n_init=3).fit_predict(X)
     two = buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW]).to_numpy()
     # name each component after the style it overlaps most among rule-classified buyers
-    exp_share = [np.mean(buyers["style"].to_numpy()[two & (comp == k)] == EXPENSIVE_FEW) if np.any(two & (comp == k)) else 0.5
-                 for k in (0, 1)]
+    exp_share = [
+        np.mean(buyers["style"].to_numpy()[two & (comp == k)] == EXPENSIVE_FEW) if np.any(two & (comp == k)) else 0.5
+        for k in (0, 1)
+    ]
     names = np.where(np.asarray(exp_share) > 0.5, EXPENSIVE_FEW, CHEAP_MANY)[comp]
     agree = float(np.mean(names[two] == buyers["style"].to_numpy()[two])) if two.any() else float("nan")
     ari = float(adjusted_rand_score(buyers["style"].to_numpy()[two], names[two])) if two.any() else float("nan")
@@ -96,9 +101,20 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
         xa, xb = np.log1p(a[col].to_numpy(float)), np.log1p(b[col].to_numpy(float))
         d, lo95, hi95 = stats.smd_ci(xa, xb, 0.95)
         _, lo90, hi90 = stats.smd_ci(xa, xb, 0.90)
-        rows.append({"metric": label, "column": col, "n_a": xa.size, "n_b": xb.size, "smd": d, "smd_lo": lo95,
-                     "smd_hi": hi95, "smd_lo90": lo90, "smd_hi90": hi90,
-                     "verdict": metric_verdict(lo90, hi90, lo95, hi95, margin)})
+        rows.append(
+            {
+                "metric": label,
+                "column": col,
+                "n_a": xa.size,
+                "n_b": xb.size,
+                "smd": d,
+                "smd_lo": lo95,
+                "smd_hi": hi95,
+                "smd_lo90": lo90,
+                "smd_hi90": hi90,
+                "verdict": metric_verdict(lo90, hi90, lo95, hi95, margin),
+            }
+        )
     return pd.DataFrame(rows).set_index("metric")
 
 
@@ -115,8 +131,13 @@ def predictability(buyers: pd.DataFrame, controls: list[str], folds: int, seed: 
     terms = ["engagement", "time", "idle", *controls]
     cv = stats.cv_classifier_scores(stats.design(feats, terms), y, folds, seed)
     auc, lo, hi = stats.auc_ci(y, cv["oof"])
-    return {"auc": auc, "auc_lo": lo, "auc_hi": hi, "features": "engagement, time, idle" + (", context" if controls else ""),
-            "above_chance": bool(lo > 0.5)}
+    return {
+        "auc": auc,
+        "auc_lo": lo,
+        "auc_hi": hi,
+        "features": "engagement, time, idle" + (", context" if controls else ""),
+        "above_chance": bool(lo > 0.5),
+    }
 
 
 def money(buyers: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +145,11 @@ def money(buyers: pd.DataFrame) -> pd.DataFrame:
     rows = []
     total = buyers["amount_usd"].sum()
     for style, part in buyers.groupby("style"):
-        row = {"style": style, "buyers": len(part), "share_of_revenue": part["amount_usd"].sum() / total if total else np.nan}
+        row = {
+            "style": style,
+            "buyers": len(part),
+            "share_of_revenue": part["amount_usd"].sum() / total if total else np.nan,
+        }
         for col, name in (("amount_usd", "revenue"), ("gross_margin_usd", "margin")):
             values = part[col].to_numpy(float)
             values = values[~np.isnan(values)]

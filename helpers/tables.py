@@ -24,8 +24,10 @@ def e(value) -> str:
 def badge_html(b: dict) -> str:
     """A coloured confidence badge followed by the rules it met and missed."""
     colour = BADGE_COLOURS[b["level"]]
-    pill = (f'<span class="badge badge-{e(b["level"])}" style="display:inline-block;padding:0 .5em;border-radius:.7em;'
-            f'color:#fff;background:{colour};font-size:.85em">{e(b["level"])}</span>')
+    pill = (
+        f'<span class="badge badge-{e(b["level"])}" style="display:inline-block;padding:0 .5em;border-radius:.7em;'
+        f'color:#fff;background:{colour};font-size:.85em">{e(b["level"])}</span>'
+    )
     rules = "".join(f"<li>✓ {e(r)}</li>" for r in b["passed"]) + "".join(f"<li>✗ {e(r)}</li>" for r in b["failed"])
     return f'{pill}<ul class="rules" style="margin:.3em 0 0 1em;padding:0;font-size:.85em">{rules}</ul>'
 
@@ -35,11 +37,15 @@ def summary_html(rows: list[dict], link: bool = True) -> str:
     body = ""
     for r in rows:
         question = f'<a href="{e(r["link"])}">{e(r["question"])}</a>' if link else e(r["question"])
-        body += (f"<tr><td>{question}</td><td>{e(r['answer'])}</td><td>{e(r['evidence'])}</td>"
-                 f"<td>{badge_html(r['badge'])}</td></tr>")
-    return ('<table class="answers" style="table-layout:fixed;width:100%"><thead><tr><th style="width:16%">Question</th>'
-            '<th style="width:38%">Answer</th><th style="width:24%">Evidence (95 % CI)</th>'
-            f'<th style="width:22%">Confidence</th></tr></thead><tbody>{body}</tbody></table>')
+        body += (
+            f"<tr><td>{question}</td><td>{e(r['answer'])}</td><td>{e(r['evidence'])}</td>"
+            f"<td>{badge_html(r['badge'])}</td></tr>"
+        )
+    return (
+        '<table class="answers" style="table-layout:fixed;width:100%"><thead><tr><th style="width:16%">Question</th>'
+        '<th style="width:38%">Answer</th><th style="width:24%">Evidence (95 % CI)</th>'
+        f'<th style="width:22%">Confidence</th></tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def recommendations_html(recs: list[dict]) -> str:
@@ -49,8 +55,10 @@ def recommendations_html(recs: list[dict]) -> str:
         grey = r["status"] != "supported"
         style = ' style="color:#6b6b6b"' if grey else ""
         title = f"<s>{e(r['title'])}</s>" if grey else f"<b>{e(r['title'])}</b>"
-        items += (f'<li class="rec rec-{e(r["status"]).replace(" ", "-")}"{style}>{title} '
-                  f"<em>({e(r['status'])})</em>. {e(r['text'])} <small>Rests on: {e(r['evidence'])}.</small></li>")
+        items += (
+            f'<li class="rec rec-{e(r["status"]).replace(" ", "-")}"{style}>{title} '
+            f"<em>({e(r['status'])})</em>. {e(r['text'])} <small>Rests on: {e(r['evidence'])}.</small></li>"
+        )
     return f'<ul class="recommendations">{items}</ul>'
 
 
@@ -64,20 +72,33 @@ def span(hours: float) -> str:
 def provenance_html(p: dict) -> str:
     """Where the user's data came from: file, mapping, rows read and dropped, sessions, time range and zone."""
     dropped = "; ".join(f"{k}: {v:,}" for k, v in p.get("rows_dropped", {}).items() if v) or "none"
-    rows = [("data", f"{p['kind']}: {p['file']}"), ("mapping", p["mapping"]),
-            ("rows read", f"{p['rows_read']:,}"), ("rows dropped", dropped),
-            ("sessions", f"{p['sessions']:,} ({p['sessions_from']}), {p['buyers']:,} with a purchase"),
-            ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
-            ("time zone", p["timezone"]),
-            ("data quality", f"{p['zero_length_share']:.1%} of sessions last 0 s; {p['single_event_share']:.1%} have a "
-                             "single event" + ("" if p.get("rows_out_of_order") is None else
-                                               f"; {p['rows_out_of_order']:,} rows stamped earlier than the row before "
-                                               "them in the same session (clock skew or export order; sorted by time)")),
-            ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}")]
+    rows = [
+        ("data", f"{p['kind']}: {p['file']}"),
+        ("mapping", p["mapping"]),
+        ("rows read", f"{p['rows_read']:,}"),
+        ("rows dropped", dropped),
+        ("sessions", f"{p['sessions']:,} ({p['sessions_from']}), {p['buyers']:,} with a purchase"),
+        ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
+        ("time zone", p["timezone"]),
+        (
+            "data quality",
+            f"{p['zero_length_share']:.1%} of sessions last 0 s; {p['single_event_share']:.1%} have a "
+            "single event"
+            + (
+                ""
+                if p.get("rows_out_of_order") is None
+                else f"; {p['rows_out_of_order']:,} rows stamped earlier than the row before "
+                "them in the same session (clock skew or export order; sorted by time)"
+            ),
+        ),
+        ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}"),
+    ]
     if p.get("not_available"):
         rows.append(("not available", p["not_available"]))
-    body = "".join(f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td style='text-align:left'>{e(v)}</td></tr>"
-                   for k, v in rows)
+    body = "".join(
+        f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td style='text-align:left'>{e(v)}</td></tr>"
+        for k, v in rows
+    )
     return f'<table class="provenance" style="width:100%;table-layout:fixed">{body}</table>'
 
 
@@ -88,28 +109,59 @@ def provenance_html(p: dict) -> str:
 # column -> (header in words with units, kind). Kinds: int, usd, share (0-1 shown as %), pct (already %),
 # pp, p, ratio, num, signed, text. A column not listed gets its name in words and a kind by its dtype.
 COLUMNS: dict[str, tuple[str, str]] = {
-    "sessions": ("sessions", "int"), "buyers": ("buyers", "int"), "n_a": ("cheap-many buyers", "int"),
-    "n_b": ("expensive-few buyers", "int"), "cheap-many": ("cheap-many buyers", "int"),
-    "expensive-few": ("expensive-few buyers", "int"), "sessions_per_arm": ("sessions per arm", "int"),
-    "cv_auc": ("CV ROC-AUC", "num"), "cv_auc_sd": ("ROC-AUC sd over folds", "num"), "auc": ("CV ROC-AUC", "num"),
-    "auc_sd": ("ROC-AUC sd", "num"), "pr_auc": ("CV PR-AUC", "num"), "pr_auc_sd": ("PR-AUC sd", "num"),
-    "aic": ("AIC", "int"), "r2": ("R²", "num"), "adj_r2": ("adjusted R²", "num"), "cv_rmse": ("CV RMSE (log points)", "num"),
+    "sessions": ("sessions", "int"),
+    "buyers": ("buyers", "int"),
+    "n_a": ("cheap-many buyers", "int"),
+    "n_b": ("expensive-few buyers", "int"),
+    "cheap-many": ("cheap-many buyers", "int"),
+    "expensive-few": ("expensive-few buyers", "int"),
+    "sessions_per_arm": ("sessions per arm", "int"),
+    "cv_auc": ("CV ROC-AUC", "num"),
+    "cv_auc_sd": ("ROC-AUC sd over folds", "num"),
+    "auc": ("CV ROC-AUC", "num"),
+    "auc_sd": ("ROC-AUC sd", "num"),
+    "pr_auc": ("CV PR-AUC", "num"),
+    "pr_auc_sd": ("PR-AUC sd", "num"),
+    "aic": ("AIC", "int"),
+    "r2": ("R²", "num"),
+    "adj_r2": ("adjusted R²", "num"),
+    "cv_rmse": ("CV RMSE (log points)", "num"),
     "cv_rmse_sd": ("RMSE sd over folds", "num"),
-    "lr_p_vs_engagement": ("LR test p vs engagement only", "p"), "lr_p_vs_time": ("LR test p vs time only", "p"),
+    "lr_p_vs_engagement": ("LR test p vs engagement only", "p"),
+    "lr_p_vs_time": ("LR test p vs time only", "p"),
     "lr_p_vs_both": ("LR test p vs both", "p"),
-    "engagement_or_per_sd": ("engagement odds ratio per SD", "ratio"), "time_or_per_sd": ("time odds ratio per SD", "ratio"),
-    "or_per_sd": ("odds ratio per SD", "ratio"), "p": ("p", "p"), "ame": ("AME (pp per log1p unit)", "pp"),
-    "ame_p": ("AME p", "p"), "scale": ("scale", "text"), "coef": ("coefficient", "signed"),
-    "pct_per_sd": ("spend change per SD", "pct"), "detectable_pct": ("detectable at 80 % power (± per SD)", "pct"),
-    "gamma_pct": ("Gamma GLM check per SD", "pct"), "smd": ("SMD", "signed"), "verdict": ("verdict", "text"),
-    "truth": ("truth", "signed"), "estimate": ("estimate", "signed"), "covered": ("truth inside CI", "text"),
-    "conversion": ("conversion", "share"), "median_events": ("median events before checkout", "num1"),
-    "median_seconds": ("median seconds before checkout", "int"), "spend_per_buyer": ("spend per buyer", "usd"),
-    "revenue_per_session": ("revenue per session", "usd"), "relative_mde": ("relative lift to detect", "share"),
-    "days": ("days of traffic", "num1"), "share_of_revenue": ("share of revenue", "share"),
-    "revenue_per_buyer": ("revenue per buyer", "usd"), "margin_per_buyer": ("gross margin per buyer", "usd"),
-    "revenue_usd": ("revenue", "usd"), "gold table": ("gold table", "num"), "raw tables": ("raw tables", "num"),
-    "agrees": ("agrees", "text"), "note": ("note", "text"), "engagement_or": ("engagement odds ratio per SD", "ratio"),
+    "engagement_or_per_sd": ("engagement odds ratio per SD", "ratio"),
+    "time_or_per_sd": ("time odds ratio per SD", "ratio"),
+    "or_per_sd": ("odds ratio per SD", "ratio"),
+    "p": ("p", "p"),
+    "ame": ("AME (pp per log1p unit)", "pp"),
+    "ame_p": ("AME p", "p"),
+    "scale": ("scale", "text"),
+    "coef": ("coefficient", "signed"),
+    "pct_per_sd": ("spend change per SD", "pct"),
+    "detectable_pct": ("detectable at 80 % power (± per SD)", "pct"),
+    "gamma_pct": ("Gamma GLM check per SD", "pct"),
+    "smd": ("SMD", "signed"),
+    "verdict": ("verdict", "text"),
+    "truth": ("truth", "signed"),
+    "estimate": ("estimate", "signed"),
+    "covered": ("truth inside CI", "text"),
+    "conversion": ("conversion", "share"),
+    "median_events": ("median events before checkout", "num1"),
+    "median_seconds": ("median seconds before checkout", "int"),
+    "spend_per_buyer": ("spend per buyer", "usd"),
+    "revenue_per_session": ("revenue per session", "usd"),
+    "relative_mde": ("relative lift to detect", "share"),
+    "days": ("days of traffic", "num1"),
+    "share_of_revenue": ("share of revenue", "share"),
+    "revenue_per_buyer": ("revenue per buyer", "usd"),
+    "margin_per_buyer": ("gross margin per buyer", "usd"),
+    "revenue_usd": ("revenue", "usd"),
+    "gold table": ("gold table", "num"),
+    "raw tables": ("raw tables", "num"),
+    "agrees": ("agrees", "text"),
+    "note": ("note", "text"),
+    "engagement_or": ("engagement odds ratio per SD", "ratio"),
     "time_or": ("time odds ratio per SD", "ratio"),
 }
 
@@ -153,8 +205,13 @@ def words(name) -> str:
     return COLUMNS.get(str(name), (str(name).replace("_", " "), ""))[0]
 
 
-def show(frame, cis: dict[str, tuple[str, str]] | None = None, kinds: dict[str, str] | None = None,
-         index: bool = True, caption: str | None = None):
+def show(
+    frame,
+    cis: dict[str, tuple[str, str]] | None = None,
+    kinds: dict[str, str] | None = None,
+    index: bool = True,
+    caption: str | None = None,
+):
     """A table for people: headers in words with units, numbers formatted by kind, CIs as '[a, b]'.
 
     ``cis`` maps a shown column to its (low, high) columns; they are merged into one "95 % CI"
@@ -173,15 +230,21 @@ def show(frame, cis: dict[str, tuple[str, str]] | None = None, kinds: dict[str, 
         if col in cis:
             lo, hi = cis[col]
             label = "95 % CI" if "95 % CI" not in out else f"95 % CI ({words(col)})"
-            out[label] = [f"[{fmt(a, kind)}, {fmt(b, kind)}]" if a == a and b == b else ""
-                          for a, b in zip(frame[lo], frame[hi])]
+            out[label] = [
+                f"[{fmt(a, kind)}, {fmt(b, kind)}]" if a == a and b == b else "" for a, b in zip(frame[lo], frame[hi])
+            ]
     out = {k: v for k, v in out.items() if any(x != "" for x in v)}  # a column with nothing to say is left out
     shown = pd.DataFrame(out, index=frame.index)
-    shown.index = shown.index.map(lambda v: v if isinstance(v, str) else fmt(v, "num") if isinstance(v, float) else str(v))
+    shown.index = shown.index.map(
+        lambda v: v if isinstance(v, str) else fmt(v, "num") if isinstance(v, float) else str(v)
+    )
     shown.index.names = [words(n) if n is not None else None for n in frame.index.names]
     styler = shown.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    text_columns = [words(c) for c in frame.columns if c not in hidden
-                    and (kinds.get(c) or COLUMNS.get(str(c), ("", ""))[1] or _kind(frame[c])) == "text"]
+    text_columns = [
+        words(c)
+        for c in frame.columns
+        if c not in hidden and (kinds.get(c) or COLUMNS.get(str(c), ("", ""))[1] or _kind(frame[c])) == "text"
+    ]
     styler = styler.set_properties(subset=[c for c in text_columns if c in shown], **{"text-align": "left"})
     styler = styler.set_properties(subset=[c for c in shown if c.startswith("95 % CI")], **{"white-space": "nowrap"})
     styler = styler.set_table_styles([{"selector": "th.row_heading", "props": "text-align: left"}], overwrite=False)

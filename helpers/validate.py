@@ -43,8 +43,16 @@ WORLDS: dict[str, dict] = {
     "no_spend_effects": {"idle_spend_effect": 0.0, "engagement_spend_effect": 0.0},
 }
 # Decision settings: the notebooks' defaults.
-SETTINGS = {"negligible_or": 1.15, "alpha": 0.05, "folds": 5, "min_events_per_parameter": 10.0,
-            "min_level_events": 10, "equivalence_margin": 0.2, "rmse_gain": 0.002, "little_r2": 0.05}
+SETTINGS = {
+    "negligible_or": 1.15,
+    "alpha": 0.05,
+    "folds": 5,
+    "min_events_per_parameter": 10.0,
+    "min_level_events": 10,
+    "equivalence_margin": 0.2,
+    "rmse_gain": 0.002,
+    "little_r2": 0.05,
+}
 CATEGORICAL = ["device", "traffic_source", "start_hour", "start_weekday"]
 
 
@@ -59,9 +67,13 @@ def conversion_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETT
     effects = conversion.per_sd_effects(fit, frame)
     small = conversion.per_sd_effects(nested["fits"]["both"], frame)
     v = conversion.verdicts(effects, small, nested["table"], nested["health"], s["negligible_or"], s["alpha"])
-    rec = {"status": "ok", "verdicts": v, "effects": effects.reset_index().to_dict(orient="records"),
-           "truth": conversion.truth_check(fit, truth).reset_index().to_dict(orient="records"),
-           "negligible_or": s["negligible_or"]}
+    rec = {
+        "status": "ok",
+        "verdicts": v,
+        "effects": effects.reset_index().to_dict(orient="records"),
+        "truth": conversion.truth_check(fit, truth).reset_index().to_dict(orient="records"),
+        "negligible_or": s["negligible_or"],
+    }
     rec["badge"] = findings.conversion_badge(rec)
     sds = {n: float(frame[n].std()) for n in ("engagement", "time")}
     return rec, sds
@@ -77,9 +89,20 @@ def spend_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS)
     full = spend.per_sd_effects(full_fit, buyers)
     central = spend.per_sd_effects(nested["fits"]["both + controls"], buyers)
     check = styles.browsing_check(gold, s["equivalence_margin"], 30)
-    v = spend.verdicts(nested["table"], central, full, nested["health"], check["browsing"] == "different",
-                       s["rmse_gain"], s["little_r2"])
-    rec = {"status": "ok", "verdicts": v, "truth": spend.truth_check(full_fit, truth).reset_index().to_dict(orient="records")}
+    v = spend.verdicts(
+        nested["table"],
+        central,
+        full,
+        nested["health"],
+        check["browsing"] == "different",
+        s["rmse_gain"],
+        s["little_r2"],
+    )
+    rec = {
+        "status": "ok",
+        "verdicts": v,
+        "truth": spend.truth_check(full_fit, truth).reset_index().to_dict(orient="records"),
+    }
     rec["badge"] = findings.spend_badge(rec)
     return rec, float(buyers["idle"].std())
 
@@ -92,12 +115,24 @@ def styles_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS
     controls, _ = stats.usable_controls(stats.behaviour_features(buyers), len(buyers))
     pred = styles.predictability(buyers, controls, s["folds"], seed)
     money = styles.money(buyers)
-    v.update({"behaviour_auc": pred["auc"], "behaviour_auc_lo": pred["auc_lo"], "behaviour_auc_hi": pred["auc_hi"],
-              "behaviour_above_chance": pred["above_chance"], "higher_margin_style": styles.higher_margin_style(money),
-              "margin_known": True})
+    v.update(
+        {
+            "behaviour_auc": pred["auc"],
+            "behaviour_auc_lo": pred["auc_lo"],
+            "behaviour_auc_hi": pred["auc_hi"],
+            "behaviour_above_chance": pred["above_chance"],
+            "higher_margin_style": styles.higher_margin_style(money),
+            "margin_known": True,
+        }
+    )
     expected = "similar" if truth["style_browse_effect"] == 0 else "different"
-    rec = {"status": "ok", "verdicts": v, "equivalence_margin": s["equivalence_margin"],
-           "comparison": comparison.reset_index().to_dict(orient="records"), "truth": {"expected_browsing": expected}}
+    rec = {
+        "status": "ok",
+        "verdicts": v,
+        "equivalence_margin": s["equivalence_margin"],
+        "comparison": comparison.reset_index().to_dict(orient="records"),
+        "truth": {"expected_browsing": expected},
+    }
     rec["badge"] = findings.styles_badge(rec)
     return rec
 
@@ -105,19 +140,25 @@ def styles_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS
 def true_calls(truth: dict, sds: dict, idle_sd: float, s: dict = SETTINGS) -> dict:
     """What a perfect analysis would conclude in this world."""
     band = math.log(s["negligible_or"])
-    cls = {n: stats.classify_interval(truth[f"{n}_effect"] * sds[n], truth[f"{n}_effect"] * sds[n], band)
-           for n in ("engagement", "time")}
+    cls = {
+        n: stats.classify_interval(truth[f"{n}_effect"] * sds[n], truth[f"{n}_effect"] * sds[n], band)
+        for n in ("engagement", "time")
+    }
     if cls["engagement"] == cls["time"] == "negligible":
         answer = "neither"
     else:
         sizes = {n: abs(truth[f"{n}_effect"] * sds[n]) for n in cls}
         answer = max(sizes, key=sizes.get)
     idle = truth["implied_idle_on_log_spend"]
-    return {"engagement": cls["engagement"], "time": cls["time"], "answer": answer,
-            "time_adds": "no" if cls["time"] == "negligible" else "yes",
-            "idle": "positive" if idle > 0 else ("negative" if idle < 0 else "none"),
-            "browsing": "similar" if truth["style_browse_effect"] == 0 else "different",
-            "idle_per_sd": idle * idle_sd}
+    return {
+        "engagement": cls["engagement"],
+        "time": cls["time"],
+        "answer": answer,
+        "time_adds": "no" if cls["time"] == "negligible" else "yes",
+        "idle": "positive" if idle > 0 else ("negative" if idle < 0 else "none"),
+        "browsing": "similar" if truth["style_browse_effect"] == 0 else "different",
+        "idle_per_sd": idle * idle_sd,
+    }
 
 
 def score(conv: dict, sp: dict, st: dict, want: dict) -> dict:
@@ -139,8 +180,11 @@ def score(conv: dict, sp: dict, st: dict, want: dict) -> dict:
         wrong.append(f"04 idle: {idle_call}, truth {want['idle']}")
     if tv["browsing"] != "inconclusive" and tv["browsing"] != want["browsing"]:
         wrong.append(f"05 browsing: {tv['browsing']}, truth {want['browsing']}")
-    right = {"03": cv["answer"] == want["answer"] and cv["time_adds"] == want["time_adds"],
-             "04": idle_call == want["idle"], "05": tv["browsing"] == want["browsing"]}
+    right = {
+        "03": cv["answer"] == want["answer"] and cv["time_adds"] == want["time_adds"],
+        "04": idle_call == want["idle"],
+        "05": tv["browsing"] == want["browsing"],
+    }
     badges = {"03": conv["badge"]["level"], "04": sp["badge"]["level"], "05": st["badge"]["level"]}
     wrong_high = [page for page, level in badges.items() if level == "high" and not right[page]]
     recs = findings.recommendations({"03_conversion": conv, "04_spend": sp, "05_purchase_style": st})
@@ -148,17 +192,31 @@ def score(conv: dict, sp: dict, st: dict, want: dict) -> dict:
     for r in recs:
         if r["status"] != findings.SUPPORTED:
             continue
-        if r["title"].startswith("Optimise for engagement") and not (want["answer"] == "engagement" and want["engagement"] == "positive"):
+        if r["title"].startswith("Optimise for engagement") and not (
+            want["answer"] == "engagement" and want["engagement"] == "positive"
+        ):
             bad_recs.append(r["title"])
         if r["title"].startswith("Turn idle time") and want["idle"] != "negative":
             bad_recs.append(r["title"])
         if r["title"].startswith("Sell expensive items") and want["browsing"] != "similar":
             bad_recs.append(r["title"])
     coverage = [(row["effect"], bool(row["covered"])) for row in conv["truth"] + sp["truth"]]
-    return {"wrong_verdicts": wrong, "wrong_high_badges": wrong_high, "wrong_recommendations": bad_recs,
-            "coverage": coverage, "badges": badges, "right": right,
-            "verdicts": {"03 answer": cv["answer"], "03 engagement": cv["engagement"], "03 time": cv["time"],
-                         "03 time adds": cv["time_adds"], "04 idle": idle_call, "05 browsing": tv["browsing"]}}
+    return {
+        "wrong_verdicts": wrong,
+        "wrong_high_badges": wrong_high,
+        "wrong_recommendations": bad_recs,
+        "coverage": coverage,
+        "badges": badges,
+        "right": right,
+        "verdicts": {
+            "03 answer": cv["answer"],
+            "03 engagement": cv["engagement"],
+            "03 time": cv["time"],
+            "03 time adds": cv["time_adds"],
+            "04 idle": idle_call,
+            "05 browsing": tv["browsing"],
+        },
+    }
 
 
 def run_world(name: str, overrides: dict, seed: int, n_sessions: int, folder: Path) -> dict:
@@ -179,8 +237,15 @@ def aa_rate(n_tests: int, n_per_arm: int, alpha: float = 0.05) -> dict:
     rejects = experiment.aa_rejections(SimConfig(), n_per_arm, range(n_tests), alpha)
     k = int(sum(rejects))
     lo, hi = stats.wilson(k, n_tests)
-    return {"tests": n_tests, "sessions_per_arm": n_per_arm, "rejections": k, "rate": k / n_tests,
-            "lo": float(lo), "hi": float(hi), "alpha": alpha}
+    return {
+        "tests": n_tests,
+        "sessions_per_arm": n_per_arm,
+        "rejections": k,
+        "rate": k / n_tests,
+        "lo": float(lo),
+        "hi": float(hi),
+        "alpha": alpha,
+    }
 
 
 def summarise(runs: list[dict], aa: dict) -> dict:
@@ -191,37 +256,63 @@ def summarise(runs: list[dict], aa: dict) -> dict:
     wrong_high = sum(len(r["wrong_high_badges"]) for r in runs)
     bad_recs = sum(len(r["wrong_recommendations"]) for r in runs)
     coverage = sum(cells) / len(cells) if cells else float("nan")
-    return {"runs": len(runs), "wrong_verdicts": wrong, "high_badges": high, "wrong_high_badges": wrong_high,
-            "wrong_recommendations": bad_recs, "coverage": coverage, "coverage_cells": len(cells), "aa": aa,
-            "targets_met": bool(wrong == 0 and wrong_high == 0 and bad_recs == 0 and coverage >= 0.9)}
+    return {
+        "runs": len(runs),
+        "wrong_verdicts": wrong,
+        "high_badges": high,
+        "wrong_high_badges": wrong_high,
+        "wrong_recommendations": bad_recs,
+        "coverage": coverage,
+        "coverage_cells": len(cells),
+        "aa": aa,
+        "targets_met": bool(wrong == 0 and wrong_high == 0 and bad_recs == 0 and coverage >= 0.9),
+    }
 
 
 def markdown(summary: dict, runs: list[dict]) -> str:
     """The validation report as Markdown: the summary table first, then one row per world and seed."""
     aa = summary["aa"]
-    lines = ["# Validation: verdicts against the simulator's truth", "",
-             "| measure | value | target |", "|---|---:|---|",
-             f"| world × seed runs | {summary['runs']} | |",
-             f"| verdicts stating the opposite of the truth | {summary['wrong_verdicts']} | 0 |",
-             f"| 'high' badges | {summary['high_badges']} | |",
-             f"| 'high' badges on a wrong answer | {summary['wrong_high_badges']} | 0 |",
-             f"| recommendations supported against the truth | {summary['wrong_recommendations']} | 0 |",
-             f"| 95 % CIs covering the true coefficient | {summary['coverage']:.1%} of {summary['coverage_cells']} | ≥ 90 % |",
-             f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} [{aa['lo']:.1%}, {aa['hi']:.1%}] "
-             f"over {aa['tests']} tests | ≈ α |", "",
-             "| world | seed | 03 answer | engagement | time | time adds | 04 idle | 05 browsing | badges 03/04/05 | CIs covering truth | problems |",
-             "|---|---:|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Validation: verdicts against the simulator's truth",
+        "",
+        "| measure | value | target |",
+        "|---|---:|---|",
+        f"| world × seed runs | {summary['runs']} | |",
+        f"| verdicts stating the opposite of the truth | {summary['wrong_verdicts']} | 0 |",
+        f"| 'high' badges | {summary['high_badges']} | |",
+        f"| 'high' badges on a wrong answer | {summary['wrong_high_badges']} | 0 |",
+        f"| recommendations supported against the truth | {summary['wrong_recommendations']} | 0 |",
+        f"| 95 % CIs covering the true coefficient | {summary['coverage']:.1%} of {summary['coverage_cells']} "
+        "| ≥ 90 % |",
+        f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} [{aa['lo']:.1%}, {aa['hi']:.1%}] "
+        f"over {aa['tests']} tests | ≈ α |",
+        "",
+        "| world | seed | 03 answer | engagement | time | time adds | 04 idle | 05 browsing | badges 03/04/05 "
+        "| CIs covering truth | problems |",
+        "|---|---:|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
         v, t = r["verdicts"], r["truth"]
-        problems = "; ".join(r["wrong_verdicts"] + [f"high badge wrong on {p}" for p in r["wrong_high_badges"]]
-                             + [f"supported: {x}" for x in r["wrong_recommendations"]]) or "none"
+        problems = (
+            "; ".join(
+                r["wrong_verdicts"]
+                + [f"high badge wrong on {p}" for p in r["wrong_high_badges"]]
+                + [f"supported: {x}" for x in r["wrong_recommendations"]]
+            )
+            or "none"
+        )
         covered = sum(ok for _, ok in r["coverage"])
-        lines.append(f"| {r['world']} | {r['seed']} | {v['03 answer']} ({t['answer']}) | {v['03 engagement']} "
-                     f"({t['engagement']}) | {v['03 time']} ({t['time']}) | {v['03 time adds']} ({t['time_adds']}) | "
-                     f"{v['04 idle']} ({t['idle']}) | {v['05 browsing']} ({t['browsing']}) | "
-                     f"{'/'.join(r['badges'].values())} | {covered}/{len(r['coverage'])} | {problems} |")
-    lines += ["", "Each verdict is followed by the truth in brackets. 'unclear', 'none' and 'inconclusive' never "
-              "count as wrong; they count against a badge only when it says 'high'."]
+        lines.append(
+            f"| {r['world']} | {r['seed']} | {v['03 answer']} ({t['answer']}) | {v['03 engagement']} "
+            f"({t['engagement']}) | {v['03 time']} ({t['time']}) | {v['03 time adds']} ({t['time_adds']}) | "
+            f"{v['04 idle']} ({t['idle']}) | {v['05 browsing']} ({t['browsing']}) | "
+            f"{'/'.join(r['badges'].values())} | {covered}/{len(r['coverage'])} | {problems} |"
+        )
+    lines += [
+        "",
+        "Each verdict is followed by the truth in brackets. 'unclear', 'none' and 'inconclusive' never "
+        "count as wrong; they count against a badge only when it says 'high'.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -252,8 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(runs, aa)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json({"summary": summary, "runs": runs, "sessions": args.sessions, "seconds": time.perf_counter() - t0},
-               out / "validation.json")
+    write_json(
+        {"summary": summary, "runs": runs, "sessions": args.sessions, "seconds": time.perf_counter() - t0},
+        out / "validation.json",
+    )
     with atomic_path(out / "validation.md") as tmp:
         Path(tmp).write_text(markdown(summary, runs), encoding="utf-8")
     print(markdown(summary, runs).split("\n\n")[1])

@@ -32,7 +32,6 @@ def roots(tmp_path, monkeypatch):
     return data, reports
 
 
-
 @pytest.fixture(scope="session")
 def default_report(tmp_path_factory):
     """The default world at 60,000 sessions, run under a strict umask (pages must still be readable by others)."""
@@ -48,5 +47,6 @@ def default_report(tmp_path_factory):
 @pytest.fixture(scope="session")
 def time_matters_report(tmp_path_factory):
     """The time-matters world at 20,000 sessions."""
-    return run_report(tmp_path_factory.mktemp("tm"), "tm", "time_matters",
-                      "n_sessions=20000 experiment_sessions_per_arm=5000")
+    return run_report(
+        tmp_path_factory.mktemp("tm"), "tm", "time_matters", "n_sessions=20000 experiment_sessions_per_arm=5000"
+    )

@@ -13,9 +13,11 @@ import pandas as pd
 
 from helpers.simulate import SimConfig, simulate_frames
 
-MAPPING = ("columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, "
-           "quantity: qty, device: dev, traffic_source: src, order_id: order}\n"
-           "event_types: {page_view: [view], add_to_cart: [cart], checkout: [checkout], purchase: [buy]}\n")
+MAPPING = (
+    "columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, "
+    "quantity: qty, device: dev, traffic_source: src, order_id: order}\n"
+    "event_types: {page_view: [view], add_to_cart: [cart], checkout: [checkout], purchase: [buy]}\n"
+)
 NAMES = {"page_view": "view", "add_to_cart": "cart", "checkout": "checkout", "purchase": "buy"}
 
 
@@ -25,15 +27,37 @@ def base_log(n_sessions: int = 2500, seed: int = 11) -> pd.DataFrame:
     ev = f["events"].merge(f["sessions"][["session_id", "device", "traffic_source"]], on="session_id")
     ev = ev[ev["event_type"] != "purchase"]
     prices = f["products"].set_index("product_id")["price_usd"]
-    rows = pd.DataFrame({"sid": "s" + ev["session_id"].astype(str), "when": ev["ts"], "name": ev["event_type"].map(NAMES),
-                         "item": ev["product_id"].astype("Int64"), "price": ev["product_id"].map(prices).round(2),
-                         "qty": pd.NA, "dev": ev["device"], "src": ev["traffic_source"], "order": pd.NA})
-    items = f["order_items"].merge(f["orders"], on="order_id").merge(
-        f["sessions"][["session_id", "device", "traffic_source"]], on="session_id")
-    buys = pd.DataFrame({"sid": "s" + items["session_id"].astype(str), "when": items["ordered_at"], "name": "buy",
-                         "item": items["product_id"].astype("Int64"), "price": items["unit_price_usd"],
-                         "qty": items["quantity"], "dev": items["device"], "src": items["traffic_source"],
-                         "order": "o" + items["order_id"].astype(str)})
+    rows = pd.DataFrame(
+        {
+            "sid": "s" + ev["session_id"].astype(str),
+            "when": ev["ts"],
+            "name": ev["event_type"].map(NAMES),
+            "item": ev["product_id"].astype("Int64"),
+            "price": ev["product_id"].map(prices).round(2),
+            "qty": pd.NA,
+            "dev": ev["device"],
+            "src": ev["traffic_source"],
+            "order": pd.NA,
+        }
+    )
+    items = (
+        f["order_items"]
+        .merge(f["orders"], on="order_id")
+        .merge(f["sessions"][["session_id", "device", "traffic_source"]], on="session_id")
+    )
+    buys = pd.DataFrame(
+        {
+            "sid": "s" + items["session_id"].astype(str),
+            "when": items["ordered_at"],
+            "name": "buy",
+            "item": items["product_id"].astype("Int64"),
+            "price": items["unit_price_usd"],
+            "qty": items["quantity"],
+            "dev": items["device"],
+            "src": items["traffic_source"],
+            "order": "o" + items["order_id"].astype(str),
+        }
+    )
     log = pd.concat([rows, buys], ignore_index=True).sort_values(["sid", "when"], kind="stable")
     return log.reset_index(drop=True)
 
@@ -67,7 +91,11 @@ def shapes(folder: Path) -> dict[str, tuple[Path, str | None, str | None]]:
     start = pd.Timestamp("2026-03-28 22:00:00")
     offset = pd.to_datetime(a["when"]) - pd.to_datetime(a["when"]).min()
     a["when"] = (start + offset * 0.02).dt.strftime("%Y-%m-%d %H:%M:%S")  # 30 days squeezed into about 14 hours
-    out["constant_price_local_time"] = (write(a, folder, "a", utc_text=False), MAPPING + "timezone: Europe/Berlin\n", None)
+    out["constant_price_local_time"] = (
+        write(a, folder, "a", utc_text=False),
+        MAPPING + "timezone: Europe/Berlin\n",
+        None,
+    )
 
     # no price and no product id
     b = base.drop(columns=["price", "item"])
@@ -76,14 +104,28 @@ def shapes(folder: Path) -> dict[str, tuple[Path, str | None, str | None]]:
     # no checkout and no add-to-cart; a third of sessions are single zero-second views; heavy-tailed
     # prices; refund rows (negative price on a purchase)
     c = base[~base["name"].isin(["checkout", "cart"])].copy()
-    single = pd.DataFrame({"sid": [f"z{i}" for i in range(1500)], "when": pd.to_datetime(c["when"]).min(), "name": "view",
-                           "item": 1, "price": 10.0, "qty": pd.NA, "dev": "mobile", "src": "organic", "order": pd.NA})
+    single = pd.DataFrame(
+        {
+            "sid": [f"z{i}" for i in range(1500)],
+            "when": pd.to_datetime(c["when"]).min(),
+            "name": "view",
+            "item": 1,
+            "price": 10.0,
+            "qty": pd.NA,
+            "dev": "mobile",
+            "src": "organic",
+            "order": pd.NA,
+        }
+    )
     c["price"] = np.round(np.exp(rng.normal(3, 1.6, len(c))), 2)
     refunds = c[c["name"] == "buy"].head(5).assign(price=lambda d: -d["price"], order=lambda d: d["order"] + "r")
     c.loc[c.index[:20], "price"] = 0.0  # free items: zero prices are kept
     c = pd.concat([c, single, refunds], ignore_index=True)
     out["no_funnel_zero_seconds_heavy_tails_refunds"] = (
-        write(c, folder, "c"), MAPPING.replace(", add_to_cart: [cart], checkout: [checkout]", ""), None)
+        write(c, folder, "c"),
+        MAPPING.replace(", add_to_cart: [cart], checkout: [checkout]", ""),
+        None,
+    )
 
     # one-event sessions only (a buyer's only row is its purchase)
     d = base.sort_values(["sid", "when"]).groupby("sid").tail(1)
@@ -105,10 +147,15 @@ def retailrocket(folder: Path) -> Path:
     """Retailrocket's shape: epoch ms, visitorid, no session id, no price, transaction events."""
     base = base_log(1500, 12)
     when = pd.to_datetime(base["when"]).astype("datetime64[ns]").astype("int64") // 1_000_000
-    log = pd.DataFrame({"timestamp": when, "visitorid": base["sid"].str[1:].astype(int) % 400,
-                        "event": base["name"].map({"view": "view", "cart": "addtocart", "checkout": "view",
-                                                   "buy": "transaction"}),
-                        "itemid": base["item"], "transactionid": base["order"].str[1:]})
+    log = pd.DataFrame(
+        {
+            "timestamp": when,
+            "visitorid": base["sid"].str[1:].astype(int) % 400,
+            "event": base["name"].map({"view": "view", "cart": "addtocart", "checkout": "view", "buy": "transaction"}),
+            "itemid": base["item"],
+            "transactionid": base["order"].str[1:],
+        }
+    )
     path = Path(folder) / "retailrocket.csv"
     log.to_csv(path, index=False)
     return path
@@ -118,12 +165,22 @@ def ga4(folder: Path) -> Path:
     """A flattened GA4 export's shape: epoch µs, user_pseudo_id + ga_session_id, item rows."""
     base = base_log(1500, 13)
     sid = base["sid"].str[1:].astype(int)
-    log = pd.DataFrame({"event_timestamp": pd.to_datetime(base["when"]).astype("datetime64[ns]").astype("int64") // 1000,
-                        "event_name": base["name"].map({"view": "view_item", "cart": "add_to_cart",
-                                                        "checkout": "begin_checkout", "buy": "purchase"}),
-                        "user_pseudo_id": "u" + (sid % 500).astype(str), "ga_session_id": 1_700_000_000 + sid,
-                        "item_id": base["item"], "price": base["price"], "quantity": base["qty"],
-                        "transaction_id": base["order"], "device_category": base["dev"], "traffic_source": base["src"]})
+    log = pd.DataFrame(
+        {
+            "event_timestamp": pd.to_datetime(base["when"]).astype("datetime64[ns]").astype("int64") // 1000,
+            "event_name": base["name"].map(
+                {"view": "view_item", "cart": "add_to_cart", "checkout": "begin_checkout", "buy": "purchase"}
+            ),
+            "user_pseudo_id": "u" + (sid % 500).astype(str),
+            "ga_session_id": 1_700_000_000 + sid,
+            "item_id": base["item"],
+            "price": base["price"],
+            "quantity": base["qty"],
+            "transaction_id": base["order"],
+            "device_category": base["dev"],
+            "traffic_source": base["src"],
+        }
+    )
     path = Path(folder) / "ga4.csv"
     log.to_csv(path, index=False)
     return path
@@ -134,13 +191,20 @@ def session_table(folder: Path) -> tuple[Path, str]:
     base = base_log(2500, 14)
     base["t"] = pd.to_datetime(base["when"])
     g = base.groupby("sid")
-    table = pd.DataFrame({"pages": g["name"].apply(lambda s: int((s != "buy").sum())),
-                          "duration_s": (g["t"].max() - g["t"].min()).dt.total_seconds(),
-                          "converted": g["name"].apply(lambda s: int((s == "buy").any())),
-                          "revenue": base.assign(v=base["price"] * base["qty"].fillna(0)).groupby("sid")["v"].sum(),
-                          "start": _iso(g["t"].min()), "device": g["dev"].first()}).reset_index()
+    table = pd.DataFrame(
+        {
+            "pages": g["name"].apply(lambda s: int((s != "buy").sum())),
+            "duration_s": (g["t"].max() - g["t"].min()).dt.total_seconds(),
+            "converted": g["name"].apply(lambda s: int((s == "buy").any())),
+            "revenue": base.assign(v=base["price"] * base["qty"].fillna(0)).groupby("sid")["v"].sum(),
+            "start": _iso(g["t"].min()),
+            "device": g["dev"].first(),
+        }
+    ).reset_index()
     path = Path(folder) / "sessions.csv"
     table.to_csv(path, index=False)
-    mapping = ("columns: {session_id: sid, started_at: start, events: pages, seconds: duration_s, purchased: converted, "
-               "revenue: revenue, device: device}\n")
+    mapping = (
+        "columns: {session_id: sid, started_at: start, events: pages, seconds: duration_s, purchased: converted, "
+        "revenue: revenue, device: device}\n"
+    )
     return path, mapping

@@ -25,7 +25,9 @@ def test_logistic_recovers_known_coefficients():
 def test_log_spend_ols_recovers_known_slope():
     rng = np.random.default_rng(1)
     n = 5_000
-    frame = pd.DataFrame({"engagement": rng.normal(1.5, 0.5, n), "time": rng.normal(4, 1, n), "idle": rng.normal(3, 1, n)})
+    frame = pd.DataFrame(
+        {"engagement": rng.normal(1.5, 0.5, n), "time": rng.normal(4, 1, n), "idle": rng.normal(3, 1, n)}
+    )
     frame["log_spend"] = 3 + 0.3 * frame["engagement"] - 0.2 * frame["idle"] + rng.normal(0, 0.5, n)
     fit = spend.fit_ols(frame, ["engagement", "time", "idle"])
     assert abs(fit.params["idle"] + 0.2) < 0.03 and abs(fit.params["time"]) < 0.03
@@ -62,13 +64,19 @@ def comparison_frame(verdicts):
     return pd.DataFrame({"column": cols, "verdict": verdicts}, index=cols)
 
 
-@pytest.mark.parametrize("verdicts,expect", [
-    (["equivalent"] * 4, "similar"),
-    (["equivalent", "equivalent", "equivalent", "different"], "similar"),  # idle is reported, not decisive
-    (["equivalent", "different", "equivalent", "equivalent"], "different"),
-    (["equivalent", "inconclusive", "equivalent", "equivalent"], "inconclusive"),  # intersection-union: all must pass
-    (["small difference", "equivalent", "equivalent", "equivalent"], "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "verdicts,expect",
+    [
+        (["equivalent"] * 4, "similar"),
+        (["equivalent", "equivalent", "equivalent", "different"], "similar"),  # idle is reported, not decisive
+        (["equivalent", "different", "equivalent", "equivalent"], "different"),
+        (
+            ["equivalent", "inconclusive", "equivalent", "equivalent"],
+            "inconclusive",
+        ),  # intersection-union: all must pass
+        (["small difference", "equivalent", "equivalent", "equivalent"], "inconclusive"),
+    ],
+)
 def test_styles_verdict_is_intersection_union(verdicts, expect):
     assert styles.verdict(comparison_frame(verdicts))["browsing"] == expect
 
@@ -82,33 +90,64 @@ def test_auc_interval_covers_a_known_auc():
     assert stats.auc_ci(y, rng.normal(0, 1, 4000))[1] < 0.5  # chance: the CI reaches below 0.5
 
 
-@pytest.mark.parametrize("lo,hi,expect", [(0.2, 0.4, "positive"), (-0.4, -0.2, "negative"), (-0.1, 0.1, "negligible"),
-                                          (0.05, 0.3, "unclear"), (-0.3, 0.3, "unclear")])
+@pytest.mark.parametrize(
+    "lo,hi,expect",
+    [
+        (0.2, 0.4, "positive"),
+        (-0.4, -0.2, "negative"),
+        (-0.1, 0.1, "negligible"),
+        (0.05, 0.3, "unclear"),
+        (-0.3, 0.3, "unclear"),
+    ],
+)
 def test_classify_interval(lo, hi, expect):
     assert stats.classify_interval(lo, hi, 0.14) == expect
 
 
 def effects_table(eng, time):
     """A per-SD effects table with given (or, lo, hi) per feature and sd = 1."""
-    rows = {n: {"coef": np.log(v[0]), "sd": 1.0, "or_per_sd": v[0], "or_lo": v[1], "or_hi": v[2]}
-            for n, v in (("engagement", eng), ("time", time))}
+    rows = {
+        n: {"coef": np.log(v[0]), "sd": 1.0, "or_per_sd": v[0], "or_lo": v[1], "or_hi": v[2]}
+        for n, v in (("engagement", eng), ("time", time))
+    }
     return pd.DataFrame(rows).T
 
 
-TABLE = pd.DataFrame({"auc": [0.6, 0.7, 0.71], "lr_p_vs_engagement": [np.nan, np.nan, 0.001]},
-                     index=["time only", "engagement only", "both"])
+TABLE = pd.DataFrame(
+    {"auc": [0.6, 0.7, 0.71], "lr_p_vs_engagement": [np.nan, np.nan, 0.001]},
+    index=["time only", "engagement only", "both"],
+)
 HEALTHY = {"ok": True, "reasons": []}
 
 
-@pytest.mark.parametrize("eng,time,expect", [
-    ((1.8, 1.6, 2.0), (1.0, 0.95, 1.05), {"answer": "engagement", "engagement": "positive", "time": "negligible", "time_adds": "no"}),
-    ((1.8, 1.6, 2.0), (0.8, 0.7, 0.85), {"answer": "engagement", "time": "negative", "time_adds": "yes", "time_sign": "negative"}),
-    ((1.2, 1.16, 1.25), (2.5, 2.2, 2.8), {"answer": "time", "time": "positive", "time_adds": "yes", "time_sign": "positive"}),
-    ((0.5, 0.4, 0.6), (1.0, 0.95, 1.05), {"answer": "engagement", "engagement": "negative"}),
-    ((1.0, 0.9, 1.1), (1.0, 0.95, 1.05), {"answer": "neither", "time_adds": "no"}),
-    ((1.3, 1.0, 1.6), (1.0, 0.8, 1.3), {"answer": "unclear", "engagement": "unclear", "time_adds": "unclear"}),
-    ((1.8, 1.6, 2.0), (0.5, 0.4, 0.6), {"answer": "unclear", "engagement": "positive", "time": "negative"}),  # overlap
-])
+@pytest.mark.parametrize(
+    "eng,time,expect",
+    [
+        (
+            (1.8, 1.6, 2.0),
+            (1.0, 0.95, 1.05),
+            {"answer": "engagement", "engagement": "positive", "time": "negligible", "time_adds": "no"},
+        ),
+        (
+            (1.8, 1.6, 2.0),
+            (0.8, 0.7, 0.85),
+            {"answer": "engagement", "time": "negative", "time_adds": "yes", "time_sign": "negative"},
+        ),
+        (
+            (1.2, 1.16, 1.25),
+            (2.5, 2.2, 2.8),
+            {"answer": "time", "time": "positive", "time_adds": "yes", "time_sign": "positive"},
+        ),
+        ((0.5, 0.4, 0.6), (1.0, 0.95, 1.05), {"answer": "engagement", "engagement": "negative"}),
+        ((1.0, 0.9, 1.1), (1.0, 0.95, 1.05), {"answer": "neither", "time_adds": "no"}),
+        ((1.3, 1.0, 1.6), (1.0, 0.8, 1.3), {"answer": "unclear", "engagement": "unclear", "time_adds": "unclear"}),
+        (
+            (1.8, 1.6, 2.0),
+            (0.5, 0.4, 0.6),
+            {"answer": "unclear", "engagement": "positive", "time": "negative"},
+        ),  # overlap
+    ],
+)
 def test_conversion_verdicts_on_known_intervals(eng, time, expect):
     effects = effects_table(eng, time)
     v = conversion.verdicts(effects, effects, TABLE, HEALTHY, 1.15, 0.05)
@@ -116,8 +155,14 @@ def test_conversion_verdicts_on_known_intervals(eng, time, expect):
 
 
 def test_conversion_verdict_unstable_across_specifications():
-    v = conversion.verdicts(effects_table((1.8, 1.6, 2.0), (1.0, 0.95, 1.05)),
-                            effects_table((1.8, 1.6, 2.0), (1.4, 1.2, 1.6)), TABLE, HEALTHY, 1.15, 0.05)
+    v = conversion.verdicts(
+        effects_table((1.8, 1.6, 2.0), (1.0, 0.95, 1.05)),
+        effects_table((1.8, 1.6, 2.0), (1.4, 1.2, 1.6)),
+        TABLE,
+        HEALTHY,
+        1.15,
+        0.05,
+    )
     assert not v["stable"]
 
 
@@ -139,8 +184,13 @@ def test_too_few_events_per_parameter_is_poor_health():
     n = 300
     frame = pd.DataFrame({"engagement": rng.normal(0, 1, n), "time": rng.normal(0, 1, n)})
     frame["did_purchase"] = (rng.random(n) < 0.05).astype(int)  # about 15 buyers for 3 parameters
-    _, health = stats.checked_fit(conversion.fit_logit, frame, ["engagement", "time"],
-                                  events=int(frame["did_purchase"].sum()), min_events_per_parameter=10)
+    _, health = stats.checked_fit(
+        conversion.fit_logit,
+        frame,
+        ["engagement", "time"],
+        events=int(frame["did_purchase"].sum()),
+        min_events_per_parameter=10,
+    )
     assert not health["ok"] and "outcome events per parameter" in health["reasons"][0]
 
 
@@ -155,18 +205,30 @@ def test_sparse_levels_are_pooled_and_controls_respect_the_budget():
 
 def spend_tables(time_ci, idle_ci):
     table = pd.DataFrame({"cv_rmse": [0.80, 0.85], "adj_r2": [0.10, 0.02]}, index=["engagement only", "time only"])
+
     def eff(ci):
-        return {"coef_lo": ci[0], "coef_hi": ci[1], "pct_per_sd": 0.0, "pct_lo": 0.0, "pct_hi": 0.0, "detectable_pct": 5.0}
+        return {
+            "coef_lo": ci[0],
+            "coef_hi": ci[1],
+            "pct_per_sd": 0.0,
+            "pct_lo": 0.0,
+            "pct_hi": 0.0,
+            "detectable_pct": 5.0,
+        }
+
     central = pd.DataFrame({"time": eff(time_ci)}).T
     full = pd.DataFrame({"time": eff(time_ci), "idle": eff(idle_ci)}).T
     return table, central, full
 
 
-@pytest.mark.parametrize("time_ci,idle_ci,confounded,expect", [
-    ((0.1, 0.3), (-0.3, -0.1), False, ("positive", "negative")),
-    ((-0.1, 0.1), (0.1, 0.2), False, ("none", "positive")),
-    ((0.1, 0.3), (-0.3, -0.1), True, ("unclear", "unclear")),
-])
+@pytest.mark.parametrize(
+    "time_ci,idle_ci,confounded,expect",
+    [
+        ((0.1, 0.3), (-0.3, -0.1), False, ("positive", "negative")),
+        ((-0.1, 0.1), (0.1, 0.2), False, ("none", "positive")),
+        ((0.1, 0.3), (-0.3, -0.1), True, ("unclear", "unclear")),
+    ],
+)
 def test_spend_verdicts_on_known_intervals(time_ci, idle_ci, confounded, expect):
     v = spend.verdicts(*spend_tables(time_ci, idle_ci), HEALTHY, confounded, 0.002, 0.05)
     assert (v["time_given_engagement"], v["idle_given_engagement_time"]) == expect
@@ -180,11 +242,13 @@ def test_wilson_interval_known_value():
 
 
 def test_style_rule_on_a_hand_table():
-    gold = pd.DataFrame({
-        "did_purchase": [1, 1, 1, 1, 1, 0],
-        "n_items": [5, 1, 1, 4, 2, 0],
-        "avg_item_price_usd": [5.0, 80.0, 10.0, 90.0, 20.0, np.nan],
-    })
+    gold = pd.DataFrame(
+        {
+            "did_purchase": [1, 1, 1, 1, 1, 0],
+            "n_items": [5, 1, 1, 4, 2, 0],
+            "avg_item_price_usd": [5.0, 80.0, 10.0, 90.0, 20.0, np.nan],
+        }
+    )
     buyers, med = styles.assign(gold)
     assert med == {"price_median": 20.0, "items_median": 2.0}
     assert buyers["style"].tolist() == ["cheap-many", "expensive-few", "other", "other", "other"]
@@ -230,8 +294,9 @@ def test_experiment_parameters_are_checked(parameter):
 def test_analytic_marginal_effects_match_statsmodels():
     rng = np.random.default_rng(5)
     n = 3000
-    frame = pd.DataFrame({"engagement": rng.normal(1.5, 0.6, n), "time": rng.normal(4, 1.2, n),
-                          "device": rng.choice(["a", "b", "c"], n)})
+    frame = pd.DataFrame(
+        {"engagement": rng.normal(1.5, 0.6, n), "time": rng.normal(4, 1.2, n), "device": rng.choice(["a", "b", "c"], n)}
+    )
     eta = -3 + 1.1 * frame["engagement"] + 0.3 * frame["time"]
     frame["did_purchase"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
     fit = conversion.fit_logit(frame, ["engagement", "time", "C(device)"])

@@ -30,26 +30,90 @@ def _set(table, col, idx, value):
     def fn(f):
         f[table][col] = f[table][col].astype(object)
         f[table].loc[idx, col] = value
+
     return fn
 
 
 ERRORS = [
     # (case, edit, table, column, words in the rule, an example shown)
     ("missing table", _drop_table, "orders", None, "table is missing", None),
-    ("missing required column", lambda f: f.__setitem__("events", f["events"].drop(columns=["ts"])), "events", "ts", "required column is missing", None),
+    (
+        "missing required column",
+        lambda f: f.__setitem__("events", f["events"].drop(columns=["ts"])),
+        "events",
+        "ts",
+        "required column is missing",
+        None,
+    ),
     ("wrong type", _set("order_items", "quantity", 0, "two"), "order_items", "quantity", "type bigint", "two"),
-    ("duplicate keys", lambda f: f["events"].__setitem__("event_id", [1] * 2 + list(range(3, 19))), "events", "event_id", "unique", "1"),
-    ("events of unknown sessions", _set("events", "session_id", 0, 99), "events", "session_id", "existing sessions", "99"),
-    ("orders of unknown sessions", _set("orders", "session_id", 0, 77), "orders", "session_id", "existing sessions", "77"),
-    ("items of unknown products", _set("order_items", "product_id", 0, 55), "order_items", "product_id", "existing products", "55"),
-    ("items of unknown orders", _set("order_items", "order_id", 0, 66), "order_items", "order_id", "existing orders", "66"),
+    (
+        "duplicate keys",
+        lambda f: f["events"].__setitem__("event_id", [1] * 2 + list(range(3, 19))),
+        "events",
+        "event_id",
+        "unique",
+        "1",
+    ),
+    (
+        "events of unknown sessions",
+        _set("events", "session_id", 0, 99),
+        "events",
+        "session_id",
+        "existing sessions",
+        "99",
+    ),
+    (
+        "orders of unknown sessions",
+        _set("orders", "session_id", 0, 77),
+        "orders",
+        "session_id",
+        "existing sessions",
+        "77",
+    ),
+    (
+        "items of unknown products",
+        _set("order_items", "product_id", 0, 55),
+        "order_items",
+        "product_id",
+        "existing products",
+        "55",
+    ),
+    (
+        "items of unknown orders",
+        _set("order_items", "order_id", 0, 66),
+        "order_items",
+        "order_id",
+        "existing orders",
+        "66",
+    ),
     ("negative price", _set("products", "price_usd", 0, -3.0), "products", "price_usd", ">= 0", "-3.0"),
     ("negative quantity", _set("order_items", "quantity", 1, -1), "order_items", "quantity", "> 0", "-1"),
     ("null timestamp", _set("events", "ts", 2, None), "events", "ts", "must not be missing", None),
-    ("NaN price", _set("order_items", "unit_price_usd", 0, float("nan")), "order_items", "unit_price_usd", "must not be missing", None),
-    ("events before session start", _set("events", "ts", 0, pd.Timestamp("2026-01-05 09:00:00")), "events", "ts", "before its session", "event 1"),
+    (
+        "NaN price",
+        _set("order_items", "unit_price_usd", 0, float("nan")),
+        "order_items",
+        "unit_price_usd",
+        "must not be missing",
+        None,
+    ),
+    (
+        "events before session start",
+        _set("events", "ts", 0, pd.Timestamp("2026-01-05 09:00:00")),
+        "events",
+        "ts",
+        "before its session",
+        "event 1",
+    ),
     ("unknown event type", _set("events", "event_type", 0, "click"), "events", "event_type", "must be one of", "click"),
-    ("empty sessions table", lambda f: f.__setitem__("sessions", f["sessions"].iloc[:0]), "sessions", None, "no rows", None),
+    (
+        "empty sessions table",
+        lambda f: f.__setitem__("sessions", f["sessions"].iloc[:0]),
+        "sessions",
+        None,
+        "no rows",
+        None,
+    ),
     ("duplicate sessions", _set("sessions", "session_id", 1, 1), "sessions", "session_id", "unique", "1"),
 ]
 
@@ -80,16 +144,24 @@ def _csv(tmp_path, name, text):
 
 
 def test_mixed_time_zones_are_an_error(tmp_path):
-    src = _csv(tmp_path, "sessions", "session_id,started_at\n1,2026-01-05T10:00:00+00:00\n2,2026-01-05 11:00:00\n"
-               "3,2026-01-05 23:59:00\n4,2026-01-05 12:00:00\n5,2026-01-05 13:00:00\n6,2026-01-05 14:00:00\n")
+    src = _csv(
+        tmp_path,
+        "sessions",
+        "session_id,started_at\n1,2026-01-05T10:00:00+00:00\n2,2026-01-05 11:00:00\n"
+        "3,2026-01-05 23:59:00\n4,2026-01-05 12:00:00\n5,2026-01-05 13:00:00\n6,2026-01-05 14:00:00\n",
+    )
     with pytest.raises(DataContractError, match="time zones are mixed") as err:
         normalise_folder(src, tmp_path / "raw")
     assert err.value.column == "started_at" and "2026-01-05 11:00:00" in str(err.value)
 
 
 def test_offsets_are_converted_to_utc(tmp_path):
-    src = _csv(tmp_path, "sessions", "session_id,started_at\n1,2026-01-05T12:00:00+02:00\n2,2026-01-05T11:00:00Z\n"
-               "3,2026-01-05T23:59:00Z\n4,2026-01-05T12:00:00Z\n5,2026-01-05T13:00:00Z\n6,2026-01-05T14:00:00Z\n")
+    src = _csv(
+        tmp_path,
+        "sessions",
+        "session_id,started_at\n1,2026-01-05T12:00:00+02:00\n2,2026-01-05T11:00:00Z\n"
+        "3,2026-01-05T23:59:00Z\n4,2026-01-05T12:00:00Z\n5,2026-01-05T13:00:00Z\n6,2026-01-05T14:00:00Z\n",
+    )
     normalise_folder(src, tmp_path / "raw")
     started = pd.read_parquet(tmp_path / "raw" / "sessions.parquet")["started_at"]
     assert started.iloc[0] == pd.Timestamp("2026-01-05 10:00:00")

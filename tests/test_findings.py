@@ -12,18 +12,36 @@ CLASSES = ("positive", "negative", "negligible", "unclear")
 
 
 def conv_verdicts(**kw):
-    v = {"answer": "engagement", "strongest": "engagement", "strongest_clear": True, "engagement": "positive",
-         "time": "negligible", "time_adds": "no", "time_sign": "negative", "stable": True, "healthy": True,
-         "health_reasons": [], "p_time_given_engagement": 0.4, "auc_gain_from_time": 0.0,
-         "auc_engagement_only": 0.7, "auc_time_only": 0.6}
+    v = {
+        "answer": "engagement",
+        "strongest": "engagement",
+        "strongest_clear": True,
+        "engagement": "positive",
+        "time": "negligible",
+        "time_adds": "no",
+        "time_sign": "negative",
+        "stable": True,
+        "healthy": True,
+        "health_reasons": [],
+        "p_time_given_engagement": 0.4,
+        "auc_gain_from_time": 0.0,
+        "auc_engagement_only": 0.7,
+        "auc_time_only": 0.6,
+    }
     v.update(kw)
     return v
 
 
 def conv_record(truth_covered=None, **kw):
-    rec = {"status": "ok", "verdicts": conv_verdicts(**kw), "negligible_or": 1.15,
-           "effects": [{"feature": "engagement", "or_per_sd": 1.8, "or_lo": 1.6, "or_hi": 2.0},
-                       {"feature": "time", "or_per_sd": 0.99, "or_lo": 0.9, "or_hi": 1.1}]}
+    rec = {
+        "status": "ok",
+        "verdicts": conv_verdicts(**kw),
+        "negligible_or": 1.15,
+        "effects": [
+            {"feature": "engagement", "or_per_sd": 1.8, "or_lo": 1.6, "or_hi": 2.0},
+            {"feature": "time", "or_per_sd": 0.99, "or_lo": 0.9, "or_hi": 1.1},
+        ],
+    }
     if truth_covered is not None:
         rec["truth"] = [{"covered": truth_covered}, {"covered": True}]
     return rec
@@ -47,16 +65,28 @@ def test_time_adds_follows_the_sign_of_time(sign, word, other):
     assert f"associated with {other}" not in text
 
 
-@pytest.mark.parametrize("answer,expect", [
-    ("engagement", "Engagement is the clearly stronger"), ("time", "Time is the clearly stronger"),
-    ("neither", "Neither engagement nor time"), ("unclear", "The data cannot tell whether engagement or time")])
+@pytest.mark.parametrize(
+    "answer,expect",
+    [
+        ("engagement", "Engagement is the clearly stronger"),
+        ("time", "Time is the clearly stronger"),
+        ("neither", "Neither engagement nor time"),
+        ("unclear", "The data cannot tell whether engagement or time"),
+    ],
+)
 def test_conversion_answer_per_verdict(answer, expect):
     v = conv_verdicts(answer=answer, time="positive" if answer == "time" else "negligible")
     assert findings.conversion_answer(v).startswith(expect)
 
 
-@pytest.mark.parametrize("adds,expect", [("yes", "time adds to engagement"), ("no", "adds nothing material"),
-                                         ("unclear", "whether time adds to engagement is unclear")])
+@pytest.mark.parametrize(
+    "adds,expect",
+    [
+        ("yes", "time adds to engagement"),
+        ("no", "adds nothing material"),
+        ("unclear", "whether time adds to engagement is unclear"),
+    ],
+)
 def test_conversion_answer_says_what_time_adds(adds, expect):
     assert expect in findings.conversion_answer(conv_verdicts(time_adds=adds, time_sign="positive"))
 
@@ -85,19 +115,43 @@ def test_conversion_badge_high_only_when_every_rule_holds():
 
 
 def spend_verdicts(**kw):
-    v = {"explains_better": "engagement", "explains_little": False, "best_adj_r2": 0.2, "rmse_engagement_only": 0.8,
-         "rmse_time_only": 0.81, "adj_r2_engagement_only": 0.1, "adj_r2_time_only": 0.05,
-         "time_given_engagement": "none", "idle_given_engagement_time": "negative", "healthy": True, "confounded": False,
-         "reasons": [], "time_pct": 1.0, "time_lo": -2.0, "time_hi": 4.0, "time_detectable": 4.2,
-         "idle_pct": -8.0, "idle_lo": -12.0, "idle_hi": -4.0, "idle_detectable": 3.0,
-         "time_sign": "none", "idle_sign": "negative"}
+    v = {
+        "explains_better": "engagement",
+        "explains_little": False,
+        "best_adj_r2": 0.2,
+        "rmse_engagement_only": 0.8,
+        "rmse_time_only": 0.81,
+        "adj_r2_engagement_only": 0.1,
+        "adj_r2_time_only": 0.05,
+        "time_given_engagement": "none",
+        "idle_given_engagement_time": "negative",
+        "healthy": True,
+        "confounded": False,
+        "reasons": [],
+        "time_pct": 1.0,
+        "time_lo": -2.0,
+        "time_hi": 4.0,
+        "time_detectable": 4.2,
+        "idle_pct": -8.0,
+        "idle_lo": -12.0,
+        "idle_hi": -4.0,
+        "idle_detectable": 3.0,
+        "time_sign": "none",
+        "idle_sign": "negative",
+    }
     v.update(kw)
     return v
 
 
-@pytest.mark.parametrize("call,expect", [("positive", "associated with higher spend"),
-                                         ("negative", "associated with lower spend"),
-                                         ("none", "no detectable association"), ("unclear", "cannot say")])
+@pytest.mark.parametrize(
+    "call,expect",
+    [
+        ("positive", "associated with higher spend"),
+        ("negative", "associated with lower spend"),
+        ("none", "no detectable association"),
+        ("unclear", "cannot say"),
+    ],
+)
 def test_spend_phrase_per_call(call, expect):
     text = findings.spend_phrase("idle", call, -8.0, -12.0, -4.0, 3.0)
     assert expect in text
@@ -110,8 +164,12 @@ def test_spend_answer_says_when_behaviour_explains_little():
 
 
 def test_confounded_spend_is_not_interpreted_and_badge_is_low():
-    v = spend_verdicts(confounded=True, time_given_engagement="unclear", idle_given_engagement_time="unclear",
-                       reasons=["cheap-many and expensive-few buyers browse differently"])
+    v = spend_verdicts(
+        confounded=True,
+        time_given_engagement="unclear",
+        idle_given_engagement_time="unclear",
+        reasons=["cheap-many and expensive-few buyers browse differently"],
+    )
     rec = {"status": "ok", "verdicts": v}
     lines = findings.spend_lines(rec)
     assert any(line.startswith("- Not interpreted: cheap-many") for line in lines)
@@ -119,44 +177,75 @@ def test_confounded_spend_is_not_interpreted_and_badge_is_low():
     assert b["level"] == "low" and "purchase styles browse alike (no confounding by product choice)" in b["failed"]
 
 
-@pytest.mark.parametrize("browsing,expect", [("similar", "browse alike"), ("different", "browse differently"),
-                                             ("inconclusive", "cannot tell")])
+@pytest.mark.parametrize(
+    "browsing,expect",
+    [("similar", "browse alike"), ("different", "browse differently"), ("inconclusive", "cannot tell")],
+)
 def test_styles_answer_per_verdict(browsing, expect):
     assert expect in findings.styles_answer({"browsing": browsing}, 0.2)
 
 
 def styles_record(browsing, above, truth=None):
-    return {"status": "ok", "equivalence_margin": 0.2, "truth": truth,
-            "verdicts": {"browsing": browsing, "behaviour_auc": 0.6, "behaviour_auc_lo": 0.55, "behaviour_auc_hi": 0.65,
-                         "behaviour_above_chance": above, "higher_margin_style": None, "margin_known": True},
-            "comparison": [{"column": "session_seconds", "smd": 0.5, "smd_lo": 0.4, "smd_hi": 0.6}]}
+    return {
+        "status": "ok",
+        "equivalence_margin": 0.2,
+        "truth": truth,
+        "verdicts": {
+            "browsing": browsing,
+            "behaviour_auc": 0.6,
+            "behaviour_auc_lo": 0.55,
+            "behaviour_auc_hi": 0.65,
+            "behaviour_above_chance": above,
+            "higher_margin_style": None,
+            "margin_known": True,
+        },
+        "comparison": [{"column": "session_seconds", "smd": 0.5, "smd_lo": 0.4, "smd_hi": 0.6}],
+    }
 
 
 def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
-    assert findings.styles_badge(styles_record("different", True, {"expected_browsing": "different"}))["level"] == "high"
+    assert (
+        findings.styles_badge(styles_record("different", True, {"expected_browsing": "different"}))["level"] == "high"
+    )
     assert findings.styles_badge(styles_record("similar", True))["level"] == "medium"
-    assert findings.styles_badge(styles_record("similar", False, {"expected_browsing": "different"}))["level"] == "medium"
+    assert (
+        findings.styles_badge(styles_record("similar", False, {"expected_browsing": "different"}))["level"] == "medium"
+    )
     assert findings.styles_badge(styles_record("inconclusive", False))["level"] == "low"
 
 
 def res_with(conv=None, sp=None, st=None):
-    return {"03_conversion": conv or conv_record(),
-            "04_spend": {"status": "ok", "verdicts": sp or spend_verdicts()},
-            "05_purchase_style": st or styles_record("similar", False)}
+    return {
+        "03_conversion": conv or conv_record(),
+        "04_spend": {"status": "ok", "verdicts": sp or spend_verdicts()},
+        "05_purchase_style": st or styles_record("similar", False),
+    }
 
 
 def rec_by_title(recs, prefix):
     return next(r for r in recs if r["title"].startswith(prefix))
 
 
-@pytest.mark.parametrize("kw,status", [
-    ({}, "supported"),
-    ({"answer": "time", "engagement": "negligible", "time": "positive", "time_adds": "yes", "time_sign": "positive"}, "withdrawn"),
-    ({"engagement": "negligible", "answer": "neither"}, "withdrawn"),
-    ({"engagement": "negative"}, "withdrawn"),
-    ({"time_adds": "yes", "time_sign": "negative", "time": "negative"}, "supported"),
-    ({"healthy": False, "answer": "unclear", "engagement": "unclear"}, "withdrawn"),
-])
+@pytest.mark.parametrize(
+    "kw,status",
+    [
+        ({}, "supported"),
+        (
+            {
+                "answer": "time",
+                "engagement": "negligible",
+                "time": "positive",
+                "time_adds": "yes",
+                "time_sign": "positive",
+            },
+            "withdrawn",
+        ),
+        ({"engagement": "negligible", "answer": "neither"}, "withdrawn"),
+        ({"engagement": "negative"}, "withdrawn"),
+        ({"time_adds": "yes", "time_sign": "negative", "time": "negative"}, "supported"),
+        ({"healthy": False, "answer": "unclear", "engagement": "unclear"}, "withdrawn"),
+    ],
+)
 def test_engagement_recommendation_follows_the_evidence(kw, status):
     rec = rec_by_title(findings.recommendations(res_with(conv=conv_record(**kw))), "Optimise for engagement")
     assert rec["status"] == status
@@ -164,8 +253,10 @@ def test_engagement_recommendation_follows_the_evidence(kw, status):
         assert rec["text"].startswith("Withdrawn: ")
 
 
-@pytest.mark.parametrize("call,status", [("negative", "supported"), ("positive", "withdrawn"), ("none", "withdrawn"),
-                                         ("unclear", "withdrawn")])
+@pytest.mark.parametrize(
+    "call,status",
+    [("negative", "supported"), ("positive", "withdrawn"), ("none", "withdrawn"), ("unclear", "withdrawn")],
+)
 def test_idle_recommendation_needs_a_negative_association(call, status):
     sp = spend_verdicts(idle_given_engagement_time=call, reasons=["x"] if call == "unclear" else [])
     rec = rec_by_title(findings.recommendations(res_with(sp=sp)), "Turn idle time")
@@ -178,20 +269,35 @@ def segment(conv, lo, hi):
     return {"conversion": conv, "conv_lo": lo, "conv_hi": hi}
 
 
-@pytest.mark.parametrize("low,high,status,word", [
-    (segment(0.01, 0.008, 0.012), segment(0.05, 0.045, 0.055), "supported", "at least 3 events before checkout convert more"),
-    (segment(0.05, 0.045, 0.055), segment(0.01, 0.008, 0.012), "supported", "at most 1 event before checkout convert more"),
-    (segment(0.02, 0.01, 0.03), segment(0.025, 0.015, 0.035), "withdrawn", "overlap"),
-])
+@pytest.mark.parametrize(
+    "low,high,status,word",
+    [
+        (
+            segment(0.01, 0.008, 0.012),
+            segment(0.05, 0.045, 0.055),
+            "supported",
+            "at least 3 events before checkout convert more",
+        ),
+        (
+            segment(0.05, 0.045, 0.055),
+            segment(0.01, 0.008, 0.012),
+            "supported",
+            "at most 1 event before checkout convert more",
+        ),
+        (segment(0.02, 0.01, 0.03), segment(0.025, 0.015, 0.035), "withdrawn", "overlap"),
+    ],
+)
 def test_segment_recommendation_needs_separated_cis_and_follows_their_order(low, high, status, word):
-    recs = findings.recommendations(res_with(), [low, segment(0.02, 0.01, 0.03), high],
-                                    {"low_max_events": 1, "high_min_events": 3})
+    recs = findings.recommendations(
+        res_with(), [low, segment(0.02, 0.01, 0.03), high], {"low_max_events": 1, "high_min_events": 3}
+    )
     rec = rec_by_title(recs, "Segment the experience")
     assert rec["status"] == status and word in rec["text"]
 
 
-@pytest.mark.parametrize("browsing,status", [("similar", "supported"), ("different", "withdrawn"),
-                                             ("inconclusive", "withdrawn")])
+@pytest.mark.parametrize(
+    "browsing,status", [("similar", "supported"), ("different", "withdrawn"), ("inconclusive", "withdrawn")]
+)
 def test_price_framing_recommendation_needs_alike_browsing(browsing, status):
     rec = rec_by_title(findings.recommendations(res_with(st=styles_record(browsing, False))), "Sell expensive items")
     assert rec["status"] == status
@@ -206,20 +312,35 @@ def test_margin_recommendation_needs_separated_margins():
 
 
 def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows():
-    res = {"03_conversion": {"status": "insufficient", "reason": "2 buyers"}, "04_spend": {"status": "insufficient"},
-           "05_purchase_style": {"status": "insufficient"}}
+    res = {
+        "03_conversion": {"status": "insufficient", "reason": "2 buyers"},
+        "04_spend": {"status": "insufficient"},
+        "05_purchase_style": {"status": "insufficient"},
+    }
     recs = findings.recommendations(res)
     assert {r["status"] for r in recs} == {"not estimated"}
     rows = findings.summary(res)
     assert rows[0]["answer"] == "Not estimable here: 2 buyers." and rows[0]["badge"]["level"] == "none"
 
 
-@pytest.mark.parametrize("kw,lever,simulate", [
-    ({}, "interaction density", True),
-    ({"answer": "time", "time": "positive", "engagement": "negligible", "time_adds": "yes", "time_sign": "positive"},
-     "time before checkout", False),
-    ({"answer": "neither", "engagement": "negligible"}, "interaction density", True),
-])
+@pytest.mark.parametrize(
+    "kw,lever,simulate",
+    [
+        ({}, "interaction density", True),
+        (
+            {
+                "answer": "time",
+                "time": "positive",
+                "engagement": "negligible",
+                "time_adds": "yes",
+                "time_sign": "positive",
+            },
+            "time before checkout",
+            False,
+        ),
+        ({"answer": "neither", "engagement": "negligible"}, "interaction density", True),
+    ],
+)
 def test_experiment_lever_follows_the_conversion_answer(kw, lever, simulate):
     plan = findings.experiment_plan(res_with(conv=conv_record(**kw)))
     assert plan["lever"] == lever and plan["simulate"] is simulate
@@ -244,13 +365,16 @@ def test_health_note_reports_problems_and_warnings():
 def test_time_answer_does_not_repeat_itself():
     v = conv_verdicts(answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive")
     text = findings.conversion_answer(v)
-    assert text == ("Time is the clearly stronger of the two: a longer time before checkout is associated with higher "
-                    "purchase odds, and it adds to what engagement explains.")
+    assert text == (
+        "Time is the clearly stronger of the two: a longer time before checkout is associated with higher "
+        "purchase odds, and it adds to what engagement explains."
+    )
 
 
 def test_session_level_input_says_idle_is_not_available():
-    v = spend_verdicts(idle_given_engagement_time="not available", idle_pct=None, idle_lo=None, idle_hi=None,
-                       idle_detectable=None)
+    v = spend_verdicts(
+        idle_given_engagement_time="not available", idle_pct=None, idle_lo=None, idle_hi=None, idle_detectable=None
+    )
     assert findings.spend_answer(v).endswith("Idle gaps are not available for session-level input.")
     rec = rec_by_title(findings.recommendations(res_with(sp=v)), "Turn idle time")
     assert rec["status"] == "not estimated"

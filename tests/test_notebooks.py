@@ -35,7 +35,9 @@ def time_matters(time_matters_report):
 
 @pytest.fixture(scope="module")
 def styles_browse(tmp_path_factory):
-    return _run(tmp_path_factory, "sb", scenario="styles_browse", overrides="n_sessions=20000 experiment_sessions_per_arm=5000")
+    return _run(
+        tmp_path_factory, "sb", scenario="styles_browse", overrides="n_sessions=20000 experiment_sessions_per_arm=5000"
+    )
 
 
 def test_every_report_and_the_front_page_are_written(default):
@@ -76,7 +78,9 @@ def test_conversion_time_matters_flips(time_matters):
     v = r["03_conversion"]["verdicts"]
     assert v["answer"] == "time" and v["time_adds"] == "yes" and v["time_sign"] == "positive"
     summary = r["06_strategy"]["summary"][0]["answer"]
-    assert summary.startswith("Time is the clearly stronger of the two: a longer time before checkout is associated with higher")
+    assert summary.startswith(
+        "Time is the clearly stronger of the two: a longer time before checkout is associated with higher"
+    )
     rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Optimise for engagement"))
     assert rec["status"] == "withdrawn"
     assert r["06_strategy"]["plan"]["lever"] == "time before checkout" and r["06_strategy"]["experiment"] is None
@@ -109,7 +113,9 @@ def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
     rec = next(x for x in s["recommendations"] if x["title"].startswith("Optimise for engagement"))
     assert rec["status"] == "supported"
     base, mde = s["baseline"], s["relative_mde"]
-    expected = NormalIndPower().solve_power(proportion_effectsize(base * (1 + mde), base), alpha=s["alpha"], power=s["power"])
+    expected = NormalIndPower().solve_power(
+        proportion_effectsize(base * (1 + mde), base), alpha=s["alpha"], power=s["power"]
+    )
     assert s["sample_size_per_arm"] == math.ceil(expected)
     exp = s["experiment"]
     assert exp["true_covered"] and exp["aa_p_value"] > 0.001
@@ -132,8 +138,10 @@ def test_negative_time_world_every_direction_word_follows_the_sign(negative_time
     root, r = negative_time
     v = r["03_conversion"]["verdicts"]
     assert v["time"] == "negative" and v["time_sign"] == "negative"
-    pages = {name: _text((root / "reports" / "neg" / f"{name}.html").read_text())
-             for name in ("03_conversion", "06_strategy", "index")}
+    pages = {
+        name: _text((root / "reports" / "neg" / f"{name}.html").read_text())
+        for name in ("03_conversion", "06_strategy", "index")
+    }
     for name, text in pages.items():
         assert "longer time before checkout is associated with lower purchase odds" in text, name
         assert "time before checkout is associated with higher purchase odds" not in text, name
@@ -143,12 +151,18 @@ def test_negative_time_world_every_direction_word_follows_the_sign(negative_time
 def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_factory, tmp_path):
     log = tmp_path / "log.csv"
     evil = "<script>alert(1)</script>"
-    log.write_text("sid,when,name,item,price,dev\n" + "".join(
-        f"s{i},2026-01-05T10:{i % 60:02d}:00Z,view,p{i % 7},9.5,{evil if i % 2 else 'mobile'}\n" for i in range(40))
-        + f"s1,2026-01-05T10:01:30Z,buy,p1,9.5,{evil}\n")
+    log.write_text(
+        "sid,when,name,item,price,dev\n"
+        + "".join(
+            f"s{i},2026-01-05T10:{i % 60:02d}:00Z,view,p{i % 7},9.5,{evil if i % 2 else 'mobile'}\n" for i in range(40)
+        )
+        + f"s1,2026-01-05T10:01:30Z,buy,p1,9.5,{evil}\n"
+    )
     mapping = tmp_path / "map.yaml"
-    mapping.write_text("columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, device: dev}\n"
-                       "event_types: {page_view: [view], purchase: [buy]}\n")
+    mapping.write_text(
+        "columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, device: dev}\n"
+        "event_types: {page_view: [view], purchase: [buy]}\n"
+    )
     root, r = _run(tmp_path_factory, "log", overrides={"event_log": str(log), "mapping": str(mapping)})
     pages = list((root / "reports" / "log").glob("*.html"))
     assert len(pages) == 8  # six notebooks, the front page and the glossary
@@ -187,7 +201,9 @@ def test_same_parameters_give_identical_gold_and_numbers_other_seed_differs(tmp_
 
     runs = {}
     for name, seed in (("r1", 5), ("r2", 5), ("r3", 6)):
-        root, results = _run(tmp_path_factory, name, overrides=f"n_sessions=6000 seed={seed} experiment_sessions_per_arm=3000")
+        root, results = _run(
+            tmp_path_factory, name, overrides=f"n_sessions=6000 seed={seed} experiment_sessions_per_arm=3000"
+        )
         gold = read_gold(root / "data" / name / "gold")
         fingerprint = json.loads((root / "reports" / name / "run.json").read_text())["data_fingerprint"]
         runs[name] = (int(pd.util.hash_pandas_object(gold, index=False).sum()), _strip_timing(results), fingerprint)

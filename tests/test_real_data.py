@@ -20,6 +20,7 @@ from .runs import run_report
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
 PAGES = ("01_simulate", "02_gold_table", "03_conversion", "04_spend", "05_purchase_style", "06_strategy")
+VIEW_BUY = "event_types: {page_view: [view], purchase: [buy]}\n"
 ANALYSES = ("03_conversion", "04_spend", "05_purchase_style")
 
 
@@ -52,12 +53,21 @@ def _assert_every_page_says_why(pages: Path, results: dict) -> None:
 
 
 SLOW = pytest.mark.slow  # the shapes that broke real reports run always; the others in `make test-all`
-SHAPES = ["constant_price_local_time", pytest.param("no_price_no_product", marks=SLOW),
-          "no_funnel_zero_seconds_heavy_tails_refunds", pytest.param("one_event_sessions", marks=SLOW),
-          pytest.param("hundred_sessions_ten_buyers", marks=SLOW), pytest.param("every_session_buys", marks=SLOW)]
+SHAPES = [
+    "constant_price_local_time",
+    pytest.param("no_price_no_product", marks=SLOW),
+    "no_funnel_zero_seconds_heavy_tails_refunds",
+    pytest.param("one_event_sessions", marks=SLOW),
+    pytest.param("hundred_sessions_ten_buyers", marks=SLOW),
+    pytest.param("every_session_buys", marks=SLOW),
+]
 EXPECTED = {  # which analyses each shape can support, and words its reasons must contain
     "constant_price_local_time": {"03_conversion": "ok", "04_spend": "ok", "05_purchase_style": "same price"},
-    "no_price_no_product": {"03_conversion": "ok", "04_spend": "no prices", "05_purchase_style": "no order carries products"},
+    "no_price_no_product": {
+        "03_conversion": "ok",
+        "04_spend": "no prices",
+        "05_purchase_style": "no order carries products",
+    },
     "no_funnel_zero_seconds_heavy_tails_refunds": {"03_conversion": "ok", "04_spend": "ok"},
     "one_event_sessions": {"03_conversion": "same time on site", "04_spend": "same number of events"},
     "hundred_sessions_ten_buyers": {"03_conversion": "10 buyers among 100 sessions", "04_spend": "10 buyers"},
@@ -98,32 +108,51 @@ def test_local_times_duplicates_and_refunds_are_handled_by_rule(inputs, tmp_path
 
 def test_daylight_saving_change_in_a_declared_zone(tmp_path):
     (tmp_path / "log.csv").write_text("sid,when,name\nA,2026-03-29 01:59:00,view\nA,2026-03-29 03:01:00,buy\n")
-    (tmp_path / "m.yaml").write_text("columns: {session_id: sid, timestamp: when, event_type: name}\n"
-                                     "event_types: {page_view: [view], purchase: [buy]}\ntimezone: Europe/Berlin\n")
+    (tmp_path / "m.yaml").write_text(
+        "columns: {session_id: sid, timestamp: when, event_type: name}\n"
+        "event_types: {page_view: [view], purchase: [buy]}\ntimezone: Europe/Berlin\n"
+    )
     import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "m.yaml"), tmp_path / "raw")
     ts = pd.read_parquet(tmp_path / "raw" / "events.parquet").sort_values("ts")["ts"].tolist()
-    assert ts[0] == pd.Timestamp("2026-03-29 00:59:00") and ts[1] == pd.Timestamp("2026-03-29 01:01:00")  # 2 min apart in UTC
+    assert ts[0] == pd.Timestamp("2026-03-29 00:59:00") and ts[1] == pd.Timestamp(
+        "2026-03-29 01:01:00"
+    )  # 2 min apart in UTC
 
 
 def test_logs_without_a_session_id_are_split_by_inactivity(tmp_path):
-    (tmp_path / "log.csv").write_text("user,when,name\n7,2026-01-05T10:00:00Z,view\n7,2026-01-05T10:20:00Z,view\n"
-                                      "7,2026-01-05T11:00:00Z,view\n7,2026-01-05T11:05:00Z,buy\n8,2026-01-05T10:00:00Z,view\n")
-    base = "columns: {user_id: user, timestamp: when, event_type: name}\nevent_types: {page_view: [view], purchase: [buy]}\n"
+    (tmp_path / "log.csv").write_text(
+        "user,when,name\n7,2026-01-05T10:00:00Z,view\n7,2026-01-05T10:20:00Z,view\n"
+        "7,2026-01-05T11:00:00Z,view\n7,2026-01-05T11:05:00Z,buy\n8,2026-01-05T10:00:00Z,view\n"
+    )
+    base = "columns: {user_id: user, timestamp: when, event_type: name}\n" + VIEW_BUY
     for minutes, sessions in ((30, 3), (45, 2)):
         (tmp_path / "m.yaml").write_text(base)
-        counts = import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "m.yaml"), tmp_path / f"raw{minutes}",
-                                  session_gap_minutes=minutes)
+        counts = import_event_log(
+            tmp_path / "log.csv",
+            load_mapping(tmp_path / "m.yaml"),
+            tmp_path / f"raw{minutes}",
+            session_gap_minutes=minutes,
+        )
         assert counts["sessions"] == sessions, minutes
 
 
-REES46 = """event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session
-2019-10-01 02:41:42 UTC,view,26025385,2053013562560873263,,,3.06,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
-2019-10-01 02:41:50 UTC,view,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
-2019-10-01 02:42:10 UTC,cart,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
-2019-10-01 02:42:31 UTC,purchase,1004750,2053013555631882655,electronics.smartphone,samsung,197.43,514558397,3720e6a4-34fd-48c0-8701-cef4f9444d50
-2019-10-01 02:41:43 UTC,view,1004788,2053013555631882655,electronics.smartphone,xiaomi,133.68,555017931,78e7dc83-9aac-492d-b005-43eaa60c9bbf
-2019-10-01 02:43:01 UTC,remove_from_cart,1004788,2053013555631882655,electronics.smartphone,xiaomi,133.68,555017931,78e7dc83-9aac-492d-b005-43eaa60c9bbf
-"""
+REES46_COLUMNS = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+SESSION_A, SESSION_B = "3720e6a4-34fd-48c0-8701-cef4f9444d50", "78e7dc83-9aac-492d-b005-43eaa60c9bbf"
+PHONE = "2053013555631882655,electronics.smartphone"
+REES46 = (
+    "\n".join(
+        [
+            REES46_COLUMNS,
+            f"2019-10-01 02:41:42 UTC,view,26025385,2053013562560873263,,,3.06,514558397,{SESSION_A}",
+            f"2019-10-01 02:41:50 UTC,view,1004750,{PHONE},samsung,197.43,514558397,{SESSION_A}",
+            f"2019-10-01 02:42:10 UTC,cart,1004750,{PHONE},samsung,197.43,514558397,{SESSION_A}",
+            f"2019-10-01 02:42:31 UTC,purchase,1004750,{PHONE},samsung,197.43,514558397,{SESSION_A}",
+            f"2019-10-01 02:41:43 UTC,view,1004788,{PHONE},xiaomi,133.68,555017931,{SESSION_B}",
+            f"2019-10-01 02:43:01 UTC,remove_from_cart,1004788,{PHONE},xiaomi,133.68,555017931,{SESSION_B}",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_rees46_preset_on_a_small_fixture_in_its_own_format(tmp_path):
@@ -132,7 +161,11 @@ def test_rees46_preset_on_a_small_fixture_in_its_own_format(tmp_path):
     assert counts["sessions"] == 2 and counts["orders"] == 1
     events = pd.read_parquet(tmp_path / "raw" / "events.parquet")
     assert sorted(events["event_type"].value_counts().items()) == [
-        ("add_to_cart", 1), ("other", 1), ("page_view", 3), ("purchase", 1)]  # remove_from_cart counts as 'other'
+        ("add_to_cart", 1),
+        ("other", 1),
+        ("page_view", 3),
+        ("purchase", 1),
+    ]  # remove_from_cart counts as 'other'
     orders = pd.read_parquet(tmp_path / "raw" / "orders.parquet")
     assert orders["total_usd"].tolist() == [197.43] and str(orders["ordered_at"].iloc[0]) == "2019-10-01 02:42:31"
     prov = json.loads((tmp_path / "raw" / "provenance.json").read_text())
@@ -178,21 +211,28 @@ def test_the_shared_real_sample_runs_through_its_preset(tmp_path):
 # Mapping mistakes stop before any notebook, in one line, and keep the previous report
 # --------------------------------------------------------------------------------------------
 
-GOOD = "sid,when,name,price\na,2026-01-05T10:00:00Z,view,5\na,2026-01-05T10:01:00Z,buy,5\nb,2026-01-05T11:00:00Z,view,5\n"
-MAP = "columns: {session_id: sid, timestamp: when, event_type: name, price: price}\nevent_types: {page_view: [view], purchase: [buy]}\n"
+GOOD = (
+    "sid,when,name,price\na,2026-01-05T10:00:00Z,view,5\na,2026-01-05T10:01:00Z,buy,5\nb,2026-01-05T11:00:00Z,view,5\n"
+)
+MAP = "columns: {session_id: sid, timestamp: when, event_type: name, price: price}\n" + VIEW_BUY
 
 
-@pytest.mark.parametrize("log,mapping,message", [
-    (GOOD, MAP.replace("price: price", "price: cost"), "column 'cost': column mapped to 'price'"),
-    (GOOD, MAP.replace("purchase: [buy]", "purchase: [buyy]"), "event name 'buyy' mapped to purchase"),
-    (GOOD.replace("Z,", ","), MAP + "timezone: Europe/Berlinn\n", "time zone 'Europe/Berlinn' is unknown"),
-    (GOOD.replace("Z,", ","), MAP, "timestamps carry no time zone"),
-    (GOOD.replace(",buy,", ",view,"), MAP, "event name 'buy' mapped to purchase"),
-    (GOOD, MAP.replace("timestamp: when", "timestamp: time"), "column mapped to 'timestamp'"),
-    ("sid,when,name\na,1767607200000,view\na,1767607260000,buy\n",
-     "columns: {session_id: sid, timestamp: when, event_type: name}\nevent_types: {page_view: [view], purchase: [buy]}\n"
-     "timestamp_unit: s\n", "read as epoch s, the times fall in the years"),
-])
+@pytest.mark.parametrize(
+    "log,mapping,message",
+    [
+        (GOOD, MAP.replace("price: price", "price: cost"), "column 'cost': column mapped to 'price'"),
+        (GOOD, MAP.replace("purchase: [buy]", "purchase: [buyy]"), "event name 'buyy' mapped to purchase"),
+        (GOOD.replace("Z,", ","), MAP + "timezone: Europe/Berlinn\n", "time zone 'Europe/Berlinn' is unknown"),
+        (GOOD.replace("Z,", ","), MAP, "timestamps carry no time zone"),
+        (GOOD.replace(",buy,", ",view,"), MAP, "event name 'buy' mapped to purchase"),
+        (GOOD, MAP.replace("timestamp: when", "timestamp: time"), "column mapped to 'timestamp'"),
+        (
+            "sid,when,name\na,1767607200000,view\na,1767607260000,buy\n",
+            "columns: {session_id: sid, timestamp: when, event_type: name}\n" + VIEW_BUY + "timestamp_unit: s\n",
+            "read as epoch s, the times fall in the years",
+        ),
+    ],
+)
 def test_mapping_mistakes_stop_before_any_notebook(roots, tmp_path, log, mapping, message):
     data, reports = roots
     (reports / "mine").mkdir(parents=True)
@@ -200,8 +240,11 @@ def test_mapping_mistakes_stop_before_any_notebook(roots, tmp_path, log, mapping
     (tmp_path / "log.csv").write_text(log)
     (tmp_path / "m.yaml").write_text(mapping)
     with pytest.raises(ReportError) as err:
-        report.execute("mine", overrides={"event_log": str(tmp_path / "log.csv"), "mapping": str(tmp_path / "m.yaml")},
-                       progress=False)
+        report.execute(
+            "mine",
+            overrides={"event_log": str(tmp_path / "log.csv"), "mapping": str(tmp_path / "m.yaml")},
+            progress=False,
+        )
     text = str(err.value)
     assert "\n" not in text and message in text, text
     assert (reports / "mine" / "index.html").read_text() == "previous good report"
@@ -211,7 +254,9 @@ def test_mapping_mistakes_stop_before_any_notebook(roots, tmp_path, log, mapping
 
 def test_no_purchases_lists_the_event_names_found(tmp_path):
     (tmp_path / "log.csv").write_text(GOOD.replace(",buy,", ",purchased,"))
-    (tmp_path / "m.yaml").write_text(MAP.replace("[buy]", "[buy]").replace("page_view: [view]", "page_view: [view, purchased]"))
+    (tmp_path / "m.yaml").write_text(
+        MAP.replace("[buy]", "[buy]").replace("page_view: [view]", "page_view: [view, purchased]")
+    )
     with pytest.raises(ReportError, match=r"no purchase events.*values found: view \(2\), purchased \(1\)"):
         import_event_log(tmp_path / "log.csv", {**load_mapping(tmp_path / "m.yaml"), "strict": False}, tmp_path / "raw")
 
@@ -219,7 +264,9 @@ def test_no_purchases_lists_the_event_names_found(tmp_path):
 def test_misspelled_event_name_suggests_the_closest_value(tmp_path):
     (tmp_path / "log.csv").write_text(GOOD)
     (tmp_path / "m.yaml").write_text(MAP.replace("purchase: [buy]", "purchase: [buy, bye]"))
-    with pytest.raises(ReportError, match=r"'bye' mapped to purchase .* values found: view \(2\), buy \(1\); closest: 'buy'"):
+    with pytest.raises(
+        ReportError, match=r"'bye' mapped to purchase .* values found: view \(2\), buy \(1\); closest: 'buy'"
+    ):
         import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "m.yaml"), tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
 
@@ -231,7 +278,9 @@ def test_no_purchases_through_a_preset_stops_before_any_notebook(roots, tmp_path
     views_only = "\n".join(line for line in REES46.splitlines() if ",purchase," not in line) + "\n"
     (tmp_path / "events.csv").write_text(views_only)
     with pytest.raises(ReportError) as err:
-        report.execute("shop", overrides={"event_log": str(tmp_path / "events.csv"), "preset": "rees46"}, progress=False)
+        report.execute(
+            "shop", overrides={"event_log": str(tmp_path / "events.csv"), "preset": "rees46"}, progress=False
+        )
     assert "no purchase events" in str(err.value) and "values found: view (3)" in str(err.value)
     assert "\n" not in str(err.value)
     assert (reports / "shop" / "index.html").read_text() == "previous good report" and not (data / "shop").exists()

@@ -11,7 +11,12 @@ import pytest
 from helpers import paths, report
 from helpers.errors import ParameterError, ReportError
 
-PARAMS = 'run: str = "default"  # name of the run\nn: int = 1  # a number to record\nfail: bool = False  # raise on purpose\nlabel: str = "x"  # a label shown in the output'
+PARAMS = (
+    'run: str = "default"  # name of the run\n'
+    "n: int = 1  # a number to record\n"
+    "fail: bool = False  # raise on purpose\n"
+    'label: str = "x"  # a label shown in the output'
+)
 BODY = """
 from helpers import results
 from IPython.display import HTML, display
@@ -33,7 +38,9 @@ def tiny(roots, tmp_path, monkeypatch):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Tiny"),
-        nbformat.v4.new_code_cell(PARAMS + "\npause: float = 0.0  # seconds to wait", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            PARAMS + "\npause: float = 0.0  # seconds to wait", metadata={"tags": ["parameters"]}
+        ),
         nbformat.v4.new_code_cell(BODY),
     ]
     nbformat.write(nb, folder / "01_tiny.ipynb")
@@ -97,7 +104,10 @@ def test_partial_rerun_records_what_ran_and_marks_downstream_pages_stale(tiny):
     report.execute("a", overrides="n=5", only=["01"])
     record = json.loads((reports / "a" / "run.json").read_text())
     assert record["ran_now"] == ["01_tiny"] and record["stale"] == ["02_tiny"]
-    assert record["notebooks"]["01_tiny"]["parameters"]["n"] == 5 and record["notebooks"]["02_tiny"]["parameters"]["n"] == 1
+    assert (
+        record["notebooks"]["01_tiny"]["parameters"]["n"] == 5
+        and record["notebooks"]["02_tiny"]["parameters"]["n"] == 1
+    )
     page = (reports / "a" / "02_tiny.html").read_text()
     assert "Out of date:" in page and "ONLY=02" in page and "Out of date:" not in before
     assert "Out of date:" in (reports / "a" / "index.html").read_text()
@@ -125,12 +135,14 @@ def test_same_run_name_at_once_refuses_clearly(tiny):
 
 @pytest.mark.parametrize(
     "overrides, scenario, message",
-    [("nope=1", None, "parameter 'nope' is not declared"),
-     ("n=abc", None, "parameter 'n' must be an int, got 'abc'"),
-     ("n=1.5", None, "parameter 'n' must be an int"),
-     ("fail=maybe", None, "parameter 'fail' must be a bool"),
-     ("n", None, "must be written NAME=VALUE"),
-     ("", "no_such_scenario", "scenario 'no_such_scenario' does not exist")],
+    [
+        ("nope=1", None, "parameter 'nope' is not declared"),
+        ("n=abc", None, "parameter 'n' must be an int, got 'abc'"),
+        ("n=1.5", None, "parameter 'n' must be an int"),
+        ("fail=maybe", None, "parameter 'fail' must be a bool"),
+        ("n", None, "must be written NAME=VALUE"),
+        ("", "no_such_scenario", "scenario 'no_such_scenario' does not exist"),
+    ],
 )
 def test_bad_parameters_stop_before_anything_runs(tiny, overrides, scenario, message):
     data, reports = tiny
@@ -170,8 +182,10 @@ def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
     data, reports = tiny
     report.execute("a", overrides="n=1")
     before = (reports / "a" / "01_tiny.html").read_bytes()
-    script = (f"import helpers.paths as p, pathlib; p.NOTEBOOKS_DIR = pathlib.Path({str(paths.NOTEBOOKS_DIR)!r}); "
-              "from helpers import report; report.execute('a', overrides='n=2 pause=30')")
+    script = (
+        f"import helpers.paths as p, pathlib; p.NOTEBOOKS_DIR = pathlib.Path({str(paths.NOTEBOOKS_DIR)!r}); "
+        "from helpers import report; report.execute('a', overrides='n=2 pause=30')"
+    )
     child = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy(), start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and not any((reports / ".staging").glob("a-*")) and child.poll() is None:
@@ -187,13 +201,15 @@ def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
 
 @pytest.mark.parametrize(
     "overrides, message",
-    [("n_sessions=0", "parameter 'n_sessions' must be between 1 and"),
-     ("n_sessions=abc", "parameter 'n_sessions' must be an int, got 'abc'"),
-     ("target_conversion=1.5", "parameter 'target_conversion' must be between"),
-     ("idle_spend_effect=-9", "parameter 'idle_spend_effect' must be between"),
-     ("alpha=2", "parameter 'alpha' must be a significance level"),
-     ("data_dir=/no/such/folder", "parameter 'data_dir': folder /no/such/folder does not exist"),
-     ("engine=oracle", "parameter 'engine' must be one of duckdb, spark")],
+    [
+        ("n_sessions=0", "parameter 'n_sessions' must be between 1 and"),
+        ("n_sessions=abc", "parameter 'n_sessions' must be an int, got 'abc'"),
+        ("target_conversion=1.5", "parameter 'target_conversion' must be between"),
+        ("idle_spend_effect=-9", "parameter 'idle_spend_effect' must be between"),
+        ("alpha=2", "parameter 'alpha' must be a significance level"),
+        ("data_dir=/no/such/folder", "parameter 'data_dir': folder /no/such/folder does not exist"),
+        ("engine=oracle", "parameter 'engine' must be one of duckdb, spark"),
+    ],
 )
 def test_real_notebook_parameters_are_checked_before_running(roots, overrides, message):
     from helpers import params

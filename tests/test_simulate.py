@@ -115,8 +115,12 @@ def test_conversion_follows_target_engagement_and_density_knobs():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"n_sessions": 0}, "n_sessions"), ({"target_conversion": 1.5}, "target_conversion"),
-     ({"idle_share": -0.1}, "idle_share"), ({"start_date": "yesterday"}, "start_date")],
+    [
+        ({"n_sessions": 0}, "n_sessions"),
+        ({"target_conversion": 1.5}, "target_conversion"),
+        ({"idle_share": -0.1}, "idle_share"),
+        ({"start_date": "yesterday"}, "start_date"),
+    ],
 )
 def test_impossible_knobs_are_named(kwargs, name):
     with pytest.raises(ParameterError, match=name):

@@ -57,12 +57,18 @@ def test_no_snake_case_header_raw_dict_or_unformatted_number_on_any_page(small, 
         for page in pages_of(folder):
             raw = page.read_text(encoding="utf-8")
             heads = "".join(re.findall(r"<thead>(.*?)</thead>", raw, re.S))  # column headers; row labels are data
-            headers = [html.unescape(re.sub(r"<[^>]+>", "", h)).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", heads, re.S)]
+            headers = [
+                html.unescape(re.sub(r"<[^>]+>", "", h)).strip()
+                for h in re.findall(r"<th[^>]*>(.*?)</th>", heads, re.S)
+            ]
             snake = [h for h in headers if re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", h)]
             assert not snake, (page.name, snake[:5])
             text = visible_text(page)
             assert not re.search(r"\{'[a-z_]+': ", text), page.name  # a printed Python dict
-            assert not re.search(r"\d[eE][+-]\d\d\b", text), (page.name, re.findall(r".{30}\d[eE][+-]\d\d.{10}", text)[:3])
+            assert not re.search(r"\d[eE][+-]\d\d\b", text), (
+                page.name,
+                re.findall(r".{30}\d[eE][+-]\d\d.{10}", text)[:3],
+            )
             assert not re.search(r"\d+\.\d{6,}\b", text), (page.name, re.findall(r".{30}\d+\.\d{6,}.{10}", text)[:3])
             assert "$+" not in text and "$-" not in text, page.name
 
@@ -85,13 +91,33 @@ def test_every_page_has_its_own_title_navigation_and_footer(small):
 
 def test_front_page_holds_the_answers(small):
     text = visible_text(small / "index.html")
-    for words in ("sessions", "conversion", "95 % CI", "buyers", "revenue", "average order value", "Answers",
-                  "Who purchases", "Who spends more", "How do purchase styles arise", "Key figure", "Recommendations",
-                  "Proposed experiment", "Lever:", "Primary metric:", "Size:", "Data", "Simulated", "Limitations"):
+    for words in (
+        "sessions",
+        "conversion",
+        "95 % CI",
+        "buyers",
+        "revenue",
+        "average order value",
+        "Answers",
+        "Who purchases",
+        "Who spends more",
+        "How do purchase styles arise",
+        "Key figure",
+        "Recommendations",
+        "Proposed experiment",
+        "Lever:",
+        "Primary metric:",
+        "Size:",
+        "Data",
+        "Simulated",
+        "Limitations",
+    ):
         assert words in text, words
     assert re.search(r"Confidence|high|medium|low", text)
-    assert 'src="data:image/png;base64,' in (small / "index.html").read_text() and 'alt="Conversion' in (
-        small / "index.html").read_text()
+    assert (
+        'src="data:image/png;base64,' in (small / "index.html").read_text()
+        and 'alt="Conversion' in (small / "index.html").read_text()
+    )
 
 
 def _browser_check(folder: Path) -> list[str]:
@@ -99,9 +125,17 @@ def _browser_check(folder: Path) -> list[str]:
 
     problems = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             for width in WIDTHS:
                 page = browser.new_page(viewport={"width": width, "height": 900})
@@ -114,7 +148,9 @@ def _browser_check(folder: Path) -> list[str]:
                     if errors:
                         problems.append(f"{where}: console errors {errors[:2]}")
                         errors.clear()
-                    broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length")
+                    broken = page.evaluate(
+                        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length"
+                    )
                     if broken:
                         problems.append(f"{where}: {broken} broken image(s)")
                     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -124,7 +160,9 @@ def _browser_check(folder: Path) -> list[str]:
                     if missing_alt and path.name == "index.html":
                         problems.append(f"{where}: {missing_alt} image(s) without alt text")
                     if width == WIDTHS[0]:
-                        links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+                        links = page.evaluate(
+                            "[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
+                        )
                         problems += _dead_links(folder, path, links)
                 page.close()
         finally:
@@ -144,7 +182,9 @@ def _dead_links(folder: Path, page: Path, links: list[str]) -> list[str]:
     return dead
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (Debian package 'chromium'; .ci/run installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium on this machine (Debian package 'chromium'; .ci/run installs it)"
+)
 @pytest.mark.parametrize("which", ["small", "time_matters"])
 def test_pages_in_a_real_browser(which, request):
     pytest.importorskip("playwright", reason="the playwright package is not installed (make venv installs it)")
