@@ -57,7 +57,7 @@ def nested_specs(controls: list[str]) -> dict[str, list[str]]:
 def fit_logit(frame: pd.DataFrame, terms: list[str]):
     """Unpenalised logistic regression of purchase on ``terms`` (statsmodels)."""
     formula = f"{Y} ~ " + (" + ".join(terms) if terms else "1")
-    return smf.logit(formula, data=frame).fit(disp=0, maxiter=200)
+    return smf.logit(formula, data=stats.formula_data(frame, terms)).fit(disp=0, maxiter=200)
 
 
 def fit_nested(

@@ -183,7 +183,7 @@ def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        raise ReportError("engine 'spark' needs pyspark: pip install -e '.[spark]'") from None
+        raise ReportError("engine 'spark' needs pyspark, which make venv installs (pip: pip install pyspark)") from None
     spark = spark_session(master)
     for table in schema.TABLES:
         spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet")).createOrReplaceTempView(table)

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -226,10 +225,12 @@ def _run_all(
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    from .kernels import warm_pool
+
     present = [nb.name for nb in notebooks]
     order = {nb.stem: i for i, nb in enumerate(notebooks, 1)}
     pending, running, done, timings, failure = list(notebooks), {}, set(), {}, None
-    with ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+    with warm_pool(notebooks), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         while pending or running:
             ready = [nb for nb in pending if needs(nb.name, present) <= done] if failure is None else []
             for nb in ready:
@@ -274,10 +275,9 @@ def _run_one(
             str(out_nb),
             parameters=own,
             kernel_name="python3",
-            cwd=str(paths.NOTEBOOKS_DIR),
             progress_bar=progress,
             log_output=False,
-            kernel_manager_class="helpers.report.IPCKernelManager",
+            kernel_manager_class="helpers.kernels.WarmKernelManager",  # started in the notebooks folder
         )
     except papermill.PapermillExecutionError as exc:
         where = paths.reports_root() / f"{run}.failed" / nb.name
@@ -289,35 +289,6 @@ def _run_one(
     render_notebook(out_nb, out_dir / f"{nb.stem}.html", run, {k: v for k, v in own.items() if k != "run"}, fingerprint)
     _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s")
     return round(seconds, 2)
-
-
-def _ipc_kernel_manager():
-    from jupyter_client.manager import KernelManager
-
-    class IPCKernelManager(KernelManager):
-        """Kernel over local IPC sockets: no TCP ports, no unencrypted-transport warning."""
-
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.transport = "ipc"
-            runtime = Path(tempfile.gettempdir()) / "clickstream-kernels"
-            runtime.mkdir(exist_ok=True)
-            self.ip = str(runtime / f"kernel-{uuid.uuid4().hex[:12]}")
-
-        async def _async_interrupt_kernel(self) -> None:
-            # jupyter_client interrupts (SIGINT) before every shutdown; a kernel still flushing
-            # output then logs "KeyboardInterrupt caught in kernel". A finished notebook needs no
-            # interrupt: the shutdown request that follows stops the kernel.
-            if not self.shutting_down:
-                await super()._async_interrupt_kernel()
-
-    return IPCKernelManager
-
-
-def __getattr__(name):
-    if name == "IPCKernelManager":
-        return _ipc_kernel_manager()
-    raise AttributeError(name)
 
 
 class NotebookFailed(ReportError):

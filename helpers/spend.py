@@ -46,13 +46,13 @@ def nested_specs(controls: list[str], idle: bool = True) -> dict[str, list[str]]
 
 def fit_ols(frame: pd.DataFrame, terms: list[str]):
     """OLS of log spend with HC3 robust standard errors."""
-    return smf.ols(f"{Y} ~ " + " + ".join(terms), data=frame).fit(cov_type="HC3")
+    return smf.ols(f"{Y} ~ " + " + ".join(terms), data=stats.formula_data(frame, terms)).fit(cov_type="HC3")
 
 
 def fit_gamma(frame: pd.DataFrame, terms: list[str], outcome: str = "amount_usd"):
     """Gamma GLM with an explicit log link (statsmodels' Gamma default link is not log)."""
     family = sm.families.Gamma(link=sm.families.links.Log())
-    return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=frame, family=family).fit()
+    return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=stats.formula_data(frame, terms), family=family).fit()
 
 
 def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tuple[float, float]:

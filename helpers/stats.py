@@ -157,6 +157,20 @@ def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) ->
     }
 
 
+def formula_data(frame: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
+    """``frame`` with each ``C(col)`` column as a categorical of its observed, sorted levels.
+
+    The model is the one patsy builds from the raw column (the same levels, reference level and
+    coefficient names); patsy only reads a categorical far faster than a column of Python objects.
+    """
+    data = frame.copy(deep=False)
+    for term in terms:
+        if term.startswith("C("):
+            col = term[2:-1]
+            data[col] = pd.Categorical(data[col])
+    return data
+
+
 def design(frame: pd.DataFrame, terms: list[str]) -> np.ndarray:
     """A numeric design matrix (no intercept) for sklearn from formula-like terms."""
     parts = []

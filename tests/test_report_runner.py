@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 
 import nbformat
 import pytest
 
-from helpers import paths, report
+from helpers import kernels, paths, report
 from helpers.errors import ParameterError, ReportError
 
 PARAMS = (
@@ -270,6 +271,7 @@ def _fake_runs(monkeypatch, fail: str | None = None):
         return 0.2
 
     monkeypatch.setattr(report, "_run_one", fake)
+    monkeypatch.setattr(kernels, "warm_pool", lambda notebooks: contextlib.nullcontext())  # no kernels here
     return log
 
 
@@ -296,3 +298,17 @@ def test_after_a_failure_nothing_new_starts_and_the_error_is_raised(monkeypatch,
     with pytest.raises(ReportError, match="04_spend failed on purpose"):
         report._run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
     assert {"03_conversion", "05_purchase_style"} <= set(log) and "06_strategy" not in log
+
+
+def test_warm_up_imports_what_the_notebooks_import_and_binds_no_name(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import json, os.path\nfrom helpers import paths, results  # note\nx = 1"),
+        nbformat.v4.new_code_cell("if x:\n    import csv\nfrom collections import (\n    OrderedDict,\n)"),
+    ]
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    names = kernels.modules_imported([tmp_path / "01_a.ipynb", tmp_path / "missing.ipynb"])
+    assert names == ["json", "os.path", "helpers", "helpers.paths", "helpers.results", "collections"]
+    scope: dict = {}
+    exec(kernels.warm_up_code([*names, "no_such_module"]), scope)
+    assert set(scope) == {"__builtins__"}  # imported, yet nothing bound: a missing import still fails
