@@ -24,8 +24,91 @@ import time
 from pathlib import Path
 
 from . import paths
+from .gold import GOLD_COLUMNS
+from .schema import FUNNEL_STEPS as FUNNEL
 
 PANDAS_MAX_SESSIONS = 4_000_000  # the pandas reference needs ~10x the data in memory; skipped above
+
+
+def gold_polars(raw_dir: Path):
+    """The gold table with a Polars lazy query: the benchmark's second reference (``pip install polars``).
+
+    The same rules as ``helpers/sql/gold_table.sql`` step by step (ordering by time then event id,
+    millisecond gaps, the running conversion flag, SQL's null handling of sums), so the result is
+    the same table value for value; ``tests/test_gold.py`` checks that when Polars is installed.
+    """
+    import polars as pl
+
+    raw = Path(raw_dir)
+    scan = {
+        t: pl.scan_parquet(raw / f"{t}.parquet") for t in ("sessions", "events", "orders", "order_items", "products")
+    }
+    conv = pl.col("event_type").is_in(["checkout", "purchase"]).cast(pl.Int32)
+    ev = (
+        scan["events"]
+        .sort("session_id", "ts", "event_id")
+        .with_columns(
+            gap_ms=pl.col("ts").dt.epoch("ms").diff().over("session_id"),
+            seen=conv.cum_max().over("session_id"),
+        )
+        .group_by("session_id")
+        .agg(
+            event_count=pl.len().cast(pl.Int64),
+            **{f"n_{t}": (pl.col("event_type") == t).sum().cast(pl.Int64) for t in FUNNEL},
+            first_ts=pl.col("ts").min(),
+            last_ts=pl.col("ts").max(),
+            max_gap_ms=pl.col("gap_ms").max(),
+            pre_max_gap_ms=pl.col("gap_ms").filter(pl.col("seen") == 0).max(),
+            pre_count=(1 - pl.col("seen")).sum().cast(pl.Int64),
+            pre_end_ts=pl.col("ts").filter(pl.col("seen") == 0).max(),
+        )
+    )
+    orders = (
+        scan["orders"]
+        .group_by("session_id")
+        .agg(n_orders=pl.len().cast(pl.Int64), amount_usd=pl.col("total_usd").sum())
+    )
+    margin = pl.col("quantity") * (pl.col("unit_price_usd") - pl.col("cost_usd"))
+    items = (
+        scan["order_items"]
+        .join(scan["orders"].select("order_id", "session_id"), on="order_id")
+        .join(scan["products"].select("product_id", "cost_usd"), on="product_id", how="left")
+        .group_by("session_id")
+        .agg(
+            n_items=pl.col("quantity").sum(),
+            items_usd=(pl.col("quantity") * pl.col("unit_price_usd")).sum(),
+            gross_margin_usd=pl.when(margin.count() > 0).then(margin.sum()),  # SQL: NULL when all are NULL
+        )
+    )
+
+    def ms_since_start(col: str) -> pl.Expr:
+        return pl.col(col).dt.epoch("ms") - pl.col("started_at").dt.epoch("ms")
+
+    out = (
+        scan["sessions"]
+        .join(ev, on="session_id", how="left")
+        .join(orders, on="session_id", how="left")
+        .join(items, on="session_id", how="left")
+        .with_columns(
+            start_hour=pl.col("started_at").dt.hour().cast(pl.Int32),
+            start_weekday=pl.col("started_at").dt.weekday().cast(pl.Int32),
+            session_seconds=ms_since_start("last_ts").fill_null(0) / 1000,
+            first_event_delay_seconds=ms_since_start("first_ts") / 1000,
+            max_idle_seconds=pl.col("max_gap_ms").fill_null(0) / 1000,
+            pre_conversion_max_idle_seconds=pl.col("pre_max_gap_ms").fill_null(0) / 1000,
+            pre_conversion_event_count=pl.col("pre_count").fill_null(0),
+            pre_conversion_seconds=ms_since_start("pre_end_ts").fill_null(0) / 1000,
+            did_purchase=(pl.col("n_orders") > 0).fill_null(False).cast(pl.Int32),
+            amount_usd=pl.col("amount_usd").fill_null(0.0),
+            avg_item_price_usd=pl.col("items_usd") / pl.when(pl.col("n_items") > 0).then(pl.col("n_items")),
+            gross_margin_usd=pl.when(pl.col("n_orders").is_null()).then(0.0).otherwise(pl.col("gross_margin_usd")),
+            **{c: pl.col(c).fill_null(0) for c in ("event_count", *(f"n_{t}" for t in FUNNEL), "n_orders", "n_items")},
+        )
+        .with_columns(events_per_minute=pl.col("event_count") * 60.0 / pl.max_horizontal("session_seconds", 1.0))
+        .select(GOLD_COLUMNS)
+        .sort("session_id")
+    )
+    return out.collect()
 
 
 def _measure(step: str, n: int, folder: Path) -> dict:
@@ -52,6 +135,8 @@ def _child(step: str, n: int, folder: Path) -> None:
         extra["rows"] = build_gold(folder / "raw", folder / "gold")["rows"]
     elif step == "gold_pandas":
         extra["rows"] = len(gold_pandas(folder / "raw"))
+    elif step == "gold_polars":
+        extra["rows"] = len(gold_polars(folder / "raw"))
     elif step == "report":
         env = {
             **os.environ,
@@ -94,14 +179,21 @@ def run(sizes: list[int], with_report: bool, force: bool) -> dict:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         row = {}
-        steps = ["simulate", "gold_duckdb"] + (["gold_pandas"] if n <= PANDAS_MAX_SESSIONS else [])
+        steps = ["simulate", "gold_duckdb", "gold_polars"] + (["gold_pandas"] if n <= PANDAS_MAX_SESSIONS else [])
         steps += ["report"] if with_report else []
         for step in steps:
             print(f"{n:>12,} sessions: {step} ...", end="", flush=True)
             row[step] = _measure(step, n, work)
             print(f" {row[step]['seconds']:.2f} s, peak {row[step]['peak_mb']:,.0f} MB", flush=True)
-        if "gold_pandas" in row:
-            row["duckdb_speedup"] = round(row["gold_pandas"]["seconds"] / row["gold_duckdb"]["seconds"], 1)
+        for other in ("polars", "pandas"):  # how many times faster the project's SQL is, same data, same run
+            if f"gold_{other}" in row:
+                row[f"vs_{other}"] = round(row[f"gold_{other}"]["seconds"] / row["gold_duckdb"]["seconds"], 2)
+        if "vs_polars" in row:
+            print(
+                f"{n:>12,} sessions: gold SQL {row['vs_polars']:.2f}x Polars lazy (target >= 1.5x)"
+                + (f", {row['vs_pandas']:.2f}x vectorised pandas (target >= 3x)" if "vs_pandas" in row else ""),
+                flush=True,
+            )
         results[str(n)] = row
         path.write_text(json.dumps(data, indent=2))
         shutil.rmtree(work, ignore_errors=True)
@@ -113,9 +205,9 @@ def run(sizes: list[int], with_report: bool, force: bool) -> dict:
 def table(data: dict) -> str:
     """The README's Markdown table of the benchmark."""
     lines = [
-        "| sessions | events | simulate s (MB) | gold DuckDB s (MB) | gold pandas s (MB) | speed-up "
-        "| whole report s (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| sessions | events | simulate s (MB) | gold SQL s (MB) | gold Polars s (MB) | gold pandas s (MB) "
+        "| SQL vs Polars | SQL vs pandas | whole report s (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
 
@@ -125,9 +217,14 @@ def table(data: dict) -> str:
 
         lines.append(
             f"| {int(n):,} | {row['simulate'].get('events', 0):,} | {cell('simulate')} | {cell('gold_duckdb')} | "
-            f"{cell('gold_pandas')} | {row.get('duckdb_speedup', '–')} | {cell('report')} |"
+            f"{cell('gold_polars')} | {cell('gold_pandas')} | {ratio(row, 'vs_polars')} | {ratio(row, 'vs_pandas')} "
+            f"| {cell('report')} |"
         )
     return "\n".join(lines)
+
+
+def ratio(row: dict, key: str) -> str:
+    return f"{row[key]:.2f}×" if key in row else "–"
 
 
 def plot(data: dict, path: Path) -> None:
@@ -140,7 +237,7 @@ def plot(data: dict, path: Path) -> None:
     if not sizes:
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for step in ("simulate", "gold_duckdb", "gold_pandas", "report"):
+    for step in ("simulate", "gold_duckdb", "gold_polars", "gold_pandas", "report"):
         xs = [int(n) for n in sizes if step in data["sizes"][n]]
         if xs:
             left.plot(xs, [data["sizes"][str(n)][step]["seconds"] for n in xs], marker="o", label=step)

@@ -20,6 +20,13 @@ from scipy import stats as sps
 from . import stats
 
 Y = "did_purchase"
+# The gold columns 03 reads: the behaviour features, the context controls and the outcome.
+GOLD_COLUMNS_READ = [
+    "session_id",
+    *(col for col, _ in stats.FEATURES.values()),
+    *(col for col, _ in stats.CONTROLS),
+    Y,
+]
 
 
 def prepare(gold: pd.DataFrame) -> pd.DataFrame:

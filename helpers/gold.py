@@ -192,15 +192,27 @@ def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
     return spark.read.parquet(str(stage)).count()
 
 
-def read_gold(gold_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session."""
+def read_gold(gold_dir: Path, columns: list[str] | None = None, buyers_only: bool = False) -> pd.DataFrame:
+    """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session.
+
+    ``columns`` and ``buyers_only`` (sessions with ``did_purchase = 1``) are applied while reading,
+    so memory holds only what a notebook uses.
+    """
     import pyarrow.parquet as pq
 
-    table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns)
+    filters = [("did_purchase", "=", 1)] if buyers_only else None
+    table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns, filters=filters)
     frame = table.to_pandas()
     if "session_id" in frame.columns:
         frame = frame.sort_values("session_id", kind="stable").reset_index(drop=True)
     return frame
+
+
+def count_sessions(gold_dir: Path) -> int:
+    """Rows of the gold table, from the Parquet metadata (nothing is read)."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(Path(gold_dir) / "sessions.parquet", format="parquet").count_rows()
 
 
 def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
