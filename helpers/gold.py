@@ -196,16 +196,84 @@ def read_gold(gold_dir: Path, columns: list[str] | None = None, buyers_only: boo
     """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session.
 
     ``columns`` and ``buyers_only`` (sessions with ``did_purchase = 1``) are applied while reading,
-    so memory holds only what a notebook uses.
+    so memory holds only what a notebook uses: buyers are filtered by DuckDB as it streams the
+    file, never decoded whole.
     """
     import pyarrow.parquet as pq
 
-    filters = [("did_purchase", "=", 1)] if buyers_only else None
-    table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns, filters=filters)
+    if buyers_only:
+        selected = ", ".join(duck.quote(c) for c in columns) if columns else "*"
+        table = _gold_view(gold_dir).sql(f"SELECT {selected} FROM gold WHERE did_purchase = 1").to_arrow_table()
+    else:
+        table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns)
     frame = table.to_pandas()
     if "session_id" in frame.columns:
         frame = frame.sort_values("session_id", kind="stable").reset_index(drop=True)
     return frame
+
+
+def _gold_view(gold_dir: Path):
+    """A DuckDB connection with the view ``gold`` over the gold table (a file, or a folder of parts)."""
+    con = duck.connect()
+    target = Path(gold_dir) / "sessions.parquet"
+    files = f"{target}/*.parquet" if target.is_dir() else str(target)
+    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{files}')")
+    return con
+
+
+def describe(gold_dir: Path, columns: list[str]) -> pd.DataFrame:
+    """Count, mean, standard deviation, min, median, 90th percentile and max of ``columns``, in SQL.
+
+    The statistics of pandas' ``describe`` (sample sd, linearly interpolated quantiles) without
+    loading the table: memory stays flat at any size.
+    """
+    con = _gold_view(gold_dir)
+    rows = []
+    for col in columns:
+        c = duck.quote(col)
+        stats = con.execute(
+            f"SELECT count({c}), avg({c}), stddev_samp({c}), min({c}), quantile_cont({c}, 0.5), "
+            f"quantile_cont({c}, 0.9), max({c}) FROM gold"
+        ).fetchone()
+        rows.append([col, *(float(v) if v is not None else np.nan for v in stats)])
+    names = ["count", "mean", "standard deviation", "min", "median", "90th percentile", "max"]
+    return pd.DataFrame(rows, columns=["column", *names]).set_index("column")
+
+
+def by_segment(gold_dir: Path, column: str) -> pd.DataFrame:
+    """Sessions, conversion rate and revenue by the levels of ``column``."""
+    c = duck.quote(column)
+    sql = (
+        f"SELECT {c}, count(*) AS sessions, avg(did_purchase) AS conversion, sum(amount_usd) AS revenue_usd "
+        f"FROM gold GROUP BY {c} ORDER BY {c}"
+    )
+    return _gold_view(gold_dir).execute(sql).df().set_index(column)
+
+
+def headline(gold_dir: Path) -> dict:
+    """The gold table's totals that 02 records: rows, buyers, revenue, orders, time range, known columns."""
+    con = _gold_view(gold_dir)
+    row = con.execute(
+        """SELECT count(*), sum(did_purchase), sum(amount_usd), sum(n_orders), min(started_at), max(started_at),
+                  bool_or(device <> 'unknown'), bool_or(traffic_source <> 'unknown'),
+                  bool_or(did_purchase = 1 AND gross_margin_usd IS NOT NULL),
+                  avg(event_count) FILTER (WHERE did_purchase = 1),
+                  avg(pre_conversion_event_count) FILTER (WHERE did_purchase = 1)
+           FROM gold"""
+    ).fetchone()
+    rows, buyers = int(row[0]), int(row[1] or 0)
+    return {
+        "rows": rows,
+        "unique_sessions": con.execute("SELECT count(DISTINCT session_id) FROM gold").fetchone()[0] == rows,
+        "buyers": buyers,
+        "revenue_usd": float(row[2] or 0.0),
+        "orders": int(row[3] or 0),
+        "time_range": [str(pd.Timestamp(row[4])), str(pd.Timestamp(row[5]))],
+        "known_columns": {"device": bool(row[6]), "traffic_source": bool(row[7])},
+        "has_cost": bool(row[8]) if buyers else False,
+        "mean_events_buyers": float(row[9]) if buyers else None,
+        "mean_pre_events_buyers": float(row[10]) if buyers else None,
+    }
 
 
 def count_sessions(gold_dir: Path) -> int:
@@ -217,11 +285,8 @@ def count_sessions(gold_dir: Path) -> int:
 
 def reconcile(raw_dir: Path, gold_dir: Path) -> pd.DataFrame:
     """Checks that the gold table agrees with the raw tables; one row per check."""
-    con = duck.connect()
+    con = _gold_view(gold_dir)
     _register_raw(con, raw_dir)
-    target = Path(gold_dir) / "sessions.parquet"
-    files = f"{target}/*.parquet" if target.is_dir() else str(target)  # a folder from passes or Spark
-    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet('{files}')")
     q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     checks = [
         ("rows = sessions", q("SELECT count(*) FROM gold"), q("SELECT count(*) FROM sessions")),

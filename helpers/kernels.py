@@ -51,6 +51,15 @@ class IPCKernelManager(KernelManager):
         kw["env"] = {**ONE_BLAS_THREAD, **(kw.get("env") or os.environ)}
         return await super()._async_pre_start_kernel(**kw)
 
+    def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        name = getattr(_measured, "notebook", None)
+        process = getattr(self.provisioner, "process", None)
+        if name and process is not None:
+            peak = peak_rss_mb(process.pid)
+            if peak is not None:
+                PEAK_MB[name] = peak
+        super().shutdown_kernel(now=now, restart=restart)
+
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client interrupts (SIGINT) before every shutdown; a kernel still flushing
         # output then logs "KeyboardInterrupt caught in kernel". A finished notebook needs no
@@ -96,24 +105,49 @@ def warm_up_code(modules: list[str]) -> str:
     )
 
 
-class _Pool:
-    """Keeps up to ``ahead`` kernels warming or ready until ``needed`` have been handed out."""
+# Peak resident memory of each notebook's kernel, read just before the kernel stops (Linux).
+PEAK_MB: dict[str, float] = {}
+_measured = threading.local()
 
-    def __init__(self, needed: int, ahead: int, code: str):
-        self._code = code
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The peak resident memory of process ``pid`` in MB (``VmHWM``), or None where /proc has none."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def measuring(notebook: str):
+    """Record the peak memory of the kernel that runs ``notebook`` in this thread into ``PEAK_MB``."""
+    _measured.notebook = notebook
+    try:
+        yield
+    finally:
+        _measured.notebook = None
+
+
+class _Pool:
+    """Keeps up to ``ahead`` kernels warming or ready, one per warm-up code, in order."""
+
+    def __init__(self, codes: list[str], ahead: int):
         self._lock = threading.Lock()
         self._ready: queue.Queue = queue.Queue()
-        self._to_start, self._ahead, self._open, self._closed = needed, ahead, 0, False
+        self._codes, self._ahead, self._open, self._closed = list(codes), ahead, 0, False
         self._refill()
 
     def _refill(self) -> None:
         with self._lock:
-            while not self._closed and self._open < self._ahead and self._to_start > 0:
-                self._to_start -= 1
+            while not self._closed and self._open < self._ahead and self._codes:
                 self._open += 1
-                threading.Thread(target=self._warm, daemon=True).start()
+                threading.Thread(target=self._warm, args=(self._codes.pop(0),), daemon=True).start()
 
-    def _warm(self) -> None:
+    def _warm(self, code: str) -> None:
         km = None
         try:
             km = IPCKernelManager(kernel_name="python3")
@@ -122,7 +156,7 @@ class _Pool:
             client.start_channels()
             try:
                 client.wait_for_ready(timeout=60)
-                reply = client.execute_interactive(self._code, silent=True, store_history=False, timeout=120)
+                reply = client.execute_interactive(code, silent=True, store_history=False, timeout=120)
                 if reply["content"]["status"] != "ok":
                     raise RuntimeError("warm-up failed")
             finally:
@@ -170,9 +204,9 @@ _active: _Pool | None = None
 
 @contextlib.contextmanager
 def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD):
-    """Warm a kernel for each of ``notebooks`` while this block runs; unused ones are shut down."""
+    """Warm a kernel for each of ``notebooks`` (with its imports) while this block runs; unused ones are shut down."""
     global _active
-    _active = _Pool(len(notebooks), ahead, warm_up_code(modules_imported(notebooks)))
+    _active = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
         yield
     finally:

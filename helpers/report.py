@@ -269,16 +269,19 @@ def _run_one(
     (out_dir / f"{nb.stem}.html").unlink(missing_ok=True)
     _say(f"[{i}/{total}] {nb.stem} ...")
     t0 = time.perf_counter()
+    from .kernels import measuring
+
     try:
-        papermill.execute_notebook(
-            str(nb),
-            str(out_nb),
-            parameters=own,
-            kernel_name="python3",
-            progress_bar=progress,
-            log_output=False,
-            kernel_manager_class="helpers.kernels.WarmKernelManager",  # started in the notebooks folder
-        )
+        with measuring(nb.stem):
+            papermill.execute_notebook(
+                str(nb),
+                str(out_nb),
+                parameters=own,
+                kernel_name="python3",
+                progress_bar=progress,
+                log_output=False,
+                kernel_manager_class="helpers.kernels.WarmKernelManager",  # started in the notebooks folder
+            )
     except papermill.PapermillExecutionError as exc:
         where = paths.reports_root() / f"{run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
@@ -287,7 +290,10 @@ def _run_one(
 
     fingerprint = data_fingerprint(Path(os.environ.get("CLICKSTREAM_RUN_DIR", "")) / "raw")
     render_notebook(out_nb, out_dir / f"{nb.stem}.html", run, {k: v for k, v in own.items() if k != "run"}, fingerprint)
-    _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s")
+    from .kernels import PEAK_MB
+
+    peak = PEAK_MB.get(nb.stem)
+    _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
     return round(seconds, 2)
 
 
@@ -353,7 +359,14 @@ def _write_run_record(
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     pages = dict(previous.get("notebooks", {}))
     for name, params in ran.items():
-        pages[name] = {"finished_utc": finished, "parameters": params, "seconds": timings.get(name)}
+        from .kernels import PEAK_MB
+
+        pages[name] = {
+            "finished_utc": finished,
+            "parameters": params,
+            "seconds": timings.get(name),
+            "peak_mb": PEAK_MB.pop(name, None),  # the kernel's peak resident memory
+        }
     stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if partial else []
     record = {
         "run": run,
