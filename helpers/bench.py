@@ -208,8 +208,8 @@ def table(data: dict) -> str:
     """The README's Markdown table of the benchmark."""
     lines = [
         "| sessions | events | simulate s (MB) | gold SQL s (MB) | gold Polars s (MB) | gold pandas s (MB) "
-        "| SQL vs Polars | SQL vs pandas | whole report s (MB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| SQL vs Polars | SQL vs pandas | whole report s (MB) | 03+04+05 at once MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
 
@@ -220,9 +220,16 @@ def table(data: dict) -> str:
         lines.append(
             f"| {int(n):,} | {row['simulate'].get('events', 0):,} | {cell('simulate')} | {cell('gold_duckdb')} | "
             f"{cell('gold_polars')} | {cell('gold_pandas')} | {ratio(row, 'vs_polars')} | {ratio(row, 'vs_pandas')} "
-            f"| {cell('report')} |"
+            f"| {cell('report')} | {together(row)} |"
         )
     return "\n".join(lines)
+
+
+def together(row: dict) -> str:
+    """The summed kernel peaks of the three notebooks that run side by side (an upper bound of their joint use)."""
+    peaks = row.get("report", {}).get("notebook_peak_mb") or {}
+    side_by_side = [peaks.get(n) for n in ("03_conversion", "04_spend", "05_purchase_style")]
+    return f"{sum(side_by_side):,.0f}" if all(side_by_side) else "–"
 
 
 def ratio(row: dict, key: str) -> str:
