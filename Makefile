@@ -16,7 +16,7 @@ EVENT_LOG ?=
 MAPPING ?=
 PRESET ?=
 SESSION_TABLE ?=
-SIZES ?= 1e4 1e5 1e6
+SIZES ?= 1e5 1e6 1e7
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -74,7 +74,7 @@ validate: $(STAMP) ## score the verdicts against the simulator's truth over a gr
 	$(BIN)/python -m helpers.validate
 
 .PHONY: bench
-bench: $(STAMP) ## benchmarks: time and memory by size into reports/bench/ (SIZES="1e4 1e5")
+bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, into reports/bench/ (SIZES="1e5 1e6 1e7")
 	$(BIN)/python -m helpers.bench --sizes $(SIZES)
 
 .PHONY: lock

@@ -246,20 +246,34 @@ def plot(data: dict, path: Path) -> None:
     if not sizes:
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for step in ("simulate", "gold_duckdb", "gold_polars", "gold_pandas", "report"):
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    labels = {
+        "simulate": "simulate",
+        "gold_duckdb": "gold table, SQL (DuckDB)",
+        "gold_polars": "gold table, Polars lazy",
+        "gold_pandas": "gold table, pandas",
+        "report": "whole report",
+    }
+    for step, label in labels.items():
         xs = [int(n) for n in sizes if step in data["sizes"][n]]
         if xs:
-            left.plot(xs, [data["sizes"][str(n)][step]["seconds"] for n in xs], marker="o", label=step)
-            right.plot(xs, [data["sizes"][str(n)][step]["peak_mb"] for n in xs], marker="o", label=step)
-    for ax, label in ((left, "wall time, s"), (right, "peak memory, MB")):
+            left.plot(xs, [data["sizes"][str(n)][step]["seconds"] for n in xs], marker="o", label=label)
+            right.plot(xs, [data["sizes"][str(n)][step]["peak_mb"] for n in xs], marker="o", label=label)
+    for ax, label in ((left, "wall time, s"), (right, "peak MB, largest process")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_xlabel("sessions (log scale)")
         ax.set_ylabel(label + " (log scale)")
-        ax.legend()
-    left.set_title("Time grows about linearly with sessions")
-    right.set_title("Peak memory by stage")
-    fig.tight_layout()
+    left.set_title("Time against sessions (log-log)")
+    right.set_title("Memory against sessions (log-log)")
+    handles, names = left.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=100)
 
 
