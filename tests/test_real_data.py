@@ -172,6 +172,27 @@ def test_rees46_preset_on_a_small_fixture_in_its_own_format(tmp_path):
     assert prov["timezone"] == "carried by the timestamps" and prov["sessions_from"] == "the session id column"
 
 
+def test_presets_and_a_session_table_import_with_their_provenance(tmp_path):
+    """The import step of the slow end-to-end test: the same inputs, checked before any notebook."""
+    import json
+
+    from helpers.ingest import import_data
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rr = import_data(tmp_path / "rr", event_log=str(realfixtures.retailrocket(folder)), preset="retailrocket")
+    provenance = json.loads((tmp_path / "rr" / "provenance.json").read_text())
+    assert rr["sessions"] > 0 and rr["orders"] > 0
+    assert provenance["sessions_from"].startswith("inactivity gaps over 30")
+    ga = import_data(tmp_path / "ga", event_log=str(realfixtures.ga4(folder)), preset="ga4")
+    assert ga["orders"] > 0
+    assert json.loads((tmp_path / "ga" / "provenance.json").read_text())["timezone"] == "epoch us (UTC)"
+    table, mapping = realfixtures.session_table(folder)
+    (folder / "st.yaml").write_text(mapping)
+    st = import_data(tmp_path / "st", session_table=str(table), mapping=str(folder / "st.yaml"))
+    assert st["sessions"] > 0 and st["orders"] > 0 and st["order_items"] == 0  # one row per session
+
+
 @pytest.mark.slow
 @pytest.mark.notebook
 def test_presets_and_a_session_table_run_end_to_end(tmp_path):
