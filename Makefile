@@ -85,7 +85,7 @@ lock: $(STAMP) ## re-resolve requirements.lock from the ranges in pyproject.toml
 
 .PHONY: lab
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root --no-browser)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff: lint rules (120-column lines) and formatting, over helpers/, tests/ and the notebooks
