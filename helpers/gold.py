@@ -192,18 +192,30 @@ def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
     return spark.read.parquet(str(stage)).count()
 
 
-def read_gold(gold_dir: Path, columns: list[str] | None = None, buyers_only: bool = False) -> pd.DataFrame:
+def read_gold(
+    gold_dir: Path,
+    columns: list[str] | None = None,
+    buyers_only: bool = False,
+    sample_rows: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session.
 
-    ``columns`` and ``buyers_only`` (sessions with ``did_purchase = 1``) are applied while reading,
-    so memory holds only what a notebook uses: buyers are filtered by DuckDB as it streams the
-    file, never decoded whole.
+    ``columns``, ``buyers_only`` (sessions with ``did_purchase = 1``) and ``sample_rows`` (a
+    uniform random sample of that many sessions when the table is larger; the same rows for the
+    same ``seed``) are applied while reading, so memory holds only what a notebook uses: DuckDB
+    filters and samples as it streams the file, which is never decoded whole.
     """
     import pyarrow.parquet as pq
 
+    selected = ", ".join(duck.quote(c) for c in columns) if columns else "*"
     if buyers_only:
-        selected = ", ".join(duck.quote(c) for c in columns) if columns else "*"
         table = _gold_view(gold_dir).sql(f"SELECT {selected} FROM gold WHERE did_purchase = 1").to_arrow_table()
+    elif sample_rows is not None and count_sessions(gold_dir) > sample_rows:
+        con = _gold_view(gold_dir)
+        con.execute("SET threads = 1")  # a reservoir sample repeats for a seed only on one thread
+        sql = f"SELECT {selected} FROM gold USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({int(seed)})"
+        table = con.sql(sql).to_arrow_table()
     else:
         table = pq.read_table(Path(gold_dir) / "sessions.parquet", columns=columns)
     frame = table.to_pandas()
@@ -274,6 +286,11 @@ def headline(gold_dir: Path) -> dict:
         "mean_events_buyers": float(row[9]) if buyers else None,
         "mean_pre_events_buyers": float(row[10]) if buyers else None,
     }
+
+
+def count_buyers(gold_dir: Path) -> int:
+    """Sessions with a purchase in the gold table, counted in SQL."""
+    return int(_gold_view(gold_dir).execute("SELECT coalesce(sum(did_purchase), 0) FROM gold").fetchone()[0])
 
 
 def count_sessions(gold_dir: Path) -> int:

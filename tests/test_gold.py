@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.contract import normalise_folder
-from helpers.gold import GOLD_COLUMNS, build_gold, gold_pandas, read_gold, reconcile
+from helpers.gold import GOLD_COLUMNS, build_gold, count_buyers, count_sessions, gold_pandas, read_gold, reconcile
 from helpers.ingest import import_event_log, load_mapping
 from helpers.simulate import SimConfig, simulate_to_parquet
 
@@ -174,3 +174,21 @@ def test_building_in_session_buckets_gives_the_same_table(tmp_path, monkeypatch)
     assert (tmp_path / "many" / "sessions.parquet").is_dir()
     pd.testing.assert_frame_equal(read_gold(tmp_path / "many"), read_gold(tmp_path / "one"))
     assert reconcile(tmp_path / "raw", tmp_path / "many")["agrees"].all()
+
+
+def test_reading_a_sample_buyers_or_columns_streams_only_those(tmp_path):
+    simulate_to_parquet(SimConfig(n_sessions=6_000, seed=21), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    whole = read_gold(tmp_path / "gold")
+    first = read_gold(tmp_path / "gold", ["session_id", "did_purchase"], sample_rows=1_000, seed=3)
+    again = read_gold(tmp_path / "gold", ["session_id", "did_purchase"], sample_rows=1_000, seed=3)
+    other = read_gold(tmp_path / "gold", ["session_id", "did_purchase"], sample_rows=1_000, seed=4)
+    assert len(first) == 1_000 and first.session_id.is_unique and set(first.session_id) <= set(whole.session_id)
+    pd.testing.assert_frame_equal(first, again)  # the same seed, the same sessions
+    assert set(first.session_id) != set(other.session_id)
+    assert first.session_id.is_monotonic_increasing and list(first.columns) == ["session_id", "did_purchase"]
+    pd.testing.assert_frame_equal(read_gold(tmp_path / "gold", sample_rows=10_000), whole)  # smaller: all of it
+    buyers = read_gold(tmp_path / "gold", buyers_only=True)
+    expected = whole[whole.did_purchase == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(buyers, expected)
+    assert count_sessions(tmp_path / "gold") == 6_000 and count_buyers(tmp_path / "gold") == len(expected)
