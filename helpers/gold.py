@@ -249,7 +249,7 @@ def describe(gold_dir: Path, columns: list[str]) -> pd.DataFrame:
         ).fetchone()
         rows.append([col, *(float(v) if v is not None else np.nan for v in stats)])
     names = ["count", "mean", "standard deviation", "min", "median", "90th percentile", "max"]
-    return pd.DataFrame(rows, columns=["column", *names]).set_index("column")
+    return pd.DataFrame(rows, columns=["column", *names]).set_index("column").rename_axis(None)
 
 
 def by_segment(gold_dir: Path, column: str) -> pd.DataFrame:
