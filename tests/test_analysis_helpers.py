@@ -305,3 +305,35 @@ def test_analytic_marginal_effects_match_statsmodels():
     for name in ("engagement", "time"):
         assert abs(ours.loc[name, "ame"] - ref.loc[name, "dy/dx"]) < 1e-10
         assert abs(ours.loc[name, "ame_lo"] - ref.loc[name, "Conf. Int. Low"]) < 1e-6
+
+
+def _arm(n: int, buyers: int, seconds: float) -> pd.DataFrame:
+    """A made-up arm: ``buyers`` of ``n`` sessions bought 10 USD; sessions last about ``seconds``."""
+    bought = np.r_[np.ones(buyers), np.zeros(n - buyers)]
+    wobble = np.tile([-1.0, 1.0], n // 2 + 1)[:n]
+    return pd.DataFrame(
+        {
+            "did_purchase": bought.astype(int),
+            "amount_usd": 10 * bought,
+            "event_count": np.full(n, 4.0),
+            "session_seconds": seconds + wobble,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "treatment_buyers, treatment_seconds, words",
+    [
+        (1_300, 100.0, "ship: conversion rose"),
+        (700, 100.0, "do not ship: conversion fell"),
+        (1_000, 100.0, "no decision"),
+        (1_300, 130.0, "guardrail failed"),
+    ],
+)
+def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, words):
+    control = _arm(20_000, 1_000, 100.0)
+    result = experiment.analyse(control, _arm(20_000, treatment_buyers, treatment_seconds), 0.05, 0.05)
+    assert words in result["decision"]
+    assert result["diff"] == pytest.approx((treatment_buyers - 1_000) / 20_000)
+    assert result["diff_lo"] <= result["diff"] <= result["diff_hi"]
+    assert result["duration_rel"] == pytest.approx(treatment_seconds / 100.0 - 1, abs=1e-9)
