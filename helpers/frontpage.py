@@ -119,8 +119,9 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
         source = tables.provenance_html(sim["provenance"]) if sim.get("provenance") else ""
     finished = record.get("finished_utc", "").replace("T", " ").replace("+00:00", "")
     stale = record.get("stale", [])
+    verb = "predates" if len(stale) == 1 else "predate"
     warning = (
-        f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} predate the rerun of '
+        f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} {verb} the rerun of '
         f"{tables.e(', '.join(record.get('ran_now', [])))}; the answers below may mix runs. Refresh with "
         f"<code>make report RUN={tables.e(run)} ONLY={tables.e(','.join(n[:2] for n in stale))}</code>.</p>"
         if stale
