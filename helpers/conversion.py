@@ -108,29 +108,7 @@ def lr_test(small, big) -> float:
 
 def per_sd_effects(fit, frame: pd.DataFrame, names=("engagement", "time")) -> pd.DataFrame:
     """Odds ratio per standard deviation of each feature, with a 95 % CI."""
-    ci = fit.conf_int()
-    rows = []
-    for name in names:
-        if name not in fit.params:
-            continue
-        sd = float(frame[name].std())
-        with np.errstate(over="ignore"):  # a separated fit has infinite odds ratios; its health says so
-            ors = np.exp(np.array([fit.params[name], ci.loc[name, 0], ci.loc[name, 1]]) * sd)
-        rows.append(
-            {
-                "feature": name,
-                "scale": stats.FEATURES[name][1],
-                "coef": fit.params[name],
-                "coef_lo": ci.loc[name, 0],
-                "coef_hi": ci.loc[name, 1],
-                "sd": sd,
-                "or_per_sd": ors[0],
-                "or_lo": ors[1],
-                "or_hi": ors[2],
-                "p": fit.pvalues[name],
-            }
-        )
-    return pd.DataFrame(rows).set_index("feature")
+    return stats.per_sd(fit, frame, names, np.exp, ("or_per_sd", "or_lo", "or_hi"))
 
 
 def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:

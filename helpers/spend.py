@@ -100,28 +100,13 @@ def per_sd_effects(
     fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05, power: float = 0.8
 ) -> pd.DataFrame:
     """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at 80 % power."""
-    ci = fit.conf_int()
-    rows = []
-    for n in names:
-        if n in fit.params:
-            sd = float(frame[n].std())
-            pct = lambda b, sd=sd: 100 * np.expm1(b * sd)  # noqa: E731
-            rows.append(
-                {
-                    "feature": n,
-                    "scale": stats.FEATURES[n][1],
-                    "coef": fit.params[n],
-                    "coef_lo": ci.loc[n, 0],
-                    "coef_hi": ci.loc[n, 1],
-                    "sd": sd,
-                    "pct_per_sd": pct(fit.params[n]),
-                    "pct_lo": pct(ci.loc[n, 0]),
-                    "pct_hi": pct(ci.loc[n, 1]),
-                    "p": fit.pvalues[n],
-                    "detectable_pct": pct(stats.mde(fit.bse[n], alpha, power)),
-                }
-            )
-    return pd.DataFrame(rows).set_index("feature")
+
+    def pct(b):
+        return 100 * np.expm1(b)
+
+    table = stats.per_sd(fit, frame, names, pct, ("pct_per_sd", "pct_lo", "pct_hi"))
+    table["detectable_pct"] = [pct(stats.mde(fit.bse[n], alpha, power) * table.loc[n, "sd"]) for n in table.index]
+    return table
 
 
 def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:

@@ -157,6 +157,36 @@ def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) ->
     }
 
 
+def per_sd(fit, frame: pd.DataFrame, names, transform, columns: tuple[str, str, str]) -> pd.DataFrame:
+    """Each feature's coefficient with its 95 % CI, and the three on a per-SD scale through ``transform``.
+
+    ``columns`` names the transformed estimate, lower and upper bound (odds ratios for 03, % of
+    spend for 04). Features the fit lacks are left out.
+    """
+    ci = fit.conf_int()
+    rows = []
+    for name in names:
+        if name not in fit.params:
+            continue
+        sd = float(frame[name].std())
+        coef = np.array([fit.params[name], ci.loc[name, 0], ci.loc[name, 1]])
+        with np.errstate(over="ignore"):  # a separated fit has infinite odds ratios; its health says so
+            scaled = transform(coef * sd)
+        rows.append(
+            {
+                "feature": name,
+                "scale": FEATURES[name][1],
+                "coef": coef[0],
+                "coef_lo": coef[1],
+                "coef_hi": coef[2],
+                "sd": sd,
+                **dict(zip(columns, scaled, strict=True)),
+                "p": fit.pvalues[name],
+            }
+        )
+    return pd.DataFrame(rows).set_index("feature")
+
+
 def formula_data(frame: pd.DataFrame, terms: list[str]) -> pd.DataFrame:
     """``frame`` with each ``C(col)`` column as a categorical of its observed, sorted levels.
 
