@@ -42,13 +42,7 @@ def estimability(frame: pd.DataFrame, min_buyers: int) -> str | None:
             f"{buyers} buyers among {len(frame):,} sessions; the models need at least {min_buyers} buyers and at "
             "least one non-buyer"
         )
-    for name, words in (("engagement", "number of events"), ("time", "time on site")):
-        if frame[name].nunique() < 2:
-            return (
-                f"every session has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
-                "so its association with purchase cannot be estimated"
-            )
-    return None
+    return stats.constant_behaviour(frame, "session", "purchase")
 
 
 def nested_specs(controls: list[str]) -> dict[str, list[str]]:

@@ -120,13 +120,7 @@ def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
     if buyers["amount_usd"].nunique() < 2:
         value = buyers["amount_usd"].iloc[0]
         return f"every order is worth the same ({value:,.2f} USD): spend models need varying order values"
-    for name, words in (("engagement", "number of events"), ("time", "time on site")):
-        if buyers[name].nunique() < 2:
-            return (
-                f"every buyer has the same {words} before checkout ({np.expm1(buyers[name].iloc[0]):g}), so its "
-                "association with spend cannot be estimated"
-            )
-    return None
+    return stats.constant_behaviour(buyers, "buyer", "spend")
 
 
 def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int = 20) -> pd.DataFrame:

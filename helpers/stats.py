@@ -157,6 +157,17 @@ def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) ->
     }
 
 
+def constant_behaviour(frame: pd.DataFrame, who: str, outcome: str) -> str | None:
+    """Why engagement or time cannot be related to ``outcome`` when every row of ``frame`` has the same value."""
+    for name, words in (("engagement", "number of events"), ("time", "time on site")):
+        if frame[name].nunique() < 2:
+            return (
+                f"every {who} has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
+                f"so its association with {outcome} cannot be estimated"
+            )
+    return None
+
+
 def per_sd(fit, frame: pd.DataFrame, names, transform, columns: tuple[str, str, str]) -> pd.DataFrame:
     """Each feature's coefficient with its 95 % CI, and the three on a per-SD scale through ``transform``.
 

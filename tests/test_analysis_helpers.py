@@ -337,3 +337,18 @@ def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, 
     assert result["diff"] == pytest.approx((treatment_buyers - 1_000) / 20_000)
     assert result["diff_lo"] <= result["diff"] <= result["diff_hi"]
     assert result["duration_rel"] == pytest.approx(treatment_seconds / 100.0 - 1, abs=1e-9)
+
+
+def test_constant_behaviour_names_the_feature_and_its_value():
+    frame = pd.DataFrame({"engagement": np.log1p([3.0, 3.0, 3.0]), "time": np.log1p([1.0, 5.0, 9.0])})
+    assert stats.constant_behaviour(frame, "buyer", "spend") == (
+        "every buyer has the same number of events before checkout (3), "
+        "so its association with spend cannot be estimated"
+    )
+    frame["engagement"] = np.log1p([1.0, 2.0, 3.0])
+    frame["time"] = 0.0
+    assert "every session has the same time on site before checkout (0)" in stats.constant_behaviour(
+        frame, "session", "purchase"
+    )
+    frame["time"] = np.log1p([1.0, 2.0, 3.0])
+    assert stats.constant_behaviour(frame, "session", "purchase") is None
