@@ -12,12 +12,16 @@ cross-validated scores); the notebook shows and interprets.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats as sps
 
-from . import stats
+from . import gold, results, stats
 
 Y = "did_purchase"
 # The gold columns 03 reads: the behaviour features, the context controls and the outcome.
@@ -355,3 +359,244 @@ def _abs_log_interval(row) -> tuple[float, float]:
     with np.errstate(divide="ignore"):
         lo, hi = np.log(row.or_lo), np.log(row.or_hi)
     return (0.0 if lo < 0 < hi else min(abs(lo), abs(hi))), max(abs(lo), abs(hi))
+
+
+# --------------------------------------------------------------------------------------------
+# The analysis as one call: 03's whole pipeline and its typed result
+# --------------------------------------------------------------------------------------------
+
+CATEGORICAL = ["device", "traffic_source", "start_hour", "start_weekday"]
+HETEROGENEITY_BY = ("device", "traffic_source")
+
+
+@dataclass
+class Settings(results.Settings):
+    """03's settings: the parameters its notebook declares (defaults live in the notebook only)."""
+
+    seed: int
+    cv_folds: int
+    alpha: float
+    negligible_or: float
+    min_buyers: int
+    min_events_per_parameter: float
+    min_level_events: int
+    max_model_rows: int
+
+
+@dataclass
+class OddsEffect(results.Record):
+    """One feature's coefficient (per log1p unit) and odds ratio per SD, each with a 95 % CI."""
+
+    feature: str
+    scale: str
+    coef: float
+    coef_lo: float
+    coef_hi: float
+    sd: float
+    or_per_sd: float | None
+    or_lo: float | None
+    or_hi: float | None
+    p: float | None
+
+
+@dataclass
+class Verdicts(results.Record):
+    """03's computed answers (see ``verdicts``)."""
+
+    answer: str
+    strongest: str
+    strongest_clear: bool
+    engagement: str
+    time: str
+    time_adds: str
+    time_sign: str
+    stable: bool
+    healthy: bool
+    health_reasons: list[str]
+    p_time_given_engagement: float | None
+    auc_gain_from_time: float
+    auc_engagement_only: float
+    auc_time_only: float
+
+
+@dataclass
+class Calibration(results.Record):
+    brier: float
+    brier_base: float
+    brier_skill: float
+
+
+@dataclass
+class Entanglement(results.Record):
+    corr: float
+    vif: dict[str, float]
+
+
+@dataclass
+class Evidence:
+    """What 03's page shows beyond the record: frames, fits and tables (kept in memory only)."""
+
+    sample: pd.DataFrame
+    frame: pd.DataFrame
+    fits: dict = field(default_factory=dict)
+    models: pd.DataFrame | None = None
+    oof: dict = field(default_factory=dict)
+    audit: pd.DataFrame | None = None
+    effects: pd.DataFrame | None = None
+    ame: pd.DataFrame | None = None
+    heterogeneity: dict[str, pd.DataFrame] = field(default_factory=dict)
+    calibration: dict | None = None
+    truth: pd.DataFrame | None = None
+
+
+@dataclass
+class ConversionResult(results.AnalysisResult):
+    """03's answer: who purchases, engagement or time on site."""
+
+    NOTEBOOK: ClassVar[str] = "03_conversion"
+    sessions: int = 0
+    all_buyers: int = 0
+    buyers: int = 0
+    sampled: bool = False
+    controls: list[str] = field(default_factory=list)
+    skipped_controls: list[str] = field(default_factory=list)
+    pooled: list[str] = field(default_factory=list)
+    skipped_segments: list[str] = field(default_factory=list)
+    leakage: list[dict] | None = None
+    health: stats.Health | None = None
+    verdicts: Verdicts | None = None
+    effects: list[OddsEffect] | None = None
+    ame: list[dict] | None = None
+    models: list[dict] | None = None
+    entanglement: Entanglement | None = None
+    calibration: Calibration | None = None
+    truth: list[results.TruthRow] | None = None
+    heterogeneity: dict[str, list[dict]] = field(default_factory=dict)
+    negligible_or: float | None = None
+    alpha: float | None = None
+    headline: results.Headline | None = None
+    evidence: Evidence | None = results.memory()
+
+    def effect(self, feature: str) -> OddsEffect:
+        """The per-SD effect of ``feature`` ('engagement' or 'time') from the model with controls."""
+        return next(e for e in self.effects if e.feature == feature)
+
+    def leakage_auc(self) -> tuple[float, float] | None:
+        """Cross-validated AUC on leakage-free and on funnel-inclusive counts."""
+        if not self.leakage:
+            return None
+        return self.leakage[0]["cv_auc"], self.leakage[1]["cv_auc"]
+
+
+def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> ConversionResult:
+    """03's whole analysis on a gold table: sample, pool, fit, classify, check against the truth."""
+    s = settings
+    n_sessions, n_buyers = gold.count_sessions(gold_dir), gold.count_buyers(gold_dir)
+    # Larger tables are sampled while reading: only max_model_rows sessions are ever in memory.
+    sample = gold.read_gold(gold_dir, GOLD_COLUMNS_READ, sample_rows=s.max_model_rows, seed=s.seed)
+    frame = prepare(sample)
+    buyers = int(frame[Y].sum())
+    frame, pooled = stats.pool_sparse_levels(frame, CATEGORICAL, Y, s.min_level_events)
+    controls, skipped = stats.usable_controls(frame, min(buyers, len(frame) - buyers), s.min_events_per_parameter)
+    reason = estimability(frame, s.min_buyers)
+    result = ConversionResult(
+        status="ok" if reason is None else "insufficient",
+        reason=reason,
+        sessions=n_sessions,
+        all_buyers=n_buyers,
+        buyers=buyers,
+        sampled=len(sample) < n_sessions,
+        controls=controls,
+        skipped_controls=skipped,
+        pooled=pooled,
+        evidence=Evidence(sample=sample, frame=frame),
+    )
+    if reason is None:
+        _fit(result, s, truth)
+    result.badge = badge(result)
+    return result
+
+
+def _fit(result: ConversionResult, s: Settings, truth: dict | None) -> None:
+    """Fill ``result`` with the fitted models, effects, checks and verdicts."""
+    ev, controls = result.evidence, result.controls
+    frame = ev.frame
+    ev.audit = leakage_audit(frame, s.cv_folds, s.seed)
+    nested = fit_nested(frame, controls, s.cv_folds, s.seed, s.min_events_per_parameter)
+    ev.fits, ev.models, ev.oof = nested["fits"], nested["table"], nested["oof"]
+    main_fit = ev.fits["both + controls"]
+    ev.effects = per_sd_effects(main_fit, frame)
+    effects_small = per_sd_effects(ev.fits["both"], frame)
+    ev.ame = marginal_effects(main_fit)
+    ev.calibration = calibration(frame[Y].to_numpy(), ev.oof["both + controls"])
+    in_model = [c[2:-1] for c in controls if c.startswith("C(")]
+    ev.heterogeneity = {by: heterogeneity(frame, by, s.min_buyers) for by in HETEROGENEITY_BY if by in in_model}
+    result.skipped_segments = [by for by in HETEROGENEITY_BY if by not in in_model]
+    if truth is not None:
+        ev.truth = truth_check(main_fit, truth)
+    v = verdicts(ev.effects, effects_small, ev.models, nested["health"], s.negligible_or, s.alpha)
+    result.leakage = ev.audit.reset_index().to_dict(orient="records")
+    result.health = stats.Health.from_json(nested["health"])
+    result.verdicts = Verdicts(**v)
+    result.effects = [OddsEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]
+    result.ame = ev.ame.reset_index().to_dict(orient="records")
+    result.models = ev.models.reset_index().to_dict(orient="records")
+    result.entanglement = Entanglement(**entanglement(frame))
+    result.calibration = Calibration(**{k: ev.calibration[k] for k in ("brier", "brier_base", "brier_skill")})
+    result.truth = None if ev.truth is None else [results.TruthRow(**r) for r in _records(ev.truth)]
+    result.heterogeneity = {by: h.reset_index().to_dict(orient="records") for by, h in ev.heterogeneity.items()}
+    result.negligible_or, result.alpha = s.negligible_or, s.alpha
+    result.headline = headline(result)
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    return table.reset_index().to_dict(orient="records")
+
+
+def headline(result: ConversionResult) -> results.Headline:
+    """The number 03's answer quotes: the per-SD odds ratio of the answer's feature (engagement when unclear)."""
+    v = result.verdicts
+    feature = v.answer if v.answer in ("engagement", "time") else v.strongest
+    e = result.effect(feature)
+    return results.Headline(
+        feature=feature,
+        estimate=e.or_per_sd,
+        lo=e.or_lo,
+        hi=e.or_hi,
+        unit="odds ratio per SD",
+        specification="both + controls",
+        rule=f"per-SD odds-ratio CI against [1/{result.negligible_or:g}, {result.negligible_or:g}]; "
+        "the answer's |log OR| CI clear of the other feature's",
+        verdict=v.answer,
+    )
+
+
+def badge(result: ConversionResult) -> results.Badge:
+    """03's confidence badge with the rules it passed and failed."""
+    if not result.ok:
+        return results.Badge.from_rules(None, {})
+    v = result.verdicts
+    decisive = v.answer != "unclear" and v.time_adds != "unclear"
+    return results.Badge.from_rules(
+        decisive,
+        {
+            "CI clear of the negligible band": decisive,
+            "models healthy (converged, no separation, enough buyers per parameter)": v.healthy,
+            "same answer with and without controls": v.stable,
+            "true effects inside the 95 % CIs": results.truth_covered(result.truth),
+        },
+    )
+
+
+def heterogeneity_long(het: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per-segment odds ratios of engagement and time stacked for one forest plot."""
+    parts = [
+        pd.DataFrame(
+            {"or": h[f"{f}_or"].to_numpy(), "lo": h[f"{f}_lo"].to_numpy(), "hi": h[f"{f}_hi"].to_numpy(), "feature": f},
+            index=[f"{by.replace('_', ' ')} {i} · {f}" for i in h.index],
+        )
+        for by, h in het.items()
+        if "engagement_or" in h
+        for f in ("engagement", "time")
+    ]
+    return pd.concat(parts).dropna() if parts else pd.DataFrame(columns=["or", "lo", "hi", "feature"])

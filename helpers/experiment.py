@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,38 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep,
 )
 
-from . import simulate
+from . import results, simulate
 from .gold import build_gold, read_gold
+
+
+@dataclass
+class Outcome(results.Record):
+    """The pre-registered analysis of one experiment: conversion, secondaries, guardrail and decision."""
+
+    control_sessions: int
+    treatment_sessions: int
+    control_rate: float
+    treatment_rate: float
+    diff: float
+    diff_lo: float
+    diff_hi: float
+    p_value: float
+    spend_diff: float
+    spend_lo: float
+    spend_hi: float
+    epm_control: float
+    epm_treatment: float
+    epm_diff: float
+    epm_lo: float
+    epm_hi: float
+    duration_rel: float
+    duration_rel_hi: float
+    guardrail_margin: float
+    guardrail_ok: bool
+    decision: str
+    true_diff: float | None = None
+    true_covered: bool | None = None
+    aa_p_value: float | None = None
 
 
 def sample_size(baseline: float, relative_mde: float, alpha: float, power: float) -> int:
@@ -84,7 +115,7 @@ def _ratio(events: np.ndarray, seconds: np.ndarray) -> tuple[float, float]:
     return float(r), float(var)
 
 
-def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardrail_margin: float) -> dict:
+def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardrail_margin: float) -> Outcome:
     """The pre-registered analysis: conversion difference with CI and test, secondaries, guardrail, decision."""
     from scipy.stats import norm
 
@@ -139,7 +170,33 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
     else:
         decision = "no decision: the difference in conversion is not significant"
     out["decision"] = decision
-    return out
+    return Outcome(**out)
+
+
+def run_simulated(
+    config: simulate.SimConfig,
+    n_arm: int,
+    seed: int,
+    density_lift: float,
+    alpha: float,
+    guardrail_margin: float,
+    folder: Path,
+) -> tuple[Outcome, Outcome]:
+    """Control, treatment and a second control through the real pipeline; the experiment and its A/A test.
+
+    The arms draw seeds ``seed + 1``, ``seed + 2`` and ``seed + 3``; the outcome carries the
+    simulator's true difference, whether its CI covers it, and the A/A test's p-value.
+    """
+    folder = Path(folder)
+    control = simulate_arm(config, n_arm, seed + 1, 0.0, folder / "control")
+    treatment = simulate_arm(config, n_arm, seed + 2, density_lift, folder / "treatment")
+    control_b = simulate_arm(config, n_arm, seed + 3, 0.0, folder / "control_b")
+    outcome = analyse(control, treatment, alpha, guardrail_margin)
+    aa = analyse(control, control_b, alpha, guardrail_margin)
+    outcome.true_diff = true_conversion(config, density_lift) - true_conversion(config, 0.0)
+    outcome.true_covered = bool(outcome.diff_lo <= outcome.true_diff <= outcome.diff_hi)
+    outcome.aa_p_value = aa.p_value
+    return outcome, aa
 
 
 def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> list[bool]:

@@ -17,15 +17,14 @@ import base64
 import json
 from pathlib import Path
 
-from . import site, stats, tables
+from . import paths, results, site, stats, tables
 from .io import atomic_path, read_json
 
-KEY_FIGURE = "figures/key_figure.png"  # written by 06_strategy into data/<run>/
 
-
-def _results(data_folder: Path, name: str) -> dict:
+def _results(data_folder: Path, name: str):
+    """A notebook's recorded result (typed for the analyses), or None when it has not run."""
     path = Path(data_folder) / "results" / f"{name}.json"
-    return read_json(path) if path.exists() else {}
+    return results.typed(name, read_json(path)) if path.exists() else None
 
 
 def headline_html(gold: dict) -> str:
@@ -54,7 +53,7 @@ def headline_html(gold: dict) -> str:
 
 def key_figure_html(data_folder: Path, caption: str) -> str:
     """The key figure, embedded so the page stays one offline file; a sentence when there is none."""
-    path = Path(data_folder) / KEY_FIGURE
+    path = Path(data_folder) / paths.KEY_FIGURE
     if not path.exists():
         return "<p>No key figure: the strategy page did not draw one for these data.</p>"
     data = base64.b64encode(path.read_bytes()).decode()
@@ -67,19 +66,19 @@ def key_figure_html(data_folder: Path, caption: str) -> str:
 def summary_section(data_folder: Path) -> str:
     """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run."""
     strategy = _results(data_folder, "06_strategy")
-    if not strategy:
+    if strategy is None:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
     plan = "".join(
-        f"<li>{tables.e(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.get("experiment_lines", [])[:3]
+        f"<li>{tables.e(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.experiment_lines[:3]
     )
-    limits = "".join(f"<li>{tables.e(x)}</li>" for x in strategy.get("limitations", []))
+    limits = "".join(f"<li>{tables.e(x)}</li>" for x in strategy.limitations)
     return (
         '<h2 id="answers">Answers</h2>'
-        + tables.summary_html(strategy.get("summary", []))
+        + tables.summary_html(strategy.summary)
         + '<h2 id="key-figure">Key figure</h2>'
-        + key_figure_html(data_folder, strategy.get("key_figure_caption", ""))
+        + key_figure_html(data_folder, strategy.key_figure_caption)
         + '<h2 id="recommendations">Recommendations</h2>'
-        + tables.recommendations_html(strategy.get("recommendations", []))
+        + tables.recommendations_html(strategy.recommendations)
         + (f'<h2 id="experiment">Proposed experiment</h2><ul>{plan}</ul>' if plan else "")
         + (f'<h2 id="limitations">Limitations</h2><ul>{limits}</ul>' if limits else "")
     )
@@ -96,12 +95,12 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
         for name, secs in sorted(seconds.items())
     )
     params = record.get("parameters", {})
-    sim = _results(data_folder, "01_simulate")
+    sim = _results(data_folder, "01_simulate") or {}
     simulated = sim.get("source", "simulator") == "simulator"
     if not simulated:  # the simulator's knobs and empty data parameters say nothing about a user's data
         from .simulate import SimConfig
 
-        params = {k: v for k, v in params.items() if k not in SimConfig.__dataclass_fields__ and v != ""}
+        params = {k: v for k, v in params.items() if k not in SimConfig.knobs() and v != ""}
     param_rows = "".join(f"<tr><td>{tables.e(k)}</td><td>{tables.e(v)}</td></tr>" for k, v in sorted(params.items()))
     if simulated:
         knobs = sim.get("config") or {}
@@ -131,7 +130,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 {warning}
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {tables.e(record.get("scenario") or "none")}
 · finished {tables.e(finished)} UTC</p>
-{headline_html(_results(data_folder, "02_gold_table"))}
+{headline_html(_results(data_folder, "02_gold_table") or {})}
 {summary_section(data_folder)}
 <h2 id="data">Data</h2>
 {source}

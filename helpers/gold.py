@@ -393,3 +393,13 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     out["start_weekday"] = out["started_at"].dt.day_of_week + 1
     out["events_per_minute"] = out["event_count"] * 60.0 / out["session_seconds"].clip(lower=1.0)
     return out[GOLD_COLUMNS].sort_values("session_id").reset_index(drop=True)
+
+
+def idle_measured(raw_dir: Path) -> bool:
+    """Whether the raw data time each event, so idle gaps exist (not for a one-row-per-session import)."""
+    provenance = Path(raw_dir) / "provenance.json"
+    if not provenance.exists():
+        return True
+    import json
+
+    return json.loads(provenance.read_text(encoding="utf-8"))["kind"] != "session table"

@@ -40,14 +40,41 @@ RULES = {
 
 
 def declared(notebooks: list[Path]) -> dict[str, dict]:
-    """Parameters declared in the ``parameters`` cells of ``notebooks``: name -> spec."""
+    """Parameters declared in the ``parameters`` cells of ``notebooks``: name -> spec.
+
+    A parameter shared by several notebooks must have one type and one default in all of them;
+    otherwise a run would depend on which notebook read it, so this raises ParameterError.
+    """
     import papermill
 
     found: dict[str, dict] = {}
     for nb in notebooks:
         for name, spec in papermill.inspect_notebook(str(nb)).items():
-            found.setdefault(name, {**spec, "notebooks": []})["notebooks"].append(nb.stem)
+            first = found.setdefault(name, {**spec, "notebooks": []})
+            for key in ("default", "inferred_type_name"):
+                if first[key] != spec[key]:
+                    raise ParameterError(
+                        f"parameter '{name}' has {key.replace('inferred_type_name', 'type')} {first[key]} in "
+                        f"{first['notebooks'][0]} but {spec[key]} in {nb.stem}: shared parameters must agree"
+                    )
+            first["notebooks"].append(nb.stem)
     return found
+
+
+def notebook_defaults(notebook: str) -> dict:
+    """The defaults a numbered notebook declares (``notebooks/<notebook>.ipynb``), as Python values."""
+    import papermill
+
+    spec = papermill.inspect_notebook(str(paths.NOTEBOOKS_DIR / f"{notebook}.ipynb"))
+    return {name: default_value(s) for name, s in spec.items()}
+
+
+def check_run_name(run: str) -> None:
+    """A run name names folders: letters, digits, '_', '.' or '-', not starting with '.'."""
+    if not RUN_NAME.match(str(run)):
+        raise ParameterError(
+            f"parameter 'run' must be letters, digits, '_', '.' or '-' (not starting with '.'), got {run!r}"
+        )
 
 
 def parse_overrides(text: str | None) -> dict[str, str]:
@@ -145,10 +172,8 @@ def check(values: dict, declared_params: dict[str, dict]) -> None:
             ok, allowed = RULES[name]
             if not ok(value):
                 raise ParameterError(f"parameter '{name}' must be {allowed}, got {value!r}")
-    if "run" in values and not RUN_NAME.match(str(values["run"])):
-        raise ParameterError(
-            f"parameter 'run' must be letters, digits, '_', '.' or '-' (not starting with '.'), got {values['run']!r}"
-        )
+    if "run" in values:
+        check_run_name(values["run"])
     if "engine" in values and values["engine"] not in ("duckdb", "spark"):
         raise ParameterError(f"parameter 'engine' must be one of duckdb, spark, got {values['engine']!r}")
     if values.get("data_dir"):

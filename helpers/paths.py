@@ -53,3 +53,16 @@ def gold_dir(run: str) -> Path:
 def results_dir(run: str) -> Path:
     """Key numbers and verdicts each notebook records for later notebooks and tests."""
     return run_dir(run) / "results"
+
+
+KEY_FIGURE = Path("figures") / "key_figure.png"  # inside a run's data folder: drawn by 06, shown on the front page
+
+
+def key_figure(run: str) -> Path:
+    """The front page's key figure of ``run``, drawn by ``06_strategy``."""
+    return run_dir(run) / KEY_FIGURE
+
+
+def experiment_dir(run: str) -> Path:
+    """The simulated experiment's arms of ``run``."""
+    return run_dir(run) / "experiment"

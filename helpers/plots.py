@@ -12,6 +12,8 @@ subject, labelled axes with units, and figures sized to fit an HTML page.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -319,3 +321,11 @@ def segments(seg: pd.DataFrame):
     right.set_ylabel("revenue per session, USD")
     right.set_title("Revenue per session by segment")
     return fig, (left, right)
+
+
+def save(fig, path: Path) -> Path:
+    """Write ``fig`` as a PNG (for the front page's key figure), creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path

@@ -127,8 +127,7 @@ def execute(
     """Run the notebooks of one run; return ``reports/<run>/``. Raises on any failure."""
     from . import params as params_mod
 
-    if not params_mod.RUN_NAME.match(run):
-        raise ParameterError(f"run name {run!r} must be letters, digits, '_', '.' or '-'")
+    params_mod.check_run_name(run)
     all_notebooks = numbered_notebooks()
     if not all_notebooks:
         raise ReportError(f"no numbered notebooks found in {paths.NOTEBOOKS_DIR}")

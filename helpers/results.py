@@ -1,32 +1,228 @@
-"""Key numbers and verdicts that each notebook records for later notebooks and the tests.
+"""Typed results: what each analysis returns, what its notebook records, what every page reads.
 
 Usage::
 
     from helpers import results
-    results.save("default", "03_conversion", {"auc": 0.81})
-    results.load("default", "03_conversion")["auc"]
+    from helpers.conversion import ConversionResult
+    results.save("default", "03_conversion", result)          # result.to_json() into data/<run>/results/
+    results.load("default", "03_conversion").headline          # a ConversionResult again
+    results.load_all("default")                               # every recorded result, typed
+
+Each analysis (``conversion``, ``spend``, ``purchase_styles``, ``strategy``) has one ``analyse``
+function that returns one dataclass built on :class:`Record`. The dataclass names its headline
+answer (:class:`Headline`), the badge with the rules it passed and failed (:class:`Badge`) and the
+verdicts, and serialises to plain JSON; ``from_json`` rebuilds it, nested dataclasses included.
+Settings come from the notebooks' ``parameters`` cells (:class:`Settings`), never from a copy.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
 from . import paths
 from .io import read_json, write_json
 
+# --------------------------------------------------------------------------------------------
+# The record machinery
+# --------------------------------------------------------------------------------------------
 
-def save(run: str, notebook: str, values: dict) -> None:
+
+def _convert(kind, value):
+    """``value`` (plain JSON) as an instance of the annotated type ``kind``."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _convert(options[0], value) if len(options) == 1 else value
+    if origin is list:
+        (item,) = typing.get_args(kind) or (Any,)
+        return [_convert(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(kind) or (str, Any)
+        return {k: _convert(item, v) for k, v in value.items()}
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return kind.from_json(value)
+    return value
+
+
+@dataclass
+class Record:
+    """A dataclass that serialises to JSON and back; fields marked ``memory`` stay out of the JSON."""
+
+    def to_json(self) -> dict:
+        """Plain JSON (dicts, lists, numbers, strings); in-memory evidence is left out."""
+        out = {}
+        for f in fields(self):
+            if f.metadata.get("memory"):
+                continue
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict):
+        """The record again from its JSON; fields the JSON lacks take their defaults."""
+        hints = typing.get_type_hints(cls)
+        known = {f.name: f for f in fields(cls) if not f.metadata.get("memory")}
+        values = {name: _convert(hints[name], data[name]) for name in known if name in data}
+        return cls(**values)
+
+
+def _plain(value):
+    if isinstance(value, Record):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def memory(default=None):
+    """A field kept in memory for the notebook's tables and figures, never written to JSON."""
+    return field(default=default, repr=False, compare=False, metadata={"memory": True})
+
+
+@dataclass
+class Settings:
+    """An analysis's settings: exactly the parameters its notebook declares (besides ``run``)."""
+
+    @classmethod
+    def pick(cls, namespace: dict):
+        """The settings from a namespace holding the notebook's parameters (``globals()`` in a notebook)."""
+        return cls(**{f.name: namespace[f.name] for f in fields(cls)})
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces every result shares
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Badge(Record):
+    """Confidence in an answer: 'high', 'medium', 'low' or 'none', with the rules it passed and failed."""
+
+    level: str = "none"
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_rules(cls, decisive: bool | None, checks: dict[str, bool | None]) -> Badge:
+        """'high' only when the answer is decisive and every rule holds.
+
+        ``decisive`` None means not estimated ('none'); False gives 'low'; a failed rule gives
+        'medium'. Rules whose value is None do not apply (for example a truth check on real data).
+        """
+        if decisive is None:
+            return cls("none", [], ["not estimated on these data"])
+        applicable = {name: ok for name, ok in checks.items() if ok is not None}
+        passed = [name for name, ok in applicable.items() if ok]
+        failed = [name for name, ok in applicable.items() if not ok]
+        level = "low" if not decisive else ("high" if not failed else "medium")
+        return cls(level, passed, failed)
+
+
+@dataclass
+class Headline(Record):
+    """The one number an answer quotes: estimate and CI, the model it comes from and the rule that classified it."""
+
+    feature: str
+    estimate: float | None
+    lo: float | None
+    hi: float | None
+    unit: str
+    specification: str
+    rule: str
+    verdict: str
+
+
+@dataclass
+class TruthRow(Record):
+    """One true coefficient of the simulator beside the model's estimate and its 95 % CI."""
+
+    effect: str
+    truth: float
+    estimate: float
+    ci_lo: float
+    ci_hi: float
+    covered: bool
+
+
+@dataclass
+class AnalysisResult(Record):
+    """What every analysis result has: whether it ran, why not, its badge and headline."""
+
+    NOTEBOOK: ClassVar[str] = ""
+    status: str = "ok"
+    reason: str | None = None
+    badge: Badge = field(default_factory=Badge)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Answer(Record):
+    """One question's answer as the summary and the front page show it."""
+
+    question: str
+    page: str
+    link: str
+    answer: str
+    evidence: str
+    badge: Badge
+
+
+def truth_covered(rows: list[TruthRow] | None) -> bool | None:
+    """Whether every true effect lies inside its CI; None without a truth (real data)."""
+    return None if not rows else all(r.covered for r in rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Saving and loading
+# --------------------------------------------------------------------------------------------
+
+
+def save(run: str, notebook: str, values: Record | dict) -> None:
     """Write ``data/<run>/results/<notebook>.json``."""
-    write_json(values, paths.results_dir(run) / f"{notebook}.json")
+    write_json(values.to_json() if isinstance(values, Record) else values, paths.results_dir(run) / f"{notebook}.json")
 
 
-def load(run: str, notebook: str) -> dict:
-    """Read the results a notebook recorded; a clear error if it has not run yet."""
+def _types() -> dict[str, type]:
+    from .conversion import ConversionResult
+    from .purchase_styles import StylesResult
+    from .spend import SpendResult
+    from .strategy import StrategyResult
+
+    return {cls.NOTEBOOK: cls for cls in (ConversionResult, SpendResult, StylesResult, StrategyResult)}
+
+
+def typed(notebook: str, data: dict):
+    """A recorded JSON as its analysis's result type; notebooks without one (01, 02) stay dicts."""
+    cls = _types().get(notebook)
+    return cls.from_json(data) if cls else data
+
+
+def load(run: str, notebook: str):
+    """The result a notebook recorded (typed where the notebook has a result type); a clear error if absent."""
     path = paths.results_dir(run) / f"{notebook}.json"
     if not path.exists():
         raise FileNotFoundError(f"no results from {notebook} for run '{run}' ({path}); run that notebook first")
-    return read_json(path)
+    return typed(notebook, read_json(path))
 
 
-def load_all(run: str) -> dict[str, dict]:
-    """All recorded results of a run, keyed by notebook name."""
+def load_all(run: str) -> dict:
+    """All recorded results of a run, keyed by notebook name, typed where possible."""
     folder = paths.results_dir(run)
-    return {p.stem: read_json(p) for p in sorted(folder.glob("*.json"))}
+    return {p.stem: typed(p.stem, read_json(p)) for p in sorted(folder.glob("*.json"))}
+
+
+def truth(run: str) -> dict | None:
+    """The simulator's truth of a run, or None for real data."""
+    path = paths.raw_dir(run) / "truth.json"
+    return read_json(path) if path.exists() else None

@@ -70,8 +70,6 @@ ENGAGEMENT_CENTRE = math.log1p(3)
 TIME_CENTRE = math.log1p(90)
 IDLE_CENTRE = math.log1p(60)
 
-EVENT_TYPES = FUNNEL_STEPS  # codes 0-3 of the simulated event types
-
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -98,6 +96,16 @@ class SimConfig:
 
     def __post_init__(self):
         validate_config(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SimConfig:
+        """The config from a mapping that may hold other keys too (a run's truth or parameters)."""
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
+
+    @classmethod
+    def knobs(cls) -> set[str]:
+        """The names of the simulator's settings."""
+        return set(cls.__dataclass_fields__)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -384,7 +392,7 @@ def simulate_chunk(
             "event_id": np.arange(first_event_id, first_event_id + m, dtype=np.int64),
             "session_id": session_id[sess],
             "ts": ts,
-            "event_type": np.asarray(EVENT_TYPES)[etype],
+            "event_type": np.asarray(FUNNEL_STEPS)[etype],  # codes 0-3 are the funnel steps
             "product_id": product_id,
         },
         "orders": {

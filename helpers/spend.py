@@ -13,12 +13,16 @@ purchase, so none of them contains the purchase itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from . import stats
+from . import gold, purchase_styles, results, stats
 
 Y = "log_spend"
 
@@ -101,11 +105,8 @@ def per_sd_effects(
 ) -> pd.DataFrame:
     """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at 80 % power."""
 
-    def pct(b):
-        return 100 * np.expm1(b)
-
-    table = stats.per_sd(fit, frame, names, pct, ("pct_per_sd", "pct_lo", "pct_hi"))
-    table["detectable_pct"] = [pct(stats.mde(fit.bse[n], alpha, power) * table.loc[n, "sd"]) for n in table.index]
+    table = stats.per_sd(fit, frame, names, _pct, ("pct_per_sd", "pct_lo", "pct_hi"))
+    table["detectable_pct"] = [_pct(stats.mde(fit.bse[n], alpha, power) * table.loc[n, "sd"]) for n in table.index]
     return table
 
 
@@ -253,3 +254,203 @@ def verdicts(
         ),
         "time_sign": direction(t.coef_lo, t.coef_hi),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# The analysis as one call: 04's whole pipeline and its typed result
+# --------------------------------------------------------------------------------------------
+
+CATEGORICAL = ["device", "traffic_source", "start_hour", "start_weekday"]
+
+
+@dataclass
+class Settings(results.Settings):
+    """04's settings: the parameters its notebook declares (defaults live in the notebook only)."""
+
+    seed: int
+    cv_folds: int
+    alpha: float
+    min_buyers: int
+    min_events_per_parameter: float
+    min_level_events: int
+    rmse_gain: float
+    little_r2: float
+    equivalence_margin: float
+    max_model_rows: int
+
+
+@dataclass
+class SpendEffect(results.Record):
+    """One feature's coefficient on log spend and its % change in spend per SD (95 % CIs); the Gamma check."""
+
+    feature: str
+    scale: str
+    coef: float
+    coef_lo: float
+    coef_hi: float
+    sd: float
+    pct_per_sd: float
+    pct_lo: float
+    pct_hi: float
+    p: float | None
+    detectable_pct: float | None
+    gamma_pct: float | None = None
+    gamma_lo: float | None = None
+    gamma_hi: float | None = None
+
+
+@dataclass
+class Verdicts(results.Record):
+    """04's computed answers (see ``verdicts``)."""
+
+    explains_better: str
+    explains_little: bool
+    best_adj_r2: float
+    rmse_engagement_only: float
+    rmse_time_only: float
+    adj_r2_engagement_only: float
+    adj_r2_time_only: float
+    time_given_engagement: str
+    idle_given_engagement_time: str
+    healthy: bool
+    confounded: bool
+    reasons: list[str]
+    time_pct: float
+    time_lo: float
+    time_hi: float
+    time_detectable: float
+    idle_pct: float | None
+    idle_lo: float | None
+    idle_hi: float | None
+    idle_detectable: float | None
+    idle_sign: str
+    time_sign: str
+
+
+@dataclass
+class Evidence:
+    """What 04's page shows beyond the record (kept in memory only)."""
+
+    buyers: pd.DataFrame
+    fits: dict = field(default_factory=dict)
+    models: pd.DataFrame | None = None
+    effects: pd.DataFrame | None = None
+    central: pd.DataFrame | None = None
+    gamma_health: dict | None = None
+    truth: pd.DataFrame | None = None
+
+
+@dataclass
+class SpendResult(results.AnalysisResult):
+    """04's answer: who spends more among buyers."""
+
+    NOTEBOOK: ClassVar[str] = "04_spend"
+    sessions: int = 0
+    buyers: int = 0
+    median_spend: float | None = None
+    sampled: bool = False
+    idle_measured: bool = True
+    controls: list[str] = field(default_factory=list)
+    skipped_controls: list[str] = field(default_factory=list)
+    pooled: list[str] = field(default_factory=list)
+    health: stats.Health | None = None
+    style_check: purchase_styles.BrowsingCheck | None = None
+    verdicts: Verdicts | None = None
+    effects: list[SpendEffect] | None = None
+    models: list[dict] | None = None
+    truth: list[results.TruthRow] | None = None
+    headline: results.Headline | None = None
+    evidence: Evidence | None = results.memory()
+
+
+def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None, idle: bool = True) -> SpendResult:
+    """04's whole analysis on a gold table's buyers (``idle``: whether idle gaps were measured)."""
+    s = settings
+    buyer_sessions = gold.read_gold(gold_dir, buyers_only=True)  # spend concerns buyers only
+    all_buyers = prepare(buyer_sessions)
+    frame, sampled = stats.sample_rows(all_buyers, s.max_model_rows, s.seed)
+    frame, pooled = stats.pool_sparse_levels(frame, CATEGORICAL, None, s.min_level_events)
+    controls, skipped = stats.usable_controls(frame, len(frame), s.min_events_per_parameter, base_parameters=4)
+    reason = estimability(frame, s.min_buyers)
+    result = SpendResult(
+        status="ok" if reason is None else "insufficient",
+        reason=reason,
+        sessions=gold.count_sessions(gold_dir),
+        buyers=len(all_buyers),
+        median_spend=float(all_buyers["amount_usd"].median()) if len(all_buyers) else None,
+        sampled=sampled,
+        idle_measured=idle,
+        controls=controls,
+        skipped_controls=skipped,
+        pooled=pooled,
+        evidence=Evidence(buyers=frame),
+    )
+    if reason is None:
+        check = purchase_styles.browsing_check(buyer_sessions, s.equivalence_margin, s.min_buyers)
+        _fit(result, s, truth, check)
+    result.badge = badge(result)
+    return result
+
+
+def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_styles.BrowsingCheck) -> None:
+    """Fill ``result`` with the fitted models, effects, checks and verdicts."""
+    ev, controls, idle = result.evidence, result.controls, result.idle_measured
+    nested = fit_nested(ev.buyers, controls, s.cv_folds, s.seed, s.min_events_per_parameter, idle)
+    ev.fits, ev.models = nested["fits"], nested["table"]
+    full_fit = ev.fits["both + idle + controls" if idle else "both + controls"]
+    ev.effects = per_sd_effects(full_fit, ev.buyers, alpha=s.alpha)
+    gamma, ev.gamma_health = stats.checked_fit(
+        fit_gamma, ev.buyers, ["engagement", "time", *(["idle"] if idle else []), *controls]
+    )
+    if gamma is not None:
+        checked = stats.per_sd(gamma, ev.buyers, ev.effects.index, _pct, ("gamma_pct", "gamma_lo", "gamma_hi"))
+        ev.effects = ev.effects.join(checked[["gamma_pct", "gamma_lo", "gamma_hi"]])
+    ev.central = per_sd_effects(ev.fits["both + controls"], ev.buyers, alpha=s.alpha)
+    if truth is not None:
+        ev.truth = truth_check(full_fit, truth)
+    confounded = check.browsing == "different"
+    v = verdicts(ev.models, ev.central, ev.effects, nested["health"], confounded, s.rmse_gain, s.little_r2)
+    result.health = stats.Health.from_json(nested["health"])
+    result.style_check = check
+    result.verdicts = Verdicts(**v)
+    result.effects = [SpendEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]
+    result.models = ev.models.reset_index().to_dict(orient="records")
+    result.truth = (
+        None if ev.truth is None else [results.TruthRow(**r) for r in ev.truth.reset_index().to_dict("records")]
+    )
+    result.headline = headline(result)
+
+
+def _pct(b):
+    return 100 * np.expm1(b)
+
+
+def headline(result: SpendResult) -> results.Headline:
+    """The number 04's answer quotes: time's % change in spend per SD, engagement and controls held fixed."""
+    v = result.verdicts
+    return results.Headline(
+        feature="time",
+        estimate=v.time_pct,
+        lo=v.time_lo,
+        hi=v.time_hi,
+        unit="% change in spend per SD",
+        specification="both + controls",
+        rule="sign of a 95 % CI that excludes zero",
+        verdict=v.time_given_engagement,
+    )
+
+
+def badge(result: SpendResult) -> results.Badge:
+    """04's confidence badge."""
+    if not result.ok:
+        return results.Badge.from_rules(None, {})
+    v = result.verdicts
+    return results.Badge.from_rules(
+        "unclear" not in (v.time_given_engagement, v.idle_given_engagement_time),
+        {
+            "fits healthy": v.healthy,
+            "purchase styles browse alike (no confounding by product choice)": not v.confounded,
+            "behaviour explains a material share of spend": not v.explains_little,
+            "true effects inside the 95 % CIs": results.truth_covered(result.truth),
+        },
+    )

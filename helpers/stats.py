@@ -11,10 +11,13 @@ Usage::
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from .results import Record
 
 Z95 = sps.norm.ppf(0.975)
 
@@ -299,6 +302,16 @@ def fit_health(fit, messages: list[str], events: int | None, min_events_per_para
         "parameters": k,
         "reasons": reasons,
     }
+
+
+@dataclass
+class Health(Record):
+    """The health of a page's fits: ok only when every fit is; reasons and warnings by model."""
+
+    ok: bool = True
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    models: dict[str, dict] = field(default_factory=dict)
 
 
 def combine_health(healths: dict[str, dict]) -> dict:

@@ -6,11 +6,12 @@ Usage::
     python -m helpers.validate --sessions 20000 --seeds 1 --worlds null,default
 
 For each world and seed the simulator writes raw tables, the gold SQL builds the session table,
-and the same helpers the notebooks use fit the models and reach their verdicts; ``findings``
-turns them into badges and recommendations. Each verdict is then set beside the truth: a verdict
-that states the opposite of the truth, a "high" badge on a wrong answer, a recommendation
-supported where the truth contradicts it, and each true coefficient outside its 95 % CI is
-counted. An A/A simulation gives the experiment's false-positive rate with its CI.
+and the analyses run exactly as their notebooks run them: the same ``analyse`` call of
+``conversion``, ``spend`` and ``purchase_styles`` with the settings read from each notebook's
+``parameters`` cell; ``strategy.recommendations`` decides which recommendations stand. Each
+verdict is then set beside the truth: a verdict that states the opposite of the truth, a "high"
+badge on a wrong answer, a recommendation supported where the truth contradicts it, and each true
+coefficient outside its 95 % CI is counted. An A/A simulation gives the experiment's false-positive rate with its CI.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from . import conversion, experiment, findings, paths, spend, stats, styles
-from .gold import build_gold, read_gold
+from . import conversion, experiment, params, paths, purchase_styles, spend, stats, strategy
+from .gold import build_gold
 from .io import atomic_path, write_json
 from .simulate import SimConfig, simulate_to_parquet
 
@@ -42,104 +41,23 @@ WORLDS: dict[str, dict] = {
     "positive_idle": {"idle_spend_effect": 0.3},
     "no_spend_effects": {"idle_spend_effect": 0.0, "engagement_spend_effect": 0.0},
 }
-# Decision settings: the notebooks' defaults.
-SETTINGS = {
-    "negligible_or": 1.15,
-    "alpha": 0.05,
-    "folds": 5,
-    "min_events_per_parameter": 10.0,
-    "min_level_events": 10,
-    "equivalence_margin": 0.2,
-    "rmse_gain": 0.002,
-    "little_r2": 0.05,
-}
-CATEGORICAL = ["device", "traffic_source", "start_hour", "start_weekday"]
+# Each analysis runs with its notebook's defaults, read from the notebook's parameters cell.
+ANALYSES = {"03_conversion": conversion, "04_spend": spend, "05_purchase_style": purchase_styles}
 
 
-def conversion_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS) -> dict:
-    """03's verdicts on one gold table, as the notebook records them."""
-    frame = conversion.prepare(gold)
-    buyers = int(frame["did_purchase"].sum())
-    frame, _ = stats.pool_sparse_levels(frame, CATEGORICAL, "did_purchase", s["min_level_events"])
-    controls, _ = stats.usable_controls(frame, min(buyers, len(frame) - buyers), s["min_events_per_parameter"])
-    nested = conversion.fit_nested(frame, controls, s["folds"], seed, s["min_events_per_parameter"])
-    fit = nested["fits"]["both + controls"]
-    effects = conversion.per_sd_effects(fit, frame)
-    small = conversion.per_sd_effects(nested["fits"]["both"], frame)
-    v = conversion.verdicts(effects, small, nested["table"], nested["health"], s["negligible_or"], s["alpha"])
-    rec = {
-        "status": "ok",
-        "verdicts": v,
-        "effects": effects.reset_index().to_dict(orient="records"),
-        "truth": conversion.truth_check(fit, truth).reset_index().to_dict(orient="records"),
-        "negligible_or": s["negligible_or"],
-    }
-    rec["badge"] = findings.conversion_badge(rec)
-    sds = {n: float(frame[n].std()) for n in ("engagement", "time")}
-    return rec, sds
+def settings(notebook: str, seed: int):
+    """The settings ``notebook`` runs with by default, with the world's seed."""
+    return ANALYSES[notebook].Settings.pick({**params.notebook_defaults(notebook), "seed": seed})
 
 
-def spend_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS) -> dict:
-    """04's verdicts on one gold table."""
-    buyers = spend.prepare(gold)
-    buyers, _ = stats.pool_sparse_levels(buyers, CATEGORICAL, None, s["min_level_events"])
-    controls, _ = stats.usable_controls(buyers, len(buyers), s["min_events_per_parameter"], base_parameters=4)
-    nested = spend.fit_nested(buyers, controls, s["folds"], seed, s["min_events_per_parameter"])
-    full_fit = nested["fits"]["both + idle + controls"]
-    full = spend.per_sd_effects(full_fit, buyers)
-    central = spend.per_sd_effects(nested["fits"]["both + controls"], buyers)
-    check = styles.browsing_check(gold, s["equivalence_margin"], 30)
-    v = spend.verdicts(
-        nested["table"],
-        central,
-        full,
-        nested["health"],
-        check["browsing"] == "different",
-        s["rmse_gain"],
-        s["little_r2"],
-    )
-    rec = {
-        "status": "ok",
-        "verdicts": v,
-        "truth": spend.truth_check(full_fit, truth).reset_index().to_dict(orient="records"),
-    }
-    rec["badge"] = findings.spend_badge(rec)
-    return rec, float(buyers["idle"].std())
+def analyse_world(gold_dir: Path, truth: dict, seed: int) -> dict:
+    """03, 04 and 05 on one gold table, exactly as their notebooks run them."""
+    return {name: module.analyse(gold_dir, settings(name, seed), truth) for name, module in ANALYSES.items()}
 
 
-def styles_record(gold: pd.DataFrame, truth: dict, seed: int, s: dict = SETTINGS) -> dict:
-    """05's verdicts on one gold table."""
-    buyers, _ = styles.assign(gold)
-    comparison = styles.compare_behaviour(buyers, s["equivalence_margin"])
-    v = styles.verdict(comparison)
-    controls, _ = stats.usable_controls(stats.behaviour_features(buyers), len(buyers))
-    pred = styles.predictability(buyers, controls, s["folds"], seed)
-    money = styles.money(buyers)
-    v.update(
-        {
-            "behaviour_auc": pred["auc"],
-            "behaviour_auc_lo": pred["auc_lo"],
-            "behaviour_auc_hi": pred["auc_hi"],
-            "behaviour_above_chance": pred["above_chance"],
-            "higher_margin_style": styles.higher_margin_style(money),
-            "margin_known": True,
-        }
-    )
-    expected = "similar" if truth["style_browse_effect"] == 0 else "different"
-    rec = {
-        "status": "ok",
-        "verdicts": v,
-        "equivalence_margin": s["equivalence_margin"],
-        "comparison": comparison.reset_index().to_dict(orient="records"),
-        "truth": {"expected_browsing": expected},
-    }
-    rec["badge"] = findings.styles_badge(rec)
-    return rec
-
-
-def true_calls(truth: dict, sds: dict, idle_sd: float, s: dict = SETTINGS) -> dict:
+def true_calls(truth: dict, sds: dict, idle_sd: float, negligible_or: float) -> dict:
     """What a perfect analysis would conclude in this world."""
-    band = math.log(s["negligible_or"])
+    band = math.log(negligible_or)
     cls = {
         n: stats.classify_interval(truth[f"{n}_effect"] * sds[n], truth[f"{n}_effect"] * sds[n], band)
         for n in ("engagement", "time")
@@ -161,9 +79,9 @@ def true_calls(truth: dict, sds: dict, idle_sd: float, s: dict = SETTINGS) -> di
     }
 
 
-def score(conv: dict, sp: dict, st: dict, want: dict) -> dict:
+def score(conv, sp, st, want: dict) -> dict:
     """Wrong verdicts, wrong high badges, wrongly supported recommendations and CI coverage of one run."""
-    cv, sv, tv = conv["verdicts"], sp["verdicts"], st["verdicts"]
+    cv, sv, tv = conv.verdicts.to_json(), sp.verdicts.to_json(), st.verdicts.to_json()
     opposite = {"positive": "negative", "negative": "positive"}
     wrong = []
     for n in ("engagement", "time"):
@@ -185,22 +103,22 @@ def score(conv: dict, sp: dict, st: dict, want: dict) -> dict:
         "04": idle_call == want["idle"],
         "05": tv["browsing"] == want["browsing"],
     }
-    badges = {"03": conv["badge"]["level"], "04": sp["badge"]["level"], "05": st["badge"]["level"]}
+    badges = {"03": conv.badge.level, "04": sp.badge.level, "05": st.badge.level}
     wrong_high = [page for page, level in badges.items() if level == "high" and not right[page]]
-    recs = findings.recommendations({"03_conversion": conv, "04_spend": sp, "05_purchase_style": st})
+    recs = strategy.recommendations({"03_conversion": conv, "04_spend": sp, "05_purchase_style": st})
     bad_recs = []
     for r in recs:
-        if r["status"] != findings.SUPPORTED:
+        if r.status != strategy.SUPPORTED:
             continue
-        if r["title"].startswith("Optimise for engagement") and not (
+        if r.title.startswith("Optimise for engagement") and not (
             want["answer"] == "engagement" and want["engagement"] == "positive"
         ):
-            bad_recs.append(r["title"])
-        if r["title"].startswith("Turn idle time") and want["idle"] != "negative":
-            bad_recs.append(r["title"])
-        if r["title"].startswith("Sell expensive items") and want["browsing"] != "similar":
-            bad_recs.append(r["title"])
-    coverage = [(row["effect"], bool(row["covered"])) for row in conv["truth"] + sp["truth"]]
+            bad_recs.append(r.title)
+        if r.title.startswith("Turn idle time") and want["idle"] != "negative":
+            bad_recs.append(r.title)
+        if r.title.startswith("Sell expensive items") and want["browsing"] != "similar":
+            bad_recs.append(r.title)
+    coverage = [(row.effect, bool(row.covered)) for row in conv.truth + sp.truth]
     return {
         "wrong_verdicts": wrong,
         "wrong_high_badges": wrong_high,
@@ -224,11 +142,11 @@ def run_world(name: str, overrides: dict, seed: int, n_sessions: int, folder: Pa
     cfg = SimConfig(n_sessions=n_sessions, seed=seed, **overrides)
     truth = simulate_to_parquet(cfg, folder / "raw")
     build_gold(folder / "raw", folder / "gold")
-    gold = read_gold(folder / "gold")
-    conv, sds = conversion_record(gold, truth, seed)
-    sp, idle_sd = spend_record(gold, truth, seed)
-    st = styles_record(gold, truth, seed)
-    want = true_calls(truth, sds, idle_sd)
+    found = analyse_world(folder / "gold", truth, seed)
+    conv, sp, st = found["03_conversion"], found["04_spend"], found["05_purchase_style"]
+    sds = {e.feature: e.sd for e in conv.effects}
+    idle_sd = next(e.sd for e in sp.effects if e.feature == "idle")
+    want = true_calls(truth, sds, idle_sd, conv.negligible_or)
     return {"world": name, "seed": seed, "overrides": overrides, "truth": want, **score(conv, sp, st, want)}
 
 

@@ -2,19 +2,25 @@
 
 Usage::
 
-    from helpers import styles
-    buyers = styles.assign(gold)                     # adds 'style'
-    comparison = styles.compare_behaviour(buyers, margin=0.2)
-    styles.verdict(comparison)["browsing"]        # 'similar', 'different' or 'inconclusive'
+    from helpers import purchase_styles
+    result = purchase_styles.analyse(gold_dir, settings)      # 05's whole analysis, typed
+    buyers, medians = purchase_styles.assign(gold)            # adds 'style'
+    comparison = purchase_styles.compare_behaviour(buyers, margin=0.2)
+    purchase_styles.verdict(comparison).browsing              # 'similar', 'different' or 'inconclusive'
 
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import gold as gold_table
+from . import results, stats
 
 CHEAP_MANY, EXPENSIVE_FEW, OTHER = "cheap-many", "expensive-few", "other"
 BEHAVIOUR = {
@@ -174,7 +180,16 @@ def higher_margin_style(money_table: pd.DataFrame) -> str | None:
     return None
 
 
-def verdict(comparison: pd.DataFrame) -> dict:
+@dataclass
+class BrowsingCheck(results.Record):
+    """Whether the two styles browse alike: overall, by metric, and for idle gaps."""
+
+    browsing: str
+    by_metric: dict[str, str] = field(default_factory=dict)
+    idle: str = "not measured"
+
+
+def verdict(comparison: pd.DataFrame) -> BrowsingCheck:
     """'similar' when duration and volume are all equivalent (intersection-union); 'different' when any
     differs materially; else 'inconclusive'."""
     sub = comparison[comparison["column"].isin(SIMILARITY_METRICS)]
@@ -186,13 +201,193 @@ def verdict(comparison: pd.DataFrame) -> dict:
     else:
         overall = "inconclusive"
     idle = comparison.set_index("column")["verdict"].get("pre_conversion_max_idle_seconds", "not measured")
-    return {"browsing": overall, "by_metric": states, "idle": idle}
+    return BrowsingCheck(overall, states, idle)
 
 
-def browsing_check(gold: pd.DataFrame, margin: float, min_buyers: int) -> dict:
+def browsing_check(gold: pd.DataFrame, margin: float, min_buyers: int) -> BrowsingCheck:
     """The purchase-style browsing verdict straight from the gold table (used by 04 to flag confounding)."""
     buyers, _ = assign(gold)
     counts = buyers["style"].value_counts()
     if min(counts.get(CHEAP_MANY, 0), counts.get(EXPENSIVE_FEW, 0)) < min_buyers:
-        return {"browsing": "not estimated", "by_metric": {}, "idle": "not estimated"}
+        return BrowsingCheck("not estimated", {}, "not estimated")
     return verdict(compare_behaviour(buyers, margin))
+
+
+# --------------------------------------------------------------------------------------------
+# The analysis as one call: 05's whole pipeline and its typed result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Settings(results.Settings):
+    """05's settings: the parameters its notebook declares (defaults live in the notebook only)."""
+
+    seed: int
+    cv_folds: int
+    equivalence_margin: float
+    min_buyers: int
+    max_model_rows: int
+
+
+@dataclass
+class SmdRow(results.Record):
+    """Expensive-few minus cheap-many on one behaviour metric: SMD with 95 % and 90 % CIs, and its class."""
+
+    metric: str
+    column: str
+    n_a: int
+    n_b: int
+    smd: float
+    smd_lo: float
+    smd_hi: float
+    smd_lo90: float
+    smd_hi90: float
+    verdict: str
+
+
+@dataclass
+class Verdicts(BrowsingCheck):
+    """05's computed answers: the browsing check plus the classifier and the money."""
+
+    behaviour_auc: float | None = None
+    behaviour_auc_lo: float | None = None
+    behaviour_auc_hi: float | None = None
+    behaviour_above_chance: bool = False
+    higher_margin_style: str | None = None
+    margin_known: bool = False
+
+
+@dataclass
+class Mixture(results.Record):
+    agreement: float | None
+    adjusted_rand: float | None
+
+
+@dataclass
+class StyleTruth(results.Record):
+    style_strength: float
+    style_browse_effect: float
+    expected_browsing: str
+
+
+@dataclass
+class Evidence:
+    """What 05's page shows beyond the record (kept in memory only)."""
+
+    buyers: pd.DataFrame
+    comparison: pd.DataFrame | None = None
+    money: pd.DataFrame | None = None
+    prediction: dict | None = None
+
+
+@dataclass
+class StylesResult(results.AnalysisResult):
+    """05's answer: do cheap-many and expensive-few buyers browse differently?"""
+
+    NOTEBOOK: ClassVar[str] = "05_purchase_style"
+    buyers: int = 0
+    n_cheap_many: int = 0
+    n_expensive_few: int = 0
+    n_other: int = 0
+    sampled: bool = False
+    price_median: float | None = None
+    items_median: float | None = None
+    mixture: Mixture | None = None
+    money: list[dict] | None = None
+    verdicts: Verdicts | None = None
+    comparison: list[SmdRow] | None = None
+    truth: StyleTruth | None = None
+    equivalence_margin: float | None = None
+    headline: results.Headline | None = None
+    evidence: Evidence | None = results.memory()
+
+    def metric(self, column: str) -> SmdRow | None:
+        """The comparison row of one gold column, or None when it was not measured."""
+        return next((r for r in self.comparison or [] if r.column == column), None)
+
+
+def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> StylesResult:
+    """05's whole analysis: assign styles, compare browsing, predict the style, money, truth."""
+    s = settings
+    buyer_sessions = gold_table.read_gold(gold_dir, buyers_only=True)  # styles concern buyers only
+    all_buyers, medians = assign(buyer_sessions)
+    buyers, sampled = stats.sample_rows(all_buyers, s.max_model_rows, s.seed)
+    counts = buyers["style"].value_counts()
+    n_cheap, n_exp = int(counts.get(CHEAP_MANY, 0)), int(counts.get(EXPENSIVE_FEW, 0))
+    can_compare = min(n_cheap, n_exp) >= s.min_buyers
+    result = StylesResult(
+        status="ok" if can_compare else "insufficient",
+        reason=None if can_compare else why_not(buyer_sessions, all_buyers, n_cheap, n_exp, s.min_buyers),
+        buyers=len(all_buyers),
+        n_cheap_many=n_cheap,
+        n_expensive_few=n_exp,
+        n_other=int(counts.get(OTHER, 0)),
+        sampled=sampled,
+        **medians,
+        evidence=Evidence(buyers=buyers),
+    )
+    if len(buyers):
+        result.evidence.money = money(buyers)
+        result.money = result.evidence.money.reset_index().to_dict(orient="records")
+    if can_compare:
+        _compare(result, s, truth)
+    result.badge = badge(result)
+    return result
+
+
+def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
+    """Fill ``result`` with the mixture, the comparison, the classifier and the verdicts."""
+    ev = result.evidence
+    controls, _ = stats.usable_controls(
+        stats.behaviour_features(ev.buyers), result.n_cheap_many + result.n_expensive_few
+    )
+    mix = mixture_agreement(ev.buyers, s.seed)
+    result.mixture = Mixture(mix["agreement"], mix["adjusted_rand"])
+    ev.comparison = compare_behaviour(ev.buyers, s.equivalence_margin)
+    ev.prediction = predictability(ev.buyers, controls, s.cv_folds, s.seed)
+    check = verdict(ev.comparison)
+    result.verdicts = Verdicts(
+        **check.to_json(),
+        behaviour_auc=ev.prediction["auc"],
+        behaviour_auc_lo=ev.prediction["auc_lo"],
+        behaviour_auc_hi=ev.prediction["auc_hi"],
+        behaviour_above_chance=ev.prediction["above_chance"],
+        higher_margin_style=higher_margin_style(ev.money),
+        margin_known=bool(ev.money["margin_per_buyer"].notna().all()),
+    )
+    result.comparison = [SmdRow(**r) for r in ev.comparison.reset_index().to_dict(orient="records")]
+    if truth is not None:
+        expected = "similar" if truth["style_browse_effect"] == 0 else "different"
+        result.truth = StyleTruth(truth["style_strength"], truth["style_browse_effect"], expected)
+    result.equivalence_margin = s.equivalence_margin
+    result.headline = headline(result)
+
+
+def headline(result: StylesResult) -> results.Headline:
+    """The number 05's answer quotes: the session-duration SMD of expensive-few minus cheap-many."""
+    row = result.metric("session_seconds") or result.comparison[0]
+    return results.Headline(
+        feature=row.column,
+        estimate=row.smd,
+        lo=row.smd_lo,
+        hi=row.smd_hi,
+        unit="standardised mean difference",
+        specification="expensive-few minus cheap-many, log1p scale",
+        rule=f"TOST within ±{result.equivalence_margin:g} SD for every duration and volume metric (intersection-union)",
+        verdict=result.verdicts.browsing,
+    )
+
+
+def badge(result: StylesResult) -> results.Badge:
+    """05's confidence badge."""
+    if not result.ok:
+        return results.Badge.from_rules(None, {})
+    v = result.verdicts
+    agree = {"similar": not v.behaviour_above_chance, "different": v.behaviour_above_chance}.get(v.browsing)
+    return results.Badge.from_rules(
+        v.browsing != "inconclusive",
+        {
+            "behaviour-only classifier agrees": agree,
+            "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
+        },
+    )
