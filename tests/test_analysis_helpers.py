@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import conversion, experiment, spend, stats, styles
+from helpers import conversion, experiment, purchase_styles, spend, stats
 from helpers.simulate import SimConfig
 
 
@@ -51,12 +51,12 @@ def test_smd_interval_and_equivalence_verdicts_on_known_groups():
     _, lo90, hi90 = stats.smd_ci(a, same, 0.90)
     _, lo95, hi95 = stats.smd_ci(a, same, 0.95)
     assert lo95 < lo90 < hi90 < hi95
-    assert styles.metric_verdict(lo90, hi90, lo95, hi95, 0.2) == "equivalent"
-    assert styles.metric_verdict(*stats.smd_ci(a, shifted, 0.90)[1:], lo, hi, 0.2) == "different"
+    assert purchase_styles.metric_verdict(lo90, hi90, lo95, hi95, 0.2) == "equivalent"
+    assert purchase_styles.metric_verdict(*stats.smd_ci(a, shifted, 0.90)[1:], lo, hi, 0.2) == "different"
     _, s90, e90 = stats.smd_ci(a[:30], same[:30], 0.90)  # too few to show equivalence
     _, s95, e95 = stats.smd_ci(a[:30], same[:30], 0.95)
-    assert styles.metric_verdict(s90, e90, s95, e95, 0.2) == "inconclusive"
-    assert styles.metric_verdict(0.05, 0.25, 0.04, 0.3, 0.2) == "small difference"
+    assert purchase_styles.metric_verdict(s90, e90, s95, e95, 0.2) == "inconclusive"
+    assert purchase_styles.metric_verdict(0.05, 0.25, 0.04, 0.3, 0.2) == "small difference"
 
 
 def comparison_frame(verdicts):
@@ -78,7 +78,7 @@ def comparison_frame(verdicts):
     ],
 )
 def test_styles_verdict_is_intersection_union(verdicts, expect):
-    assert styles.verdict(comparison_frame(verdicts))["browsing"] == expect
+    assert purchase_styles.verdict(comparison_frame(verdicts)).browsing == expect
 
 
 def test_auc_interval_covers_a_known_auc():
@@ -249,7 +249,7 @@ def test_style_rule_on_a_hand_table():
             "avg_item_price_usd": [5.0, 80.0, 10.0, 90.0, 20.0, np.nan],
         }
     )
-    buyers, med = styles.assign(gold)
+    buyers, med = purchase_styles.assign(gold)
     assert med == {"price_median": 20.0, "items_median": 2.0}
     assert buyers["style"].tolist() == ["cheap-many", "expensive-few", "other", "other", "other"]
 
@@ -278,8 +278,8 @@ def test_simulated_experiment_recovers_the_true_lift(tmp_path):
     treatment = experiment.simulate_arm(config, 60_000, 22, 0.3, tmp_path / "t")
     result = experiment.analyse(control, treatment, 0.05, 0.05)
     true = experiment.true_conversion(config, 0.3) - experiment.true_conversion(config, 0.0)
-    assert true > 0 and result["diff_lo"] <= true <= result["diff_hi"]
-    assert result["epm_diff"] > 0 and result["guardrail_ok"]
+    assert true > 0 and result.diff_lo <= true <= result.diff_hi
+    assert result.epm_diff > 0 and result.guardrail_ok
 
 
 @pytest.mark.parametrize("parameter", ["alpha", "power"])
@@ -333,10 +333,10 @@ def _arm(n: int, buyers: int, seconds: float) -> pd.DataFrame:
 def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, words):
     control = _arm(20_000, 1_000, 100.0)
     result = experiment.analyse(control, _arm(20_000, treatment_buyers, treatment_seconds), 0.05, 0.05)
-    assert words in result["decision"]
-    assert result["diff"] == pytest.approx((treatment_buyers - 1_000) / 20_000)
-    assert result["diff_lo"] <= result["diff"] <= result["diff_hi"]
-    assert result["duration_rel"] == pytest.approx(treatment_seconds / 100.0 - 1, abs=1e-9)
+    assert words in result.decision
+    assert result.diff == pytest.approx((treatment_buyers - 1_000) / 20_000)
+    assert result.diff_lo <= result.diff <= result.diff_hi
+    assert result.duration_rel == pytest.approx(treatment_seconds / 100.0 - 1, abs=1e-9)
 
 
 def test_constant_behaviour_names_the_feature_and_its_value():

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
-from helpers import findings
+from helpers import conversion, findings, purchase_styles, results, spend, strategy
+from helpers.conversion import ConversionResult
+from helpers.purchase_styles import StylesResult
+from helpers.spend import SpendResult
+from helpers.stats import Health
 
 CLASSES = ("positive", "negative", "negligible", "unclear")
 
@@ -29,22 +34,28 @@ def conv_verdicts(**kw):
         "auc_time_only": 0.6,
     }
     v.update(kw)
-    return v
+    return conversion.Verdicts(**v)
+
+
+def odds(feature, value, lo, hi):
+    coef = [math.log(x) / 0.5 for x in (value, lo, hi)]
+    return conversion.OddsEffect(feature, "log1p", *coef, 0.5, value, lo, hi, 0.01)
+
+
+def truth_rows(*covered):
+    return [results.TruthRow(f"effect {i}", 1.0, 1.0, 0.5, 1.5, ok) for i, ok in enumerate(covered)]
 
 
 def conv_record(truth_covered=None, **kw):
-    rec = {
-        "status": "ok",
-        "verdicts": conv_verdicts(**kw),
-        "negligible_or": 1.15,
-        "effects": [
-            {"feature": "engagement", "or_per_sd": 1.8, "or_lo": 1.6, "or_hi": 2.0},
-            {"feature": "time", "or_per_sd": 0.99, "or_lo": 0.9, "or_hi": 1.1},
-        ],
-    }
-    if truth_covered is not None:
-        rec["truth"] = [{"covered": truth_covered}, {"covered": True}]
-    return rec
+    result = ConversionResult(
+        verdicts=conv_verdicts(**kw),
+        negligible_or=1.15,
+        effects=[odds("engagement", 1.8, 1.6, 2.0), odds("time", 0.99, 0.9, 1.1)],
+        truth=None if truth_covered is None else truth_rows(truth_covered, True),
+    )
+    result.headline = conversion.headline(result)
+    result.badge = conversion.badge(result)
+    return result
 
 
 @pytest.mark.parametrize("feature,cls", list(itertools.product(("engagement", "time", "idle"), CLASSES)))
@@ -97,21 +108,21 @@ def test_poor_health_answers_nothing_and_says_why():
 
 
 def test_badge_levels_follow_their_rules():
-    assert findings.badge(None, {})["level"] == "none"
-    assert findings.badge(False, {"a": True})["level"] == "low"
-    assert findings.badge(True, {"a": True, "b": None})["level"] == "high"
-    b = findings.badge(True, {"a": True, "b": False})
-    assert b == {"level": "medium", "passed": ["a"], "failed": ["b"]}
+    assert results.Badge.from_rules(None, {}).level == "none"
+    assert results.Badge.from_rules(False, {"a": True}).level == "low"
+    assert results.Badge.from_rules(True, {"a": True, "b": None}).level == "high"
+    b = results.Badge.from_rules(True, {"a": True, "b": False})
+    assert b == results.Badge("medium", ["a"], ["b"])
 
 
 def test_conversion_badge_high_only_when_every_rule_holds():
-    assert findings.conversion_badge(conv_record(truth_covered=True))["level"] == "high"
-    assert findings.conversion_badge(conv_record())["level"] == "high"  # real data: no truth rule
-    missed = findings.conversion_badge(conv_record(truth_covered=False))
-    assert missed["level"] == "medium" and missed["failed"] == ["true effects inside the 95 % CIs"]
-    assert findings.conversion_badge(conv_record(stable=False))["level"] == "medium"
-    assert findings.conversion_badge(conv_record(answer="unclear"))["level"] == "low"
-    assert findings.conversion_badge({"status": "insufficient"})["level"] == "none"
+    assert conv_record(truth_covered=True).badge.level == "high"
+    assert conv_record().badge.level == "high"  # real data: no truth rule
+    missed = conv_record(truth_covered=False).badge
+    assert missed.level == "medium" and missed.failed == ["true effects inside the 95 % CIs"]
+    assert conv_record(stable=False).badge.level == "medium"
+    assert conv_record(answer="unclear").badge.level == "low"
+    assert conversion.badge(ConversionResult(status="insufficient")).level == "none"
 
 
 def spend_verdicts(**kw):
@@ -140,7 +151,14 @@ def spend_verdicts(**kw):
         "idle_sign": "negative",
     }
     v.update(kw)
-    return v
+    return spend.Verdicts(**v)
+
+
+def spend_record(**kw):
+    result = SpendResult(verdicts=spend_verdicts(**kw))
+    result.headline = spend.headline(result)
+    result.badge = spend.badge(result)
+    return result
 
 
 @pytest.mark.parametrize(
@@ -170,11 +188,11 @@ def test_confounded_spend_is_not_interpreted_and_badge_is_low():
         idle_given_engagement_time="unclear",
         reasons=["cheap-many and expensive-few buyers browse differently"],
     )
-    rec = {"status": "ok", "verdicts": v}
+    rec = SpendResult(verdicts=v)
     lines = findings.spend_lines(rec)
     assert any(line.startswith("- Not interpreted: cheap-many") for line in lines)
-    b = findings.spend_badge(rec)
-    assert b["level"] == "low" and "purchase styles browse alike (no confounding by product choice)" in b["failed"]
+    b = spend.badge(rec)
+    assert b.level == "low" and "purchase styles browse alike (no confounding by product choice)" in b.failed
 
 
 @pytest.mark.parametrize(
@@ -182,48 +200,48 @@ def test_confounded_spend_is_not_interpreted_and_badge_is_low():
     [("similar", "browse alike"), ("different", "browse differently"), ("inconclusive", "cannot tell")],
 )
 def test_styles_answer_per_verdict(browsing, expect):
-    assert expect in findings.styles_answer({"browsing": browsing}, 0.2)
+    assert expect in findings.styles_answer(purchase_styles.Verdicts(browsing), 0.2)
 
 
 def styles_record(browsing, above, truth=None):
-    return {
-        "status": "ok",
-        "equivalence_margin": 0.2,
-        "truth": truth,
-        "verdicts": {
-            "browsing": browsing,
-            "behaviour_auc": 0.6,
-            "behaviour_auc_lo": 0.55,
-            "behaviour_auc_hi": 0.65,
-            "behaviour_above_chance": above,
-            "higher_margin_style": None,
-            "margin_known": True,
-        },
-        "comparison": [{"column": "session_seconds", "smd": 0.5, "smd_lo": 0.4, "smd_hi": 0.6}],
-    }
+    result = StylesResult(
+        equivalence_margin=0.2,
+        truth=None if truth is None else purchase_styles.StyleTruth(0.8, 0.0, truth),
+        verdicts=purchase_styles.Verdicts(
+            browsing,
+            behaviour_auc=0.6,
+            behaviour_auc_lo=0.55,
+            behaviour_auc_hi=0.65,
+            behaviour_above_chance=above,
+            higher_margin_style=None,
+            margin_known=True,
+        ),
+        comparison=[
+            purchase_styles.SmdRow("duration", "session_seconds", 50, 50, 0.5, 0.4, 0.6, 0.42, 0.58, "different")
+        ],
+    )
+    result.headline = purchase_styles.headline(result)
+    result.badge = purchase_styles.badge(result)
+    return result
 
 
 def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
-    assert (
-        findings.styles_badge(styles_record("different", True, {"expected_browsing": "different"}))["level"] == "high"
-    )
-    assert findings.styles_badge(styles_record("similar", True))["level"] == "medium"
-    assert (
-        findings.styles_badge(styles_record("similar", False, {"expected_browsing": "different"}))["level"] == "medium"
-    )
-    assert findings.styles_badge(styles_record("inconclusive", False))["level"] == "low"
+    assert styles_record("different", True, "different").badge.level == "high"
+    assert styles_record("similar", True).badge.level == "medium"
+    assert styles_record("similar", False, "different").badge.level == "medium"
+    assert styles_record("inconclusive", False).badge.level == "low"
 
 
 def res_with(conv=None, sp=None, st=None):
     return {
         "03_conversion": conv or conv_record(),
-        "04_spend": {"status": "ok", "verdicts": sp or spend_verdicts()},
+        "04_spend": SpendResult(verdicts=sp or spend_verdicts()),
         "05_purchase_style": st or styles_record("similar", False),
     }
 
 
 def rec_by_title(recs, prefix):
-    return next(r for r in recs if r["title"].startswith(prefix))
+    return next(r for r in recs if r.title.startswith(prefix))
 
 
 @pytest.mark.parametrize(
@@ -247,10 +265,10 @@ def rec_by_title(recs, prefix):
     ],
 )
 def test_engagement_recommendation_follows_the_evidence(kw, status):
-    rec = rec_by_title(findings.recommendations(res_with(conv=conv_record(**kw))), "Optimise for engagement")
-    assert rec["status"] == status
+    rec = rec_by_title(strategy.recommendations(res_with(conv=conv_record(**kw))), "Optimise for engagement")
+    assert rec.status == status
     if status == "withdrawn":
-        assert rec["text"].startswith("Withdrawn: ")
+        assert rec.text.startswith("Withdrawn: ")
 
 
 @pytest.mark.parametrize(
@@ -259,10 +277,10 @@ def test_engagement_recommendation_follows_the_evidence(kw, status):
 )
 def test_idle_recommendation_needs_a_negative_association(call, status):
     sp = spend_verdicts(idle_given_engagement_time=call, reasons=["x"] if call == "unclear" else [])
-    rec = rec_by_title(findings.recommendations(res_with(sp=sp)), "Turn idle time")
-    assert rec["status"] == status
+    rec = rec_by_title(strategy.recommendations(res_with(sp=sp)), "Turn idle time")
+    assert rec.status == status
     if call == "positive":
-        assert "higher spend" in rec["text"]
+        assert "higher spend" in rec.text
 
 
 def segment(conv, lo, hi):
@@ -288,39 +306,39 @@ def segment(conv, lo, hi):
     ],
 )
 def test_segment_recommendation_needs_separated_cis_and_follows_their_order(low, high, status, word):
-    recs = findings.recommendations(
+    recs = strategy.recommendations(
         res_with(), [low, segment(0.02, 0.01, 0.03), high], {"low_max_events": 1, "high_min_events": 3}
     )
     rec = rec_by_title(recs, "Segment the experience")
-    assert rec["status"] == status and word in rec["text"]
+    assert rec.status == status and word in rec.text
 
 
 @pytest.mark.parametrize(
     "browsing,status", [("similar", "supported"), ("different", "withdrawn"), ("inconclusive", "withdrawn")]
 )
 def test_price_framing_recommendation_needs_alike_browsing(browsing, status):
-    rec = rec_by_title(findings.recommendations(res_with(st=styles_record(browsing, False))), "Sell expensive items")
-    assert rec["status"] == status
+    rec = rec_by_title(strategy.recommendations(res_with(st=styles_record(browsing, False))), "Sell expensive items")
+    assert rec.status == status
 
 
 def test_margin_recommendation_needs_separated_margins():
     st = styles_record("similar", False)
-    assert rec_by_title(findings.recommendations(res_with(st=st)), "Protect the margin")["status"] == "withdrawn"
-    st["verdicts"]["higher_margin_style"] = "expensive-few"
-    rec = rec_by_title(findings.recommendations(res_with(st=st)), "Protect the margin")
-    assert rec["status"] == "supported" and rec["text"].startswith("Expensive-few buyers")
+    assert rec_by_title(strategy.recommendations(res_with(st=st)), "Protect the margin").status == "withdrawn"
+    st.verdicts.higher_margin_style = "expensive-few"
+    rec = rec_by_title(strategy.recommendations(res_with(st=st)), "Protect the margin")
+    assert rec.status == "supported" and rec.text.startswith("Expensive-few buyers")
 
 
 def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows():
     res = {
-        "03_conversion": {"status": "insufficient", "reason": "2 buyers"},
-        "04_spend": {"status": "insufficient"},
-        "05_purchase_style": {"status": "insufficient"},
+        "03_conversion": ConversionResult(status="insufficient", reason="2 buyers"),
+        "04_spend": SpendResult(status="insufficient"),
+        "05_purchase_style": StylesResult(status="insufficient"),
     }
-    recs = findings.recommendations(res)
-    assert {r["status"] for r in recs} == {"not estimated"}
+    recs = strategy.recommendations(res)
+    assert {r.status for r in recs} == {"not estimated"}
     rows = findings.summary(res)
-    assert rows[0]["answer"] == "Not estimable here: 2 buyers." and rows[0]["badge"]["level"] == "none"
+    assert rows[0].answer == "Not estimable here: 2 buyers." and rows[0].badge.level == "none"
 
 
 @pytest.mark.parametrize(
@@ -342,14 +360,17 @@ def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows
     ],
 )
 def test_experiment_lever_follows_the_conversion_answer(kw, lever, simulate):
-    plan = findings.experiment_plan(res_with(conv=conv_record(**kw)))
-    assert plan["lever"] == lever and plan["simulate"] is simulate
+    plan = strategy.experiment_plan(res_with(conv=conv_record(**kw)))
+    assert plan.lever == lever and plan.simulate is simulate
     if kw.get("answer") == "neither":
-        assert plan["basis"].startswith("Exploratory")
+        assert plan.basis.startswith("Exploratory")
 
 
 def test_limitations_name_what_could_not_be_estimated():
-    res = {"01_simulate": {"source": "user data"}, "03_conversion": {"status": "insufficient", "reason": "3 buyers"}}
+    res = {
+        "01_simulate": {"source": "user data"},
+        "03_conversion": ConversionResult(status="insufficient", reason="3 buyers"),
+    }
     limits = findings.limitations(res)
     assert limits[0].startswith("Observational data")
     assert not any("simulated" in x for x in limits)
@@ -357,7 +378,7 @@ def test_limitations_name_what_could_not_be_estimated():
 
 
 def test_health_note_reports_problems_and_warnings():
-    bad = {"ok": False, "reasons": ["both: did not converge"], "warnings": ["both: ConvergenceWarning"], "models": {}}
+    bad = Health(False, ["both: did not converge"], ["both: ConvergenceWarning"], {})
     note = findings.health_note(bad)
     assert "no verdict rests on these fits" in note and "did not converge" in note and "ConvergenceWarning" in note
 
@@ -376,5 +397,5 @@ def test_session_level_input_says_idle_is_not_available():
         idle_given_engagement_time="not available", idle_pct=None, idle_lo=None, idle_hi=None, idle_detectable=None
     )
     assert findings.spend_answer(v).endswith("Idle gaps are not available for session-level input.")
-    rec = rec_by_title(findings.recommendations(res_with(sp=v)), "Turn idle time")
-    assert rec["status"] == "not estimated"
+    rec = rec_by_title(strategy.recommendations(res_with(sp=v)), "Turn idle time")
+    assert rec.status == "not estimated"
