@@ -51,7 +51,7 @@ venv: $(STAMP) ## create .venv and install the project (done by every target tha
 
 .PHONY: report
 report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (default: reports/default/)
-	$(BIN)/python -m helpers.report --run "$(RUN)" --params "$(PARAMS)" \
+	$(BIN)/python -m helpers.runner.report --run "$(RUN)" --params "$(PARAMS)" \
 	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") \
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
@@ -71,11 +71,11 @@ test-all: $(STAMP) ## every test, the slow ones too (more real-data shapes, pres
 
 .PHONY: validate
 validate: $(STAMP) ## score the verdicts against the simulator's truth over a grid of worlds: reports/validation/
-	$(BIN)/python -m helpers.validate
+	$(BIN)/python -m helpers.analysis.validate
 
 .PHONY: bench
 bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, into reports/bench/ (SIZES="1e5 1e6 1e7")
-	$(BIN)/python -m helpers.bench --sizes $(SIZES)
+	$(BIN)/python -m helpers.runner.bench --sizes $(SIZES)
 
 .PHONY: lock
 lock: $(STAMP) ## re-resolve requirements.lock from the ranges in pyproject.toml (then: make venv)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.simulate import SimConfig, simulate_frames
+from helpers.data.simulate import SimConfig, simulate_frames
 
 MAPPING = (
     "columns: {session_id: sid, timestamp: when, event_type: name, product_id: item, price: price, "

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers import report
+from helpers.runner import report
 
 
 def run_report(root, name: str, scenario=None, overrides=None):

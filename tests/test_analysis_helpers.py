@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import conversion, experiment, purchase_styles, spend, stats
-from helpers.simulate import SimConfig
+from helpers.analysis import conversion, experiment, purchase_styles, spend, stats
+from helpers.data.simulate import SimConfig
 
 
 def test_logistic_recovers_known_coefficients():
@@ -285,7 +285,7 @@ def test_simulated_experiment_recovers_the_true_lift(tmp_path):
 @pytest.mark.parametrize("parameter", ["alpha", "power"])
 def test_experiment_parameters_are_checked(parameter):
     from helpers.errors import ParameterError
-    from helpers.params import check
+    from helpers.runner.params import check
 
     with pytest.raises(ParameterError, match=parameter):
         check({parameter: 1.5}, {})

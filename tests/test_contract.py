@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.contract import normalise_folder
+from helpers.data.contract import normalise_folder
+from helpers.data.gold import build_gold, read_gold
 from helpers.errors import DataContractError
-from helpers.gold import build_gold, read_gold
 
 from . import rawfixture
 
@@ -222,8 +222,8 @@ def test_event_types_raw_schema_and_gold_columns_are_each_defined_once(tmp_path)
     import re
     from pathlib import Path
 
-    from helpers import gold, schema
-    from helpers.simulate import SimConfig, simulate_to_parquet
+    from helpers.data import gold, schema
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
 
     simulate_to_parquet(SimConfig(n_sessions=2_000, seed=3), tmp_path / "raw")
     counts = normalise_folder(tmp_path / "raw", tmp_path / "typed")
@@ -237,8 +237,8 @@ def test_event_types_raw_schema_and_gold_columns_are_each_defined_once(tmp_path)
     assert list(built.columns) == gold.GOLD_COLUMNS
     assert {f"n_{step}" for step in schema.FUNNEL_STEPS} <= set(gold.GOLD_COLUMNS)
     listing = re.compile(r"""["']page_view["'],\s*["']add_to_cart["']""")  # the steps written out as a list
-    helpers_dir = Path(schema.__file__).parent
-    again = [p.name for p in helpers_dir.glob("*.py") if p.name != "schema.py" and listing.search(p.read_text())]
-    assert again == [], f"event types listed outside helpers/schema.py: {again}"
+    helpers_dir = Path(schema.__file__).parents[1]
+    again = [p.name for p in helpers_dir.rglob("*.py") if p.name != "schema.py" and listing.search(p.read_text())]
+    assert again == [], f"event types listed outside helpers/data/schema.py: {again}"
     readme = (helpers_dir.parent / "README.md").read_text()
-    assert "helpers/schema.py" in readme and "RAW_SCHEMA" not in readme
+    assert "helpers/data/schema.py" in readme and "RAW_SCHEMA" not in readme

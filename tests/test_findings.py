@@ -7,11 +7,12 @@ import math
 
 import pytest
 
-from helpers import conversion, findings, purchase_styles, results, spend, strategy
-from helpers.conversion import ConversionResult
-from helpers.purchase_styles import StylesResult
-from helpers.spend import SpendResult
-from helpers.stats import Health
+from helpers.analysis import conversion, purchase_styles, results, spend, strategy
+from helpers.analysis.conversion import ConversionResult
+from helpers.analysis.purchase_styles import StylesResult
+from helpers.analysis.spend import SpendResult
+from helpers.analysis.stats import Health
+from helpers.presentation import findings
 
 CLASSES = ("positive", "negative", "negligible", "unclear")
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.contract import normalise_folder
-from helpers.gold import GOLD_COLUMNS, build_gold, count_buyers, count_sessions, gold_pandas, read_gold, reconcile
-from helpers.ingest import import_event_log, load_mapping
-from helpers.simulate import SimConfig, simulate_to_parquet
+from helpers.data.contract import normalise_folder
+from helpers.data.gold import GOLD_COLUMNS, build_gold, count_buyers, count_sessions, gold_pandas, read_gold, reconcile
+from helpers.data.ingest import import_event_log, load_mapping
+from helpers.data.simulate import SimConfig, simulate_to_parquet
 
 from . import rawfixture
 
@@ -92,7 +92,7 @@ def test_pandas_reference_gives_the_same_table(built):
 
 def test_polars_reference_gives_the_same_table(built, tmp_path):
     pytest.importorskip("polars", reason="Polars is a benchmark-only extra (make venv installs it)")
-    from helpers.bench import gold_polars
+    from helpers.runner.bench import gold_polars
 
     raw, _, gold = built
     _assert_same_values(gold, gold_polars(raw).to_pandas())
@@ -165,7 +165,7 @@ def test_spark_builds_the_same_gold_table_as_duckdb(tmp_path):
 
 
 def test_building_in_session_buckets_gives_the_same_table(tmp_path, monkeypatch):
-    import helpers.gold as gold_mod
+    import helpers.data.gold as gold_mod
 
     simulate_to_parquet(SimConfig(n_sessions=5_000, seed=12), tmp_path / "raw")
     build_gold(tmp_path / "raw", tmp_path / "one")

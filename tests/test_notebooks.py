@@ -197,7 +197,7 @@ def _strip_timing(obj):
 def test_same_parameters_give_identical_gold_and_numbers_other_seed_differs(tmp_path_factory):
     import pandas as pd
 
-    from helpers.gold import read_gold
+    from helpers.data.gold import read_gold
 
     runs = {}
     for name, seed in (("r1", 5), ("r2", 5), ("r3", 6)):

@@ -12,9 +12,11 @@ import json
 
 import pytest
 
-from helpers import conversion, params, paths, purchase_styles, results, spend, strategy, validate
+from helpers import paths
+from helpers.analysis import conversion, purchase_styles, results, spend, strategy, validate
+from helpers.data.files import read_json, write_json
 from helpers.errors import ParameterError
-from helpers.io import read_json, write_json
+from helpers.runner import params
 
 ANALYSES = {"03_conversion": conversion, "04_spend": spend, "05_purchase_style": purchase_styles}
 
@@ -40,6 +42,7 @@ def assert_same(a, b, where: str = "") -> None:
         assert a == b, (where, a, b)
 
 
+@pytest.mark.notebook  # the report fixtures start kernels
 @pytest.mark.parametrize("world", ["default_report", "time_matters_report"])
 def test_the_record_a_notebook_saves_is_analyse_on_the_same_inputs(world, request, tmp_path, monkeypatch):
     pages, recorded = request.getfixturevalue(world)

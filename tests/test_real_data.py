@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import report
+from helpers.data.ingest import import_event_log, load_mapping
 from helpers.errors import ReportError
-from helpers.ingest import import_event_log, load_mapping
+from helpers.runner import report
 
 from . import realfixtures
 from .runs import run_report
@@ -176,7 +176,7 @@ def test_presets_and_a_session_table_import_with_their_provenance(tmp_path):
     """The import step of the slow end-to-end test: the same inputs, checked before any notebook."""
     import json
 
-    from helpers.ingest import import_data
+    from helpers.data.ingest import import_data
 
     folder = tmp_path / "in"
     folder.mkdir()

@@ -9,8 +9,9 @@ import threading
 import nbformat
 import pytest
 
-from helpers import kernels, paths, report
+from helpers import paths
 from helpers.errors import ParameterError, ReportError
+from helpers.runner import kernels, report
 
 PARAMS = (
     'run: str = "default"  # name of the run\n'
@@ -19,7 +20,7 @@ PARAMS = (
     'label: str = "x"  # a label shown in the output'
 )
 BODY = """
-from helpers import results
+from helpers.analysis import results
 from IPython.display import HTML, display
 import time
 time.sleep(pause)
@@ -153,7 +154,7 @@ def test_bad_parameters_stop_before_anything_runs(tiny, overrides, scenario, mes
 
 
 def test_bad_run_name_and_unknown_only(tiny):
-    with pytest.raises(ParameterError, match="run name"):
+    with pytest.raises(ParameterError, match="parameter .run. must be letters"):
         report.execute("../evil")
     with pytest.raises(ParameterError, match="matches no notebook"):
         report.execute("a", only=["09"])
@@ -213,7 +214,7 @@ def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
     ],
 )
 def test_real_notebook_parameters_are_checked_before_running(roots, overrides, message):
-    from helpers import params
+    from helpers.runner import params
 
     declared = params.declared(report.numbered_notebooks())
     with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
@@ -221,8 +222,8 @@ def test_real_notebook_parameters_are_checked_before_running(roots, overrides, m
 
 
 def test_malformed_yaml_mapping_and_scenario_give_one_line_errors(roots, tmp_path, monkeypatch):
-    from helpers import params
-    from helpers.ingest import load_mapping
+    from helpers.data.ingest import load_mapping
+    from helpers.runner import params
 
     bad = tmp_path / "map.yaml"
     bad.write_text("columns: {session_id: sid, timestamp: [unclosed\n")
@@ -239,7 +240,7 @@ def test_malformed_yaml_mapping_and_scenario_give_one_line_errors(roots, tmp_pat
 def test_spark_engine_without_java_is_a_clear_error(tmp_path, monkeypatch):
     import shutil as sh
 
-    from helpers.gold import build_gold
+    from helpers.data.gold import build_gold
 
     monkeypatch.setattr(sh, "which", lambda name: None)
     with pytest.raises(ReportError, match="needs Java"):

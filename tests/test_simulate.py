@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from helpers.data.data_profile import benchmark_table, raw_profile
+from helpers.data.simulate import SimConfig, simulate_frames, simulate_to_parquet
 from helpers.errors import ParameterError
-from helpers.profile import benchmark_table, raw_profile
-from helpers.simulate import SimConfig, simulate_frames, simulate_to_parquet
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_same_seed_same_tables_other_seed_other_tables(tmp_path):
 
 
 def test_chunked_writing_gives_complete_consistent_tables(tmp_path, monkeypatch):
-    import helpers.simulate as sim
+    import helpers.data.simulate as sim
 
     monkeypatch.setattr(sim, "CHUNK_SESSIONS", 1_000)
     simulate_to_parquet(SimConfig(n_sessions=3_500, seed=9), tmp_path)

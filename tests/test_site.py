@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import site
+from helpers.presentation import website
 
 pytestmark = pytest.mark.notebook
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,7 +33,7 @@ def time_matters(time_matters_report):
 
 
 def pages_of(folder: Path) -> list[Path]:
-    return [folder / f"{name}.html" for name, _ in site.PAGES]
+    return [folder / f"{name}.html" for name, _ in website.PAGES]
 
 
 def visible_text(path: Path) -> str:

@@ -2,8 +2,8 @@
 
 Usage::
 
-    from helpers import results
-    from helpers.conversion import ConversionResult
+    from helpers.analysis import results
+    from helpers.analysis.conversion import ConversionResult
     results.save("default", "03_conversion", result)          # result.to_json() into data/<run>/results/
     results.load("default", "03_conversion").headline          # a ConversionResult again
     results.load_all("default")                               # every recorded result, typed
@@ -23,8 +23,8 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from . import paths
-from .io import read_json, write_json
+from helpers import paths
+from helpers.data.files import read_json, write_json
 
 # --------------------------------------------------------------------------------------------
 # The record machinery
@@ -194,10 +194,10 @@ def save(run: str, notebook: str, values: Record | dict) -> None:
 
 
 def _types() -> dict[str, type]:
-    from .conversion import ConversionResult
-    from .purchase_styles import StylesResult
-    from .spend import SpendResult
-    from .strategy import StrategyResult
+    from helpers.analysis.conversion import ConversionResult
+    from helpers.analysis.purchase_styles import StylesResult
+    from helpers.analysis.spend import SpendResult
+    from helpers.analysis.strategy import StrategyResult
 
     return {cls.NOTEBOOK: cls for cls in (ConversionResult, SpendResult, StylesResult, StrategyResult)}
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.profile import raw_profile, benchmark_table
+    from helpers.data.data_profile import raw_profile, benchmark_table
     prof = raw_profile(paths.raw_dir("default"))
     benchmark_table(prof)
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb  # noqa: F401  (type of the connections below)
 import pandas as pd
 
-from .schema import FUNNEL_STEPS
+from helpers.data.schema import FUNNEL_STEPS
 
 # Published ranges the simulator is tuned to land in. The source column says where each range
 # comes from; a range is a band around the published figures, since sites differ widely.
@@ -67,7 +67,7 @@ BENCHMARKS = [
 
 
 def _con() -> duckdb.DuckDBPyConnection:
-    from .duck import connect
+    from helpers.data.duck import connect
 
     return connect()
 
@@ -184,3 +184,17 @@ def distributions(raw_dir: Path, max_rows: int = 200_000) -> pd.DataFrame:
         GROUP BY s.session_id, s.started_at""")
         .df()
     )
+
+
+def run_record(profile: dict, bench: pd.DataFrame, config, provenance: dict | None) -> dict:
+    """What 01 records: the source, table sizes, the profile, the realism checks, the knobs or the provenance."""
+    return {
+        "source": "simulator" if config is not None else "user data",
+        "counts": profile["counts"],
+        "profile": profile,
+        "benchmarks_in_range": int((bench["in range"] == "yes").sum()),
+        "benchmarks_checked": int((bench["in range"] != "n/a").sum()),
+        "benchmark_table": bench.to_dict(orient="records"),
+        "config": config.as_dict() if config is not None else None,
+        "provenance": provenance,
+    }

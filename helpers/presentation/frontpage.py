@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.frontpage import write_index
+    from helpers.presentation.frontpage import write_index
     write_index("default", reports_folder, data_folder)
 
 Headline numbers, each question's answer with its CI and badge (linked to its evidence), one key
@@ -17,8 +17,11 @@ import base64
 import json
 from pathlib import Path
 
-from . import paths, results, site, stats, tables
-from .io import atomic_path, read_json
+from helpers import paths
+from helpers.analysis import results, stats
+from helpers.data.files import atomic_path, read_json
+from helpers.presentation import formatting, website
+from helpers.presentation.formatting import e as esc
 
 
 def _results(data_folder: Path, name: str):
@@ -43,8 +46,8 @@ def headline_html(gold: dict) -> str:
         ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a"),
     ]
     body = "".join(
-        f"<div><span>{tables.e(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{tables.e(c[1])}</b>"
-        + (f"<span>{tables.e(c[2])}</span>" if len(c) > 2 and c[2] else "")
+        f"<div><span>{esc(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{esc(c[1])}</b>"
+        + (f"<span>{esc(c[2])}</span>" if len(c) > 2 and c[2] else "")
         + "</div>"
         for c in cells
     )
@@ -58,8 +61,8 @@ def key_figure_html(data_folder: Path, caption: str) -> str:
         return "<p>No key figure: the strategy page did not draw one for these data.</p>"
     data = base64.b64encode(path.read_bytes()).decode()
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{tables.e(caption)}">'
-        f"<figcaption>{tables.e(caption)}</figcaption></figure>"
+        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
     )
 
 
@@ -68,17 +71,15 @@ def summary_section(data_folder: Path) -> str:
     strategy = _results(data_folder, "06_strategy")
     if strategy is None:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
-    plan = "".join(
-        f"<li>{tables.e(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.experiment_lines[:3]
-    )
-    limits = "".join(f"<li>{tables.e(x)}</li>" for x in strategy.limitations)
+    plan = "".join(f"<li>{esc(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.experiment_lines[:3])
+    limits = "".join(f"<li>{esc(x)}</li>" for x in strategy.limitations)
     return (
         '<h2 id="answers">Answers</h2>'
-        + tables.summary_html(strategy.summary)
+        + formatting.summary_html(strategy.summary)
         + '<h2 id="key-figure">Key figure</h2>'
         + key_figure_html(data_folder, strategy.key_figure_caption)
         + '<h2 id="recommendations">Recommendations</h2>'
-        + tables.recommendations_html(strategy.recommendations)
+        + formatting.recommendations_html(strategy.recommendations)
         + (f'<h2 id="experiment">Proposed experiment</h2><ul>{plan}</ul>' if plan else "")
         + (f'<h2 id="limitations">Limitations</h2><ul>{limits}</ul>' if limits else "")
     )
@@ -89,25 +90,25 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     reports_folder = Path(reports_folder)
     record = json.loads((reports_folder / "run.json").read_text()) if (reports_folder / "run.json").exists() else {}
     seconds = record.get("seconds", {})
-    labels = dict(site.PAGES)
+    labels = dict(website.PAGES)
     pages = "".join(
-        f'<tr><td><a href="{tables.e(name)}.html">{tables.e(labels.get(name, name))}</a></td><td>{secs:,.1f}</td></tr>'
+        f'<tr><td><a href="{esc(name)}.html">{esc(labels.get(name, name))}</a></td><td>{secs:,.1f}</td></tr>'
         for name, secs in sorted(seconds.items())
     )
     params = record.get("parameters", {})
     sim = _results(data_folder, "01_simulate") or {}
     simulated = sim.get("source", "simulator") == "simulator"
     if not simulated:  # the simulator's knobs and empty data parameters say nothing about a user's data
-        from .simulate import SimConfig
+        from helpers.data.simulate import SimConfig
 
         params = {k: v for k, v in params.items() if k not in SimConfig.knobs() and v != ""}
-    param_rows = "".join(f"<tr><td>{tables.e(k)}</td><td>{tables.e(v)}</td></tr>" for k, v in sorted(params.items()))
+    param_rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in sorted(params.items()))
     if simulated:
         knobs = sim.get("config") or {}
         source = (
             "<p>Simulated: a shop whose true effects are known, so each page compares its estimates with the "
             "truth. Knobs: "
-            + tables.e(
+            + esc(
                 ", ".join(
                     f"{k} {v}" for k, v in knobs.items() if k.endswith(("effect", "strength", "sessions", "seed"))
                 )
@@ -115,21 +116,21 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
             + ".</p>"
         )
     else:
-        source = tables.provenance_html(sim["provenance"]) if sim.get("provenance") else ""
+        source = formatting.provenance_html(sim["provenance"]) if sim.get("provenance") else ""
     finished = record.get("finished_utc", "").replace("T", " ").replace("+00:00", "")
     stale = record.get("stale", [])
     verb = "predates" if len(stale) == 1 else "predate"
     warning = (
-        f'<p class="stale" role="note"><b>Out of date:</b> {tables.e(", ".join(stale))} {verb} the rerun of '
-        f"{tables.e(', '.join(record.get('ran_now', [])))}; the answers below may mix runs. Refresh with "
-        f"<code>make report RUN={tables.e(run)} ONLY={tables.e(','.join(n[:2] for n in stale))}</code>.</p>"
+        f'<p class="stale" role="note"><b>Out of date:</b> {esc(", ".join(stale))} {verb} the rerun of '
+        f"{esc(', '.join(record.get('ran_now', [])))}; the answers below may mix runs. Refresh with "
+        f"<code>make report RUN={esc(run)} ONLY={esc(','.join(n[:2] for n in stale))}</code>.</p>"
         if stale
         else ""
     )
-    content = f"""<h1>Clickstream report: {tables.e(run)}</h1>
+    content = f"""<h1>Clickstream report: {esc(run)}</h1>
 {warning}
-<p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {tables.e(record.get("scenario") or "none")}
-· finished {tables.e(finished)} UTC</p>
+<p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {esc(record.get("scenario") or "none")}
+· finished {esc(finished)} UTC</p>
 {headline_html(_results(data_folder, "02_gold_table") or {})}
 {summary_section(data_folder)}
 <h2 id="data">Data</h2>
@@ -137,11 +138,11 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <h2 id="pages">Pages</h2>
 <table><thead><tr><th>Page</th><th>Seconds to run</th></tr></thead><tbody>{pages}</tbody></table>
 <details><summary>Parameters of this run</summary><table><tbody>{param_rows}</tbody></table></details>"""
-    footer = site.prev_next_html("index") + site.footer_html(
+    footer = website.prev_next_html("index") + website.footer_html(
         run, {}, record.get("data_fingerprint", ""), record.get("versions", {})
     )
-    content = site.toc_html(content) + content
+    content = website.toc_html(content) + content
     out = reports_folder / "index.html"
     with atomic_path(out) as tmp:
-        Path(tmp).write_text(site.page("index", f"Clickstream report · {run}", content, footer), encoding="utf-8")
+        Path(tmp).write_text(website.page("index", f"Clickstream report · {run}", content, footer), encoding="utf-8")
     return out

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import duck
+    from helpers.data import duck
     con = duck.connect()                        # UTC, bounded memory, spills to a temp folder
     con.execute(f"SELECT {duck.quote('my col')} FROM {duck.source_sql(path)}")
 """

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import experiment
+    from helpers.analysis import experiment
     n = experiment.sample_size(baseline=0.025, relative_mde=0.10, alpha=0.05, power=0.8)
     arm = experiment.simulate_arm(config, n, seed=1, density_lift=0.15, folder=tmp)
     result = experiment.analyse(control, treatment, alpha=0.05, guardrail_margin=0.05)
@@ -24,8 +24,9 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep,
 )
 
-from . import results, simulate
-from .gold import build_gold, read_gold
+from helpers.analysis import results
+from helpers.data import simulate
+from helpers.data.gold import build_gold, read_gold
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import stats
+    from helpers.analysis import stats
     feats = stats.behaviour_features(gold)
     lo, hi = stats.wilson(successes, n)
     d, lo, hi = stats.smd_ci(a, b, level=0.90)
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .results import Record
+from helpers.analysis.results import Record
 
 Z95 = sps.norm.ppf(0.975)
 

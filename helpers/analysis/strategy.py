@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import strategy
+    from helpers.analysis import strategy
     result = strategy.analyse(gold_dir, results.load_all(run), settings, truth, folder)
     result.recommendations[0].status                  # 'supported', 'withdrawn' or 'not estimated'
 
@@ -20,11 +20,13 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from . import experiment, findings, gold, results, stats
-from .conversion import ConversionResult
-from .purchase_styles import StylesResult
-from .simulate import SimConfig
-from .spend import SpendResult
+from helpers.analysis import experiment, results, stats
+from helpers.analysis.conversion import ConversionResult
+from helpers.analysis.purchase_styles import StylesResult
+from helpers.analysis.spend import SpendResult
+from helpers.data import gold
+from helpers.data.simulate import SimConfig
+from helpers.presentation import findings
 
 SUPPORTED, WITHDRAWN, NOT_ESTIMATED = "supported", "withdrawn", "not estimated"
 GOLD_COLUMNS_READ = [

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.contract import normalise_folder, validate_folder
+    from helpers.data.contract import normalise_folder, validate_folder
     normalise_folder("path/to/my_tables", paths.raw_dir("mine"))   # check + write typed Parquet
     validate_folder(paths.raw_dir("default"))                        # check only
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from .duck import connect, examples, literal, quote, read_problem, source_sql
-from .errors import DataContractError
-from .schema import COLUMNS, EVENT_TYPES, KEYS, TABLES, UNKNOWN_FILL
+from helpers.data.duck import connect, examples, literal, quote, read_problem, source_sql
+from helpers.data.schema import COLUMNS, EVENT_TYPES, KEYS, TABLES, UNKNOWN_FILL
+from helpers.errors import DataContractError
 
 TZ_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 

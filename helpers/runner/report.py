@@ -2,9 +2,9 @@
 
 Usage::
 
-    python -m helpers.report --run default
-    python -m helpers.report --run big --params "n_sessions=1000000 seed=7"
-    python -m helpers.report --run tm --scenario time_matters --only 03
+    python -m helpers.runner.report --run default
+    python -m helpers.runner.report --run big --params "n_sessions=1000000 seed=7"
+    python -m helpers.runner.report --run tm --scenario time_matters --only 03
 
 A run builds into staging folders and replaces ``data/<run>/`` and ``reports/<run>/`` only when
 every notebook succeeded, so a failed or interrupted run never loses the last good report. Two
@@ -26,9 +26,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import paths, site
-from .errors import ParameterError, ReportError
-from .io import share_tree, write_json
+from helpers import paths
+from helpers.data.files import share_tree, write_json
+from helpers.errors import ParameterError, ReportError
+from helpers.presentation import website
 
 
 def numbered_notebooks(only: list[str] | None = None) -> list[Path]:
@@ -125,7 +126,7 @@ def execute(
     progress: bool | None = None,
 ) -> Path:
     """Run the notebooks of one run; return ``reports/<run>/``. Raises on any failure."""
-    from . import params as params_mod
+    from helpers.runner import params as params_mod
 
     params_mod.check_run_name(run)
     all_notebooks = numbered_notebooks()
@@ -136,7 +137,7 @@ def execute(
     chosen = params_mod.resolve(declared, scenario, overrides)
     chosen.pop("run", None)
     if not only or any(nb.name.startswith("01") for nb in notebooks):
-        from .ingest import preflight
+        from helpers.data.ingest import preflight
 
         preflight(chosen)  # a data or mapping mistake stops here, before any notebook and any write
     if progress is None:
@@ -181,8 +182,8 @@ def execute(
                 partial=bool(only),
             )
             _mark_stale_pages(reports_stage, run, record)
-            from .frontpage import write_index
-            from .site import write_assets
+            from helpers.presentation.frontpage import write_index
+            from helpers.presentation.website import write_assets
 
             write_assets(reports_stage, run)
             write_index(run, reports_stage, data_stage)
@@ -224,7 +225,7 @@ def _run_all(
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    from .kernels import warm_pool
+    from helpers.runner.kernels import warm_pool
 
     present = [nb.name for nb in notebooks]
     order = {nb.stem: i for i, nb in enumerate(notebooks, 1)}
@@ -268,7 +269,7 @@ def _run_one(
     (out_dir / f"{nb.stem}.html").unlink(missing_ok=True)
     _say(f"[{i}/{total}] {nb.stem} ...")
     t0 = time.perf_counter()
-    from .kernels import measuring
+    from helpers.runner.kernels import measuring
 
     try:
         with measuring(nb.stem):
@@ -279,17 +280,17 @@ def _run_one(
                 kernel_name="python3",
                 progress_bar=progress,
                 log_output=False,
-                kernel_manager_class="helpers.kernels.WarmKernelManager",  # started in the notebooks folder
+                kernel_manager_class="helpers.runner.kernels.WarmKernelManager",  # started in the notebooks folder
             )
     except papermill.PapermillExecutionError as exc:
         where = paths.reports_root() / f"{run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
     seconds = time.perf_counter() - t0
-    from .site import render_notebook
+    from helpers.presentation.website import render_notebook
 
     fingerprint = data_fingerprint(Path(os.environ.get("CLICKSTREAM_RUN_DIR", "")) / "raw")
     render_notebook(out_nb, out_dir / f"{nb.stem}.html", run, {k: v for k, v in own.items() if k != "run"}, fingerprint)
-    from .kernels import PEAK_MB
+    from helpers.runner.kernels import PEAK_MB
 
     peak = PEAK_MB.get(nb.stem)
     _say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
@@ -358,7 +359,7 @@ def _write_run_record(
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     pages = dict(previous.get("notebooks", {}))
     for name, params in ran.items():
-        from .kernels import PEAK_MB
+        from helpers.runner.kernels import PEAK_MB
 
         pages[name] = {
             "finished_utc": finished,
@@ -378,7 +379,7 @@ def _write_run_record(
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": finished,
         "seconds": timings,
-        "versions": site.package_versions(),
+        "versions": website.package_versions(),
     }
     write_json(record, folder / "run.json")
     return record
@@ -386,7 +387,7 @@ def _write_run_record(
 
 def _mark_stale_pages(folder: Path, run: str, record: dict) -> None:
     """Put a banner on each stale page naming the rerun it predates and the command that refreshes it."""
-    from .io import atomic_path
+    from helpers.data.files import atomic_path
 
     if not record["stale"]:
         return
@@ -408,7 +409,7 @@ def _mark_stale_pages(folder: Path, run: str, record: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.runner.report", description=__doc__.split("\n")[0])
     parser.add_argument("--run", default="default", help="name of the run: data/<run>/ and reports/<run>/")
     parser.add_argument("--scenario", default=None, help="notebooks/scenarios/NAME.yaml")
     parser.add_argument("--params", default="", help='parameters, e.g. "n_sessions=5000 seed=7"')
@@ -433,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def params_from_args(args) -> dict:
-    from .params import parse_overrides
+    from helpers.runner.params import parse_overrides
 
     try:
         overrides = parse_overrides(args.params)

@@ -6,7 +6,7 @@ current ones run, so a notebook starts on a kernel that is already up with the l
 imported. Usage (the runner does this)::
 
     with kernels.warm_pool(notebooks):
-        papermill.execute_notebook(..., kernel_manager_class="helpers.kernels.WarmKernelManager")
+        papermill.execute_notebook(..., kernel_manager_class="helpers.runner.kernels.WarmKernelManager")
 
 A warmed kernel has imported the modules the notebooks import (read from their code), inside a
 function that leaves no name behind and outside the notebook's history; the notebook's own
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from jupyter_client.manager import KernelManager
 
-from . import paths
+from helpers import paths
 
 ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 WARM_AHEAD = 2  # kernels warming or ready at once: more would only compete for the cores

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.ingest import import_data
+    from helpers.data.ingest import import_data
     import_data(paths.raw_dir("mine"), event_log="events.csv", preset="rees46")
     import_data(paths.raw_dir("mine"), event_log="events.csv", mapping="mapping.yaml")
     import_data(paths.raw_dir("mine"), session_table="sessions.csv", mapping="sessions.yaml")
@@ -51,11 +51,11 @@ from pathlib import Path
 
 import yaml
 
-from . import contract, duck
-from .errors import DataContractError, ParameterError
-from .io import write_json
-from .presets import PRESETS
-from .schema import FUNNEL_STEPS
+from helpers.data import contract, duck
+from helpers.data.files import write_json
+from helpers.data.presets import PRESETS
+from helpers.data.schema import FUNNEL_STEPS
+from helpers.errors import DataContractError, ParameterError
 
 EVENT_ROLES = (
     "session_id",

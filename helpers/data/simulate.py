@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.simulate import SimConfig, simulate_to_parquet
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
     truth = simulate_to_parquet(SimConfig(n_sessions=100_000, seed=42), out_dir)
 
 The generative model, per session (every step is NumPy over whole arrays, never a Python loop
@@ -41,9 +41,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import ParameterError
-from .io import write_json
-from .schema import FUNNEL_STEPS
+from helpers.data.files import write_json
+from helpers.data.schema import FUNNEL_STEPS
+from helpers.errors import ParameterError
 
 CHUNK_SESSIONS = 250_000
 

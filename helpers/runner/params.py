@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import params
+    from helpers.runner import params
     declared = params.declared(notebooks)                 # name -> type name and default
     values = params.resolve(declared, scenario="time_matters", overrides="n_sessions=5000")
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
-from .errors import ParameterError
+from helpers import paths
+from helpers.errors import ParameterError
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -165,7 +165,7 @@ def default_value(spec: dict):
 
 def check(values: dict, declared_params: dict[str, dict]) -> None:
     """Check value rules and the simulator's knob ranges on the merged parameters."""
-    from .simulate import SimConfig
+    from helpers.data.simulate import SimConfig
 
     for name, value in values.items():
         if name in RULES:

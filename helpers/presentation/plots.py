@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import plots
+    from helpers.presentation import plots
     plots.use_house_style()
     fig, ax = plots.funnel(funnel_table)
 

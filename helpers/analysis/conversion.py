@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import conversion
+    from helpers.analysis import conversion
     feats = conversion.prepare(gold)
     fits = conversion.fit_nested(feats, controls, folds=5, seed=42)
 
@@ -21,7 +21,8 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats as sps
 
-from . import gold, results, stats
+from helpers.analysis import results, stats
+from helpers.data import gold
 
 Y = "did_purchase"
 # The gold columns 03 reads: the behaviour features, the context controls and the outcome.

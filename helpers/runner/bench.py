@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m helpers.bench --sizes 1e4 1e5 1e6        # or: make bench SIZES="1e4 1e5"
-    python -m helpers.bench --sizes 1e7 --no-report     # stages only, no full report
+    python -m helpers.runner.bench --sizes 1e4 1e5 1e6        # or: make bench SIZES="1e4 1e5"
+    python -m helpers.runner.bench --sizes 1e7 --no-report     # stages only, no full report
 
 Each measurement runs in a fresh Python process, so its peak resident memory is its own.
 Results go to ``reports/bench/benchmark.json`` after every size (a rerun skips sizes already
@@ -23,9 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import paths
-from .gold import GOLD_COLUMNS
-from .schema import FUNNEL_STEPS as FUNNEL
+from helpers import paths
+from helpers.data.gold import GOLD_COLUMNS
+from helpers.data.schema import FUNNEL_STEPS as FUNNEL
 
 PANDAS_MAX_SESSIONS = 4_000_000  # the pandas reference needs ~10x the data in memory; skipped above
 
@@ -113,7 +113,7 @@ def gold_polars(raw_dir: Path):
 
 def _measure(step: str, n: int, folder: Path) -> dict:
     """Run one step in a child process; return its seconds and peak memory (MB)."""
-    cmd = [sys.executable, "-m", "helpers.bench", "--child", step, "--n", str(n), "--dir", str(folder)]
+    cmd = [sys.executable, "-m", "helpers.runner.bench", "--child", step, "--n", str(n), "--dir", str(folder)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark step {step} at {n:,} sessions failed:\n{out.stderr[-2000:]}")
@@ -123,8 +123,8 @@ def _measure(step: str, n: int, folder: Path) -> dict:
 def _child(step: str, n: int, folder: Path) -> None:
     import pyarrow.parquet as pq
 
-    from .gold import build_gold, gold_pandas
-    from .simulate import SimConfig, simulate_to_parquet
+    from helpers.data.gold import build_gold, gold_pandas
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
 
     t0 = time.perf_counter()  # imports above are not timed: the step's own work is
     extra = {}
@@ -144,7 +144,7 @@ def _child(step: str, n: int, folder: Path) -> None:
             "CLICKSTREAM_REPORTS_ROOT": str(folder / "reports"),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "helpers.report", "--run", "bench", "--params", f"n_sessions={n}"],
+            [sys.executable, "-m", "helpers.runner.report", "--run", "bench", "--params", f"n_sessions={n}"],
             env=env,
             capture_output=True,
             text=True,
@@ -278,7 +278,7 @@ def plot(data: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.runner.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["1e4", "1e5", "1e6"], help="numbers of sessions, e.g. 1e4 1e6")
     parser.add_argument("--no-report", action="store_true", help="skip the whole-report measurement")
     parser.add_argument("--force", action="store_true", help="measure sizes again even if recorded")

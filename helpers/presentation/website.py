@@ -2,9 +2,9 @@
 
 Usage::
 
-    from helpers import site
-    site.render_notebook(executed_ipynb, html_path, run="default", parameters={...}, fingerprint="...")
-    site.write_assets(reports_folder)          # site.css and glossary.html
+    from helpers.presentation import website
+    website.render_notebook(executed_ipynb, html_path, run="default", parameters={...}, fingerprint="...")
+    website.write_assets(reports_folder)          # site.css and glossary.html
 
 Every page links ``site.css`` (one stylesheet, no external URL, font or script), carries a
 navigation bar with the current page marked, a table of contents of its sections, previous and
@@ -20,7 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .io import atomic_path
+from helpers import paths
+from helpers.data.files import atomic_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = [
@@ -140,7 +141,7 @@ def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict) ->
 
 def git_commit() -> str:
     """The project's git commit, marked '+changes' when the work tree differs; 'unknown' outside git."""
-    root = Path(__file__).resolve().parents[1]
+    root = paths.PROJECT_ROOT
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10

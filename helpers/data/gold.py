@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.gold import build_gold, read_gold, DICTIONARY
+    from helpers.data.gold import build_gold, read_gold, DICTIONARY
     build_gold(paths.raw_dir("default"), paths.gold_dir("default"))            # DuckDB
     build_gold(raw, out, engine="spark", spark_master="local[2]")              # Spark
     gold = read_gold(paths.gold_dir("default"))
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import duck, schema
-from .paths import SQL_DIR
+from helpers.data import duck, schema
+from helpers.paths import SQL_DIR
 
 # column, unit, definition (with edge cases). The one place a gold column is explained.
 DICTIONARY: list[tuple[str, str, str]] = [
@@ -176,7 +176,7 @@ def spark_session(master: str = "local[*]"):
 
 
 def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
-    from .errors import ReportError
+    from helpers.errors import ReportError
 
     if shutil.which("java") is None:
         raise ReportError("engine 'spark' needs Java 17 on this machine (none found); use engine=duckdb")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import findings
+    from helpers.presentation import findings
     findings.conversion_lines(result)          # 03's findings, one Markdown bullet each
     findings.summary(results.load_all(run))    # the front page's answers with their badges
 
@@ -15,9 +15,9 @@ Observational findings say "is associated with", never "drives" or "causes".
 
 from __future__ import annotations
 
-from .results import Answer, Badge
-from .stats import Health
-from .tables import fmt
+from helpers.analysis.results import Answer, Badge
+from helpers.analysis.stats import Health
+from helpers.presentation.formatting import fmt
 
 SUPPORTED = "supported"
 HIGHER_LOWER = {"positive": "higher", "negative": "lower"}

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers.io import write_parquet, write_json
+    from helpers.data.files import write_parquet, write_json
     write_parquet(table, path)      # pyarrow.Table or pandas.DataFrame
 """
 

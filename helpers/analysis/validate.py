@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m helpers.validate                    # the full grid: reports/validation/
-    python -m helpers.validate --sessions 20000 --seeds 1 --worlds null,default
+    python -m helpers.analysis.validate                    # the full grid: reports/validation/
+    python -m helpers.analysis.validate --sessions 20000 --seeds 1 --worlds null,default
 
 For each world and seed the simulator writes raw tables, the gold SQL builds the session table,
 and the analyses run exactly as their notebooks run them: the same ``analyse`` call of
@@ -23,10 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import conversion, experiment, params, paths, purchase_styles, spend, stats, strategy
-from .gold import build_gold
-from .io import atomic_path, write_json
-from .simulate import SimConfig, simulate_to_parquet
+from helpers import paths
+from helpers.analysis import conversion, experiment, purchase_styles, spend, stats, strategy
+from helpers.data.files import atomic_path, write_json
+from helpers.data.gold import build_gold
+from helpers.data.simulate import SimConfig, simulate_to_parquet
+from helpers.runner import params
 
 # The grid: each world changes a few knobs of the default simulator.
 WORLDS: dict[str, dict] = {

@@ -2,8 +2,8 @@
 
 Usage::
 
-    from helpers import tables
-    html = tables.summary_html(findings.summary(results.load_all(run)))
+    from helpers.presentation import formatting
+    html = formatting.summary_html(findings.summary(results.load_all(run)))
 
 Every value is HTML-escaped, so a label from the data cannot inject markup. The styles are
 inline, so a block looks the same inside a notebook page and on the front page.

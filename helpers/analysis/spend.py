@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import spend
+    from helpers.analysis import spend
     buyers = spend.prepare(gold)
     fits = spend.fit_nested(buyers, controls, folds=5, seed=42)
 
@@ -22,7 +22,8 @@ import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from . import gold, purchase_styles, results, stats
+from helpers.analysis import purchase_styles, results, stats
+from helpers.data import gold
 
 Y = "log_spend"
 

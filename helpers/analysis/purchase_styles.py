@@ -2,7 +2,7 @@
 
 Usage::
 
-    from helpers import purchase_styles
+    from helpers.analysis import purchase_styles
     result = purchase_styles.analyse(gold_dir, settings)      # 05's whole analysis, typed
     buyers, medians = purchase_styles.assign(gold)            # adds 'style'
     comparison = purchase_styles.compare_behaviour(buyers, margin=0.2)
@@ -19,8 +19,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from . import gold as gold_table
-from . import results, stats
+from helpers.analysis import results, stats
+from helpers.data import gold as gold_table
 
 CHEAP_MANY, EXPENSIVE_FEW, OTHER = "cheap-many", "expensive-few", "other"
 BEHAVIOUR = {

@@ -1,0 +1,1 @@
+"""The runner: ``make report`` (``report``), run parameters (``params``), warm kernels, the benchmark."""
