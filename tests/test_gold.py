@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from helpers.data.contract import normalise_folder
+from helpers.data.event_log import import_event_log
 from helpers.data.gold import GOLD_COLUMNS, build_gold, count_buyers, count_sessions, gold_pandas, read_gold, reconcile
-from helpers.data.ingest import import_event_log, load_mapping
+from helpers.data.mapping import load_mapping
 from helpers.data.simulate import SimConfig, simulate_to_parquet
 
 from . import rawfixture

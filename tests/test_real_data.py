@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.data.ingest import import_event_log, load_mapping
+from helpers.data.event_log import import_event_log
+from helpers.data.mapping import load_mapping
 from helpers.errors import ReportError
 from helpers.runner import report
 

@@ -222,7 +222,7 @@ def test_real_notebook_parameters_are_checked_before_running(roots, overrides, m
 
 
 def test_malformed_yaml_mapping_and_scenario_give_one_line_errors(roots, tmp_path, monkeypatch):
-    from helpers.data.ingest import load_mapping
+    from helpers.data.mapping import load_mapping
     from helpers.runner import params
 
     bad = tmp_path / "map.yaml"

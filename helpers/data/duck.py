@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from helpers import paths
+
 MEMORY_LIMIT = "4GB"  # per DuckDB connection; the gold build also works in bounded passes
 
 
@@ -59,3 +61,9 @@ def read_problem(exc: Exception, path: Path) -> str:
         return f"file {path.name} is not valid UTF-8 text; re-save it as UTF-8"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return f"file {path.name} cannot be read ({first[:160]})"
+
+
+def sql_file(name: str, **values: str) -> str:
+    """The SQL text of ``helpers/data/sql/<name>``, with ``{placeholders}`` filled from ``values``."""
+    text = (paths.SQL_DIR / name).read_text(encoding="utf-8")
+    return text.format(**values) if values else text

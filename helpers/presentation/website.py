@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from helpers import paths
 from helpers.data.files import atomic_path
 
@@ -35,74 +37,10 @@ PAGES = [
     ("glossary", "Glossary"),
 ]
 
-# term id -> (name, definition, pattern of its first use in a page)
+# term id -> (name, definition, pattern of its first use in a page), from templates/glossary.yaml
 GLOSSARY: dict[str, tuple[str, str, str]] = {
-    "odds-ratio": (
-        "Odds ratio (per SD)",
-        "How the odds of buying multiply when a feature rises by one standard deviation, "
-        "the others held fixed. 1 means no association; 2 doubles the odds; 0.5 halves them.",
-        r"(?i)\bodds ratios?\b",
-    ),
-    "ame": (
-        "Average marginal effect (AME)",
-        "The change in the probability of buying per unit of a feature, averaged over "
-        "all sessions: the odds ratio translated into percentage points.",
-        r"(?i:\baverage marginal effects?\b)|\bAME\b",
-    ),
-    "ci": (
-        "Confidence interval (CI)",
-        "The range of values the data are compatible with at the stated level (95 % unless "
-        "said otherwise). Verdicts here use where an interval lies, never the point estimate alone.",
-        r"\bCIs?\b",
-    ),
-    "smd": (
-        "Standardised mean difference (SMD)",
-        "A difference in means divided by the pooled standard deviation, so "
-        "metrics on different scales compare. 0.2 is conventionally a small difference.",
-        r"\bSMD\b",
-    ),
-    "tost": (
-        "TOST and the equivalence margin",
-        "Two one-sided tests: two groups are shown to be alike when the 90 % CI "
-        "of their difference lies inside ±margin. The margin is fixed before looking at the data; failing to find "
-        "a difference is not the same as showing there is none.",
-        r"\bTOST\b|(?i:\bequivalence margin\b)",
-    ),
-    "hc3": (
-        "HC3 standard errors",
-        "Standard errors that stay valid when the spread of the outcome differs between "
-        "observations (heteroscedasticity-consistent, MacKinnon and White's HC3).",
-        r"\bHC3\b",
-    ),
-    "roc-auc": (
-        "ROC-AUC",
-        "The chance that a randomly chosen buyer gets a higher score than a randomly chosen non-buyer. "
-        "0.5 is chance, 1 is perfect.",
-        r"\bROC-AUC\b|\bAUC\b",
-    ),
-    "pr-auc": (
-        "PR-AUC",
-        "Average precision over all recall levels. For a rare outcome, compare it with the share of "
-        "buyers: that is what guessing achieves.",
-        r"\bPR-AUC\b",
-    ),
-    "brier": (
-        "Brier score",
-        "The mean squared difference between predicted probabilities and what happened (0 or 1); "
-        "lower is better. Its skill compares it with always predicting the overall rate.",
-        r"(?i)\bBrier\b",
-    ),
-    "log1p": (
-        "log1p",
-        "log(1 + x): a logarithmic scale that keeps zeros, used for counts and seconds with long tails.",
-        r"\blog1p\b",
-    ),
-    "leakage": (
-        "Leakage",
-        "Predicting an outcome from information that already contains it, such as the checkout "
-        "events of a purchase. It inflates accuracy; every feature here is measured before the first checkout.",
-        r"(?i)\bleakage\b",
-    ),
+    term: (entry["name"], entry["definition"], entry["first_use"])
+    for term, entry in yaml.safe_load((TEMPLATES / "glossary.yaml").read_text(encoding="utf-8")).items()
 }
 SKIP_INSIDE = {"a", "style", "script", "title", "h1", "h2", "h3", "h4", "th", "nav", "summary"}
 
@@ -307,50 +245,6 @@ def page(current: str, title: str, content: str, footer: str = "") -> str:
 def write_assets(folder: Path, run: str) -> None:
     """Write the stylesheet and the glossary page into a run's reports folder."""
     with atomic_path(Path(folder) / "site.css") as tmp:
-        Path(tmp).write_text(CSS, encoding="utf-8")
+        Path(tmp).write_text((TEMPLATES / "site.css").read_text(encoding="utf-8"), encoding="utf-8")
     with atomic_path(Path(folder) / "glossary.html") as tmp:
         Path(tmp).write_text(glossary_html(run), encoding="utf-8")
-
-
-CSS = """
-:root{--ink:#1b1b1b;--muted:#5b5b5b;--rule:#dcdcdc;--accent:#0b5cad;--panel:#f5f6f8}
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);line-height:1.5;margin:0}
-.site-main{max-width:1100px;margin:0 auto;padding:1rem 1.25rem 2rem}
-body.jp-Notebook .site-main{padding-top:.5rem}
-.site-nav{position:sticky;top:0;z-index:10;display:flex;flex-wrap:wrap;gap:.15rem .9rem;padding:.55rem 1.25rem;
-  background:#fff;border-bottom:1px solid var(--rule);font-size:.92rem}
-.site-nav a{color:var(--accent);text-decoration:none;white-space:nowrap}
-.site-nav a.current{color:var(--ink);font-weight:700;border-bottom:2px solid var(--accent)}
-.toc{max-width:1100px;margin:.75rem auto 0;padding:.5rem 1.25rem;font-size:.9rem;color:var(--muted)}
-.toc ol{display:flex;flex-wrap:wrap;gap:.1rem 1.2rem;margin:.25rem 0 0;padding:0;list-style:none}
-.toc a{color:var(--accent)}
-a.term{color:inherit;text-decoration:underline dotted;text-underline-offset:2px}
-.prev-next{max-width:1100px;margin:1.5rem auto 0;padding:.75rem 1.25rem;display:flex;justify-content:space-between;
-  border-top:1px solid var(--rule)}
-.repro{max-width:1100px;margin:0 auto 2rem;padding:0 1.25rem;font-size:.85rem;color:var(--muted)}
-.repro table{border-collapse:collapse;margin-top:.5rem}
-.repro td{padding:.1rem .6rem;border-bottom:1px solid var(--rule);word-break:break-all}
-table{border-collapse:collapse;font-size:.9rem;font-variant-numeric:tabular-nums}
-.jp-RenderedHTMLCommon table,.site-main>table{display:block;max-width:100%;overflow-x:auto}
-th,td{padding:.3rem .55rem;border-bottom:1px solid var(--rule);vertical-align:top}
-th{background:var(--panel);text-align:left}
-img{max-width:100%;height:auto}
-.jp-OutputArea-output,.jp-RenderedHTMLCommon{max-width:100%;overflow-x:auto}
-.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem;margin:1rem 0}
-.headline div{background:var(--panel);border-radius:.4rem;padding:.5rem .7rem}
-.headline b{display:block;font-size:1.2rem;overflow-wrap:anywhere}
-.headline b.small{font-size:1rem}
-.headline span{font-size:.8rem;color:var(--muted)}
-.glossary dt{font-weight:700;margin-top:.8rem}
-.glossary dd{margin:.2rem 0 0 0}
-li.rec-withdrawn,li.rec-not-estimated{color:#6b6b6b}
-p.stale{background:#fff4d6;border-left:4px solid #b07d00;padding:.5rem .8rem}
-table.answers th,table.answers td{text-align:left}
-ul.rules{list-style:none}
-@media (max-width:600px){.site-main{padding:.75rem}.site-nav{padding:.5rem .75rem;font-size:.85rem}
-  table.answers,table.answers tbody,table.answers tr,table.answers td{display:block;width:100%!important;
-    box-sizing:border-box}
-  table.answers thead{display:none}}
-@media print{.site-nav,.toc,.prev-next{display:none}.repro details{display:block}
-  .jp-RenderedHTMLCommon table{overflow:visible}a{color:inherit;text-decoration:none}}
-"""

@@ -1,6 +1,6 @@
 -- The session-level gold table: one row per session. DuckDB dialect; transpiled for Spark.
--- Reads the views sessions, events, orders, order_items, products (see helpers/gold.py).
--- Column meanings, units and edge cases: helpers/gold.py DICTIONARY.
+-- Reads the views sessions, events, orders, order_items, products (see helpers/data/gold.py).
+-- Column meanings, units and edge cases: helpers/data/gold.py DICTIONARY.
 WITH ev AS (
     SELECT
         session_id,
