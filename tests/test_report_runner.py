@@ -11,7 +11,7 @@ import pytest
 
 from helpers import paths
 from helpers.errors import ParameterError, ReportError
-from helpers.runner import kernels, report
+from helpers.runner import kernels, report, schedule
 
 PARAMS = (
     'run: str = "default"  # name of the run\n'
@@ -77,7 +77,7 @@ def test_failed_run_keeps_previous_report_and_says_where_the_error_is(tiny):
     data, reports = tiny
     report.execute("a", overrides="n=1")
     before = (reports / "a" / "01_tiny.html").read_bytes()
-    with pytest.raises(report.NotebookFailed) as err:
+    with pytest.raises(schedule.NotebookFailed) as err:
         report.execute("a", overrides="n=2 fail=true")
     assert "failing on purpose" in str(err.value)
     assert err.value.where.exists() and err.value.where.parent.name == "a.failed"
@@ -186,7 +186,7 @@ def test_killed_run_leaves_the_previous_report_intact(tiny, tmp_path):
     before = (reports / "a" / "01_tiny.html").read_bytes()
     script = (
         f"import helpers.paths as p, pathlib; p.NOTEBOOKS_DIR = pathlib.Path({str(paths.NOTEBOOKS_DIR)!r}); "
-        "from helpers import report; report.execute('a', overrides='n=2 pause=30')"
+        "from helpers.runner import report; report.execute('a', overrides='n=2 pause=30')"
     )
     child = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy(), start_new_session=True)
     deadline = time.time() + 60
@@ -250,11 +250,11 @@ def test_spark_engine_without_java_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_notebooks_wait_only_for_what_they_read():
     present = ["01_a", "02_b", "03_c", "04_d", "05_e", "06_f", "07_extra"]
-    assert report.needs("01_a", present) == set()
-    assert report.needs("03_c", present) == {"02"} and report.needs("05_e", present) == {"02"}
-    assert report.needs("06_f", present) == {"02", "03", "04", "05"}
-    assert report.needs("07_extra", present) == {"01", "02", "03", "04", "05", "06"}  # unknown: after all earlier
-    assert report.needs("06_f", ["03_c", "06_f"]) == {"03"}  # --only: what is not rerun is not waited for
+    assert schedule.needs("01_a", present) == set()
+    assert schedule.needs("03_c", present) == {"02"} and schedule.needs("05_e", present) == {"02"}
+    assert schedule.needs("06_f", present) == {"02", "03", "04", "05"}
+    assert schedule.needs("07_extra", present) == {"01", "02", "03", "04", "05", "06"}  # unknown: after all earlier
+    assert schedule.needs("06_f", ["03_c", "06_f"]) == {"03"}  # --only: what is not rerun is not waited for
 
 
 def _fake_runs(monkeypatch, fail: str | None = None):
@@ -271,7 +271,7 @@ def _fake_runs(monkeypatch, fail: str | None = None):
             raise ReportError(f"{nb.stem} failed on purpose")
         return 0.2
 
-    monkeypatch.setattr(report, "_run_one", fake)
+    monkeypatch.setattr(schedule, "run_one", fake)
     monkeypatch.setattr(kernels, "warm_pool", lambda notebooks: contextlib.nullcontext())  # no kernels here
     return log
 
@@ -283,7 +283,7 @@ def test_analyses_run_side_by_side_after_the_gold_table(monkeypatch, tmp_path):
     from pathlib import Path
 
     log = _fake_runs(monkeypatch)
-    timings = report._run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
+    timings = schedule.run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
     assert sorted(timings) == NAMES
     assert log["02_gold_table"][0] >= log["01_simulate"][1]
     starts = [log[n][0] for n in ("03_conversion", "04_spend", "05_purchase_style")]
@@ -297,7 +297,7 @@ def test_after_a_failure_nothing_new_starts_and_the_error_is_raised(monkeypatch,
 
     log = _fake_runs(monkeypatch, fail="04_spend")
     with pytest.raises(ReportError, match="04_spend failed on purpose"):
-        report._run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
+        schedule.run_all([Path(f"{n}.ipynb") for n in NAMES], "r", {}, {}, tmp_path, False)
     assert {"03_conversion", "05_purchase_style"} <= set(log) and "06_strategy" not in log
 
 

@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -97,3 +98,14 @@ def share_tree(folder: Path) -> None:
             os.chmod(os.path.join(root, name), DIR_MODE)
         for name in files:
             os.chmod(os.path.join(root, name), FILE_MODE)
+
+
+def data_fingerprint(raw: Path) -> str:
+    """SHA-256 over the raw tables' bytes: the same data give the same fingerprint."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(raw).glob("*.parquet")):
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
