@@ -451,31 +451,24 @@ class Evidence:
 
 
 @dataclass
-class ConversionResult(results.AnalysisResult):
+class ConversionResult(results.ModelledResult):
     """03's answer: who purchases, engagement or time on site."""
 
     NOTEBOOK: ClassVar[str] = "03_conversion"
     sessions: int = 0
     all_buyers: int = 0
     buyers: int = 0
-    sampled: bool = False
-    controls: list[str] = field(default_factory=list)
-    skipped_controls: list[str] = field(default_factory=list)
-    pooled: list[str] = field(default_factory=list)
     skipped_segments: list[str] = field(default_factory=list)
     leakage: list[dict] | None = None
-    health: stats.Health | None = None
+    health: stats.Health | None = None  # typed here, declared by ModelledResult
     verdicts: Verdicts | None = None
     effects: list[OddsEffect] | None = None
     ame: list[dict] | None = None
-    models: list[dict] | None = None
     entanglement: Entanglement | None = None
     calibration: Calibration | None = None
-    truth: list[results.TruthRow] | None = None
     heterogeneity: dict[str, list[dict]] = field(default_factory=dict)
     negligible_or: float | None = None
     alpha: float | None = None
-    headline: results.Headline | None = None
     evidence: Evidence | None = results.memory()
 
     def effect(self, feature: str) -> OddsEffect:

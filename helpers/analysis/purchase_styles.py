@@ -289,7 +289,6 @@ class StylesResult(results.AnalysisResult):
     n_cheap_many: int = 0
     n_expensive_few: int = 0
     n_other: int = 0
-    sampled: bool = False
     price_median: float | None = None
     items_median: float | None = None
     mixture: Mixture | None = None
@@ -298,7 +297,6 @@ class StylesResult(results.AnalysisResult):
     comparison: list[SmdRow] | None = None
     truth: StyleTruth | None = None
     equivalence_margin: float | None = None
-    headline: results.Headline | None = None
     evidence: Evidence | None = results.memory()
 
     def metric(self, column: str) -> SmdRow | None:

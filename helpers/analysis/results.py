@@ -160,6 +160,8 @@ class AnalysisResult(Record):
     status: str = "ok"
     reason: str | None = None
     badge: Badge = field(default_factory=Badge)
+    sampled: bool = False
+    headline: Headline | None = None
 
     @property
     def ok(self) -> bool:
@@ -176,6 +178,18 @@ class Answer(Record):
     answer: str
     evidence: str
     badge: Badge
+
+
+@dataclass
+class ModelledResult(AnalysisResult):
+    """A result from nested regression models: controls used and left out, pooled levels, fit health, truth check."""
+
+    controls: list[str] = field(default_factory=list)
+    skipped_controls: list[str] = field(default_factory=list)
+    pooled: list[str] = field(default_factory=list)
+    health: dict | None = None
+    models: list[dict] | None = None
+    truth: list[TruthRow] | None = None
 
 
 def truth_covered(rows: list[TruthRow] | None) -> bool | None:

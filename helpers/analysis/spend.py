@@ -342,25 +342,18 @@ class Evidence:
 
 
 @dataclass
-class SpendResult(results.AnalysisResult):
+class SpendResult(results.ModelledResult):
     """04's answer: who spends more among buyers."""
 
     NOTEBOOK: ClassVar[str] = "04_spend"
     sessions: int = 0
     buyers: int = 0
     median_spend: float | None = None
-    sampled: bool = False
     idle_measured: bool = True
-    controls: list[str] = field(default_factory=list)
-    skipped_controls: list[str] = field(default_factory=list)
-    pooled: list[str] = field(default_factory=list)
-    health: stats.Health | None = None
+    health: stats.Health | None = None  # typed here, declared by ModelledResult
     style_check: purchase_styles.BrowsingCheck | None = None
     verdicts: Verdicts | None = None
     effects: list[SpendEffect] | None = None
-    models: list[dict] | None = None
-    truth: list[results.TruthRow] | None = None
-    headline: results.Headline | None = None
     evidence: Evidence | None = results.memory()
 
 

@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
+
+from helpers.errors import ParameterError
 
 FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by colleagues whatever the runner's umask
 
@@ -109,3 +112,14 @@ def data_fingerprint(raw: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:16]
+
+
+def read_yaml_mapping(path: Path, what: str, shape: str) -> dict:
+    """A YAML file that must hold a mapping; a ParameterError naming ``what`` (and ``shape``) when not."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{what} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{what} must be {shape}")
+    return data

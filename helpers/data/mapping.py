@@ -14,9 +14,8 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-import yaml
-
 from helpers.data import duck
+from helpers.data.files import read_yaml_mapping
 from helpers.data.presets import PRESETS
 from helpers.data.schema import FUNNEL_STEPS
 from helpers.data.timestamps import EPOCH_TO_MICROS
@@ -68,12 +67,7 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"parameter 'mapping': file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"mapping {path.name} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"mapping {path.name} must be a mapping with 'columns' and 'event_types'")
+    data = read_yaml_mapping(path, f"mapping {path.name}", "a mapping with 'columns' and 'event_types'")
     columns = data.get("columns") or {}
     unknown = sorted(set(columns) - set(roles))
     if unknown:

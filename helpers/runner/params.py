@@ -16,9 +16,8 @@ import math
 import re
 from pathlib import Path
 
-import yaml
-
 from helpers import paths
+from helpers.data.files import read_yaml_mapping
 from helpers.errors import ParameterError
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -96,12 +95,7 @@ def load_scenario(name: str | None) -> dict:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in paths.SCENARIOS_DIR.glob("*.yaml"))) or "none"
         raise ParameterError(f"scenario '{name}' does not exist; known scenarios: {known}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"scenario '{name}' is not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"scenario '{name}' must be a mapping of parameter: value")
+    data = read_yaml_mapping(path, f"scenario '{name}'", "a mapping of parameter: value")
     return data.get("parameters", data)
 
 
