@@ -9,7 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from helpers.data import simulate as sim
 from helpers.data.data_profile import benchmark_table, raw_profile
+from helpers.data.gold import build_gold, read_gold
 from helpers.data.simulate import SimConfig, simulate_frames, simulate_to_parquet
 from helpers.errors import ParameterError
 
@@ -26,12 +28,31 @@ def test_every_purchase_event_has_its_order_and_back(frames):
     assert orders.session_id.is_unique
 
 
-def test_order_totals_equal_their_items(frames):
-    items = frames["order_items"]
-    by_order = (items.quantity * items.unit_price_usd).groupby(items.order_id).sum()
-    totals = frames["orders"].set_index("order_id").total_usd
-    assert np.allclose(by_order.reindex(totals.index), totals, atol=0.005)
+def test_order_totals_are_their_items_times_the_known_spend_factor(tmp_path):
+    """log(total / items) is exactly the simulator's shift: a straight line in log1p(events) and log1p(idle)."""
+    config = SimConfig(n_sessions=20_000, seed=3, idle_spend_effect=-0.2, engagement_spend_effect=0.3)
+    simulate_to_parquet(config, tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    buyers = read_gold(tmp_path / "gold", buyers_only=True)
+    items = pd.read_parquet(tmp_path / "raw" / "order_items.parquet")
     assert (items.quantity >= 1).all() and (items.unit_price_usd > 0).all()
+    ratio = np.log(buyers.amount_usd / (buyers.avg_item_price_usd * buyers.n_items))
+    shift = -0.2 * (np.log1p(buyers.pre_conversion_max_idle_seconds) - sim.IDLE_CENTRE) + 0.3 * (
+        np.log1p(buyers.pre_conversion_event_count) - sim.ENGAGEMENT_CENTRE
+    )
+    assert np.abs(ratio - shift).max() < 0.01  # cents rounding only
+    none = simulate_frames(SimConfig(n_sessions=5_000, seed=3, idle_spend_effect=0.0, engagement_spend_effect=0.0))
+    lines = none["order_items"]
+    by_order = (lines.quantity * lines.unit_price_usd).groupby(lines.order_id).sum()
+    totals = none["orders"].set_index("order_id").total_usd
+    assert np.allclose(by_order.reindex(totals.index), totals, atol=0.005)  # no shift: totals are their items
+
+
+def test_no_gap_inside_a_session_reaches_the_inactivity_that_ends_it(frames):
+    ev = frames["events"].sort_values("event_id")
+    gaps = ev.groupby("session_id").ts.diff().dropna().dt.total_seconds()
+    assert gaps.max() <= sim.MAX_GAP_SECONDS + 0.001 < 30 * 60
+    assert (gaps > 10 * 60).any()  # long pauses still happen
 
 
 def test_timestamps_ordered_and_not_before_start(frames):

@@ -143,6 +143,33 @@ def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("feature")
 
 
+def unit_effects(fit, frame: pd.DataFrame) -> list[UnitEffect]:
+    """Points of conversion per extra event and per extra minute before checkout, averaged over sessions.
+
+    The derivative of the purchase probability in the raw unit: b * p(1 - p) / (1 + x) for a
+    log1p feature x (events; seconds times 60 for a minute), averaged over the sessions; the CI
+    scales the coefficient's CI by the same average.
+    """
+    p = np.asarray(fit.predict())
+    w = p * (1 - p)
+    ci = fit.conf_int()
+    out = []
+    for name, unit, scale in (("engagement", "event", 1.0), ("time", "minute", 60.0)):
+        raw = np.expm1(frame[name].to_numpy())
+        factor = 100 * float(np.mean(w * scale / (1 + raw)))  # points of conversion per unit, per unit of b
+        out.append(
+            UnitEffect(
+                name,
+                unit,
+                fit.params[name] * factor,
+                ci.loc[name, 0] * factor,
+                ci.loc[name, 1] * factor,
+                float(np.median(raw) / scale),
+            )
+        )
+    return out
+
+
 def entanglement(frame: pd.DataFrame) -> dict:
     """Correlation of engagement and time, and their variance inflation factors."""
     from statsmodels.stats.outliers_influence import variance_inflation_factor
@@ -421,6 +448,18 @@ class Verdicts(results.Record):
 
 
 @dataclass
+class UnitEffect(results.Record):
+    """Points of conversion per extra unit (an event, a minute) before checkout, with a 95 % CI."""
+
+    feature: str
+    unit: str
+    points: float
+    lo: float
+    hi: float
+    median: float  # the median session's count of that unit
+
+
+@dataclass
 class Calibration(results.Record):
     brier: float
     brier_base: float
@@ -464,6 +503,7 @@ class ConversionResult(results.ModelledResult):
     verdicts: Verdicts | None = None
     effects: list[OddsEffect] | None = None
     ame: list[dict] | None = None
+    per_unit: list[UnitEffect] = field(default_factory=list)
     entanglement: Entanglement | None = None
     calibration: Calibration | None = None
     heterogeneity: dict[str, list[dict]] = field(default_factory=dict)
@@ -474,6 +514,10 @@ class ConversionResult(results.ModelledResult):
     def effect(self, feature: str) -> OddsEffect:
         """The per-SD effect of ``feature`` ('engagement' or 'time') from the model with controls."""
         return next(e for e in self.effects if e.feature == feature)
+
+    def unit(self, feature: str) -> UnitEffect:
+        """Points of conversion per extra event ('engagement') or minute ('time')."""
+        return next(u for u in self.per_unit if u.feature == feature)
 
     def leakage_auc(self) -> tuple[float, float] | None:
         """Cross-validated AUC on leakage-free and on funnel-inclusive counts."""
@@ -534,6 +578,7 @@ def _fit(result: ConversionResult, s: Settings, truth: dict | None) -> None:
     result.verdicts = Verdicts(**v)
     result.effects = [OddsEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]
     result.ame = ev.ame.reset_index().to_dict(orient="records")
+    result.per_unit = unit_effects(main_fit, frame)
     result.models = ev.models.reset_index().to_dict(orient="records")
     result.entanglement = Entanglement(**entanglement(frame))
     result.calibration = Calibration(**{k: ev.calibration[k] for k in ("brier", "brier_base", "brier_skill")})

@@ -54,6 +54,10 @@ class Outcome(results.Record):
     guardrail_margin: float
     guardrail_ok: bool
     decision: str
+    revenue_rel: float | None = None
+    revenue_rel_hi: float | None = None
+    duration_ok: bool | None = None
+    revenue_ok: bool | None = None
     true_diff: float | None = None
     true_covered: bool | None = None
     aa_p_value: float | None = None
@@ -150,28 +154,55 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
             "epm_hi": r1 - r0 + half,
         }
     )
-    base = control["session_seconds"].mean()
-    d, dlo, dhi = _mean_diff_ci(
-        control["session_seconds"].to_numpy(float), treatment["session_seconds"].to_numpy(float), norm.ppf(1 - alpha)
-    )  # one-sided bound for non-inferiority
+    one_sided = norm.ppf(1 - alpha)  # non-inferiority bounds
+    dur, dur_hi = _relative_change(control["session_seconds"], treatment["session_seconds"], one_sided)
+    rev, rev_hi = _relative_change(control["amount_usd"], treatment["amount_usd"], one_sided)
     out.update(
         {
-            "duration_rel": d / base,
-            "duration_rel_hi": dhi / base,
+            "duration_rel": dur,
+            "duration_rel_hi": dur_hi,
+            "revenue_rel": rev,
+            "revenue_rel_hi": rev_hi,
             "guardrail_margin": guardrail_margin,
-            "guardrail_ok": bool(dhi / base < guardrail_margin),
+            "duration_ok": bool(dur_hi < guardrail_margin),
+            "revenue_ok": bool(rev_hi >= 0),  # harm: revenue per session fell significantly
         }
     )
-    if not out["guardrail_ok"]:
-        decision = "do not ship: the guardrail failed (sessions got longer than the margin allows)"
-    elif lo > 0:
-        decision = "ship: conversion rose and sessions did not get longer"
-    elif hi < 0:
-        decision = "do not ship: conversion fell"
-    else:
-        decision = "no decision: the difference in conversion is not significant"
-    out["decision"] = decision
+    out["guardrail_ok"] = out["duration_ok"] and out["revenue_ok"]
+    out["decision"] = decide(out, lo, hi)
     return Outcome(**out)
+
+
+def _relative_change(control: pd.Series, treatment: pd.Series, z: float) -> tuple[float, float]:
+    """Relative change of the treatment mean against the control mean, and a one-sided bound at ``z``.
+
+    The delta method carries the uncertainty of both means: var(r) = var(t)/c^2 + t^2 var(c)/c^4.
+    """
+    a, b = control.to_numpy(float), treatment.to_numpy(float)
+    c, t = a.mean(), b.mean()
+    if c == 0:
+        return float("nan"), float("nan")
+    var = b.var(ddof=1) / b.size / c**2 + t**2 * a.var(ddof=1) / a.size / c**4
+    rel = t / c - 1
+    return float(rel), float(rel + z * math.sqrt(var))
+
+
+def decide(out: dict, lo: float, hi: float) -> str:
+    """The pre-registered decision in words, following the numbers and the guardrails' margin."""
+    m = out["guardrail_margin"]
+    duration = (
+        f"session duration {out['duration_rel']:+.1%} (upper bound {out['duration_rel_hi']:+.1%}, margin +{m:.0%})"
+    )
+    revenue = f"revenue per session {out['revenue_rel']:+.1%} (upper bound {out['revenue_rel_hi']:+.1%})"
+    if hi < 0:
+        return "do not ship: conversion fell"
+    if not out["duration_ok"]:
+        return f"do not ship: the duration guardrail failed, {duration}"
+    if not out["revenue_ok"]:
+        return f"do not ship: the revenue guardrail failed, {revenue}: a significant fall"
+    if lo > 0:
+        return f"ship: conversion rose; {duration} stays within its margin and {revenue} shows no significant fall"
+    return "no decision: the conversion difference's CI includes zero"
 
 
 def run_simulated(

@@ -259,8 +259,21 @@ class Verdicts(BrowsingCheck):
 
 @dataclass
 class Mixture(results.Record):
+    """How far a two-component mixture on log price x log units agrees with the median-split rule."""
+
     agreement: float | None
     adjusted_rand: float | None
+    verdict: str = "not estimated"  # 'agrees', 'partly', 'does not agree'
+
+
+ARI_AGREES, ARI_PARTLY = 0.5, 0.2  # adjusted Rand index: at least 0.5 agrees, below 0.2 does not
+
+
+def mixture_verdict(adjusted_rand: float | None) -> str:
+    """'agrees', 'partly' or 'does not agree', from the adjusted Rand index (``ARI_AGREES``, ``ARI_PARTLY``)."""
+    if adjusted_rand is None or not np.isfinite(adjusted_rand):
+        return "not estimated"
+    return "agrees" if adjusted_rand >= ARI_AGREES else ("partly" if adjusted_rand >= ARI_PARTLY else "does not agree")
 
 
 @dataclass
@@ -340,7 +353,7 @@ def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
         stats.behaviour_features(ev.buyers), result.n_cheap_many + result.n_expensive_few
     )
     mix = mixture_agreement(ev.buyers, s.seed)
-    result.mixture = Mixture(mix["agreement"], mix["adjusted_rand"])
+    result.mixture = Mixture(mix["agreement"], mix["adjusted_rand"], mixture_verdict(mix["adjusted_rand"]))
     ev.comparison = compare_behaviour(ev.buyers, s.equivalence_margin)
     ev.prediction = predictability(ev.buyers, controls, s.cv_folds, s.seed)
     check = verdict(ev.comparison)

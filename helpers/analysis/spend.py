@@ -159,14 +159,17 @@ def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def truth_check(fit, truth: dict) -> pd.DataFrame:
-    """Idle-time and engagement coefficients on log spend beside the simulator's implied true effects."""
+    """Every coefficient 04's answer speaks of (log spend per log1p unit) beside the simulator's true value."""
     rows = []
     for name, key, label in (
-        ("idle", "implied_idle_on_log_spend", "idle -> log spend (per log1p second)"),
         ("engagement", "implied_engagement_on_log_spend", "engagement -> log spend (per log1p event)"),
+        ("time", "implied_time_on_log_spend", "time -> log spend (per log1p second)"),
+        ("idle", "implied_idle_on_log_spend", "idle -> log spend (per log1p second)"),
     ):
+        if name not in fit.params:
+            continue
         lo, hi = fit.conf_int().loc[name]
-        value = truth[key]
+        value = truth.get(key, 0.0)
         rows.append(
             {
                 "effect": label,
@@ -180,36 +183,89 @@ def truth_check(fit, truth: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("effect")
 
 
-def direction(lo: float, hi: float) -> str:
-    """'negative', 'positive' or 'none' from a CI."""
-    return "negative" if hi < 0 else ("positive" if lo > 0 else "none")
+UNSIZEABLE_WIDTH_PCT = 100.0  # a per-SD CI wider than this (percentage points) cannot size an effect
+MAIN_SPEC, CENTRAL_SPEC = "both + idle + controls", "both + controls"
+
+
+def effect_class(coef_lo: float, coef_hi: float, sd: float, negligible_pct: float) -> str:
+    """'positive', 'negative', 'negligible' or 'unclear': a per-SD CI of log spend against ±``negligible_pct`` %."""
+    return stats.classify_interval(coef_lo * sd, coef_hi * sd, np.log1p(negligible_pct / 100))
+
+
+def feature_call(
+    feature: str, specs: dict[str, pd.DataFrame], negligible_pct: float, gamma: pd.DataFrame | None, mean_spend: float
+) -> FeatureCall:
+    """One feature's call across the specifications that hold it (smallest last is the answer's own).
+
+    A direction ('positive' or 'negative') needs a material CI in every specification shown and,
+    where the Gamma GLM ran, a Gamma CI on the same side of zero. Material but of opposite or
+    changing sign across specifications: 'depends'. Negligible everywhere: 'negligible'. A CI
+    wider than ``UNSIZEABLE_WIDTH_PCT`` points: 'cannot size'. Otherwise 'unclear'.
+    """
+    held = {name: t.loc[feature] for name, t in specs.items() if feature in t.index}
+    if not held:
+        return FeatureCall(feature, "not available")
+    own_spec = MAIN_SPEC if MAIN_SPEC in held else next(iter(held))
+    own = held[own_spec]
+    classes = {name: effect_class(r.coef_lo, r.coef_hi, r.sd, negligible_pct) for name, r in held.items()}
+    gamma_side = None
+    if gamma is not None and feature in gamma.index and pd.notna(gamma.loc[feature, "gamma_lo"]):
+        g = gamma.loc[feature]
+        gamma_side = "positive" if g.gamma_lo > 0 else ("negative" if g.gamma_hi < 0 else "none")
+        classes["Gamma GLM check"] = gamma_side
+    material = {c for n, c in classes.items() if n != "Gamma GLM check"}
+    if own.pct_hi - own.pct_lo > UNSIZEABLE_WIDTH_PCT:
+        verdict = "cannot size"
+    elif len(material) == 1 and material <= {"positive", "negative"}:
+        verdict = next(iter(material)) if gamma_side in (None, next(iter(material))) else "unclear"
+    elif material & {"positive", "negative"} and len(material) > 1:
+        verdict = "depends"
+    elif material == {"negligible"}:
+        verdict = "negligible"
+    else:
+        verdict = "unclear"
+    others = {name: r for name, r in held.items() if name != own_spec}
+    other_spec, other = next(iter(others.items())) if others else (None, None)
+    return FeatureCall(
+        feature=feature,
+        verdict=verdict,
+        specification=own_spec,
+        pct=float(own.pct_per_sd),
+        lo=float(own.pct_lo),
+        hi=float(own.pct_hi),
+        usd=float(mean_spend * own.pct_per_sd / 100),
+        usd_lo=float(mean_spend * own.pct_lo / 100),
+        usd_hi=float(mean_spend * own.pct_hi / 100),
+        detectable=float(own.detectable_pct),
+        classes=classes,
+        other_specification=other_spec,
+        other_pct=None if other is None else float(other.pct_per_sd),
+        other_lo=None if other is None else float(other.pct_lo),
+        other_hi=None if other is None else float(other.pct_hi),
+    )
 
 
 def verdicts(
     table: pd.DataFrame,
-    central: pd.DataFrame,
-    full: pd.DataFrame,
+    specs: dict[str, pd.DataFrame],
+    gamma: pd.DataFrame | None,
     health: dict,
     confounded: bool,
-    rmse_gain: float,
-    little_r2: float,
-) -> dict:
-    """Which feature explains spend better, and the direction of time and idle once engagement is held.
+    settings: Settings,
+    mean_spend: float,
+) -> Verdicts:
+    """Which feature explains spend better, and each feature's call (see ``feature_call``).
 
     ``explains_better``: the single-feature model whose CV RMSE is lower by at least ``rmse_gain``
-    (relative), else 'neither clearly'. ``time_given_engagement`` and ``idle_given_engagement_time``:
-    the sign of a CI that excludes zero, else 'none'; 'unclear' when a fit is in poor health or
-    when purchase styles browse differently (``confounded``: then what buyers choose can masquerade
-    as how they browse). ``explains_little``: the fullest model's adjusted R² is below ``little_r2``.
+    (relative), else 'neither clearly'. Every call turns 'unclear' when a fit is in poor health or
+    when purchase styles browse differently (``confounded``: then what buyers choose can
+    masquerade as how they browse). ``explains_little``: the best adjusted R² is below ``little_r2``.
     """
     eng, tim = table.loc["engagement only"], table.loc["time only"]
     gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
-    better = "neither clearly" if abs(gap) < rmse_gain else ("engagement" if gap > 0 else "time")
-    t = central.loc["time"]
-    i = full.loc["idle"] if "idle" in full.index else None
+    better = "neither clearly" if abs(gap) < settings.rmse_gain else ("engagement" if gap > 0 else "time")
     calls = {
-        "time_given_engagement": direction(t.coef_lo, t.coef_hi),
-        "idle_given_engagement_time": direction(i.coef_lo, i.coef_hi) if i is not None else "not available",
+        f: feature_call(f, specs, settings.negligible_pct, gamma, mean_spend) for f in ("engagement", "time", "idle")
     }
     reasons = list(health["reasons"])
     if confounded:
@@ -218,43 +274,47 @@ def verdicts(
             "which products buyers choose rather than how they browse"
         )
     if reasons:
-        calls = {k: ("unclear" if c != "not available" else c) for k, c in calls.items()}
+        for call in calls.values():
+            if call.verdict != "not available":
+                call.verdict = "unclear"
     best_r2 = float(table["adj_r2"].max())
-    return {
-        "explains_better": better,
-        "explains_little": best_r2 < little_r2,
-        "best_adj_r2": best_r2,
-        "rmse_engagement_only": float(eng.cv_rmse),
-        "rmse_time_only": float(tim.cv_rmse),
-        "adj_r2_engagement_only": float(eng.adj_r2),
-        "adj_r2_time_only": float(tim.adj_r2),
-        **calls,
-        "healthy": bool(health["ok"]),
-        "confounded": bool(confounded),
-        "reasons": reasons,
-        "time_pct": float(t.pct_per_sd),
-        "time_lo": float(t.pct_lo),
-        "time_hi": float(t.pct_hi),
-        "time_detectable": float(t.detectable_pct),
-        **(
-            {
-                "idle_pct": float(i.pct_per_sd),
-                "idle_lo": float(i.pct_lo),
-                "idle_hi": float(i.pct_hi),
-                "idle_detectable": float(i.detectable_pct),
-                "idle_sign": direction(i.coef_lo, i.coef_hi),
-            }
-            if i is not None
-            else {
-                "idle_pct": None,
-                "idle_lo": None,
-                "idle_hi": None,
-                "idle_detectable": None,
-                "idle_sign": "not available",
-            }
-        ),
-        "time_sign": direction(t.coef_lo, t.coef_hi),
-    }
+    return Verdicts(
+        explains_better=better,
+        explains_little=best_r2 < settings.little_r2,
+        best_adj_r2=best_r2,
+        rmse_engagement_only=float(eng.cv_rmse),
+        rmse_time_only=float(tim.cv_rmse),
+        adj_r2_engagement_only=float(eng.adj_r2),
+        adj_r2_time_only=float(tim.adj_r2),
+        healthy=bool(health["ok"]),
+        confounded=bool(confounded),
+        reasons=reasons,
+        negligible_pct=settings.negligible_pct,
+        engagement=calls["engagement"],
+        time=calls["time"],
+        idle=calls["idle"],
+    )
+
+
+def spend_by_engagement(buyers: pd.DataFrame) -> list[SegmentSpend]:
+    """Mean spend per order (95 % CI) of buyers in the lowest and highest third of events before checkout."""
+    x = np.expm1(buyers["engagement"]).round()  # events before checkout, back from log1p
+    lo_cut, hi_cut = float(x.quantile(1 / 3)), float(x.quantile(2 / 3))
+    if hi_cut <= lo_cut:
+        hi_cut = lo_cut + 1
+    rows = []
+    for label, part, rule in (
+        ("few events", buyers[x <= lo_cut], f"at most {lo_cut:g}"),
+        ("many events", buyers[x >= hi_cut], f"at least {hi_cut:g}"),
+    ):
+        values = part["amount_usd"].to_numpy(float)
+        if values.size < 2:
+            continue
+        half = stats.Z95 * values.std(ddof=1) / np.sqrt(values.size)
+        rows.append(
+            SegmentSpend(label, rule, int(values.size), values.mean(), values.mean() - half, values.mean() + half)
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,6 +336,7 @@ class Settings(results.Settings):
     min_level_events: int
     rmse_gain: float
     little_r2: float
+    negligible_pct: float
     equivalence_margin: float
     max_model_rows: int
 
@@ -301,6 +362,39 @@ class SpendEffect(results.Record):
 
 
 @dataclass
+class FeatureCall(results.Record):
+    """One feature's association with spend: its call, its % and USD per SD in the answer's model, and elsewhere."""
+
+    feature: str
+    verdict: str  # positive, negative, negligible, depends, unclear, cannot size, not available
+    specification: str | None = None
+    pct: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+    usd: float | None = None
+    usd_lo: float | None = None
+    usd_hi: float | None = None
+    detectable: float | None = None
+    classes: dict[str, str] = field(default_factory=dict)
+    other_specification: str | None = None
+    other_pct: float | None = None
+    other_lo: float | None = None
+    other_hi: float | None = None
+
+
+@dataclass
+class SegmentSpend(results.Record):
+    """Mean spend per order of one group of buyers, with a 95 % CI."""
+
+    segment: str
+    rule: str
+    buyers: int
+    mean_usd: float
+    lo: float
+    hi: float
+
+
+@dataclass
 class Verdicts(results.Record):
     """04's computed answers (see ``verdicts``)."""
 
@@ -311,21 +405,16 @@ class Verdicts(results.Record):
     rmse_time_only: float
     adj_r2_engagement_only: float
     adj_r2_time_only: float
-    time_given_engagement: str
-    idle_given_engagement_time: str
     healthy: bool
     confounded: bool
     reasons: list[str]
-    time_pct: float
-    time_lo: float
-    time_hi: float
-    time_detectable: float
-    idle_pct: float | None
-    idle_lo: float | None
-    idle_hi: float | None
-    idle_detectable: float | None
-    idle_sign: str
-    time_sign: str
+    negligible_pct: float
+    engagement: FeatureCall
+    time: FeatureCall
+    idle: FeatureCall
+
+    def calls(self) -> list[FeatureCall]:
+        return [self.engagement, self.time, self.idle]
 
 
 @dataclass
@@ -349,6 +438,8 @@ class SpendResult(results.ModelledResult):
     sessions: int = 0
     buyers: int = 0
     median_spend: float | None = None
+    mean_spend: float | None = None
+    by_engagement: list[SegmentSpend] = field(default_factory=list)
     idle_measured: bool = True
     health: stats.Health | None = None  # typed here, declared by ModelledResult
     style_check: purchase_styles.BrowsingCheck | None = None
@@ -372,6 +463,8 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None, idle:
         sessions=gold.count_sessions(gold_dir),
         buyers=len(all_buyers),
         median_spend=float(all_buyers["amount_usd"].median()) if len(all_buyers) else None,
+        mean_spend=float(all_buyers["amount_usd"].mean()) if len(all_buyers) else None,
+        by_engagement=spend_by_engagement(all_buyers) if len(all_buyers) else [],
         sampled=sampled,
         idle_measured=idle,
         controls=controls,
@@ -399,14 +492,16 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     if gamma is not None:
         checked = stats.per_sd(gamma, ev.buyers, ev.effects.index, _pct, ("gamma_pct", "gamma_lo", "gamma_hi"))
         ev.effects = ev.effects.join(checked[["gamma_pct", "gamma_lo", "gamma_hi"]])
-    ev.central = per_sd_effects(ev.fits["both + controls"], ev.buyers, alpha=s.alpha)
+    ev.central = per_sd_effects(ev.fits[CENTRAL_SPEC], ev.buyers, alpha=s.alpha)
     if truth is not None:
         ev.truth = truth_check(full_fit, truth)
+    specs = {MAIN_SPEC: ev.effects, CENTRAL_SPEC: ev.central} if idle else {CENTRAL_SPEC: ev.effects}
+    gamma_table = ev.effects if gamma is not None else None
     confounded = check.browsing == "different"
-    v = verdicts(ev.models, ev.central, ev.effects, nested["health"], confounded, s.rmse_gain, s.little_r2)
+    v = verdicts(ev.models, specs, gamma_table, nested["health"], confounded, s, result.mean_spend)
     result.health = stats.Health.from_json(nested["health"])
     result.style_check = check
-    result.verdicts = Verdicts(**v)
+    result.verdicts = v
     result.effects = [SpendEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]
     result.models = ev.models.reset_index().to_dict(orient="records")
     result.truth = (
@@ -420,30 +515,38 @@ def _pct(b):
 
 
 def headline(result: SpendResult) -> results.Headline:
-    """The number 04's answer quotes: time's % change in spend per SD, engagement and controls held fixed."""
-    v = result.verdicts
+    """The number 04's answer leads with: the largest material association with spend, else idle time's."""
+    calls = [c for c in result.verdicts.calls() if c.verdict != "not available"]
+    material = [c for c in calls if c.verdict in ("positive", "negative")]
+    lead = max(material, key=lambda c: abs(np.log1p(c.pct / 100))) if material else None
+    if lead is None:
+        lead = next((c for c in calls if c.feature == "idle"), calls[0])
     return results.Headline(
-        feature="time",
-        estimate=v.time_pct,
-        lo=v.time_lo,
-        hi=v.time_hi,
+        feature=lead.feature,
+        estimate=lead.pct,
+        lo=lead.lo,
+        hi=lead.hi,
         unit="% change in spend per SD",
-        specification="both + controls",
-        rule="sign of a 95 % CI that excludes zero",
-        verdict=v.time_given_engagement,
+        specification=lead.specification,
+        rule=f"per-SD CI outside ±{result.verdicts.negligible_pct:g} % in every model shown, the Gamma GLM on "
+        "the same side of zero",
+        verdict=lead.verdict,
     )
 
 
 def badge(result: SpendResult) -> results.Badge:
-    """04's confidence badge."""
+    """04's confidence badge: decisive when no call is unclear; the confounding rule only when it was tested."""
     if not result.ok:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
+    tested = result.style_check is not None and result.style_check.browsing != "not estimated"
     return results.Badge.from_rules(
-        "unclear" not in (v.time_given_engagement, v.idle_given_engagement_time),
+        all(c.verdict not in ("unclear", "cannot size") for c in v.calls()),
         {
             "fits healthy": v.healthy,
-            "purchase styles browse alike (no confounding by product choice)": not v.confounded,
+            "purchase styles shown to browse alike (no confounding by product choice)": (
+                result.style_check.browsing == "similar" if tested else None
+            ),
             "behaviour explains a material share of spend": not v.explains_little,
             "true effects inside the 95 % CIs": results.truth_covered(result.truth),
         },

@@ -37,7 +37,10 @@ GOLD_COLUMNS_READ = [
     "pre_conversion_event_count",
     "pre_conversion_seconds",
 ]
-KEY_FIGURE_CAPTION = "Conversion (95 % CI) and revenue per session by engagement segment (events before checkout)"
+DRIVERS = {
+    "engagement": ("pre_conversion_event_count", "events before checkout"),
+    "time": ("pre_conversion_seconds", "seconds before checkout"),
+}
 
 
 @dataclass
@@ -55,10 +58,20 @@ class Settings(results.Settings):
 
 @dataclass
 class Recommendation(results.Record):
+    """One recommendation: whether the evidence supports it, its expected impact and the section it rests on.
+
+    ``kind`` is 'action' when the answer behind it is a direct effect the models estimate (and the
+    simulator defines), 'hypothesis' when it rests on a description that only the experiment can
+    turn into a cause.
+    """
+
     title: str
     status: str
     text: str
     evidence: str
+    impact: str = ""
+    link: str = ""
+    kind: str = "hypothesis"
 
 
 @dataclass
@@ -67,7 +80,7 @@ class ExperimentPlan(results.Record):
 
     primary: str
     unit: str
-    guardrail: str
+    guardrails: list[str]
     lever: str
     simulate: bool
     hypothesis: str
@@ -106,7 +119,10 @@ class StrategyResult(results.Record):
     alpha: float | None = None
     power: float | None = None
     relative_mde: float | None = None
-    key_figure_caption: str = KEY_FIGURE_CAPTION
+    key_figure_caption: str = ""
+    driver: str = "engagement"
+    driver_reason: str = ""
+    weeks_needed: int | None = None
     evidence: Evidence | None = results.memory()
 
     @property
@@ -124,28 +140,35 @@ def analyse(
     """
     s = settings
     sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ)
-    seg, cuts = segments(sessions)
+    drive, why = driver(upstream.get("03_conversion"))
+    seg, cuts = segments(sessions, drive)
     flow = traffic(sessions)
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
     n_needed = experiment.sample_size(baseline, s.relative_mde, s.alpha, s.power) if 0 < baseline < 1 else None
     days = 2 * n_needed / per_day if n_needed and per_day else None
-    plan = experiment_plan(upstream)
+    weeks = max(1, math.ceil(days / 7)) if days is not None else None
+    plan = experiment_plan(upstream, s.guardrail_margin)
+    segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
         summary=findings.summary(upstream),
-        recommendations=recommendations(upstream, seg.reset_index().to_dict(orient="records"), cuts),
-        segments=seg.reset_index().to_dict(orient="records"),
+        recommendations=recommendations(upstream, segment_rows, cuts, drive),
+        segments=segment_rows,
         segment_cuts=cuts,
         baseline=baseline,
         sessions_per_day=per_day,
         span_hours=flow["span_hours"],
         sample_size_per_arm=n_needed,
         days_needed=days,
+        weeks_needed=weeks,
         plan=plan,
-        experiment_lines=findings.experiment_lines(plan, n_needed, days, s.relative_mde, flow["span_hours"]),
+        experiment_lines=findings.experiment_lines(plan, n_needed, weeks, s.relative_mde, flow["span_hours"]),
         limitations=findings.limitations(upstream),
         alpha=s.alpha,
         power=s.power,
         relative_mde=s.relative_mde,
+        key_figure_caption=f"Conversion (95 % CI) and revenue per session by {DRIVERS[drive][1]} (thirds of sessions)",
+        driver=drive,
+        driver_reason=why,
         evidence=Evidence(segments=seg),
     )
     if n_needed and per_day:
@@ -175,9 +198,20 @@ def why_not_simulated(truth: dict | None, plan: ExperimentPlan, n_needed: int | 
     return None
 
 
-def segments(sessions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Low / middle / high engagement sessions by tertiles of pre-conversion events."""
-    x = sessions["pre_conversion_event_count"]
+def driver(conv) -> tuple[str, str]:
+    """The behaviour 06 splits sessions by: 03's answer when it names one, else engagement (and why)."""
+    if conv is not None and conv.ok and conv.verdicts.answer in DRIVERS:
+        return conv.verdicts.answer, f"03 finds {conv.verdicts.answer} the clearly stronger correlate of purchase"
+    return (
+        "engagement",
+        "03 names no clearly stronger correlate of purchase, so sessions are split by engagement for reference",
+    )
+
+
+def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFrame, dict]:
+    """Low / middle / high thirds of sessions by the driver (events or seconds before checkout)."""
+    column = DRIVERS[by][0]
+    x = sessions[column]
     lo_cut, hi_cut = float(x.quantile(1 / 3)), float(x.quantile(2 / 3))
     if hi_cut <= lo_cut:
         hi_cut = lo_cut + 1
@@ -198,7 +232,7 @@ def segments(sessions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     g["conv_lo"], g["conv_hi"] = stats.wilson(g["buyers"], g["sessions"])
     g["revenue_per_session"] = g["revenue"] / g["sessions"]
     g["spend_per_buyer"] = g["revenue"] / g["buyers"].replace(0, np.nan)
-    return g, {"low_max_events": lo_cut, "high_min_events": hi_cut}
+    return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut}
 
 
 def traffic(sessions: pd.DataFrame) -> dict:
@@ -218,150 +252,204 @@ def traffic(sessions: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def recommendations(upstream: dict, seg: list[dict] | None = None, cuts: dict | None = None) -> list[Recommendation]:
-    """Each recommendation, its status (supported, withdrawn with the reason, not estimated) and its evidence."""
+def recommendations(
+    upstream: dict, seg: list[dict] | None = None, cuts: dict | None = None, drive: str = "engagement"
+) -> list[Recommendation]:
+    """Each recommendation, its status (supported, withdrawn with the reason, not estimated), impact and evidence."""
     conv = upstream.get("03_conversion") or ConversionResult(status="missing")
     sp = upstream.get("04_spend") or SpendResult(status="missing")
     st = upstream.get("05_purchase_style") or StylesResult(status="missing")
-    recs = [_engagement_rec(conv), _idle_rec(sp)]
+    mean_order = sp.mean_spend if sp.mean_spend else None
+    recs = [_engagement_rec(conv, mean_order), _content_rec(conv, mean_order), _idle_rec(sp, conv)]
     if seg and len(seg) >= 2:
-        recs.append(_segment_rec(seg[0], seg[-1], cuts or {}))
-    recs += _style_recs(st)
+        recs.append(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive))
+    recs.append(_style_rec(st))
     return recs
 
 
-def _engagement_rec(conv: ConversionResult) -> Recommendation:
+def _time_helps(conv: ConversionResult) -> bool:
+    v = conv.verdicts
+    return v.time == "positive" and (v.answer == "time" or v.time_adds == "yes")
+
+
+def _conversion_impact(conv: ConversionResult, feature: str, mean_order: float | None) -> str:
+    u = conv.unit(feature)
+    text = f"+1 {u.unit} before checkout ≈ {u.points:+.2f} points of conversion [{u.lo:+.2f}, {u.hi:+.2f}]"
+    if mean_order:
+        per_thousand = u.points / 100 * 1000 * mean_order
+        text += f", about {per_thousand:+,.0f} USD per 1,000 sessions at {mean_order:,.2f} USD an order"
+    return text
+
+
+def _engagement_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
     title = "Optimise for engagement, not time on site"
+    link = "03_conversion.html#Findings"
     if not conv.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models")
+        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
     v = conv.verdicts
     evidence = f"03: engagement {v.engagement}, time {v.time}, time adds: {v.time_adds}"
-    time_helps = v.time_adds == "yes" and v.time_sign == "positive"
-    if v.answer == "engagement" and v.engagement == "positive" and not time_helps:
+    if v.answer == "engagement" and v.engagement == "positive" and not _time_helps(conv):
         return Recommendation(
             title,
             SUPPORTED,
             "Build features that invite meaningful actions (compare, save, add to cart) rather "
             "than ones that only keep visitors longer.",
             evidence,
+            _conversion_impact(conv, "engagement", mean_order),
+            link,
+            "action",
         )
     if not v.healthy:
         why = "the conversion models are in poor health"
-    elif time_helps:
+    elif _time_helps(conv):
         why = "longer time before checkout is associated with higher purchase odds by itself"
     elif v.engagement != "positive":
         why = findings.effect_phrase("engagement", v.engagement)
     else:
         why = "engagement is not clearly the stronger of the two"
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence)
+    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
-def _idle_rec(sp: SpendResult) -> Recommendation:
-    title = "Turn idle time into interaction"
-    if not sp.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "04 could not fit its models")
-    v = sp.verdicts
-    call = v.idle_given_engagement_time
-    if call == "not available":
-        return Recommendation(title, NOT_ESTIMATED, "", "04: idle gaps are not available for session-level input")
-    evidence = f"04: idle gaps and spend {findings.pct(v.idle_pct, v.idle_lo, v.idle_hi)} per SD"
-    if call == "negative":
+def _content_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
+    title = "Hold attention before checkout with richer product content"
+    link = "03_conversion.html#Findings"
+    if not conv.ok:
+        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+    v = conv.verdicts
+    evidence = f"03: answer {v.answer}, time {v.time}, time adds: {v.time_adds}"
+    if v.answer == "time" and v.time == "positive":
         return Recommendation(
             title,
             SUPPORTED,
-            "After a long pause, offer a low-effort next step (compare, see details, save "
-            "for later); longer idle gaps are associated with smaller baskets.",
+            "Reviews, guides and fuller product pages give visitors reasons to stay before they decide.",
             evidence,
+            _conversion_impact(conv, "time", mean_order),
+            link,
+            "action",
+        )
+    why = (
+        "the conversion models are in poor health"
+        if not v.healthy
+        else "03 does not find time before checkout the clearly stronger, positive correlate of purchase"
+    )
+    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+
+
+def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
+    title = "Turn idle time into interaction"
+    link = "04_spend.html#Findings"
+    if not sp.ok:
+        return Recommendation(title, NOT_ESTIMATED, "", "04 could not fit its models", link=link)
+    v = sp.verdicts
+    call = v.idle
+    if call.verdict == "not available":
+        return Recommendation(
+            title, NOT_ESTIMATED, "", "04: idle gaps are not available for session-level input", link=link
+        )
+    evidence = f"04: longest idle gap and spend {findings.pct(call.pct, call.lo, call.hi)} per SD"
+    if call.verdict == "negative" and conv.ok and _time_helps(conv):
+        why = "shorter pauses would shorten the time before checkout that 03 links to higher purchase odds"
+        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+    if call.verdict == "negative":
+        return Recommendation(
+            title,
+            SUPPORTED,
+            "After a long pause, offer a low-effort next step (compare, see details, save for later); longer idle "
+            "gaps are associated with smaller orders.",
+            evidence,
+            f"a longest idle gap one SD shorter goes with {findings.usd(-call.usd, -call.usd_hi, -call.usd_lo)} "
+            "per order",
+            link,
+            "action",
         )
     why = (
         "; ".join(v.reasons)
-        if call == "unclear"
-        else findings.spend_phrase("idle", call, v.idle_pct, v.idle_lo, v.idle_hi, v.idle_detectable)
+        if call.verdict == "unclear" and v.reasons
+        else findings.spend_call_phrase(call, v.negligible_pct)
     )
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence)
+    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
-def _segment_rec(low: dict, high: dict, cuts: dict) -> Recommendation:
-    title = "Segment the experience by engagement level"
+def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, drive: str) -> Recommendation:
+    words = DRIVERS[drive][1]
+    title = f"Segment the experience by {drive} level"
+    link = "06_strategy.html#2-·-Segments"
     lo_txt = f"{low['conversion']:.2%} [{low['conv_lo']:.2%}, {low['conv_hi']:.2%}]"
     hi_txt = f"{high['conversion']:.2%} [{high['conv_lo']:.2%}, {high['conv_hi']:.2%}]"
-    evidence = f"conversion: low engagement {lo_txt}, high engagement {hi_txt}"
-    few, many = _events(cuts.get("low_max_events", math.nan)), _events(cuts.get("high_min_events", math.nan))
-    if high["conv_lo"] > low["conv_hi"]:
-        return Recommendation(
-            title,
-            SUPPORTED,
-            f"Sessions with at least {many} before checkout convert more: keep their path to "
-            f"checkout short. Sessions with at most {few} convert less: guide them with fewer, clearer choices.",
-            evidence,
-        )
-    if low["conv_lo"] > high["conv_hi"]:
-        return Recommendation(
-            title,
-            SUPPORTED,
-            f"Sessions with at most {few} before checkout convert more: quick deciders "
-            f"should reach checkout without extra steps. Sessions with at least {many} convert less: find "
-            "where they get stuck.",
-            evidence,
-        )
-    return Recommendation(
-        title, WITHDRAWN, "Withdrawn: the conversion CIs of low- and high-engagement sessions overlap.", evidence
+    evidence = f"conversion: low {drive} {lo_txt}, high {drive} {hi_txt}"
+    if not (conv.ok and conv.verdicts.answer == drive):
+        why = "03 does not find this behaviour the clearly stronger correlate of purchase, so segments by it would "
+        why += "only mirror what travels with it"
+        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+    few, many = _amount(cuts.get("low_max", math.nan), drive), _amount(cuts.get("high_min", math.nan), drive)
+    impact = (
+        f"{(high['conversion'] - low['conversion']) * 100:+.2f} points of conversion and "
+        f"{high['revenue_per_session'] - low['revenue_per_session']:+,.2f} USD per session, "
+        "from the low to the high third"
     )
+    if high["conv_lo"] > low["conv_hi"]:
+        text = (
+            f"Sessions with at least {many} before checkout convert more: keep their path to checkout short. "
+            f"Sessions with at most {few} convert less: guide them with fewer, clearer choices."
+        )
+    elif low["conv_lo"] > high["conv_hi"]:
+        text = (
+            f"Sessions with at most {few} before checkout convert more: quick deciders should reach checkout "
+            f"without extra steps. Sessions with at least {many} convert less: find where they get stuck."
+        )
+    else:
+        return Recommendation(
+            title,
+            WITHDRAWN,
+            f"Withdrawn: the conversion CIs of the low and high thirds by {words} overlap.",
+            evidence,
+            link=link,
+        )
+    return Recommendation(title, SUPPORTED, text, evidence, impact, link, "hypothesis")
 
 
-def _style_recs(st: StylesResult) -> list[Recommendation]:
+def _style_rec(st: StylesResult) -> Recommendation:
     title = "Sell expensive items through price framing, not browsing mechanics"
+    link = "05_purchase_style.html#Findings"
     if not st.ok:
-        return [Recommendation(title, NOT_ESTIMATED, "", "05 could not compare the styles")]
+        return Recommendation(title, NOT_ESTIMATED, "", "05 could not compare the styles", link=link)
     v = st.verdicts
     evidence = f"05: browsing {v.browsing}, behaviour-only AUC {v.behaviour_auc:.3f}"
+    share = next((r["share_of_revenue"] for r in st.money or [] if r["style"] == "expensive-few"), None)
+    impact = f"expensive-few buyers bring {share:.0%} of revenue" if share is not None else ""
     if v.browsing == "similar":
-        recs = [
-            Recommendation(
-                title,
-                SUPPORTED,
-                "The styles browse alike, so value framing (bundles, comparisons, guarantees) is "
-                "the lever for expensive items.",
-                evidence,
-            )
-        ]
-    else:
-        why = {
-            "different": "the styles browse differently, so browsing mechanics may shape what is bought",
-            "inconclusive": "the data cannot tell whether the styles browse alike",
-        }[v.browsing]
-        recs = [Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence)]
-    margin_title = "Protect the margin of the style that earns more per buyer"
-    if v.higher_margin_style:
-        recs.append(
-            Recommendation(
-                margin_title,
-                SUPPORTED,
-                f"{findings.cap(v.higher_margin_style)} buyers earn more gross margin per buyer; test discounts on "
-                "them with care.",
-                "05: margin per buyer by style, 95 % CIs apart",
-            )
+        return Recommendation(
+            title,
+            SUPPORTED,
+            "The styles browse alike, so value framing (bundles, comparisons, guarantees) is the lever for expensive "
+            "items.",
+            evidence,
+            impact,
+            link,
+            "hypothesis",
         )
-    else:
-        why = "the styles' margin-per-buyer CIs overlap" if v.margin_known else "product costs are unknown"
-        recs.append(Recommendation(margin_title, WITHDRAWN, f"Withdrawn: {why}.", "05: margin per buyer by style"))
-    return recs
+    why = {
+        "different": "the styles browse differently, so browsing mechanics may shape what is bought",
+        "inconclusive": "the data cannot tell whether the styles browse alike",
+    }[v.browsing]
+    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
-def experiment_plan(upstream: dict) -> ExperimentPlan:
+def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> ExperimentPlan:
     """The experiment the evidence points to: lever, hypothesis, intervention, metrics, and whether it is simulated."""
     conv = upstream.get("03_conversion")
     v = conv.verdicts if conv is not None and conv.ok else None
     primary, unit = "session conversion", "user where users are identified, else session"
+    revenue = "revenue per session (no significant fall)"
     if v and v.answer == "time" and v.time == "positive":
         return ExperimentPlan(
             primary=primary,
             unit=unit,
-            guardrail="checkout completion rate",
+            guardrails=["checkout completion rate", revenue],
             lever="time before checkout",
             simulate=False,
             hypothesis="Content that holds attention before checkout (reviews, guides, richer product pages) "
-            "raises conversion.",
+            "would raise conversion.",
             intervention="Show richer product content on the pages visitors read before checkout.",
             basis="03 finds time before checkout the clearly stronger, positive correlate of purchase.",
         )
@@ -369,14 +457,15 @@ def experiment_plan(upstream: dict) -> ExperimentPlan:
     return ExperimentPlan(
         primary=primary,
         unit=unit,
-        guardrail="mean session duration",
+        guardrails=[f"mean session duration (not more than {guardrail_margin:.0%} longer)", revenue],
         lever="interaction density",
         simulate=True,
-        hypothesis="Raising interactions per minute raises conversion without lengthening sessions.",
+        hypothesis="More interactions per minute at the same time on site would raise conversion.",
         intervention="Detect idle gaps between interactions and offer a low-effort next step (compare, expand "
         "details, save for later).",
         basis=(
-            "03 finds more events before checkout associated with higher purchase odds."
+            "03 links more events before checkout with higher purchase odds; only the experiment can show that "
+            "adding interactions causes it."
             if supported
             else "Exploratory: 03 supports no behavioural lever clearly, so the experiment tests the most "
             "plausible one."
@@ -384,7 +473,9 @@ def experiment_plan(upstream: dict) -> ExperimentPlan:
     )
 
 
-def _events(n: float) -> str:
+def _amount(n: float, drive: str) -> str:
     if isinstance(n, float) and math.isnan(n):
-        return "a few events"
+        return "a few events" if drive == "engagement" else "a short time"
+    if drive == "time":
+        return f"{n:,.0f} seconds"
     return f"{n:g} event" + ("" if n == 1 else "s")

@@ -57,8 +57,15 @@ def analyse_world(gold_dir: Path, truth: dict, seed: int) -> dict:
     return {name: module.analyse(gold_dir, settings(name, seed), truth) for name, module in ANALYSES.items()}
 
 
-def true_calls(truth: dict, sds: dict, idle_sd: float, negligible_or: float) -> dict:
-    """What a perfect analysis would conclude in this world."""
+SPEND_TRUTH = {
+    "engagement": "implied_engagement_on_log_spend",
+    "time": "implied_time_on_log_spend",
+    "idle": "implied_idle_on_log_spend",
+}
+
+
+def true_calls(truth: dict, sds: dict, spend_sds: dict, negligible_or: float, negligible_pct: float) -> dict:
+    """What a perfect analysis would conclude in this world (per-SD truths against the pages' own bands)."""
     band = math.log(negligible_or)
     cls = {
         n: stats.classify_interval(truth[f"{n}_effect"] * sds[n], truth[f"{n}_effect"] * sds[n], band)
@@ -69,74 +76,109 @@ def true_calls(truth: dict, sds: dict, idle_sd: float, negligible_or: float) -> 
     else:
         sizes = {n: abs(truth[f"{n}_effect"] * sds[n]) for n in cls}
         answer = max(sizes, key=sizes.get)
-    idle = truth["implied_idle_on_log_spend"]
+    spend_band = math.log1p(negligible_pct / 100)
+    spend_calls = {
+        f: stats.classify_interval(truth.get(key, 0.0) * spend_sds[f], truth.get(key, 0.0) * spend_sds[f], spend_band)
+        for f, key in SPEND_TRUTH.items()
+    }
     return {
         "engagement": cls["engagement"],
         "time": cls["time"],
         "answer": answer,
         "time_adds": "no" if cls["time"] == "negligible" else "yes",
-        "idle": "positive" if idle > 0 else ("negative" if idle < 0 else "none"),
+        "spend": spend_calls,
+        "idle": spend_calls["idle"],
         "browsing": "similar" if truth["style_browse_effect"] == 0 else "different",
-        "idle_per_sd": idle * idle_sd,
     }
+
+
+OPPOSITE = {"positive": "negative", "negative": "positive"}
 
 
 def score(conv, sp, st, want: dict) -> dict:
     """Wrong verdicts, wrong high badges, wrongly supported recommendations and CI coverage of one run."""
-    cv, sv, tv = conv.verdicts.to_json(), sp.verdicts.to_json(), st.verdicts.to_json()
-    opposite = {"positive": "negative", "negative": "positive"}
+    cv, tv = conv.verdicts, st.verdicts
     wrong = []
     for n in ("engagement", "time"):
-        if cv[n] in opposite and want[n] != cv[n]:
-            wrong.append(f"03 {n}: {cv[n]}, truth {want[n]}")
-        if cv[n] == "negligible" and want[n] in opposite:
+        got = getattr(cv, n)
+        if got in OPPOSITE and want[n] != got:
+            wrong.append(f"03 {n}: {got}, truth {want[n]}")
+        if got == "negligible" and want[n] in OPPOSITE:
             wrong.append(f"03 {n}: negligible, truth {want[n]}")
-    if cv["answer"] not in ("unclear", want["answer"]):
-        wrong.append(f"03 answer: {cv['answer']}, truth {want['answer']}")
-    if cv["time_adds"] != "unclear" and cv["time_adds"] != want["time_adds"]:
-        wrong.append(f"03 time adds: {cv['time_adds']}, truth {want['time_adds']}")
-    idle_call = sv["idle_given_engagement_time"]
-    if idle_call in opposite and idle_call != want["idle"]:
-        wrong.append(f"04 idle: {idle_call}, truth {want['idle']}")
-    if tv["browsing"] != "inconclusive" and tv["browsing"] != want["browsing"]:
-        wrong.append(f"05 browsing: {tv['browsing']}, truth {want['browsing']}")
+    if cv.answer not in ("unclear", want["answer"]):
+        wrong.append(f"03 answer: {cv.answer}, truth {want['answer']}")
+    if cv.time_adds != "unclear" and cv.time_adds != want["time_adds"]:
+        wrong.append(f"03 time adds: {cv.time_adds}, truth {want['time_adds']}")
+    spend_calls = {c.feature: c.verdict for c in sp.verdicts.calls()}
+    false_material = []
+    for f, got in spend_calls.items():
+        truth_f = want["spend"][f]
+        if got in OPPOSITE and truth_f in OPPOSITE and got != truth_f:
+            wrong.append(f"04 {f}: {got}, truth {truth_f}")
+        if got in OPPOSITE and truth_f == "negligible":
+            false_material.append(f"04 {f}: {got}, truth no material effect")
+        if got == "negligible" and truth_f in OPPOSITE:
+            wrong.append(f"04 {f}: negligible, truth {truth_f}")
+    if tv.browsing != "inconclusive" and tv.browsing != want["browsing"]:
+        wrong.append(f"05 browsing: {tv.browsing}, truth {want['browsing']}")
     right = {
-        "03": cv["answer"] == want["answer"] and cv["time_adds"] == want["time_adds"],
-        "04": idle_call == want["idle"],
-        "05": tv["browsing"] == want["browsing"],
+        "03": cv.answer == want["answer"] and cv.time_adds == want["time_adds"],
+        "04": all(spend_calls[f] == want["spend"][f] for f in spend_calls),
+        "05": tv.browsing == want["browsing"],
     }
     badges = {"03": conv.badge.level, "04": sp.badge.level, "05": st.badge.level}
     wrong_high = [page for page, level in badges.items() if level == "high" and not right[page]]
-    recs = strategy.recommendations({"03_conversion": conv, "04_spend": sp, "05_purchase_style": st})
-    bad_recs = []
-    for r in recs:
-        if r.status != strategy.SUPPORTED:
-            continue
-        if r.title.startswith("Optimise for engagement") and not (
-            want["answer"] == "engagement" and want["engagement"] == "positive"
-        ):
-            bad_recs.append(r.title)
-        if r.title.startswith("Turn idle time") and want["idle"] != "negative":
-            bad_recs.append(r.title)
-        if r.title.startswith("Sell expensive items") and want["browsing"] != "similar":
-            bad_recs.append(r.title)
+    drive, _ = strategy.driver(conv)
+    wrong_driver = cv.answer in strategy.DRIVERS and drive != want["answer"]
+    bad_recs = wrong_recommendations(
+        strategy.recommendations({"03_conversion": conv, "04_spend": sp, "05_purchase_style": st}), want
+    )
     coverage = [(row.effect, bool(row.covered)) for row in conv.truth + sp.truth]
     return {
         "wrong_verdicts": wrong,
+        "false_material": false_material,
+        "null_cells": sum(want["spend"][f] == "negligible" for f in spend_calls),
         "wrong_high_badges": wrong_high,
         "wrong_recommendations": bad_recs,
+        "wrong_driver": wrong_driver,
         "coverage": coverage,
         "badges": badges,
         "right": right,
         "verdicts": {
-            "03 answer": cv["answer"],
-            "03 engagement": cv["engagement"],
-            "03 time": cv["time"],
-            "03 time adds": cv["time_adds"],
-            "04 idle": idle_call,
-            "05 browsing": tv["browsing"],
+            "03 answer": cv.answer,
+            "03 engagement": cv.engagement,
+            "03 time": cv.time,
+            "03 time adds": cv.time_adds,
+            "04 engagement": spend_calls["engagement"],
+            "04 time": spend_calls["time"],
+            "04 idle": spend_calls["idle"],
+            "05 browsing": tv.browsing,
+            "06 driver": drive,
         },
     }
+
+
+def wrong_recommendations(recs: list, want: dict) -> list[str]:
+    """Supported recommendations whose lever the truth says does nothing, or harms."""
+    time_helps = want["time"] == "positive"
+    allowed = {
+        "Optimise for engagement": want["answer"] == "engagement"
+        and want["engagement"] == "positive"
+        and not time_helps,
+        "Hold attention before checkout": want["answer"] == "time" and time_helps,
+        "Turn idle time": want["idle"] == "negative" and not time_helps,
+        "Segment the experience by engagement": want["answer"] == "engagement",
+        "Segment the experience by time": want["answer"] == "time",
+        "Sell expensive items": want["browsing"] == "similar",
+    }
+    bad = []
+    for r in recs:
+        if r.status != strategy.SUPPORTED:
+            continue
+        rule = next((ok for prefix, ok in allowed.items() if r.title.startswith(prefix)), True)
+        if not rule:
+            bad.append(r.title)
+    return bad
 
 
 def run_world(name: str, overrides: dict, seed: int, n_sessions: int, folder: Path) -> dict:
@@ -147,8 +189,8 @@ def run_world(name: str, overrides: dict, seed: int, n_sessions: int, folder: Pa
     found = analyse_world(folder / "gold", truth, seed)
     conv, sp, st = found["03_conversion"], found["04_spend"], found["05_purchase_style"]
     sds = {e.feature: e.sd for e in conv.effects}
-    idle_sd = next(e.sd for e in sp.effects if e.feature == "idle")
-    want = true_calls(truth, sds, idle_sd, conv.negligible_or)
+    spend_sds = {e.feature: e.sd for e in sp.effects}
+    want = true_calls(truth, sds, spend_sds, conv.negligible_or, sp.verdicts.negligible_pct)
     return {"world": name, "seed": seed, "overrides": overrides, "truth": want, **score(conv, sp, st, want)}
 
 
@@ -168,6 +210,16 @@ def aa_rate(n_tests: int, n_per_arm: int, alpha: float = 0.05) -> dict:
     }
 
 
+def coverage_by_coefficient(runs: list[dict], world: str | None = None) -> dict[str, dict]:
+    """Share of runs whose 95 % CI covers each true coefficient (in one world, or all)."""
+    out: dict[str, list[bool]] = {}
+    for r in runs:
+        if world is None or r["world"] == world:
+            for effect, ok in r["coverage"]:
+                out.setdefault(effect, []).append(ok)
+    return {effect: {"covered": sum(v), "runs": len(v), "rate": sum(v) / len(v)} for effect, v in out.items()}
+
+
 def summarise(runs: list[dict], aa: dict) -> dict:
     """Totals over the grid and whether each target is met."""
     cells = [ok for r in runs for _, ok in r["coverage"]]
@@ -175,17 +227,36 @@ def summarise(runs: list[dict], aa: dict) -> dict:
     high = sum(v == "high" for r in runs for v in r["badges"].values())
     wrong_high = sum(len(r["wrong_high_badges"]) for r in runs)
     bad_recs = sum(len(r["wrong_recommendations"]) for r in runs)
+    false_material = sum(len(r["false_material"]) for r in runs)
+    null_cells = sum(r["null_cells"] for r in runs)
     coverage = sum(cells) / len(cells) if cells else float("nan")
+    default_coverage = coverage_by_coefficient(runs, "default")
+    spend_default = [v["rate"] for k, v in default_coverage.items() if "log spend" in k]
+    wrong_driver = sum(r["wrong_driver"] for r in runs)
+    false_rate = false_material / null_cells if null_cells else float("nan")
     return {
         "runs": len(runs),
         "wrong_verdicts": wrong,
         "high_badges": high,
         "wrong_high_badges": wrong_high,
         "wrong_recommendations": bad_recs,
+        "wrong_driver": wrong_driver,
+        "false_material": false_material,
+        "null_cells": null_cells,
+        "false_material_rate": false_rate,
         "coverage": coverage,
         "coverage_cells": len(cells),
+        "default_coverage": default_coverage,
         "aa": aa,
-        "targets_met": bool(wrong == 0 and wrong_high == 0 and bad_recs == 0 and coverage >= 0.9),
+        "targets_met": bool(
+            wrong == 0
+            and wrong_high == 0
+            and bad_recs == 0
+            and wrong_driver == 0
+            and coverage >= 0.9
+            and all(rate >= 0.9 for rate in spend_default)
+            and not false_rate > aa["alpha"]
+        ),
     }
 
 
@@ -198,39 +269,52 @@ def markdown(summary: dict, runs: list[dict]) -> str:
         "| measure | value | target |",
         "|---|---:|---|",
         f"| world × seed runs | {summary['runs']} | |",
-        f"| verdicts stating the opposite of the truth | {summary['wrong_verdicts']} | 0 |",
+        f"| verdicts stating the opposite of the truth (03, 04, 05) | {summary['wrong_verdicts']} | 0 |",
         f"| 'high' badges | {summary['high_badges']} | |",
         f"| 'high' badges on a wrong answer | {summary['wrong_high_badges']} | 0 |",
         f"| recommendations supported against the truth | {summary['wrong_recommendations']} | 0 |",
-        f"| 95 % CIs covering the true coefficient | {summary['coverage']:.1%} of {summary['coverage_cells']} "
-        "| ≥ 90 % |",
+        f"| key figures split by a behaviour that is not the true driver | {summary['wrong_driver']} | 0 |",
+        f"| 04: material spend calls where the true effect is none | {summary['false_material']} of "
+        f"{summary['null_cells']} ({summary['false_material_rate']:.1%}) | ≤ α ({aa['alpha']}) |",
+        f"| 95 % CIs covering the true coefficient, all worlds | {summary['coverage']:.1%} of "
+        f"{summary['coverage_cells']} | ≥ 90 % |",
+    ]
+    for effect, c in summary["default_coverage"].items():
+        lines.append(
+            f"| default world: CI covers {effect} | {c['covered']} of {c['runs']} ({c['rate']:.0%}) | ≥ 90 % |"
+        )
+    lines += [
         f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} [{aa['lo']:.1%}, {aa['hi']:.1%}] "
         f"over {aa['tests']} tests | ≈ α |",
         "",
-        "| world | seed | 03 answer | engagement | time | time adds | 04 idle | 05 browsing | badges 03/04/05 "
-        "| CIs covering truth | problems |",
-        "|---|---:|---|---|---|---|---|---|---|---|---|",
+        "| world | seed | 03 answer | engagement | time | time adds | 04 engagement / time / idle | 05 browsing "
+        "| 06 driver | badges 03/04/05 | CIs covering truth | problems |",
+        "|---|---:|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         v, t = r["verdicts"], r["truth"]
         problems = (
             "; ".join(
                 r["wrong_verdicts"]
+                + r["false_material"]
                 + [f"high badge wrong on {p}" for p in r["wrong_high_badges"]]
                 + [f"supported: {x}" for x in r["wrong_recommendations"]]
+                + (["key figure split by a wrong driver"] if r["wrong_driver"] else [])
             )
             or "none"
         )
         covered = sum(ok for _, ok in r["coverage"])
+        sp = t["spend"]
         lines.append(
             f"| {r['world']} | {r['seed']} | {v['03 answer']} ({t['answer']}) | {v['03 engagement']} "
             f"({t['engagement']}) | {v['03 time']} ({t['time']}) | {v['03 time adds']} ({t['time_adds']}) | "
-            f"{v['04 idle']} ({t['idle']}) | {v['05 browsing']} ({t['browsing']}) | "
+            f"{v['04 engagement']} / {v['04 time']} / {v['04 idle']} ({sp['engagement']} / {sp['time']} / "
+            f"{sp['idle']}) | {v['05 browsing']} ({t['browsing']}) | {v['06 driver']} | "
             f"{'/'.join(r['badges'].values())} | {covered}/{len(r['coverage'])} | {problems} |"
         )
     lines += [
         "",
-        "Each verdict is followed by the truth in brackets. 'unclear', 'none' and 'inconclusive' never "
+        "Each verdict is followed by the truth in brackets. 'unclear', 'none', 'depends' and 'inconclusive' never "
         "count as wrong; they count against a badge only when it says 'high'.",
     ]
     return "\n".join(lines) + "\n"
@@ -240,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--default-seeds", type=int, default=10, help="seeds of the default world (coverage)")
     parser.add_argument("--worlds", default=",".join(WORLDS))
     parser.add_argument("--aa-tests", type=int, default=1000)
     parser.add_argument("--out", default=str(paths.reports_root() / "validation"))
@@ -250,15 +335,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown world {unknown[0]!r}; known: {', '.join(WORLDS)}", file=sys.stderr)
         return 2
     runs, t0 = [], time.perf_counter()
-    total = len(names) * args.seeds
     # each world draws its own seeds, so the worlds are independent replications
-    grid = [(n, 1000 * list(WORLDS).index(n) + s) for n in names for s in range(1, args.seeds + 1)]
+    seeds = {n: max(args.seeds, args.default_seeds) if n == "default" else args.seeds for n in names}
+    grid = [(n, 1000 * list(WORLDS).index(n) + s) for n in names for s in range(1, seeds[n] + 1)]
     for i, (name, seed) in enumerate(grid, 1):
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(run_world(name, WORLDS[name], seed, args.sessions, Path(tmp)))
         r = runs[-1]
-        flag = "ok" if not (r["wrong_verdicts"] or r["wrong_high_badges"] or r["wrong_recommendations"]) else "PROBLEM"
-        print(f"[{i}/{total}] {name} seed {seed}: {flag} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        trouble = r["wrong_verdicts"] or r["wrong_high_badges"] or r["wrong_recommendations"] or r["wrong_driver"]
+        flag = "ok" if not trouble else "PROBLEM"
+        print(f"[{i}/{len(grid)}] {name} seed {seed}: {flag} ({time.perf_counter() - t0:.0f} s)", flush=True)
     aa = aa_rate(args.aa_tests, 20_000)
     summary = summarise(runs, aa)
     out = Path(args.out)

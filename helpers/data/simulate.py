@@ -20,12 +20,17 @@ over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``)
 5. Funnel: buyers add to cart (if they had not), check out and purchase; some non-buyers with a
    cart abandon at checkout.
 6. Basket: the number of order lines falls and the unit price rises with price affinity
-   (``style_strength``): that axis makes cheap-many and expensive-few buyers. A basket shift
-   from engagement (``engagement_spend_effect``) and the longest idle gap before checkout
-   (``idle_spend_effect``) moves unit prices and line counts *together*, so it changes spend
-   without changing purchase style. Its exact effect on log spend is computed by evaluating
-   the same baskets with and without the shift (common random numbers) and written to
-   ``truth.json`` as ``implied_*_on_log_spend``.
+   (``style_strength``): that axis makes cheap-many and expensive-few buyers. The order's
+   total is then its items' value times a factor exp(shift) that rises with engagement
+   (``engagement_spend_effect``) and falls with the longest idle gap before checkout
+   (``idle_spend_effect``), as add-ons taken or coupons used would move it. The items, and so
+   the purchase style, stay as price affinity chose them, and log spend is exactly linear in
+   log1p(events) and log1p(longest idle gap) with these knobs as coefficients
+   (``implied_*_on_log_spend`` in ``truth.json``; time before checkout has no effect on spend,
+   so its true coefficient is 0).
+
+Gaps between events stay below ``MAX_GAP_SECONDS`` (29 minutes): a log sessionised at 30
+minutes of inactivity would end the session there.
 
 Every knob's true value is written to ``truth.json`` beside the raw tables.
 """
@@ -69,6 +74,7 @@ HOUR_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8
 ENGAGEMENT_CENTRE = math.log1p(3)
 TIME_CENTRE = math.log1p(90)
 IDLE_CENTRE = math.log1p(60)
+MAX_GAP_SECONDS = 29 * 60  # below the 30 minutes of inactivity that end a session in a sessionised log
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,7 @@ def browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.nda
     is_idle = rng.random(m) < idle_p[sess]
     gap = pace[sess] * rng.exponential(1.0, m)
     gap = np.where(is_idle, gap * cfg.idle_multiplier * np.exp(0.5 * rng.standard_normal(m)), gap)
+    gap = np.minimum(gap, MAX_GAP_SECONDS)
     gap[pos == 0] = 0.0
     t_rel = first_delay[sess] + _segment_cumsum(gap, starts, k_pre)
     t_pre = t_rel[starts + k_pre - 1]
@@ -268,21 +275,18 @@ def purchase_probability(cfg: SimConfig, intercept: float, b: dict[str, np.ndarr
     return 1.0 / (1.0 + np.exp(-(intercept + _purchase_logit_without_intercept(cfg, b))))
 
 
-BASKET_PRICE_WEIGHT, BASKET_LINES_WEIGHT = 0.6, 0.75  # a diagonal move in (log price, log lines)
-
-
-def _basket(catalogue: _Catalogue, affinity_shift, basket_shift, u_lines, z_price, u_qty):
+def _basket(catalogue: _Catalogue, affinity_shift, u_lines, z_price, u_qty):
     """Order lines of each buyer from explicit random inputs (so a basket can be re-evaluated).
 
     Returns (line_order, catalogue index per line, quantity per line).
     """
     from scipy.stats import poisson
 
-    mean_lines = 0.6 * np.exp(-0.6 * affinity_shift + BASKET_LINES_WEIGHT * basket_shift)
+    mean_lines = 0.6 * np.exp(-0.6 * affinity_shift)
     lines = 1 + poisson.ppf(u_lines, mean_lines).astype(np.int64)
     line_order = np.repeat(np.arange(lines.size), lines)
     m = line_order.size
-    target = catalogue.centre + (affinity_shift + BASKET_PRICE_WEIGHT * basket_shift)[line_order] + 0.35 * z_price[:m]
+    target = catalogue.centre + affinity_shift[line_order] + 0.35 * z_price[:m]
     quantity = np.searchsorted([0.85, 0.97], u_qty[:m], side="right") + 1
     return line_order, catalogue.nearest(target), quantity
 
@@ -291,22 +295,6 @@ def _basket_draws(rng: np.random.Generator, n_buyers: int) -> tuple:
     """Random inputs of ``_basket``; line draws sized for the largest plausible basket."""
     cap = n_buyers * 40 + 64
     return rng.random(n_buyers), rng.standard_normal(cap), rng.random(cap)
-
-
-def implied_spend_effect(cfg: SimConfig, shift: float, n: int = 20_000) -> float:
-    """Average change in log spend when the basket shift rises by ``shift`` (common random numbers)."""
-    if shift == 0:
-        return 0.0
-    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x5EED]))
-    catalogue = _Catalogue(simulate_products(cfg, np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(1)[0])))
-    aff = cfg.style_strength * rng.standard_normal(n)
-    base = 0.3 * rng.standard_normal(n)
-    draws = _basket_draws(rng, n)
-    out = []
-    for s in (base, base + shift):
-        order, idx, qty = _basket(catalogue, aff, s, *draws)
-        out.append(np.log(np.bincount(order, weights=qty * catalogue.cents[idx], minlength=n)))
-    return float(np.mean(out[1] - out[0]))
 
 
 def simulate_chunk(
@@ -347,7 +335,7 @@ def simulate_chunk(
     etype[post & (pos == np.repeat(k_pre, k_all))] = 2  # first post event: checkout
     gap = np.zeros(m)
     gap[pre_slot] = b["gap"]
-    gap[post] = b["pace"][sess[post]] * rng.exponential(1.0, int(post.sum())) + 1.0
+    gap[post] = np.minimum(b["pace"][sess[post]] * rng.exponential(1.0, int(post.sum())) + 1.0, MAX_GAP_SECONDS)
     first_delay = b["t_rel"][starts_pre]
     t_rel = np.repeat(first_delay, k_all) + _segment_cumsum(gap, starts, k_all)
     max_idle = np.maximum.reduceat(b["gap"], starts_pre)  # longest gap before the checkout
@@ -375,9 +363,10 @@ def simulate_chunk(
     basket_shift = cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE) + cfg.engagement_spend_effect * (
         np.log1p(k_pre[buyers]) - ENGAGEMENT_CENTRE
     )
-    line_order, idx, quantity = _basket(catalogue, shift[buyers], basket_shift, *_basket_draws(rng, nb))
+    line_order, idx, quantity = _basket(catalogue, shift[buyers], *_basket_draws(rng, nb))
     line_cents = quantity * catalogue.cents[idx]
-    total_cents = np.bincount(line_order, weights=line_cents, minlength=nb).astype(np.int64)
+    items_cents = np.bincount(line_order, weights=line_cents, minlength=nb)
+    total_cents = np.maximum(np.round(items_cents * np.exp(basket_shift)), 1).astype(np.int64)  # step 6
     purchase_slot = starts[buyers] + k_all[buyers] - 1
 
     return {
@@ -440,8 +429,9 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
         "time_effect": cfg.time_effect,
         "idle_spend_effect": cfg.idle_spend_effect,
         "engagement_spend_effect": cfg.engagement_spend_effect,
-        "implied_idle_on_log_spend": implied_spend_effect(cfg, cfg.idle_spend_effect),
-        "implied_engagement_on_log_spend": implied_spend_effect(cfg, cfg.engagement_spend_effect),
+        "implied_idle_on_log_spend": cfg.idle_spend_effect,  # log spend is linear in the shift (step 6)
+        "implied_engagement_on_log_spend": cfg.engagement_spend_effect,
+        "implied_time_on_log_spend": 0.0,  # time before checkout does not enter the basket
         "style_strength": cfg.style_strength,
         "style_browse_effect": cfg.style_browse_effect,
         "density_lift": cfg.density_lift,

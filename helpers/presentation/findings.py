@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from helpers.analysis.results import Answer, Badge
 from helpers.analysis.stats import Health
-from helpers.presentation.formatting import fmt
+from helpers.presentation.formatting import fmt, span
 
 SUPPORTED = "supported"
 HIGHER_LOWER = {"positive": "higher", "negative": "lower"}
@@ -143,6 +143,7 @@ def conversion_lines(result) -> list[str]:
         f"- On its own, engagement reaches a cross-validated AUC of {v.auc_engagement_only:.3f} and time "
         f"{v.auc_time_only:.3f} (0.5 is chance)."
     )
+    lines.append(f"- In business units: {unit_phrase(result.unit('engagement'))}; {unit_phrase(result.unit('time'))}.")
     leak = result.leakage_auc()
     if leak:
         lines.append(
@@ -152,6 +153,15 @@ def conversion_lines(result) -> list[str]:
         lines.append("- The answer changes when the controls are dropped: read it with care.")
     lines += truth_lines(result.truth)
     return lines
+
+
+def unit_phrase(u) -> str:
+    """'+1 event before checkout ≈ +0.45 points of conversion [+0.40, +0.50] (the median session has 3)'."""
+    median = f"{u.median:,.0f}" if u.unit == "event" else f"{u.median:,.1f}"
+    return (
+        f"+1 {u.unit} before checkout ≈ {u.points:+.2f} points of conversion [{u.lo:+.2f}, {u.hi:+.2f}] "
+        f"(the median session has {median} {u.unit}s)"
+    )
 
 
 def truth_lines(rows) -> list[str]:
@@ -193,29 +203,69 @@ def calibration_title(skill: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def spend_phrase(feature: str, call: str, pct_value: float, lo: float, hi: float, detectable: float) -> str:
-    """One feature's association with spend given a purchase, from its call."""
-    words = FEATURE_WORDS[feature]
-    if call == "not available":
+def held_fixed(feature: str, specification: str | None) -> str:
+    """What a spend model holds fixed besides ``feature``, in words."""
+    others = ["engagement", "time"] + (["idle time"] if specification and "idle" in specification else [])
+    others = [o for o in others if not o.startswith(feature)]
+    return f"holding {', '.join(others)} and context fixed"
+
+
+def usd(value: float, lo: float | None = None, hi: float | None = None) -> str:
+    """A USD amount per order, with its CI when given: '+12.40 USD [+3.10, +21.70]'."""
+    text = f"{value:+,.2f} USD"
+    return text + (f" [{lo:+,.2f}, {hi:+,.2f}]" if lo is not None and hi is not None else "")
+
+
+def spend_call_phrase(call, negligible_pct: float) -> str:
+    """One feature's association with spend per order, from its call (see ``spend.feature_call``)."""
+    words = FEATURE_WORDS[call.feature]
+    if call.verdict == "not available":
         return f"{words} is not available for session-level input (no event timing)"
-    if call in HIGHER_LOWER:
-        return f"{words} is associated with {HIGHER_LOWER[call]} spend: {pct(pct_value, lo, hi)} per SD"
-    if call == "none":
+    if call.verdict == "cannot size":
         return (
-            f"{words} shows no detectable association with spend ({pct(pct_value, lo, hi)} per SD; these data "
-            f"would detect about ±{abs(detectable):.1f} % per SD with 80 % power)"
+            f"these data cannot size how {words} relates to spend: its 95 % CI spans more than 100 points per SD "
+            f"({pct(call.pct, call.lo, call.hi)})"
         )
-    return f"the data cannot say how {words} relates to spend ({pct(pct_value, lo, hi)} per SD, not interpreted)"
+    size = f"{pct(call.pct, call.lo, call.hi)} per SD, {usd(call.usd, call.usd_lo, call.usd_hi)} per order"
+    if call.verdict in HIGHER_LOWER:
+        return f"{words} is associated with {HIGHER_LOWER[call.verdict]} spend ({size})"
+    if call.verdict == "negligible":
+        return f"{words} has no material association with spend ({size}; inside ±{negligible_pct:g} %)"
+    if call.verdict == "depends":
+        before = pct(call.other_pct, call.other_lo, call.other_hi)
+        return (
+            f"whether {words} goes with higher or lower spend depends on what is held fixed: {before} per SD "
+            f"{held_fixed(call.feature, call.other_specification)}, {pct(call.pct, call.lo, call.hi)} "
+            f"{held_fixed(call.feature, call.specification)}"
+        )
+    detect = (
+        f"; these data would detect about ±{abs(call.detectable):.1f} % per SD with 80 % power"
+        if call.detectable is not None and abs(call.detectable) <= 50
+        else ""
+    )
+    return f"the data cannot tell how {words} relates to spend ({size}{detect})"
 
 
-def spend_answer(v) -> str:
-    """04's one-sentence answer (``v``: 04's verdicts)."""
-    time = spend_phrase("time", v.time_given_engagement, v.time_pct, v.time_lo, v.time_hi, v.time_detectable)
-    idle = spend_phrase("idle", v.idle_given_engagement_time, v.idle_pct, v.idle_lo, v.idle_hi, v.idle_detectable)
-    if v.idle_given_engagement_time == "not available":
-        text = f"Holding engagement fixed, {time}. Idle gaps are not available for session-level input."
-    else:
-        text = f"Holding engagement fixed, {time}; holding engagement and time fixed, {idle}."
+def spend_fact(result) -> str:
+    """04's plain descriptive fact: spend per order of buyers with few and with many events before checkout."""
+    if len(result.by_engagement) < 2:
+        return ""
+    few, many = result.by_engagement
+    return (
+        f"Buyers with {few.rule} events before checkout spend {few.mean_usd:,.2f} USD per order "
+        f"[{few.lo:,.2f}, {few.hi:,.2f}], those with {many.rule} {many.mean_usd:,.2f} USD "
+        f"[{many.lo:,.2f}, {many.hi:,.2f}]."
+    )
+
+
+def spend_answer(result) -> str:
+    """04's answer: the descriptive fact first, then each feature with the others held fixed."""
+    v = result.verdicts
+    calls = [c for c in v.calls() if c.verdict != "not available"]
+    held = "; ".join(f"{spend_call_phrase(c, v.negligible_pct)}" for c in calls)
+    text = (spend_fact(result) + " " if spend_fact(result) else "") + f"Holding the other behaviours fixed, {held}."
+    if v.idle.verdict == "not available":
+        text += " Idle gaps are not available for session-level input."
     if v.explains_little:
         text += f" Behaviour explains little of spend (adjusted R² {v.best_adj_r2:.3f})."
     return cap(text)
@@ -230,22 +280,28 @@ def spend_lines(result) -> list[str]:
         "neither clearly": "Neither engagement nor time explains spend clearly better",
     }[v.explains_better]
     lines = [
-        f"- **{spend_answer(v)}**",
+        f"- **{spend_answer(result)}**",
         f"- {better}: cross-validated RMSE {v.rmse_engagement_only:.4f} (engagement) against "
         f"{v.rmse_time_only:.4f} (time), in log points; adjusted R² {v.adj_r2_engagement_only:.3f} against "
         f"{v.adj_r2_time_only:.3f}.",
+        f"- A direction is stated only when the per-SD CI lies outside ±{v.negligible_pct:g} % in every model "
+        "shown and the Gamma GLM check lies on the same side of zero; USD are per order at the mean order value "
+        f"({result.mean_spend:,.2f} USD).",
     ]
     lines += [f"- Not interpreted: {reason}." for reason in v.reasons]
     return lines + truth_lines(result.truth)
 
 
-def time_given_engagement_line(result) -> str:
-    """04's central number in words: time's association with spend, engagement and controls held fixed."""
-    h = result.headline
-    coef = result.evidence.central.loc["time", "coef"]
-    return (
-        f"Time given engagement: {pct(h.estimate, h.lo, h.hi)} spend per SD ({coef:+.3f} log points per log1p second)."
-    )
+def held_fixed_line(result) -> str:
+    """Time's association with spend as more is held fixed: with engagement, then with idle time too."""
+    t = result.verdicts.time
+    text = f"Time {held_fixed('time', t.specification)}: {pct(t.pct, t.lo, t.hi)} spend per SD."
+    if t.other_specification:
+        text = (
+            f"Time {held_fixed('time', t.other_specification)}: {pct(t.other_pct, t.other_lo, t.other_hi)} "
+            f"spend per SD; {held_fixed('time', t.specification)}: {pct(t.pct, t.lo, t.hi)}."
+        )
+    return text
 
 
 def style_check_line(result) -> str:
@@ -259,21 +315,49 @@ def style_check_line(result) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def styles_answer(v, margin: float) -> str:
-    """05's one-sentence answer (``v``: 05's verdicts)."""
-    return {
-        "similar": f"Cheap-many and expensive-few buyers browse alike (every duration and volume difference is "
-        f"within ±{margin} SD); they differ in the prices they choose.",
-        "different": "Cheap-many and expensive-few buyers browse differently: at least one duration or volume "
-        f"measure differs by more than {margin} SD.",
-        "inconclusive": f"The data cannot tell whether the two styles browse alike (margin ±{margin} SD).",
+METRIC_WORDS = {
+    "session_seconds": "session duration",
+    "pre_conversion_event_count": "events before checkout",
+    "n_page_view": "page views",
+}
+CLASS_WORDS = {
+    "equivalent": "alike (90 % CI within ±{m} SD)",
+    "small difference": "differ slightly (CI clear of zero but inside ±{m} SD)",
+    "different": "differ by more than {m} SD",
+    "inconclusive": "can be neither told apart nor shown alike (CI crosses ±{m} SD)",
+}
+
+
+def _names(columns: list[str]) -> str:
+    words = [METRIC_WORDS.get(c, c) for c in columns]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def styles_answer(result) -> str:
+    """05's answer: the overall verdict, then each duration and volume metric in its class, and who is in neither."""
+    v, m = result.verdicts, result.equivalence_margin
+    lead = {
+        "similar": "Cheap-many and expensive-few buyers browse alike",
+        "different": "Cheap-many and expensive-few buyers browse differently",
+        "inconclusive": "The data cannot tell whether cheap-many and expensive-few buyers browse alike",
     }[v.browsing]
+    groups: dict[str, list[str]] = {}
+    for column, cls in v.by_metric.items():
+        groups.setdefault(cls, []).append(column)
+    parts = [f"{_names(cols)} {CLASS_WORDS[cls].format(m=f'{m:g}')}" for cls, cols in groups.items()]
+    total = result.n_cheap_many + result.n_expensive_few + result.n_other
+    neither = (
+        f" {result.n_other / total:.0%} of buyers ({result.n_other:,} of {total:,}) fall in neither style."
+        if total
+        else ""
+    )
+    return f"{lead}: {'; '.join(parts)}.{neither}"
 
 
 def styles_lines(result) -> list[str]:
     """05's findings as Markdown bullets."""
     v = result.verdicts
-    lines = [f"- **{styles_answer(v, result.equivalence_margin)}**"]
+    lines = [f"- **{styles_answer(result)}**"]
     chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
     lines.append(
         f"- Behaviour alone tells the styles apart with out-of-fold AUC {v.behaviour_auc:.3f} "
@@ -294,10 +378,17 @@ def styles_lines(result) -> list[str]:
 
 
 def mixture_line(mix) -> str:
-    """How far a two-component mixture agrees with the median-split rule."""
+    """How far a two-component mixture agrees with the median-split rule, with its verdict."""
+    verdict = {
+        "agrees": "a data-driven grouping largely agrees with the rule, so the two styles are real groups",
+        "partly": "a data-driven grouping agrees only in part: the styles are the ends of a continuum more than "
+        "separate groups",
+        "does not agree": "a data-driven grouping does not find these two groups: the styles are a rule laid on a "
+        "continuum of prices and units",
+    }.get(mix.verdict, "the mixture could not be compared")
     return (
         f"The mixture agrees with the rule for **{mix.agreement:.1%}** of these buyers "
-        f"(adjusted Rand index {mix.adjusted_rand:.2f})."
+        f"(adjusted Rand index {mix.adjusted_rand:.2f}): {verdict}."
     )
 
 
@@ -413,8 +504,8 @@ def _answer(page: str, result) -> str:
     if page == "03_conversion":
         return conversion_answer(result.verdicts)
     if page == "04_spend":
-        return spend_answer(result.verdicts)
-    return styles_answer(result.verdicts, result.equivalence_margin)
+        return spend_answer(result)
+    return styles_answer(result)
 
 
 def _evidence(page: str, result) -> str:
@@ -426,9 +517,8 @@ def _evidence(page: str, result) -> str:
             f"time {times(t.or_per_sd, t.or_lo, t.or_hi)}"
         )
     if page == "04_spend":
-        h = result.headline
-        text = f"spend per SD: time {pct(h.estimate, h.lo, h.hi)}"
-        return text + (f", idle {pct(v.idle_pct, v.idle_lo, v.idle_hi)}" if v.idle_pct is not None else "")
+        parts = [f"{c.feature} {pct(c.pct, c.lo, c.hi)}" for c in v.calls() if c.pct is not None]
+        return "spend per SD, others held fixed: " + ", ".join(parts)
     h = result.headline
     return (
         f"duration SMD {h.estimate:+.2f} {ci(h.lo, h.hi, '+.2f')}; behaviour-only "
@@ -437,22 +527,23 @@ def _evidence(page: str, result) -> str:
 
 
 def experiment_lines(
-    plan, n_needed: int | None, days: float | None, relative_mde: float, span_hours: float | None = None
+    plan, n_needed: int | None, weeks: int | None, relative_mde: float, span_hours: float | None = None
 ) -> list[str]:
-    """The experiment proposal as Markdown bullets (three lines on the front page use the first three)."""
+    """The experiment proposal as Markdown bullets: lever and hypothesis, metrics, size, intervention, unit."""
     size = (
-        f"{n_needed:,} sessions per arm, about {days:.1f} days of traffic, to detect a {relative_mde:.0%} relative lift"
-        if n_needed and days is not None
+        f"{n_needed:,} sessions per arm, {weeks} week{'s' if weeks != 1 else ''} of traffic, to detect a "
+        f"{relative_mde:.0%} relative lift"
+        if n_needed and weeks is not None
         else "cannot be sized: the baseline conversion or the traffic rate is unknown"
     )
-    if n_needed and days is not None and span_hours is not None and span_hours < 24:
+    if n_needed and weeks is not None and span_hours is not None and span_hours < 24:
         size += (
             f" (the traffic rate comes from data spanning only {span_hours * 60:,.0f} minutes, so the runtime is a "
             "rough extrapolation)"
         )
     return [
-        f"- **Lever:** {plan.lever}. {plan.hypothesis} ({plan.basis})",
-        f"- **Primary metric:** {plan.primary}; guardrail: {plan.guardrail}.",
+        f"- **Lever:** {plan.lever}. Hypothesis: {plan.hypothesis} ({plan.basis})",
+        f"- **Primary metric:** {plan.primary}; guardrails: {'; '.join(plan.guardrails)}.",
         f"- **Size:** {size}.",
         f"- **Intervention:** {plan.intervention}",
         f"- **Unit of randomisation:** {plan.unit}.",
@@ -544,7 +635,7 @@ def traffic_line(result) -> str:
     """06's traffic facts behind the experiment's size, or why it cannot be sized."""
     if result.sample_size_per_arm and result.sessions_per_day:
         return (
-            f"Baseline conversion **{result.baseline:.2%}**; the data span {result.span_hours:,.1f} hours, "
+            f"Baseline conversion **{result.baseline:.2%}**; the data span {span(result.span_hours)}, "
             f"about **{result.sessions_per_day:,.0f} sessions a day**; α = {result.alpha}, power {result.power:.0%}."
         )
     if not result.sample_size_per_arm:
@@ -553,7 +644,7 @@ def traffic_line(result) -> str:
 
 
 def experiment_result_lines(exp, aa, n_arm: int, alpha: float) -> list[str]:
-    """06's simulated experiment in words: lift against the truth, secondary metrics, the decision, the A/A test."""
+    """06's simulated experiment in words: lift against the truth, secondary metrics, guardrails, decision, A/A."""
     pp = lambda x: f"{100 * x:+.3f} pp"  # noqa: E731
     inside = "inside" if exp.true_covered else "outside"
     return [
@@ -563,9 +654,11 @@ def experiment_result_lines(exp, aa, n_arm: int, alpha: float) -> list[str]:
         f"({inside} the CI).",
         f"Events per minute (all events over all minutes) {exp.epm_control:.2f} against {exp.epm_treatment:.2f}: "
         f"{exp.epm_diff:+.2f} ({exp.epm_lo:+.2f} to {exp.epm_hi:+.2f}); spend per session "
-        f"{exp.spend_diff:+.3f} USD ({exp.spend_lo:+.3f} to {exp.spend_hi:+.3f} USD); session duration "
-        f"{exp.duration_rel:+.1%} (upper bound {exp.duration_rel_hi:+.1%} against a margin of "
-        f"+{exp.guardrail_margin:.0%}).",
+        f"{exp.spend_diff:+.3f} USD ({exp.spend_lo:+.3f} to {exp.spend_hi:+.3f} USD).",
+        f"Guardrails: session duration {exp.duration_rel:+.1%} (one-sided upper bound {exp.duration_rel_hi:+.1%} "
+        f"against a margin of +{exp.guardrail_margin:.0%}: {'holds' if exp.duration_ok else 'fails'}); revenue per "
+        f"session {exp.revenue_rel:+.1%} (upper bound {exp.revenue_rel_hi:+.1%}: "
+        f"{'no significant fall' if exp.revenue_ok else 'a significant fall'}).",
         f"**Decision: {exp.decision}.**",
         f"A/A test: difference {pp(aa.diff)} ({p_value(aa.p_value)}): "
         + (

@@ -47,18 +47,29 @@ def summary_html(rows: list, link: bool = True) -> str:
     )
 
 
-def recommendations_html(recs: list) -> str:
-    """Recommendations (``strategy.Recommendation``) as a list: supported in bold, withdrawn greyed with the reason."""
+def recommendations_html(recs: list, link: bool = True) -> str:
+    """Recommendations (``strategy.Recommendation``): supported in bold with their expected impact and kind,
+    withdrawn ones greyed with the reason; each links to the section it rests on."""
     items = ""
     for r in recs:
         grey = r.status != "supported"
         style = ' style="color:#6b6b6b"' if grey else ""
         title = f"<s>{e(r.title)}</s>" if grey else f"<b>{e(r.title)}</b>"
+        kind = "" if grey else f" · {'an action' if r.kind == 'action' else 'a hypothesis to test'}"
+        impact = f" <span class=impact>Expected impact: {e(r.impact)}.</span>" if r.impact and not grey else ""
+        rests = f'<a href="{e(r.link)}">{e(r.evidence)}</a>' if link and r.link else e(r.evidence)
         items += (
             f'<li class="rec rec-{e(r.status).replace(" ", "-")}"{style}>{title} '
-            f"<em>({e(r.status)})</em>. {e(r.text)} <small>Rests on: {e(r.evidence)}.</small></li>"
+            f"<em>({e(r.status)}{kind})</em>. {e(r.text)}{impact} <small>Rests on: {rests}.</small></li>"
         )
     return f'<ul class="recommendations">{items}</ul>'
+
+
+def records_frame(rows: list, index: str):
+    """A table of typed records (``results.Record``), indexed by one of their fields."""
+    import pandas as pd
+
+    return pd.DataFrame([r.to_json() for r in rows]).set_index(index)
 
 
 def span(hours: float) -> str:
@@ -149,6 +160,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "median_events": ("median events before checkout", "num1"),
     "median_seconds": ("median seconds before checkout", "int"),
     "spend_per_buyer": ("spend per buyer", "usd"),
+    "mean_usd": ("spend per order", "usd"),
+    "rule": ("events before checkout", "text"),
     "revenue_per_session": ("revenue per session", "usd"),
     "relative_mde": ("relative lift to detect", "share"),
     "days": ("days of traffic", "num1"),

@@ -66,12 +66,47 @@ def key_figure_html(data_folder: Path, caption: str) -> str:
     )
 
 
+def experiment_card_html(strategy) -> str:
+    """The experiment on one card: hypothesis, lever, metrics, size, weeks and what the simulated run decided."""
+    plan = strategy.plan
+    if plan is None:
+        return ""
+    if strategy.sample_size_per_arm and strategy.weeks_needed:
+        size = (
+            f"{strategy.sample_size_per_arm:,} sessions per arm to detect a {strategy.relative_mde:.0%} relative lift"
+        )
+        weeks = f"{strategy.weeks_needed} week{'s' if strategy.weeks_needed != 1 else ''} of traffic"
+    else:
+        size, weeks = "cannot be sized: the baseline conversion or the traffic rate is unknown", "unknown"
+    exp = strategy.experiment
+    if exp is not None:
+        result = (
+            f"conversion {100 * exp.diff:+.2f} points [{100 * exp.diff_lo:+.2f}, {100 * exp.diff_hi:+.2f}] "
+            f"(true {100 * exp.true_diff:+.2f}); decision: {exp.decision}"
+        )
+    else:
+        result = f"not simulated: {strategy.not_simulated_because}"
+    rows = [
+        ("Hypothesis", plan.hypothesis),
+        ("Lever", f"{plan.lever}: {plan.intervention}"),
+        ("Primary metric", plan.primary),
+        ("Guardrails", "; ".join(plan.guardrails)),
+        ("Size", size),
+        ("Runtime", weeks),
+        ("Unit", plan.unit),
+        ("Simulated result", result),
+    ]
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    more = '<p><a href="06_strategy.html#4-·-Experiment-proposal">The plan in full</a></p>'
+    return f'<dl class="experiment-card">{body}</dl>{more}'
+
+
 def summary_section(data_folder: Path) -> str:
     """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run."""
     strategy = _results(data_folder, "06_strategy")
     if strategy is None:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
-    plan = "".join(f"<li>{esc(line.lstrip('- ').replace('**', ''))}</li>" for line in strategy.experiment_lines[:3])
+    plan = experiment_card_html(strategy)
     limits = "".join(f"<li>{esc(x)}</li>" for x in strategy.limitations)
     return (
         '<h2 id="answers">Answers</h2>'
@@ -80,7 +115,7 @@ def summary_section(data_folder: Path) -> str:
         + key_figure_html(data_folder, strategy.key_figure_caption)
         + '<h2 id="recommendations">Recommendations</h2>'
         + formatting.recommendations_html(strategy.recommendations)
-        + (f'<h2 id="experiment">Proposed experiment</h2><ul>{plan}</ul>' if plan else "")
+        + (f'<h2 id="experiment">Proposed experiment</h2>{plan}' if plan else "")
         + (f'<h2 id="limitations">Limitations</h2><ul>{limits}</ul>' if limits else "")
     )
 

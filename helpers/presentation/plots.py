@@ -191,8 +191,12 @@ def forest(
     ref: float = 1.0,
     log_x: bool = True,
     hue: str | None = None,
+    edges: tuple[float, ...] = (),
 ):
     """Point estimates with 95 % CIs, one row per index entry, each labelled with its numbers; a line at ``ref``.
+
+    Labels round to two decimals, or more where two would move a bound onto the other side of one
+    of ``edges`` (an equivalence margin, say): a bound of -0.203 never reads as -0.20.
 
     Rows with an infinite or missing interval (a separated fit) are left out and counted in the
     title; every interval lies inside the axes; with nothing to draw, the panel says so.
@@ -212,8 +216,9 @@ def forest(
     )
     for yi, (mid, low, high), color in zip(y, values.to_numpy(), colors):
         ax.errorbar([mid], [yi], xerr=[[mid - low], [high - mid]], fmt="o", color=color, capsize=3)
+        d = label_decimals((low, high), (ref, *edges))
         ax.annotate(
-            f"{mid:.2f} [{low:.2f}, {high:.2f}]",
+            f"{mid:.{d}f} [{low:.{d}f}, {high:.{d}f}]",
             (high, yi),
             xytext=(6, 0),
             textcoords="offset points",
@@ -239,6 +244,14 @@ def forest(
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return fig, ax
+
+
+def label_decimals(values, edges, start: int = 2, most: int = 5) -> int:
+    """The fewest decimals (from ``start``) at which no value rounds onto or across an edge it does not touch."""
+    for d in range(start, most + 1):
+        if all(v == e or np.sign(round(v, d) - e) == np.sign(v - e) for v in values for e in edges):
+            return d
+    return most
 
 
 def partial_regression(binned: pd.DataFrame, title: str, xlabel: str, ylabel: str):
@@ -299,8 +312,8 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     return fig, ax
 
 
-def segments(seg: pd.DataFrame):
-    """Conversion (95 % CI) and revenue per session by engagement segment."""
+def segments(seg: pd.DataFrame, words: str = "events before checkout"):
+    """Conversion (95 % CI) and revenue per session by thirds of sessions on the driver (``words`` names it)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
     x = np.arange(len(seg))
     left.bar(
@@ -312,14 +325,14 @@ def segments(seg: pd.DataFrame):
     )
     left.set_xticks(x, seg.index)
     left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-    left.set_xlabel("engagement segment (events before first checkout)")
+    left.set_xlabel(f"third of sessions by {words}")
     left.set_ylabel("conversion rate (95 % CI)")
-    left.set_title("Conversion by engagement segment (95 % CI)")
+    left.set_title(f"Conversion by {words} (95 % CI)")
     right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
     right.set_xticks(x, seg.index)
-    right.set_xlabel("engagement segment")
+    right.set_xlabel(f"third of sessions by {words}")
     right.set_ylabel("revenue per session, USD")
-    right.set_title("Revenue per session by segment")
+    right.set_title(f"Revenue per session by {words}")
     return fig, (left, right)
 
 
