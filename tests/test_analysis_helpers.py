@@ -31,7 +31,8 @@ def test_log_spend_ols_recovers_known_slope():
     frame["log_spend"] = 3 + 0.3 * frame["engagement"] - 0.2 * frame["idle"] + rng.normal(0, 0.5, n)
     fit = spend.fit_ols(frame, ["engagement", "time", "idle"])
     assert abs(fit.params["idle"] + 0.2) < 0.03 and abs(fit.params["time"]) < 0.03
-    assert spend.direction(*fit.conf_int().loc["idle"]) == "negative"
+    lo, hi = fit.conf_int().loc["idle"]
+    assert spend.effect_class(lo, hi, 1.0, 5.0) == "negative"  # -0.2 per SD: well beyond -5 %
 
 
 def test_gamma_glm_uses_a_log_link():
@@ -203,37 +204,79 @@ def test_sparse_levels_are_pooled_and_controls_respect_the_budget():
     assert terms == ["C(device)"] and any(s.startswith("start_hour (too few outcome events") for s in skipped)
 
 
-def spend_tables(time_ci, idle_ci):
-    table = pd.DataFrame({"cv_rmse": [0.80, 0.85], "adj_r2": [0.10, 0.02]}, index=["engagement only", "time only"])
-
-    def eff(ci):
-        return {
-            "coef_lo": ci[0],
-            "coef_hi": ci[1],
-            "pct_per_sd": 0.0,
-            "pct_lo": 0.0,
-            "pct_hi": 0.0,
+def per_sd_rows(**cis) -> pd.DataFrame:
+    """A per-SD effects table (SD 1) whose coefficient CIs are given by feature."""
+    rows = {}
+    for feature, (lo, hi) in cis.items():
+        rows[feature] = {
+            "coef_lo": lo,
+            "coef_hi": hi,
+            "sd": 1.0,
+            "pct_per_sd": 100 * np.expm1((lo + hi) / 2),
+            "pct_lo": 100 * np.expm1(lo),
+            "pct_hi": 100 * np.expm1(hi),
             "detectable_pct": 5.0,
         }
+    return pd.DataFrame(rows).T
 
-    central = pd.DataFrame({"time": eff(time_ci)}).T
-    full = pd.DataFrame({"time": eff(time_ci), "idle": eff(idle_ci)}).T
-    return table, central, full
+
+def gamma_rows(**cis) -> pd.DataFrame:
+    return pd.DataFrame({f: {"gamma_lo": lo, "gamma_hi": hi} for f, (lo, hi) in cis.items()}).T
+
+
+SPEND_SETTINGS = spend.Settings(
+    seed=1,
+    cv_folds=5,
+    alpha=0.05,
+    min_buyers=30,
+    min_events_per_parameter=10.0,
+    min_level_events=10,
+    rmse_gain=0.002,
+    little_r2=0.05,
+    negligible_pct=5.0,
+    equivalence_margin=0.2,
+    max_model_rows=300_000,
+)
+MODELS = pd.DataFrame({"cv_rmse": [0.80, 0.85], "adj_r2": [0.10, 0.02]}, index=["engagement only", "time only"])
 
 
 @pytest.mark.parametrize(
-    "time_ci,idle_ci,confounded,expect",
+    "central,main,gamma,expect",
     [
-        ((0.1, 0.3), (-0.3, -0.1), False, ("positive", "negative")),
-        ((-0.1, 0.1), (0.1, 0.2), False, ("none", "positive")),
-        ((0.1, 0.3), (-0.3, -0.1), True, ("unclear", "unclear")),
+        ((0.10, 0.30), (0.12, 0.28), (5.0, 20.0), "positive"),  # material and one sign everywhere
+        ((-0.30, -0.10), (-0.25, -0.08), (-20.0, -4.0), "negative"),
+        ((-0.30, -0.10), (-0.02, 0.30), (-1.0, 25.0), "depends"),  # the sign flips once idle is held fixed
+        ((-0.30, -0.10), (-0.25, -0.08), (-5.0, 3.0), "unclear"),  # the Gamma check does not agree
+        ((-0.02, 0.02), (-0.03, 0.03), (-2.0, 2.0), "negligible"),
+        ((-0.10, 0.20), (-0.05, 0.03), (-2.0, 2.0), "unclear"),
+        ((-0.50, 0.60), (-0.60, 0.70), (-50.0, 60.0), "cannot size"),
     ],
 )
-def test_spend_verdicts_on_known_intervals(time_ci, idle_ci, confounded, expect):
-    v = spend.verdicts(*spend_tables(time_ci, idle_ci), HEALTHY, confounded, 0.002, 0.05)
-    assert (v["time_given_engagement"], v["idle_given_engagement_time"]) == expect
-    assert v["explains_better"] == "engagement" and not v["explains_little"]
-    assert bool(v["reasons"]) == confounded
+def test_a_spend_direction_needs_materiality_in_every_model_and_the_gamma_check(central, main, gamma, expect):
+    specs = {spend.MAIN_SPEC: per_sd_rows(time=main), spend.CENTRAL_SPEC: per_sd_rows(time=central)}
+    call = spend.feature_call("time", specs, 5.0, gamma_rows(time=gamma), 100.0)
+    assert call.verdict == expect
+    assert call.specification == spend.MAIN_SPEC and call.other_specification == spend.CENTRAL_SPEC
+    assert call.usd == pytest.approx(call.pct)  # a mean order of 100 USD: 1 % is 1 USD
+
+
+@pytest.mark.parametrize("confounded", [False, True])
+def test_spend_verdicts_turn_unclear_when_styles_confound(confounded):
+    specs = {
+        spend.MAIN_SPEC: per_sd_rows(engagement=(0.1, 0.3), time=(-0.02, 0.02), idle=(-0.3, -0.1)),
+        spend.CENTRAL_SPEC: per_sd_rows(engagement=(0.1, 0.3), time=(-0.03, 0.03)),
+    }
+    gamma = gamma_rows(engagement=(5.0, 30.0), time=(-2.0, 2.0), idle=(-25.0, -8.0))
+    v = spend.verdicts(MODELS, specs, gamma, HEALTHY, confounded, SPEND_SETTINGS, 100.0)
+    calls = (v.engagement.verdict, v.time.verdict, v.idle.verdict)
+    assert calls == (("unclear",) * 3 if confounded else ("positive", "negligible", "negative"))
+    assert v.explains_better == "engagement" and not v.explains_little and bool(v.reasons) == confounded
+
+
+def test_idle_is_not_available_without_event_timing():
+    specs = {spend.CENTRAL_SPEC: per_sd_rows(engagement=(0.1, 0.3), time=(-0.03, 0.03))}
+    v = spend.verdicts(MODELS, specs, None, HEALTHY, False, SPEND_SETTINGS, 100.0)
+    assert v.idle.verdict == "not available" and v.engagement.verdict == "positive"
 
 
 def test_wilson_interval_known_value():

@@ -53,6 +53,10 @@ def conv_record(truth_covered=None, **kw):
         negligible_or=1.15,
         effects=[odds("engagement", 1.8, 1.6, 2.0), odds("time", 0.99, 0.9, 1.1)],
         truth=None if truth_covered is None else truth_rows(truth_covered, True),
+        per_unit=[
+            conversion.UnitEffect("engagement", "event", 0.5, 0.4, 0.6, 3.0),
+            conversion.UnitEffect("time", "minute", 0.1, 0.05, 0.15, 1.5),
+        ],
     )
     result.headline = conversion.headline(result)
     result.badge = conversion.badge(result)
@@ -126,7 +130,14 @@ def test_conversion_badge_high_only_when_every_rule_holds():
     assert conversion.badge(ConversionResult(status="insufficient")).level == "none"
 
 
-def spend_verdicts(**kw):
+def call(feature, verdict, pct=-8.0, lo=-12.0, hi=-4.0):
+    """A spend call with USD equal to % (a mean order of 100 USD) and a first model that said -10 % [-14, -6]."""
+    return spend.FeatureCall(
+        feature, verdict, spend.MAIN_SPEC, pct, lo, hi, pct, lo, hi, 3.0, {}, spend.CENTRAL_SPEC, -10.0, -14.0, -6.0
+    )
+
+
+def spend_verdicts(engagement="positive", time="negligible", idle="negative", **kw):
     v = {
         "explains_better": "engagement",
         "explains_little": False,
@@ -135,81 +146,92 @@ def spend_verdicts(**kw):
         "rmse_time_only": 0.81,
         "adj_r2_engagement_only": 0.1,
         "adj_r2_time_only": 0.05,
-        "time_given_engagement": "none",
-        "idle_given_engagement_time": "negative",
         "healthy": True,
         "confounded": False,
         "reasons": [],
-        "time_pct": 1.0,
-        "time_lo": -2.0,
-        "time_hi": 4.0,
-        "time_detectable": 4.2,
-        "idle_pct": -8.0,
-        "idle_lo": -12.0,
-        "idle_hi": -4.0,
-        "idle_detectable": 3.0,
-        "time_sign": "none",
-        "idle_sign": "negative",
+        "negligible_pct": 5.0,
+        "engagement": call("engagement", engagement, 6.0, 2.0, 10.0),
+        "time": call("time", time, 1.0, -2.0, 4.0),
+        "idle": call("idle", idle),
     }
     v.update(kw)
     return spend.Verdicts(**v)
 
 
-def spend_record(**kw):
-    result = SpendResult(verdicts=spend_verdicts(**kw))
+def spend_record(verdicts=None, browsing="similar"):
+    result = SpendResult(
+        verdicts=verdicts or spend_verdicts(),
+        mean_spend=100.0,
+        style_check=purchase_styles.BrowsingCheck(browsing),
+        by_engagement=[
+            spend.SegmentSpend("few events", "at most 2", 100, 120.0, 110.0, 130.0),
+            spend.SegmentSpend("many events", "at least 5", 100, 95.0, 88.0, 102.0),
+        ],
+    )
     result.headline = spend.headline(result)
     result.badge = spend.badge(result)
     return result
 
 
 @pytest.mark.parametrize(
-    "call,expect",
+    "verdict,expect",
     [
-        ("positive", "associated with higher spend"),
-        ("negative", "associated with lower spend"),
-        ("none", "no detectable association"),
-        ("unclear", "cannot say"),
+        ("positive", "is associated with higher spend (-8.0 % [-12.0 %, -4.0 %] per SD, -8.00 USD [-12.00, -4.00]"),
+        ("negative", "is associated with lower spend"),
+        ("negligible", "no material association with spend"),
+        ("depends", "depends on what is held fixed: -10.0 % [-14.0 %, -6.0 %] per SD holding engagement, time"),
+        ("unclear", "the data cannot tell how"),
+        ("cannot size", "these data cannot size how"),
+        ("not available", "not available for session-level input"),
     ],
 )
-def test_spend_phrase_per_call(call, expect):
-    text = findings.spend_phrase("idle", call, -8.0, -12.0, -4.0, 3.0)
+def test_spend_call_phrase_per_verdict(verdict, expect):
+    text = findings.spend_call_phrase(call("idle", verdict), 5.0)
     assert expect in text
-    assert ("would detect about ±3.0 % per SD" in text) == (call == "none")
+    assert ("would detect about ±3.0 % per SD" in text) == (verdict == "unclear")
+    assert "drive" not in text and "cause" not in text
 
 
-def test_spend_answer_says_when_behaviour_explains_little():
-    assert "explains little of spend" in findings.spend_answer(spend_verdicts(explains_little=True, best_adj_r2=0.01))
-    assert "explains little" not in findings.spend_answer(spend_verdicts())
+def test_spend_answer_starts_from_the_plain_fact_and_says_when_behaviour_explains_little():
+    text = findings.spend_answer(spend_record(spend_verdicts(explains_little=True, best_adj_r2=0.01)))
+    assert text.startswith("Buyers with at most 2 events before checkout spend 120.00 USD per order [110.00, 130.00]")
+    assert "explains little of spend" in text
+    assert "explains little" not in findings.spend_answer(spend_record())
 
 
 def test_confounded_spend_is_not_interpreted_and_badge_is_low():
     v = spend_verdicts(
+        engagement="unclear",
+        time="unclear",
+        idle="unclear",
         confounded=True,
-        time_given_engagement="unclear",
-        idle_given_engagement_time="unclear",
         reasons=["cheap-many and expensive-few buyers browse differently"],
     )
-    rec = SpendResult(verdicts=v)
+    rec = spend_record(v, browsing="different")
     lines = findings.spend_lines(rec)
     assert any(line.startswith("- Not interpreted: cheap-many") for line in lines)
-    b = spend.badge(rec)
-    assert b.level == "low" and "purchase styles browse alike (no confounding by product choice)" in b.failed
+    b = rec.badge
+    assert b.level == "low" and "purchase styles shown to browse alike (no confounding by product choice)" in b.failed
 
 
-@pytest.mark.parametrize(
-    "browsing,expect",
-    [("similar", "browse alike"), ("different", "browse differently"), ("inconclusive", "cannot tell")],
-)
-def test_styles_answer_per_verdict(browsing, expect):
-    assert expect in findings.styles_answer(purchase_styles.Verdicts(browsing), 0.2)
+def test_the_confounding_rule_counts_only_when_it_was_tested():
+    assert "purchase styles shown to browse alike (no confounding by product choice)" in spend_record().badge.passed
+    untested = spend_record(browsing="not estimated").badge
+    assert not any("browse alike" in rule for rule in untested.passed + untested.failed)
+    inconclusive = spend_record(browsing="inconclusive").badge
+    assert any("browse alike" in rule for rule in inconclusive.failed)
 
 
-def styles_record(browsing, above, truth=None):
+def styles_record(browsing, above, truth=None, by_metric=None, n_other=40):
     result = StylesResult(
         equivalence_margin=0.2,
+        n_cheap_many=30,
+        n_expensive_few=30,
+        n_other=n_other,
         truth=None if truth is None else purchase_styles.StyleTruth(0.8, 0.0, truth),
         verdicts=purchase_styles.Verdicts(
             browsing,
+            by_metric or {},
             behaviour_auc=0.6,
             behaviour_auc_lo=0.55,
             behaviour_auc_hi=0.65,
@@ -220,10 +242,39 @@ def styles_record(browsing, above, truth=None):
         comparison=[
             purchase_styles.SmdRow("duration", "session_seconds", 50, 50, 0.5, 0.4, 0.6, 0.42, 0.58, "different")
         ],
+        money=[{"style": "expensive-few", "share_of_revenue": 0.6}],
     )
     result.headline = purchase_styles.headline(result)
     result.badge = purchase_styles.badge(result)
     return result
+
+
+@pytest.mark.parametrize(
+    "browsing,by_metric,expect",
+    [
+        (
+            "similar",
+            {"session_seconds": "equivalent", "pre_conversion_event_count": "equivalent", "n_page_view": "equivalent"},
+            "browse alike: session duration, events before checkout and page views alike (90 % CI within ±0.2 SD)",
+        ),
+        (
+            "different",
+            {"session_seconds": "different", "pre_conversion_event_count": "equivalent"},
+            "browse differently: session duration differ by more than 0.2 SD; events before checkout alike",
+        ),
+        (
+            "inconclusive",
+            {"session_seconds": "inconclusive", "n_page_view": "small difference"},
+            "cannot tell whether cheap-many and expensive-few buyers browse alike: session duration can be "
+            "neither told apart nor shown alike",
+        ),
+    ],
+)
+def test_styles_answer_names_each_metric_and_who_is_in_neither(browsing, by_metric, expect):
+    text = findings.styles_answer(styles_record(browsing, False, by_metric=by_metric))
+    assert expect in text
+    assert "40% of buyers (40 of 100) fall in neither style." in text
+    assert "prices they choose" not in text  # true by definition: never said
 
 
 def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
@@ -233,10 +284,17 @@ def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
     assert styles_record("inconclusive", False).badge.level == "low"
 
 
+@pytest.mark.parametrize(
+    "ari,verdict", [(0.8, "agrees"), (0.3, "partly"), (0.05, "does not agree"), (None, "not estimated")]
+)
+def test_mixture_agreement_gets_a_verdict(ari, verdict):
+    assert purchase_styles.mixture_verdict(ari) == verdict
+
+
 def res_with(conv=None, sp=None, st=None):
     return {
         "03_conversion": conv or conv_record(),
-        "04_spend": SpendResult(verdicts=sp or spend_verdicts()),
+        "04_spend": spend_record(sp),
         "05_purchase_style": st or styles_record("similar", False),
     }
 
@@ -274,18 +332,26 @@ def test_engagement_recommendation_follows_the_evidence(kw, status):
 
 @pytest.mark.parametrize(
     "call,status",
-    [("negative", "supported"), ("positive", "withdrawn"), ("none", "withdrawn"), ("unclear", "withdrawn")],
+    [
+        ("negative", "supported"),
+        ("positive", "withdrawn"),
+        ("negligible", "withdrawn"),
+        ("depends", "withdrawn"),
+        ("unclear", "withdrawn"),
+    ],
 )
-def test_idle_recommendation_needs_a_negative_association(call, status):
-    sp = spend_verdicts(idle_given_engagement_time=call, reasons=["x"] if call == "unclear" else [])
+def test_idle_recommendation_needs_a_material_negative_association(call, status):
+    sp = spend_verdicts(idle=call, reasons=["x"] if call == "unclear" else [])
     rec = rec_by_title(strategy.recommendations(res_with(sp=sp)), "Turn idle time")
     assert rec.status == status
     if call == "positive":
         assert "higher spend" in rec.text
+    if status == "supported":
+        assert rec.kind == "action" and rec.impact.startswith("a longest idle gap one SD shorter goes with +8.00 USD")
 
 
 def segment(conv, lo, hi):
-    return {"conversion": conv, "conv_lo": lo, "conv_hi": hi}
+    return {"conversion": conv, "conv_lo": lo, "conv_hi": hi, "revenue_per_session": 100 * conv}
 
 
 @pytest.mark.parametrize(
@@ -307,11 +373,25 @@ def segment(conv, lo, hi):
     ],
 )
 def test_segment_recommendation_needs_separated_cis_and_follows_their_order(low, high, status, word):
-    recs = strategy.recommendations(
-        res_with(), [low, segment(0.02, 0.01, 0.03), high], {"low_max_events": 1, "high_min_events": 3}
-    )
-    rec = rec_by_title(recs, "Segment the experience")
+    recs = strategy.recommendations(res_with(), [low, segment(0.02, 0.01, 0.03), high], {"low_max": 1, "high_min": 3})
+    rec = rec_by_title(recs, "Segment the experience by engagement")
     assert rec.status == status and word in rec.text
+    if status == "supported":
+        assert rec.kind == "hypothesis" and "points of conversion" in rec.impact
+
+
+def test_segments_follow_the_driver_03_names():
+    time_world = conv_record(
+        answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive"
+    )
+    seg = [segment(0.01, 0.008, 0.012), segment(0.05, 0.045, 0.055)]
+    assert strategy.driver(time_world)[0] == "time"
+    rec = rec_by_title(strategy.recommendations(res_with(conv=time_world), seg, {}, "time"), "Segment the experience")
+    assert rec.title.endswith("by time level") and rec.status == "supported"
+    neither = conv_record(answer="neither", engagement="negligible")
+    assert strategy.driver(neither)[0] == "engagement" and "names no" in strategy.driver(neither)[1]
+    rec = rec_by_title(strategy.recommendations(res_with(conv=neither), seg, {}), "Segment the experience")
+    assert rec.status == "withdrawn"  # engagement only travels with purchase here: no segments by it
 
 
 @pytest.mark.parametrize(
@@ -320,14 +400,20 @@ def test_segment_recommendation_needs_separated_cis_and_follows_their_order(low,
 def test_price_framing_recommendation_needs_alike_browsing(browsing, status):
     rec = rec_by_title(strategy.recommendations(res_with(st=styles_record(browsing, False))), "Sell expensive items")
     assert rec.status == status
+    if status == "supported":
+        assert rec.impact == "expensive-few buyers bring 60% of revenue"
 
 
-def test_margin_recommendation_needs_separated_margins():
-    st = styles_record("similar", False)
-    assert rec_by_title(strategy.recommendations(res_with(st=st)), "Protect the margin").status == "withdrawn"
-    st.verdicts.higher_margin_style = "expensive-few"
-    rec = rec_by_title(strategy.recommendations(res_with(st=st)), "Protect the margin")
-    assert rec.status == "supported" and rec.text.startswith("Expensive-few buyers")
+def test_time_world_gets_the_content_recommendation_and_loses_the_idle_one():
+    time_world = conv_record(
+        answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive"
+    )
+    recs = strategy.recommendations(res_with(conv=time_world))
+    content = rec_by_title(recs, "Hold attention before checkout")
+    assert content.status == "supported" and content.kind == "action" and "per minute" not in content.impact
+    assert content.impact.startswith("+1 minute before checkout")
+    idle = rec_by_title(recs, "Turn idle time")
+    assert idle.status == "withdrawn" and "shorten the time before checkout" in idle.text
 
 
 def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows():
@@ -394,9 +480,7 @@ def test_time_answer_does_not_repeat_itself():
 
 
 def test_session_level_input_says_idle_is_not_available():
-    v = spend_verdicts(
-        idle_given_engagement_time="not available", idle_pct=None, idle_lo=None, idle_hi=None, idle_detectable=None
-    )
-    assert findings.spend_answer(v).endswith("Idle gaps are not available for session-level input.")
+    v = spend_verdicts(idle="not available")
+    assert findings.spend_answer(spend_record(v)).endswith("Idle gaps are not available for session-level input.")
     rec = rec_by_title(strategy.recommendations(res_with(sp=v)), "Turn idle time")
     assert rec.status == "not estimated"

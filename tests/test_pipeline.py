@@ -99,13 +99,18 @@ def test_shared_parameters_must_have_one_default(tmp_path):
     assert params.declared([tmp_path / "a.ipynb"])["alpha"]["default"] == "0.05"
 
 
-def test_validate_scores_a_known_wrong_verdict_and_a_wrong_recommendation():
+def _spend_call(feature, verdict):
+    return spend.FeatureCall(feature, verdict, spend.MAIN_SPEC, -8.0, -12.0, -4.0, -8.0, -12.0, -4.0, 3.0)
+
+
+def test_validate_scores_known_wrong_verdicts_false_effects_and_a_wrong_recommendation():
     want = {
         "engagement": "positive",
         "time": "negligible",
         "answer": "engagement",
         "time_adds": "no",
-        "idle": "none",
+        "spend": {"engagement": "positive", "time": "negligible", "idle": "negligible"},
+        "idle": "negligible",
         "browsing": "similar",
     }
     conv = conversion.ConversionResult(
@@ -113,6 +118,10 @@ def test_validate_scores_a_known_wrong_verdict_and_a_wrong_recommendation():
             "time", "time", True, "negligible", "positive", "yes", "positive", True, True, [], 0.01, 0.02, 0.6, 0.7
         ),
         truth=[results.TruthRow("engagement", 1.2, 1.1, 1.0, 1.3, True)],
+        per_unit=[
+            conversion.UnitEffect("engagement", "event", 0.5, 0.4, 0.6, 3.0),
+            conversion.UnitEffect("time", "minute", 0.1, 0.05, 0.15, 1.5),
+        ],
     )
     sp = spend.SpendResult(
         verdicts=spend.Verdicts(
@@ -123,21 +132,13 @@ def test_validate_scores_a_known_wrong_verdict_and_a_wrong_recommendation():
             0.8,
             0.1,
             0.1,
-            "none",
-            "negative",
             True,
             False,
             [],
-            1.0,
-            -1.0,
-            3.0,
-            4.0,
-            -8.0,
-            -12.0,
-            -4.0,
-            3.0,
-            "negative",
-            "none",
+            5.0,
+            _spend_call("engagement", "negative"),
+            _spend_call("time", "unclear"),
+            _spend_call("idle", "negative"),
         ),
         truth=[results.TruthRow("idle", 0.0, -0.1, -0.2, -0.01, False)],
     )
@@ -147,16 +148,27 @@ def test_validate_scores_a_known_wrong_verdict_and_a_wrong_recommendation():
     scored = validate.score(conv, sp, st, want)
     assert "03 answer: time, truth engagement" in scored["wrong_verdicts"]
     assert "03 engagement: negligible, truth positive" in scored["wrong_verdicts"]
+    assert "04 engagement: negative, truth positive" in scored["wrong_verdicts"]
+    assert scored["false_material"] == ["04 idle: negative, truth no material effect"] and scored["null_cells"] == 2
     assert scored["wrong_high_badges"] == ["03"]
-    assert scored["wrong_recommendations"] == ["Turn idle time into interaction"]
+    assert scored["wrong_driver"]  # 03 says time, the truth says engagement: the key figure splits by time
+    assert "Hold attention before checkout with richer product content" in scored["wrong_recommendations"]
     assert scored["coverage"] == [("engagement", True), ("idle", False)]
 
 
 def test_validate_end_to_end_on_one_small_world(tmp_path):
     code = validate.main(
-        ["--sessions", "20000", "--seeds", "1", "--worlds", "default", "--aa-tests", "40", "--out", str(tmp_path)]
+        ["--sessions", "20000", "--seeds", "1", "--default-seeds", "1", "--worlds", "default", "--aa-tests", "40"]
+        + ["--out", str(tmp_path)]
     )
     table = (tmp_path / "validation.md").read_text()
     summary = read_json(tmp_path / "validation.json")["summary"]
-    assert summary["runs"] == 1 and summary["coverage_cells"] == 4 and code in (0, 1)
+    assert summary["runs"] == 1 and summary["coverage_cells"] == 5 and code in (0, 1)
+    assert set(summary["default_coverage"]) == {
+        "engagement -> purchase (log-odds per log1p unit)",
+        "time -> purchase (log-odds per log1p unit)",
+        "engagement -> log spend (per log1p event)",
+        "time -> log spend (per log1p second)",
+        "idle -> log spend (per log1p second)",
+    }
     assert "| default | 1 | engagement (engagement) |" in table
