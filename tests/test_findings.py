@@ -179,7 +179,6 @@ def spend_record(verdicts=None, browsing="similar"):
         ("positive", "is associated with higher spend (-8.0 % [-12.0 %, -4.0 %] per SD, -8.00 USD [-12.00, -4.00]"),
         ("negative", "is associated with lower spend"),
         ("negligible", "no material association with spend"),
-        ("depends", "depends on what is held fixed: -10.0 % [-14.0 %, -6.0 %] per SD holding engagement, time"),
         ("unclear", "the data cannot tell how"),
         ("cannot size", "these data cannot size how"),
         ("not available", "not available for session-level input"),
@@ -190,6 +189,20 @@ def test_spend_call_phrase_per_verdict(verdict, expect):
     assert expect in text
     assert ("would detect about ±3.0 % per SD" in text) == (verdict == "unclear")
     assert "drive" not in text and "cause" not in text
+
+
+def test_a_spend_association_that_depends_on_idle_time_says_so_with_both_numbers():
+    c = call("time", "depends")
+    c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "unclear"}
+    assert findings.spend_call_phrase(c, 5.0) == (
+        "a longer time before checkout goes with lower spend only while idle time is not held fixed: "
+        "-10.0 % [-14.0 %, -6.0 %] per SD holding engagement and context fixed, -8.0 % [-12.0 %, -4.0 %] holding "
+        "engagement, idle time and context fixed"
+    )
+    c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "positive"}
+    assert "goes with higher or lower spend depending on whether idle time is held fixed" in (
+        findings.spend_call_phrase(c, 5.0)
+    )
 
 
 def test_spend_answer_starts_from_the_plain_fact_and_says_when_behaviour_explains_little():
@@ -232,9 +245,9 @@ def styles_record(browsing, above, truth=None, by_metric=None, n_other=40):
         verdicts=purchase_styles.Verdicts(
             browsing,
             by_metric or {},
-            behaviour_auc=0.6,
-            behaviour_auc_lo=0.55,
-            behaviour_auc_hi=0.65,
+            behaviour_auc=0.6 if above else 0.5,
+            behaviour_auc_lo=0.57 if above else 0.47,
+            behaviour_auc_hi=0.65 if above else 0.53,
             behaviour_above_chance=above,
             higher_margin_style=None,
             margin_known=True,

@@ -144,29 +144,26 @@ def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
 
 
 def unit_effects(fit, frame: pd.DataFrame) -> list[UnitEffect]:
-    """Points of conversion per extra event and per extra minute before checkout, averaged over sessions.
+    """Points of conversion from one more event, or one more minute, before checkout, averaged over sessions.
 
-    The derivative of the purchase probability in the raw unit: b * p(1 - p) / (1 + x) for a
-    log1p feature x (events; seconds times 60 for a minute), averaged over the sessions; the CI
-    scales the coefficient's CI by the same average.
+    Each session's purchase probability is recomputed with its count raised by one unit (on the
+    model's log1p scale, so a minute adds much to a short visit and little to a long one), the
+    others held; the change is averaged over sessions. The CI repeats this at the coefficient's
+    CI bounds (the change is monotone in the coefficient).
     """
-    p = np.asarray(fit.predict())
-    w = p * (1 - p)
+    eta = np.asarray(fit.fittedvalues)
+    p0 = 1 / (1 + np.exp(-eta))
     ci = fit.conf_int()
     out = []
-    for name, unit, scale in (("engagement", "event", 1.0), ("time", "minute", 60.0)):
+    for name, unit, step in (("engagement", "event", 1.0), ("time", "minute", 60.0)):
         raw = np.expm1(frame[name].to_numpy())
-        factor = 100 * float(np.mean(w * scale / (1 + raw)))  # points of conversion per unit, per unit of b
-        out.append(
-            UnitEffect(
-                name,
-                unit,
-                fit.params[name] * factor,
-                ci.loc[name, 0] * factor,
-                ci.loc[name, 1] * factor,
-                float(np.median(raw) / scale),
-            )
-        )
+        shift = np.log1p(raw + step) - np.log1p(raw)
+
+        def points(b, shift=shift):
+            return 100 * float(np.mean(1 / (1 + np.exp(-(eta + b * shift))) - p0))
+
+        bounds = sorted((points(ci.loc[name, 0]), points(ci.loc[name, 1])))
+        out.append(UnitEffect(name, unit, points(fit.params[name]), *bounds, float(np.median(raw) / step)))
     return out
 
 

@@ -389,16 +389,25 @@ def headline(result: StylesResult) -> results.Headline:
     )
 
 
+def auc_bound(margin: float) -> float:
+    """The AUC a standardised difference of ``margin`` gives two normal groups: Phi(margin / sqrt 2)."""
+    from scipy.stats import norm
+
+    return float(norm.cdf(margin / np.sqrt(2)))
+
+
 def badge(result: StylesResult) -> results.Badge:
     """05's confidence badge."""
     if not result.ok:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
-    agree = {"similar": not v.behaviour_above_chance, "different": v.behaviour_above_chance}.get(v.browsing)
+    bound = auc_bound(result.equivalence_margin)
+    agree = {"similar": v.behaviour_auc_lo <= bound, "different": v.behaviour_above_chance}.get(v.browsing)
     return results.Badge.from_rules(
         v.browsing != "inconclusive",
         {
-            "behaviour-only classifier agrees": agree,
+            f"behaviour-only classifier agrees (AUC not shown above {bound:.3f} for 'alike', above 0.5 for "
+            "'different')": agree,
             "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
         },
     )

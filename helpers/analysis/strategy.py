@@ -260,7 +260,7 @@ def recommendations(
     sp = upstream.get("04_spend") or SpendResult(status="missing")
     st = upstream.get("05_purchase_style") or StylesResult(status="missing")
     mean_order = sp.mean_spend if sp.mean_spend else None
-    recs = [_engagement_rec(conv, mean_order), _content_rec(conv, mean_order), _idle_rec(sp, conv)]
+    recs = [_engagement_rec(conv, mean_order), _time_rec(conv, mean_order), _idle_rec(sp, conv)]
     if seg and len(seg) >= 2:
         recs.append(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive))
     recs.append(_style_rec(st))
@@ -310,27 +310,36 @@ def _engagement_rec(conv: ConversionResult, mean_order: float | None) -> Recomme
     return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
-def _content_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
-    title = "Hold attention before checkout with richer product content"
+TIME_RECS = {
+    "positive": (
+        "Hold attention before checkout with richer product content",
+        "Reviews, guides and fuller product pages give visitors reasons to stay before they decide.",
+    ),
+    "negative": (
+        "Shorten the path to checkout",
+        "Fewer steps and faster pages between the product and checkout: longer visits go with lower purchase odds "
+        "here, whatever the visitor does.",
+    ),
+}
+
+
+def _time_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
+    """Content that holds attention (time positive) or a shorter path (time negative), when 03's answer is time."""
+    sign = conv.verdicts.time if conv.ok and conv.verdicts.time in TIME_RECS else "positive"
+    title, text = TIME_RECS[sign]
     link = "03_conversion.html#Findings"
     if not conv.ok:
         return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
     v = conv.verdicts
     evidence = f"03: answer {v.answer}, time {v.time}, time adds: {v.time_adds}"
-    if v.answer == "time" and v.time == "positive":
+    if v.answer == "time" and v.time in TIME_RECS:
         return Recommendation(
-            title,
-            SUPPORTED,
-            "Reviews, guides and fuller product pages give visitors reasons to stay before they decide.",
-            evidence,
-            _conversion_impact(conv, "time", mean_order),
-            link,
-            "action",
+            title, SUPPORTED, text, evidence, _conversion_impact(conv, "time", mean_order), link, "action"
         )
     why = (
         "the conversion models are in poor health"
         if not v.healthy
-        else "03 does not find time before checkout the clearly stronger, positive correlate of purchase"
+        else "03 does not find time before checkout the clearly stronger correlate of purchase"
     )
     return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
@@ -377,7 +386,9 @@ def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, driv
     lo_txt = f"{low['conversion']:.2%} [{low['conv_lo']:.2%}, {low['conv_hi']:.2%}]"
     hi_txt = f"{high['conversion']:.2%} [{high['conv_lo']:.2%}, {high['conv_hi']:.2%}]"
     evidence = f"conversion: low {drive} {lo_txt}, high {drive} {hi_txt}"
-    if not (conv.ok and conv.verdicts.answer == drive):
+    if not conv.ok:
+        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+    if conv.verdicts.answer != drive:
         why = "03 does not find this behaviour the clearly stronger correlate of purchase, so segments by it would "
         why += "only mirror what travels with it"
         return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
@@ -388,15 +399,9 @@ def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, driv
         "from the low to the high third"
     )
     if high["conv_lo"] > low["conv_hi"]:
-        text = (
-            f"Sessions with at least {many} before checkout convert more: keep their path to checkout short. "
-            f"Sessions with at most {few} convert less: guide them with fewer, clearer choices."
-        )
+        text = SEGMENT_TEXT[drive, "high"].format(few=few, many=many)
     elif low["conv_lo"] > high["conv_hi"]:
-        text = (
-            f"Sessions with at most {few} before checkout convert more: quick deciders should reach checkout "
-            f"without extra steps. Sessions with at least {many} convert less: find where they get stuck."
-        )
+        text = SEGMENT_TEXT[drive, "low"].format(few=few, many=many)
     else:
         return Recommendation(
             title,
@@ -406,6 +411,18 @@ def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, driv
             link=link,
         )
     return Recommendation(title, SUPPORTED, text, evidence, impact, link, "hypothesis")
+
+
+SEGMENT_TEXT = {
+    ("engagement", "high"): "Sessions with at least {many} before checkout convert more: keep their path to checkout "
+    "short. Sessions with at most {few} convert less: guide them with fewer, clearer choices.",
+    ("engagement", "low"): "Sessions with at most {few} before checkout convert more: quick deciders should reach "
+    "checkout without extra steps. Sessions with at least {many} convert less: find where they get stuck.",
+    ("time", "high"): "Sessions that spend at least {many} before checkout convert more: give short visits a reason "
+    "to stay (guides, comparisons). Sessions under {few} convert least: they leave before they look.",
+    ("time", "low"): "Sessions that reach checkout within {few} convert more: keep that path fast. Sessions that "
+    "take at least {many} convert less: find what holds them up.",
+}
 
 
 def _style_rec(st: StylesResult) -> Recommendation:
@@ -452,6 +469,17 @@ def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> Experimen
             "would raise conversion.",
             intervention="Show richer product content on the pages visitors read before checkout.",
             basis="03 finds time before checkout the clearly stronger, positive correlate of purchase.",
+        )
+    if v and v.answer == "time" and v.time == "negative":
+        return ExperimentPlan(
+            primary=primary,
+            unit=unit,
+            guardrails=["checkout completion rate", revenue],
+            lever="time before checkout",
+            simulate=False,
+            hypothesis="A shorter path to checkout (fewer steps, faster pages) would raise conversion.",
+            intervention="Remove a step between the product page and checkout, or make the pages faster.",
+            basis="03 finds time before checkout the clearly stronger correlate of purchase, and a negative one.",
         )
     supported = bool(v and v.engagement == "positive")
     return ExperimentPlan(

@@ -166,6 +166,7 @@ def wrong_recommendations(recs: list, want: dict) -> list[str]:
         and want["engagement"] == "positive"
         and not time_helps,
         "Hold attention before checkout": want["answer"] == "time" and time_helps,
+        "Shorten the path to checkout": want["answer"] == "time" and want["time"] == "negative",
         "Turn idle time": want["idle"] == "negative" and not time_helps,
         "Segment the experience by engagement": want["answer"] == "engagement",
         "Segment the experience by time": want["answer"] == "time",

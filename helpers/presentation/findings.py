@@ -232,9 +232,18 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
     if call.verdict == "negligible":
         return f"{words} has no material association with spend ({size}; inside ±{negligible_pct:g} %)"
     if call.verdict == "depends":
+        material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
+        direction = HIGHER_LOWER[material[0]] if len(set(material)) == 1 else "higher or lower"
+        when = (
+            "only while idle time is not held fixed"
+            if call.classes.get(call.other_specification) in HIGHER_LOWER
+            else "only once idle time is held fixed too"
+        )
+        if len(set(material)) > 1:
+            when = "depending on whether idle time is held fixed"
         before = pct(call.other_pct, call.other_lo, call.other_hi)
         return (
-            f"whether {words} goes with higher or lower spend depends on what is held fixed: {before} per SD "
+            f"{words} goes with {direction} spend {when}: {before} per SD "
             f"{held_fixed(call.feature, call.other_specification)}, {pct(call.pct, call.lo, call.hi)} "
             f"{held_fixed(call.feature, call.specification)}"
         )

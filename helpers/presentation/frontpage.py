@@ -76,6 +76,8 @@ def experiment_card_html(strategy) -> str:
             f"{strategy.sample_size_per_arm:,} sessions per arm to detect a {strategy.relative_mde:.0%} relative lift"
         )
         weeks = f"{strategy.weeks_needed} week{'s' if strategy.weeks_needed != 1 else ''} of traffic"
+        if strategy.span_hours is not None and strategy.span_hours < 24:
+            weeks += f" (a rough extrapolation: the data span only {strategy.span_hours * 60:,.0f} minutes)"
     else:
         size, weeks = "cannot be sized: the baseline conversion or the traffic rate is unknown", "unknown"
     exp = strategy.experiment
