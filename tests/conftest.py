@@ -13,7 +13,7 @@ import pytest
 from .runs import run_report
 
 # Tests that use these fixtures start Jupyter kernels: they are marked `notebook` (not in `make test-fast`).
-KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report"}
+KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report"}
 
 
 def pytest_collection_modifyitems(items):
@@ -49,4 +49,14 @@ def time_matters_report(tmp_path_factory):
     """The time-matters world at 20,000 sessions."""
     return run_report(
         tmp_path_factory.mktemp("tm"), "tm", "time_matters", "n_sessions=20000 experiment_sessions_per_arm=5000"
+    )
+
+
+@pytest.fixture(scope="session")
+def negative_time_report(tmp_path_factory):
+    """A world where time before checkout lowers purchase, at 20,000 sessions."""
+    return run_report(
+        tmp_path_factory.mktemp("neg"),
+        "neg",
+        overrides="n_sessions=20000 time_effect=-1 experiment_sessions_per_arm=3000",
     )

@@ -367,6 +367,12 @@ def styles_lines(result) -> list[str]:
     """05's findings as Markdown bullets."""
     v = result.verdicts
     lines = [f"- **{styles_answer(result)}**"]
+    diffs = ", ".join(
+        f"{METRIC_WORDS.get(r.column, r.metric)} {r.smd:+.2f} {ci(r.smd_lo, r.smd_hi, '+.2f')}"
+        for r in result.comparison or []
+        if r.column in METRIC_WORDS
+    )
+    lines.append(f"- Standardised differences, expensive-few minus cheap-many (95 % CIs): {diffs}.")
     chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
     lines.append(
         f"- Behaviour alone tells the styles apart with out-of-fold AUC {v.behaviour_auc:.3f} "
