@@ -105,9 +105,11 @@ def test_front_page_holds_the_answers(small):
         "Key figure",
         "Recommendations",
         "Proposed experiment",
-        "Lever:",
-        "Primary metric:",
-        "Size:",
+        "Hypothesis",
+        "Lever",
+        "Primary metric",
+        "Guardrails",
+        "Runtime",
         "Data",
         "Simulated",
         "Limitations",
@@ -196,4 +198,4 @@ def test_time_matters_front_page_says_time_is_the_stronger(time_matters):
     results = json.loads((time_matters.parents[1] / "data" / "tm" / "results" / "06_strategy.json").read_text())
     text = visible_text(time_matters / "index.html")
     assert results["summary"][0]["answer"] in text
-    assert "Time is the clearly stronger of the two" in text and "Lever: time before checkout" in text
+    assert "Time is the clearly stronger of the two" in text and "Lever time before checkout" in text

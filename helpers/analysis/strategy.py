@@ -382,7 +382,7 @@ def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
 def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, drive: str) -> Recommendation:
     words = DRIVERS[drive][1]
     title = f"Segment the experience by {drive} level"
-    link = "06_strategy.html#2-·-Segments"
+    link = "06_strategy.html#2-%C2%B7-Segments-by-the-driver-of-purchase"
     lo_txt = f"{low['conversion']:.2%} [{low['conv_lo']:.2%}, {low['conv_hi']:.2%}]"
     hi_txt = f"{high['conversion']:.2%} [{high['conv_lo']:.2%}, {high['conv_hi']:.2%}]"
     evidence = f"conversion: low {drive} {lo_txt}, high {drive} {hi_txt}"

@@ -99,7 +99,7 @@ def experiment_card_html(strategy) -> str:
         ("Simulated result", result),
     ]
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
-    more = '<p><a href="06_strategy.html#4-·-Experiment-proposal">The plan in full</a></p>'
+    more = '<p><a href="06_strategy.html#4-%C2%B7-Experiment-proposal">The plan in full</a></p>'
     return f'<dl class="experiment-card">{body}</dl>{more}'
 
 

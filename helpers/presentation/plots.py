@@ -327,12 +327,12 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout"):
     left.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     left.set_xlabel(f"third of sessions by {words}")
     left.set_ylabel("conversion rate (95 % CI)")
-    left.set_title(f"Conversion by {words} (95 % CI)")
+    left.set_title("Conversion rate (95 % CI)")
     right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
     right.set_xticks(x, seg.index)
     right.set_xlabel(f"third of sessions by {words}")
     right.set_ylabel("revenue per session, USD")
-    right.set_title(f"Revenue per session by {words}")
+    right.set_title("Revenue per session")
     return fig, (left, right)
 
 
