@@ -15,9 +15,13 @@ Observational findings say "is associated with", never "drives" or "causes".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from helpers.analysis.results import Answer, Badge
-from helpers.analysis.stats import Health
 from helpers.presentation.formatting import fmt, span
+
+if TYPE_CHECKING:  # for annotations only: 01 and 02 word their findings without SciPy
+    from helpers.analysis.stats import Health
 
 SUPPORTED = "supported"
 HIGHER_LOWER = {"positive": "higher", "negative": "lower"}
