@@ -34,11 +34,11 @@ def roots(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def default_report(tmp_path_factory):
-    """The default world at 40,000 sessions, run under a strict umask (pages must still be readable by others)."""
+    """The default world at 60,000 sessions, run under a strict umask (pages must still be readable by others)."""
     root = tmp_path_factory.mktemp("default")
     old = os.umask(0o077)
     try:
-        pages, results = run_report(root, "default", overrides="n_sessions=40000 experiment_sessions_per_arm=10000")
+        pages, results = run_report(root, "default", overrides="n_sessions=60000 experiment_sessions_per_arm=20000")
     finally:
         os.umask(old)
     return pages, results

@@ -55,10 +55,10 @@ def test_every_report_and_the_front_page_are_written(default):
 
 def test_simulation_and_gold_table_numbers(default):
     _, r = default
-    assert r["01_simulate"]["counts"]["sessions"] == 40_000
+    assert r["01_simulate"]["counts"]["sessions"] == 60_000
     assert r["01_simulate"]["benchmarks_in_range"] == r["01_simulate"]["benchmarks_checked"]
     gold = r["02_gold_table"]
-    assert gold["rows"] == 40_000 and gold["reconciliation_ok"]
+    assert gold["rows"] == 60_000 and gold["reconciliation_ok"]
     assert gold["buyers"] == r["01_simulate"]["counts"]["orders"]
     assert gold["mean_events_buyers"] > gold["mean_pre_events_buyers"]  # the funnel events are excluded
 
