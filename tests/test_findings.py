@@ -497,3 +497,9 @@ def test_session_level_input_says_idle_is_not_available():
     assert findings.spend_answer(spend_record(v)).endswith("Idle gaps are not available for session-level input.")
     rec = rec_by_title(strategy.recommendations(res_with(sp=v)), "Turn idle time")
     assert rec.status == "not estimated"
+
+
+@pytest.mark.parametrize("time_call,level", [("negligible", "high"), ("depends", "low"), ("cannot size", "low")])
+def test_a_spend_answer_that_depends_on_the_model_is_not_decisive(time_call, level):
+    v = spend_verdicts(time=time_call, explains_little=False)
+    assert spend_record(v).badge.level == level

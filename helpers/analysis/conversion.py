@@ -3,8 +3,9 @@
 Usage::
 
     from helpers.analysis import conversion
-    feats = conversion.prepare(gold)
-    fits = conversion.fit_nested(feats, controls, folds=5, seed=42)
+    result = conversion.analyse(gold_dir, conversion.Settings.pick(params), truth)   # 03 in one call
+    result.headline, result.verdicts.answer, result.unit("engagement")
+    fits = conversion.fit_nested(conversion.prepare(gold), controls, folds=5, seed=42)  # one step alone
 
 Every model is fitted here (statsmodels, unpenalised, for effects and tests; scikit-learn for
 cross-validated scores); the notebook shows and interprets.

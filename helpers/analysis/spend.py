@@ -3,8 +3,9 @@
 Usage::
 
     from helpers.analysis import spend
-    buyers = spend.prepare(gold)
-    fits = spend.fit_nested(buyers, controls, folds=5, seed=42)
+    result = spend.analyse(gold_dir, spend.Settings.pick(params), truth)   # 04 in one call
+    result.verdicts.idle.verdict, result.verdicts.idle.usd                # a call and its USD per order
+    fits = spend.fit_nested(spend.prepare(gold), controls, folds=5, seed=42)
 
 Conditioning on buyers is a selection: these models describe spend given a purchase, not the
 effect of a feature on spend per visitor. Every feature is measured before the first checkout or
@@ -535,13 +536,14 @@ def headline(result: SpendResult) -> results.Headline:
 
 
 def badge(result: SpendResult) -> results.Badge:
-    """04's confidence badge: decisive when no call is unclear; the confounding rule only when it was tested."""
+    """04's confidence badge: decisive when every call has a direction or is negligible (not 'depends', 'unclear' or
+    'cannot size'); the confounding rule counts only when it was tested."""
     if not result.ok:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
     tested = result.style_check is not None and result.style_check.browsing != "not estimated"
     return results.Badge.from_rules(
-        all(c.verdict not in ("unclear", "cannot size") for c in v.calls()),
+        all(c.verdict in ("positive", "negative", "negligible", "not available") for c in v.calls()),
         {
             "fits healthy": v.healthy,
             "purchase styles shown to browse alike (no confounding by product choice)": (

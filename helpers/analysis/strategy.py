@@ -7,7 +7,7 @@ Usage::
     result.recommendations[0].status                  # 'supported', 'withdrawn' or 'not estimated'
 
 The rules that turn answers into advice live here (which recommendation stands, which lever the
-experiment tests); the sentences that word them come from ``helpers.findings``.
+experiment tests); the sentences that word them come from ``helpers.presentation.findings``.
 """
 
 from __future__ import annotations
