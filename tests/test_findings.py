@@ -195,9 +195,10 @@ def test_a_spend_association_that_depends_on_idle_time_says_so_with_both_numbers
     c = call("time", "depends")
     c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "unclear"}
     assert findings.spend_call_phrase(c, 5.0) == (
-        "a longer time before checkout goes with lower spend only while idle time is not held fixed: "
-        "-10.0 % [-14.0 %, -6.0 %] per SD holding engagement and context fixed, -8.0 % [-12.0 %, -4.0 %] holding "
-        "engagement, idle time and context fixed"
+        "a longer time before checkout goes with lower spend by a material amount only while idle time is not held "
+        "fixed: "
+        "-10.0 % [-14.0 %, -6.0 %] per SD holding engagement and context fixed, -8.0 % [-12.0 %, -4.0 %] "
+        "holding engagement, idle time and context fixed"
     )
     c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "positive"}
     assert "goes with higher or lower spend depending on whether idle time is held fixed" in (

@@ -239,9 +239,9 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
         material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
         direction = HIGHER_LOWER[material[0]] if len(set(material)) == 1 else "higher or lower"
         when = (
-            "only while idle time is not held fixed"
+            "by a material amount only while idle time is not held fixed"
             if call.classes.get(call.other_specification) in HIGHER_LOWER
-            else "only once idle time is held fixed too"
+            else "by a material amount only once idle time is held fixed too"
         )
         if len(set(material)) > 1:
             when = "depending on whether idle time is held fixed"
@@ -282,6 +282,40 @@ def spend_answer(result) -> str:
     if v.explains_little:
         text += f" Behaviour explains little of spend (adjusted R² {v.best_adj_r2:.3f})."
     return cap(text)
+
+
+def spend_call_short(call) -> str:
+    """One feature's call in a few words with its numbers, for the front page."""
+    size = f"{call.pct:+.1f} % per SD, {usd(call.usd)} per order" if call.pct is not None else ""
+    if call.verdict in HIGHER_LOWER:
+        return f"{HIGHER_LOWER[call.verdict]} spend ({size})"
+    if call.verdict == "negligible":
+        return f"no material association ({size})"
+    if call.verdict == "depends":
+        material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
+        direction = HIGHER_LOWER[material[0]] if len(set(material)) == 1 else "higher or lower"
+        if len(set(material)) > 1:
+            return f"reverses when idle time is held fixed ({call.other_pct:+.1f} % against {call.pct:+.1f} % per SD)"
+        held = (
+            "while idle time is not held fixed"
+            if call.classes.get(call.other_specification) in HIGHER_LOWER
+            else ("once idle time is held fixed too")
+        )
+        return f"{direction} spend, material only {held} ({call.other_pct:+.1f} % against {call.pct:+.1f} % per SD)"
+    if call.verdict == "cannot size":
+        return "cannot be sized with these data"
+    return f"not clear from these data ({size})"
+
+
+def spend_summary(result) -> str:
+    """04's answer for the front page: the plain fact, then each feature's call in a few words."""
+    v = result.verdicts
+    short = {"engagement": "more events", "time": "longer time", "idle": "longer idle gaps"}
+    parts = [f"{short[c.feature]}: {spend_call_short(c)}" for c in v.calls() if c.verdict != "not available"]
+    text = (spend_fact(result) + " " if spend_fact(result) else "") + "Others held fixed, " + "; ".join(parts) + "."
+    if v.explains_little:
+        text += f" Behaviour explains little of spend (adjusted R² {v.best_adj_r2:.3f})."
+    return text
 
 
 def spend_lines(result) -> list[str]:
@@ -523,7 +557,7 @@ def _answer(page: str, result) -> str:
     if page == "03_conversion":
         return conversion_answer(result.verdicts)
     if page == "04_spend":
-        return spend_answer(result)
+        return spend_summary(result)
     return styles_answer(result)
 
 

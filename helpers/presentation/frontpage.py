@@ -90,6 +90,7 @@ def experiment_card_html(strategy) -> str:
         result = f"not simulated: {strategy.not_simulated_because}"
     rows = [
         ("Hypothesis", plan.hypothesis),
+        ("Why this lever", plan.basis),
         ("Lever", f"{plan.lever}: {plan.intervention}"),
         ("Primary metric", plan.primary),
         ("Guardrails", "; ".join(plan.guardrails)),
