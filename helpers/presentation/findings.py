@@ -266,7 +266,7 @@ def spend_fact(result) -> str:
     few, many = result.by_engagement
     return (
         f"Buyers with {few.rule} events before checkout spend {few.mean_usd:,.2f} USD per order "
-        f"[{few.lo:,.2f}, {few.hi:,.2f}], those with {many.rule} {many.mean_usd:,.2f} USD "
+        f"[{few.lo:,.2f}, {few.hi:,.2f}], those with {many.rule} spend {many.mean_usd:,.2f} USD "
         f"[{many.lo:,.2f}, {many.hi:,.2f}]."
     )
 
