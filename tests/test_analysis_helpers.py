@@ -395,3 +395,39 @@ def test_constant_behaviour_names_the_feature_and_its_value():
     )
     frame["time"] = np.log1p([1.0, 2.0, 3.0])
     assert stats.constant_behaviour(frame, "session", "purchase") is None
+
+
+def test_missing_context_is_a_level_so_nested_models_share_their_rows():
+    rng = np.random.default_rng(9)
+    n = 5_000
+    device = rng.choice(["desktop", "mobile"], n).astype(object)
+    device[rng.random(n) < 0.2] = None  # a mapped device column with blanks
+    gold = pd.DataFrame(
+        {
+            "pre_conversion_event_count": rng.poisson(3, n),
+            "pre_conversion_seconds": rng.exponential(60, n),
+            "device": device,
+            "did_purchase": (rng.random(n) < 0.1).astype(int),
+        }
+    )
+    frame = conversion.prepare(gold)
+    assert (frame["device"] == "unknown").mean() == pytest.approx(0.2, abs=0.02)
+    nested = conversion.fit_nested(frame, ["C(device)"], 3, 1)
+    assert {fit.nobs for fit in nested["fits"].values()} == {n}
+    assert nested["table"].loc["both + controls", "lr_p_vs_both"] > 0.001  # a control with no effect
+
+
+def test_a_likelihood_ratio_test_refuses_models_on_different_rows():
+    rng = np.random.default_rng(10)
+    frame = pd.DataFrame({"engagement": rng.normal(size=400), "time": rng.normal(size=400)})
+    frame["did_purchase"] = (rng.random(400) < 0.3).astype(int)
+    small = conversion.fit_logit(frame, ["engagement"])
+    big = conversion.fit_logit(frame.iloc[:300], ["engagement", "time"])
+    with pytest.raises(ValueError, match="same rows, got 400 and 300"):
+        conversion.lr_test(small, big)
+
+
+def test_the_experiments_p_value_and_ci_agree():
+    for treatment in (1_040, 1_060, 1_080, 1_100):  # around the edge of significance
+        result = experiment.analyse(_arm(20_000, 1_000, 100.0), _arm(20_000, treatment, 100.0), 0.05, 0.05)
+        assert (result.p_value < 0.05) == (result.diff_lo > 0 or result.diff_hi < 0), treatment

@@ -101,7 +101,11 @@ def fit_nested(
 
 
 def lr_test(small, big) -> float:
-    """Likelihood-ratio test p-value of a nested model against a bigger one."""
+    """Likelihood-ratio test p-value of a nested model against a bigger one, fitted on the same rows."""
+    if small.nobs != big.nobs:
+        raise ValueError(
+            f"a likelihood-ratio test needs both models on the same rows, got {small.nobs:,.0f} and {big.nobs:,.0f}"
+        )
     dof = big.df_model - small.df_model
     return float(sps.chi2.sf(2 * (big.llf - small.llf), dof)) if dof > 0 else float("nan")
 

@@ -127,8 +127,9 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
     z = norm.ppf(1 - alpha / 2)
     c1, n1 = int(treatment["did_purchase"].sum()), len(treatment)
     c0, n0 = int(control["did_purchase"].sum()), len(control)
-    lo, hi = confint_proportions_2indep(c1, n1, c0, n0, method="newcomb", compare="diff", alpha=alpha)
-    p = float(test_proportions_2indep(c1, n1, c0, n0, method="wald", compare="diff").pvalue)
+    # the CI and the p-value from one method (score), so they never disagree at the margin
+    lo, hi = confint_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff", alpha=alpha)
+    p = float(test_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff").pvalue)
     out = {
         "control_sessions": n0,
         "treatment_sessions": n1,
@@ -241,6 +242,6 @@ def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> li
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), arm, 0xAA]))
             b = simulate.browse(config, n, rng)
             arms.append(int((rng.random(n) < simulate.purchase_probability(config, intercept, b)).sum()))
-        p = test_proportions_2indep(arms[1], n, arms[0], n, method="wald", compare="diff").pvalue
+        p = test_proportions_2indep(arms[1], n, arms[0], n, method="score", compare="diff").pvalue
         rejects.append(bool(p < alpha))
     return rejects

@@ -38,7 +38,10 @@ def behaviour_features(gold: pd.DataFrame) -> pd.DataFrame:
     for name, (col, _) in FEATURES.items():
         if col in gold:
             out[name] = np.log1p(gold[col].astype(float).fillna(0.0).clip(lower=0))
-    for col in ("device", "traffic_source", "start_hour", "start_weekday", "did_purchase", "amount_usd"):
+    for col in ("device", "traffic_source", "start_hour", "start_weekday"):
+        if col in gold:  # a missing context value is a level of its own, so every model keeps every row
+            out[col] = gold[col].astype(object).where(gold[col].notna(), "unknown")
+    for col in ("did_purchase", "amount_usd"):
         if col in gold:
             out[col] = gold[col]
     return out
