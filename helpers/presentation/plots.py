@@ -336,9 +336,8 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout"):
     return fig, (left, right)
 
 
-def save(fig, path: Path) -> Path:
-    """Write ``fig`` as a PNG (for the front page's key figure), creating its folder."""
+def save(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG (for the front page's key figure), creating its folder; returns nothing to display."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
