@@ -65,6 +65,7 @@ def test_no_snake_case_header_raw_dict_or_unformatted_number_on_any_page(small, 
             assert not snake, (page.name, snake[:5])
             text = visible_text(page)
             assert not re.search(r"\{'[a-z_]+': ", text), page.name  # a printed Python dict
+            assert not re.search(r"\b(PosixPath|Outcome|Record|DataFrame)\(", text), page.name  # a printed object
             assert not re.search(r"\d[eE][+-]\d\d\b", text), (
                 page.name,
                 re.findall(r".{30}\d[eE][+-]\d\d.{10}", text)[:3],
