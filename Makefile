@@ -44,6 +44,8 @@ $(STAMP): requirements.lock
 	@$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
 	  | xargs -I{} sh -c 'echo "$(CURDIR)" > {}/clickstream-report.pth'
 	@git config filter.nbstripout.clean >/dev/null 2>&1 || $(BIN)/nbstripout --install 2>/dev/null || true
+	@# with the filter installed, let git refresh its index once now, not in every page's footer
+	@git status --porcelain --untracked-files=no >/dev/null 2>&1 || true
 	@touch $@
 
 .PHONY: venv

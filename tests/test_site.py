@@ -200,3 +200,21 @@ def test_time_matters_front_page_says_time_is_the_stronger(time_matters):
     text = visible_text(time_matters / "index.html")
     assert results["summary"][0]["answer"] in text
     assert "Time is the clearly stronger of the two" in text and "Lever time before checkout" in text
+
+
+def test_the_footer_asks_git_once_per_process(monkeypatch):
+    import subprocess
+
+    calls = []
+    real = subprocess.run
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    website.git_commit.cache_clear()
+    monkeypatch.setattr(subprocess, "run", counting)
+    first, second = website.git_commit(), website.git_commit()
+    assert first == second and first != "unknown"  # the project is a git checkout
+    assert len(calls) == 2  # rev-parse and status, once
+    website.git_commit.cache_clear()

@@ -14,6 +14,7 @@ reproducibility footer (run, parameters, data fingerprint, commit, package versi
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import subprocess
@@ -77,8 +78,12 @@ def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict) ->
     )
 
 
+@functools.cache
 def git_commit() -> str:
-    """The project's git commit, marked '+changes' when the work tree differs; 'unknown' outside git."""
+    """The project's git commit, marked '+changes' when the work tree differs; 'unknown' outside git.
+
+    Looked up once per process, so a run asks git once however many pages it renders.
+    """
     root = paths.PROJECT_ROOT
     try:
         sha = subprocess.run(
