@@ -452,34 +452,38 @@ def _style_rec(st: StylesResult) -> Recommendation:
     return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
+# 03's time sign -> the experiment's hypothesis, intervention and basis (the simulator has no lever for either)
+TIME_PLANS = {
+    "positive": (
+        "Content that holds attention before checkout (reviews, guides, richer product pages) would raise conversion.",
+        "Show richer product content on the pages visitors read before checkout.",
+        "03 finds time before checkout the clearly stronger, positive correlate of purchase.",
+    ),
+    "negative": (
+        "A shorter path to checkout (fewer steps, faster pages) would raise conversion.",
+        "Remove a step between the product page and checkout, or make the pages faster.",
+        "03 finds time before checkout the clearly stronger correlate of purchase, and a negative one.",
+    ),
+}
+
+
 def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> ExperimentPlan:
     """The experiment the evidence points to: lever, hypothesis, intervention, metrics, and whether it is simulated."""
     conv = upstream.get("03_conversion")
     v = conv.verdicts if conv is not None and conv.ok else None
     primary, unit = "session conversion", "user where users are identified, else session"
     revenue = "revenue per session (no significant fall)"
-    if v and v.answer == "time" and v.time == "positive":
+    if v and v.answer == "time" and v.time in TIME_PLANS:
+        hypothesis, intervention, basis = TIME_PLANS[v.time]
         return ExperimentPlan(
             primary=primary,
             unit=unit,
             guardrails=["checkout completion rate", revenue],
             lever="time before checkout",
             simulate=False,
-            hypothesis="Content that holds attention before checkout (reviews, guides, richer product pages) "
-            "would raise conversion.",
-            intervention="Show richer product content on the pages visitors read before checkout.",
-            basis="03 finds time before checkout the clearly stronger, positive correlate of purchase.",
-        )
-    if v and v.answer == "time" and v.time == "negative":
-        return ExperimentPlan(
-            primary=primary,
-            unit=unit,
-            guardrails=["checkout completion rate", revenue],
-            lever="time before checkout",
-            simulate=False,
-            hypothesis="A shorter path to checkout (fewer steps, faster pages) would raise conversion.",
-            intervention="Remove a step between the product page and checkout, or make the pages faster.",
-            basis="03 finds time before checkout the clearly stronger correlate of purchase, and a negative one.",
+            hypothesis=hypothesis,
+            intervention=intervention,
+            basis=basis,
         )
     supported = bool(v and v.engagement == "positive")
     return ExperimentPlan(

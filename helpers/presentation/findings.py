@@ -236,15 +236,13 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
     if call.verdict == "negligible":
         return f"{words} has no material association with spend ({size}; inside ±{negligible_pct:g} %)"
     if call.verdict == "depends":
-        material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
-        direction = HIGHER_LOWER[material[0]] if len(set(material)) == 1 else "higher or lower"
+        direction, reverses, while_not_held = _depends(call)
         when = (
-            "by a material amount only while idle time is not held fixed"
-            if call.classes.get(call.other_specification) in HIGHER_LOWER
-            else "by a material amount only once idle time is held fixed too"
+            "depending on whether idle time is held fixed"
+            if reverses
+            else "by a material amount only "
+            + ("while idle time is not held fixed" if while_not_held else "once idle time is held fixed too")
         )
-        if len(set(material)) > 1:
-            when = "depending on whether idle time is held fixed"
         before = pct(call.other_pct, call.other_lo, call.other_hi)
         return (
             f"{words} goes with {direction} spend {when}: {before} per SD "
@@ -257,6 +255,15 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
         else ""
     )
     return f"the data cannot tell how {words} relates to spend ({size}{detect})"
+
+
+def _depends(call) -> tuple[str, bool, bool]:
+    """A 'depends' call's shape: its direction, whether the sign reverses across the models, and whether it is
+    material in the model without idle time (rather than only in the one with it)."""
+    material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
+    reverses = len(set(material)) > 1
+    direction = HIGHER_LOWER[material[0]] if material and not reverses else "higher or lower"
+    return direction, reverses, call.classes.get(call.other_specification) in HIGHER_LOWER
 
 
 def spend_fact(result) -> str:
@@ -292,16 +299,12 @@ def spend_call_short(call) -> str:
     if call.verdict == "negligible":
         return f"no material association ({size})"
     if call.verdict == "depends":
-        material = [c for spec, c in call.classes.items() if spec != "Gamma GLM check" and c in HIGHER_LOWER]
-        direction = HIGHER_LOWER[material[0]] if len(set(material)) == 1 else "higher or lower"
-        if len(set(material)) > 1:
-            return f"reverses when idle time is held fixed ({call.other_pct:+.1f} % against {call.pct:+.1f} % per SD)"
-        held = (
-            "while idle time is not held fixed"
-            if call.classes.get(call.other_specification) in HIGHER_LOWER
-            else ("once idle time is held fixed too")
-        )
-        return f"{direction} spend, material only {held} ({call.other_pct:+.1f} % against {call.pct:+.1f} % per SD)"
+        direction, reverses, while_not_held = _depends(call)
+        numbers = f"({call.other_pct:+.1f} % against {call.pct:+.1f} % per SD)"
+        if reverses:
+            return f"reverses when idle time is held fixed {numbers}"
+        held = "while idle time is not held fixed" if while_not_held else "once idle time is held fixed too"
+        return f"{direction} spend, material only {held} {numbers}"
     if call.verdict == "cannot size":
         return "cannot be sized with these data"
     return f"not clear from these data ({size})"
