@@ -13,8 +13,8 @@ def tables() -> dict[str, pd.DataFrame]:
     day = "2026-01-05 "  # a Monday
     sessions = pd.DataFrame(
         {
-            "session_id": [1, 2, 3, 4, 5, 6],
-            "user_id": [10, 10, 11, 12, 13, 14],
+            "session_id": [1, 2, 3, 4, 5, 6, 7],
+            "user_id": [10, 10, 11, 12, 13, 14, 15],
             "started_at": [
                 T(day + "10:00:00"),
                 T(day + "11:00:00"),
@@ -22,9 +22,10 @@ def tables() -> dict[str, pd.DataFrame]:
                 T(day + "12:00:00"),
                 T(day + "13:00:00"),
                 T(day + "14:00:00"),
+                T(day + "15:00:00"),
             ],
-            "device": ["mobile", "desktop", "mobile", "tablet", "desktop", "mobile"],
-            "traffic_source": ["organic", "email", "direct", "paid_search", "social", "organic"],
+            "device": ["mobile", "desktop", "mobile", "tablet", "desktop", "mobile", "desktop"],
+            "traffic_source": ["organic", "email", "direct", "paid_search", "social", "organic", "email"],
         }
     )
     ev = [
@@ -52,6 +53,10 @@ def tables() -> dict[str, pd.DataFrame]:
         # session 6: a checkout tied with a page view but earlier by event id
         (30, 6, day + "14:00:03", "checkout", None),
         (31, 6, day + "14:00:03", "page_view", 2),
+        # session 7: still browsing after the two-minute landmark, no purchase
+        (40, 7, day + "15:00:05", "page_view", 1),
+        (41, 7, day + "15:01:00", "page_view", 2),
+        (42, 7, day + "15:02:30", "page_view", 3),
     ]
     events = pd.DataFrame(ev, columns=["event_id", "session_id", "ts", "event_type", "product_id"])
     events["ts"] = pd.to_datetime(events["ts"])

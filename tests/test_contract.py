@@ -48,7 +48,7 @@ ERRORS = [
     ("wrong type", _set("order_items", "quantity", 0, "two"), "order_items", "quantity", "type bigint", "two"),
     (
         "duplicate keys",
-        lambda f: f["events"].__setitem__("event_id", [1] * 2 + list(range(3, 19))),
+        lambda f: f["events"].__setitem__("event_id", [1] * 2 + list(range(3, 22))),
         "events",
         "event_id",
         "unique",
@@ -160,7 +160,7 @@ def test_offsets_are_converted_to_utc(tmp_path):
         tmp_path,
         "sessions",
         "session_id,started_at\n1,2026-01-05T12:00:00+02:00\n2,2026-01-05T11:00:00Z\n"
-        "3,2026-01-05T23:59:00Z\n4,2026-01-05T12:00:00Z\n5,2026-01-05T13:00:00Z\n6,2026-01-05T14:00:00Z\n",
+        "3,2026-01-05T23:59:00Z\n4,2026-01-05T12:00:00Z\n5,2026-01-05T13:00:00Z\n6,2026-01-05T14:00:00Z\n7,2026-01-05T15:00:00Z\n",
     )
     normalise_folder(src, tmp_path / "raw")
     started = pd.read_parquet(tmp_path / "raw" / "sessions.parquet")["started_at"]
@@ -183,7 +183,7 @@ def test_csv_with_stray_header_row_and_trailing_delimiter_is_read(tmp_path):
     (src / "events.csv").write_text("\n".join(body) + "\n")
     normalise_folder(src, tmp_path / "raw")
     events = pd.read_parquet(tmp_path / "raw" / "events.parquet")
-    assert len(events) == 18 and list(events.columns) == ["event_id", "session_id", "ts", "event_type", "product_id"]
+    assert len(events) == 21 and list(events.columns) == ["event_id", "session_id", "ts", "event_type", "product_id"]
 
 
 def test_timestamps_without_zone_are_taken_as_utc(tmp_path):
@@ -210,7 +210,7 @@ def test_awkward_but_valid_data_build_a_gold_table(tmp_path, case):
     normalise_folder(rawfixture.write(tmp_path / "src", frames), tmp_path / "raw")
     build_gold(tmp_path / "raw", tmp_path / "gold")
     gold = read_gold(tmp_path / "gold")
-    assert len(gold) == 6
+    assert len(gold) == 7
     expected_buyers = {"no orders": 0, "one device": 3, "all one-event": 3, "huge outlier order": 3, "empty events": 3}
     assert gold["did_purchase"].sum() == expected_buyers[case]
     if case == "all one-event":

@@ -20,27 +20,33 @@ from . import rawfixture
 NAN = math.nan
 # session_id -> expected values, worked out by hand from tests/rawfixture.py
 EXPECTED = {
-    "session_seconds": [110, 0, 5, 60, 0, 3],
-    "first_event_delay_seconds": [2, NAN, 5, 0, 0, 3],
-    "max_idle_seconds": [60, 0, 0, 10, 0, 0],
-    # session 1: the 60 s gap before its checkout is left out; its browsing gaps are 8 s and 30 s
-    "pre_conversion_max_idle_seconds": [30, 0, 0, 10, 0, 0],
-    "event_count": [5, 0, 1, 7, 3, 2],
-    "n_page_view": [2, 0, 0, 1, 2, 1],
-    "n_add_to_cart": [1, 0, 0, 2, 0, 0],
-    "n_checkout": [1, 0, 0, 2, 1, 1],
-    "n_purchase": [1, 0, 1, 2, 0, 0],
-    "pre_conversion_event_count": [3, 0, 0, 2, 2, 0],
-    "pre_conversion_seconds": [40, 0, 0, 10, 0, 0],
-    "did_purchase": [1, 0, 1, 1, 0, 0],
-    "amount_usd": [25, 0, 7.5, 15, 0, 0],
-    "n_orders": [1, 0, 1, 2, 0, 0],
-    "n_items": [3, 0, 1, 2, 0, 0],
-    "avg_item_price_usd": [25 / 3, NAN, 7.5, 7.5, NAN, NAN],
-    "gross_margin_usd": [2 * 6 + 2, 0, 5, 6 + 2, 0, 0],
-    "events_per_minute": [5 * 60 / 110, 0, 60 / 5, 7, 180, 40],
-    "start_hour": [10, 11, 23, 12, 13, 14],
-    "start_weekday": [1, 1, 1, 1, 1, 1],
+    "session_seconds": [110, 0, 5, 60, 0, 3, 150],
+    "first_event_delay_seconds": [2, NAN, 5, 0, 0, 3, 5],
+    "max_idle_seconds": [60, 0, 0, 10, 0, 0, 90],
+    # session 1: only gaps between browsing events count (8 s); the cart and checkout gaps are left out
+    "pre_conversion_max_idle_seconds": [8, 0, 0, 0, 0, 0, 90],
+    "event_count": [5, 0, 1, 7, 3, 2, 3],
+    "n_page_view": [2, 0, 0, 1, 2, 1, 3],
+    "n_add_to_cart": [1, 0, 0, 2, 0, 0, 0],
+    "n_checkout": [1, 0, 0, 2, 1, 1, 0],
+    "n_purchase": [1, 0, 1, 2, 0, 0, 0],
+    # browsing: events before the first checkout that are not add-to-cart
+    "pre_conversion_event_count": [2, 0, 0, 1, 2, 0, 3],
+    "pre_conversion_cart_count": [1, 0, 0, 1, 0, 0, 0],
+    "pre_conversion_page_views": [2, 0, 0, 1, 2, 0, 3],
+    "pre_conversion_seconds": [10, 0, 0, 0, 0, 0, 150],
+    # the landmark at 120 s: only session 7 is still active then without a checkout
+    "landmark_event_count": [2, 0, 0, 1, 2, 0, 2],
+    "landmark_at_risk": [0, 0, 0, 0, 0, 0, 1],
+    "did_purchase": [1, 0, 1, 1, 0, 0, 0],
+    "amount_usd": [25, 0, 7.5, 15, 0, 0, 0],
+    "n_orders": [1, 0, 1, 2, 0, 0, 0],
+    "n_items": [3, 0, 1, 2, 0, 0, 0],
+    "avg_item_price_usd": [25 / 3, NAN, 7.5, 7.5, NAN, NAN, NAN],
+    "gross_margin_usd": [2 * 6 + 2, 0, 5, 6 + 2, 0, 0, 0],
+    "events_per_minute": [5 * 60 / 110, 0, 60 / 5, 7, 180, 40, 3 * 60 / 150],
+    "start_hour": [10, 11, 23, 12, 13, 14, 15],
+    "start_weekday": [1, 1, 1, 1, 1, 1, 1],
 }
 
 
@@ -63,7 +69,7 @@ def test_column_matches_hand_computed_values(built, column):
 def test_one_row_per_session_with_every_dictionary_column(built):
     _, _, gold = built
     assert list(gold.columns) == GOLD_COLUMNS
-    assert gold["session_id"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert gold["session_id"].tolist() == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_reconciliation_agrees(built):
@@ -145,7 +151,9 @@ def test_flat_event_log_without_checkout_and_with_extra_types(tmp_path):
     g = read_gold(tmp_path / "gold").set_index("session_id")
     s1 = g.loc[1]
     assert (s1.event_count, s1.n_page_view, s1.n_add_to_cart, s1.n_checkout, s1.n_purchase) == (5, 1, 2, 0, 1)
-    assert (s1.pre_conversion_event_count, s1.pre_conversion_seconds, s1.max_idle_seconds) == (4, 70.0, 50.0)
+    # browsing is the view and the 'other' event (remove_from_cart); the two cart adds are funnel steps
+    assert (s1.pre_conversion_event_count, s1.pre_conversion_seconds, s1.max_idle_seconds) == (2, 60.0, 50.0)
+    assert s1.pre_conversion_cart_count == 2
     assert (s1.amount_usd, s1.n_items, s1.did_purchase) == (20.0, 3, 1)
     assert g.loc[2, "did_purchase"] == 0 and g.loc[2, "traffic_source"] == "unknown"
 

@@ -115,11 +115,12 @@ def test_default_run_lands_in_published_ranges(tmp_path):
     assert (table["in range"] == "yes").all(), table[["metric", "this data", "published range"]]
 
 
-def _pre_events_of_buyers_minus_others(frames) -> float:
+def _pre_events_of_buyers_minus_others(frames, types=("page_view",)) -> float:
+    """Mean events before the first checkout, buyers minus others (browsing only by default)."""
     ev = frames["events"]
     first_conv = ev[ev.event_type.isin(["checkout", "purchase"])].groupby("session_id")["ts"].min()
     ev = ev.join(first_conv.rename("conv"), on="session_id")
-    pre = ev[ev.conv.isna() | (ev.ts < ev.conv)].groupby("session_id").size()
+    pre = ev[(ev.conv.isna() | (ev.ts < ev.conv)) & ev.event_type.isin(types)].groupby("session_id").size()
     buyers = set(frames["orders"].session_id)
     return float(pre[pre.index.isin(buyers)].mean() - pre[~pre.index.isin(buyers)].mean())
 
@@ -130,6 +131,8 @@ def test_conversion_follows_target_engagement_and_density_knobs():
     flat = simulate_frames(SimConfig(n_sessions=60_000, seed=1, engagement_effect=0.0))
     gap_base, gap_flat = _pre_events_of_buyers_minus_others(base), _pre_events_of_buyers_minus_others(flat)
     assert gap_base > 1.0 and abs(gap_flat) < 0.3  # engagement knob on: buyers browse more; off: no difference
+    # counting the cart steps too, buyers 'browse more' even when browsing has no effect
+    assert _pre_events_of_buyers_minus_others(flat, ("page_view", "add_to_cart")) > 1.0
     dense = simulate_frames(SimConfig(n_sessions=60_000, seed=1, density_lift=0.5))
     assert len(dense["orders"]) > 1.1 * len(base["orders"])  # more interactions per minute, more buyers
 
@@ -146,3 +149,30 @@ def test_conversion_follows_target_engagement_and_density_knobs():
 def test_impossible_knobs_are_named(kwargs, name):
     with pytest.raises(ParameterError, match=name):
         SimConfig(**kwargs)
+
+
+def test_users_repeat_and_the_population_averaged_purchase_model_is_unchanged():
+    """With a user effect (bridge distribution) the share of buyers at each engagement level stays the
+    truth's logit averaged over users; with user traits a user's sessions resemble each other."""
+    from helpers.data.simulate import Users
+
+    cfg = SimConfig(n_sessions=200_000, seed=3, sessions_per_user=4, user_effect_sd=1.5, user_trait_share=0.6)
+    frames = simulate_frames(cfg)
+    sessions = frames["sessions"]
+    per_user = sessions.groupby("user_id").size()
+    assert abs(per_user.mean() - 4) < 0.2 and per_user.max() > 8
+    buy = frames["_truth"]["buy"]
+    p_marginal = frames["_truth"]["p_buy"]
+    assert abs(buy.mean() - p_marginal.mean()) < 0.002  # the marginal model holds
+    # buyers cluster by user: a buyer's other sessions buy far more often than average
+    sessions["buy"] = buy
+    by_user = sessions.groupby("user_id")["buy"].agg(["sum", "size"])
+    others = (by_user["sum"] - 1).clip(lower=0)[by_user["sum"] > 0].sum() / (by_user["size"] - 1)[by_user["sum"] > 0].sum()
+    assert others > 2 * buy.mean()
+    # with no user knobs, sessions of a user are independent: no such clustering
+    plain = simulate_frames(SimConfig(n_sessions=200_000, seed=3, sessions_per_user=4))
+    s2 = plain["sessions"].assign(buy=plain["_truth"]["buy"])
+    b2 = s2.groupby("user_id")["buy"].agg(["sum", "size"])
+    o2 = (b2["sum"] - 1).clip(lower=0)[b2["sum"] > 0].sum() / (b2["size"] - 1)[b2["sum"] > 0].sum()
+    assert o2 < 1.5 * s2["buy"].mean()
+    assert Users(cfg).n == 50_000

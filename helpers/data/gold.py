@@ -25,6 +25,8 @@ import pandas as pd
 from helpers.data import duck, schema
 from helpers.paths import SQL_DIR
 
+LANDMARK_SECONDS = 120  # the landmark: browsing in a session's first two minutes, for sessions still active then
+
 # column, unit, definition (with edge cases). The one place a gold column is explained.
 DICTIONARY: list[tuple[str, str, str]] = [
     ("session_id", "id", "The session (one row per row of `sessions`)."),
@@ -44,8 +46,8 @@ DICTIONARY: list[tuple[str, str, str]] = [
     (
         "pre_conversion_max_idle_seconds",
         "s",
-        "Longest gap between consecutive events that both come before the first checkout or purchase; 0 with "
-        "fewer than two such events. Leakage-free idle time: gaps of the checkout itself are left out.",
+        "Longest gap between consecutive browsing events (see `pre_conversion_event_count`); 0 with fewer than two. "
+        "Leakage-free idle time: gaps of the checkout and of the cart steps are left out.",
     ),
     ("event_count", "events", "All events of the session, every type."),
     ("n_page_view", "events", "Page views."),
@@ -55,14 +57,28 @@ DICTIONARY: list[tuple[str, str, str]] = [
     (
         "pre_conversion_event_count",
         "events",
-        "Events before the first checkout or purchase (ties broken by event id); all events when there is none; "
-        "0 when the session opens with a checkout or purchase. Leakage-free engagement.",
+        "Browsing: events before the first checkout or purchase (ties broken by event id) that are not "
+        "add-to-cart; every such event when there is no checkout. Add-to-cart is a step of the funnel, which "
+        "buyers take by definition, so it is not counted. Leakage-free engagement.",
     ),
+    ("pre_conversion_cart_count", "events", "Add-to-cart events before the first checkout or purchase."),
+    ("pre_conversion_page_views", "events", "Page views before the first checkout or purchase."),
     (
         "pre_conversion_seconds",
         "s",
-        "Time from session start to the last event before the first checkout or purchase; the whole session when "
-        "there is none; 0 when no event precedes it. Leakage-free time on site.",
+        "Time from session start to the last browsing event (see `pre_conversion_event_count`); 0 without one. "
+        "Leakage-free time on site.",
+    ),
+    (
+        "landmark_event_count",
+        "events",
+        f"Browsing events in the first {LANDMARK_SECONDS} seconds of the session (the landmark).",
+    ),
+    (
+        "landmark_at_risk",
+        "0/1",
+        f"1 when the session is still active {LANDMARK_SECONDS} seconds after its start (an event after that "
+        "moment) and has not checked out or purchased by then: the sessions a landmark analysis compares.",
     ),
     ("did_purchase", "0/1", "1 when the session has at least one order."),
     ("amount_usd", "USD", "Sum of the session's order totals; 0 without orders."),
@@ -86,7 +102,7 @@ def dictionary_frame() -> pd.DataFrame:
 
 def gold_sql(dialect: str = "duckdb") -> str:
     """The gold-table SQL in ``dialect`` ('duckdb' or 'spark')."""
-    sql = (SQL_DIR / "gold_table.sql").read_text(encoding="utf-8")
+    sql = (SQL_DIR / "gold_table.sql").read_text(encoding="utf-8").replace("{landmark_seconds}", str(LANDMARK_SECONDS))
     if dialect == "duckdb":
         return sql
     import sqlglot
@@ -346,18 +362,29 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     events["gap"] = g["ts"].diff().dt.total_seconds()
     events["conv"] = events["event_type"].isin(["checkout", "purchase"]).astype(int)
     events["seen"] = events.groupby("session_id", sort=False)["conv"].cummax()
-    events["pre"] = 1 - events["seen"]
-    events["pre_ts"] = events["ts"].where(events["seen"] == 0)
-    events["pre_gap"] = events["gap"].where(events["seen"] == 0)
+    events["conv_ts"] = events["ts"].where(events["seen"] == 1)
+    events["pre_cart"] = ((events["seen"] == 0) & (events["event_type"] == "add_to_cart")).astype(int)
+    browsing = events[(events["seen"] == 0) & (events["event_type"] != "add_to_cart")].copy()
+    browsing["browse_gap"] = browsing.groupby("session_id", sort=False)["ts"].diff().dt.total_seconds()
+    browsing["page_view"] = (browsing["event_type"] == "page_view").astype(int)
+    browsing = browsing.merge(sessions[["session_id", "started_at"]], on="session_id")
+    landmark = browsing["started_at"] + pd.Timedelta(seconds=LANDMARK_SECONDS)
+    browsing["early"] = (browsing["ts"] <= landmark).astype(int)
+    w = browsing.groupby("session_id").agg(
+        pre_count=("event_id", "size"),
+        pre_page_views=("page_view", "sum"),
+        pre_end_ts=("ts", "max"),
+        pre_max_idle=("browse_gap", "max"),
+        landmark_count=("early", "sum"),
+    )
     agg = events.groupby("session_id").agg(
         event_count=("event_id", "size"),
         first_ts=("ts", "min"),
         last_ts=("ts", "max"),
+        conversion_ts=("conv_ts", "min"),
         max_idle_seconds=("gap", "max"),
-        pre_max_idle=("pre_gap", "max"),
-        pre_count=("pre", "sum"),
-        pre_end_ts=("pre_ts", "max"),
-    )
+        pre_cart_count=("pre_cart", "sum"),
+    ).join(w)
     types = events.pivot_table(
         index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0
     )
@@ -382,6 +409,12 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     out["max_idle_seconds"] = out["max_idle_seconds"].fillna(0.0)
     out["pre_conversion_max_idle_seconds"] = out["pre_max_idle"].fillna(0.0)
     out["pre_conversion_event_count"] = out["pre_count"].fillna(0).astype(int)
+    out["pre_conversion_cart_count"] = out["pre_cart_count"].fillna(0).astype(int)
+    out["pre_conversion_page_views"] = out["pre_page_views"].fillna(0).astype(int)
+    out["landmark_event_count"] = out["landmark_count"].fillna(0).astype(int)
+    mark = out["started_at"] + pd.Timedelta(seconds=LANDMARK_SECONDS)
+    not_yet = out["conversion_ts"].isna() | (out["conversion_ts"] > mark)
+    out["landmark_at_risk"] = ((out["last_ts"] > mark) & not_yet).astype(int)
     out["pre_conversion_seconds"] = (out["pre_end_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
     out["did_purchase"] = (out["n_orders"].fillna(0) > 0).astype(int)
     out["amount_usd"] = out["amount_usd"].fillna(0.0)

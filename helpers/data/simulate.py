@@ -11,14 +11,16 @@ over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``)
 1. Context: device and traffic source; a start time from a day-of-month and diurnal profile.
 2. Latent traits: purchase intent (shifted by source and device), pace (seconds per
    interaction), idle propensity (share of gaps that are long pauses) and price affinity.
-3. Browsing: ``k`` pre-conversion events (page views, some add-to-carts), ``k - 1 ~ Poisson``
-   with a mean that grows with intent; gaps between events are exponential around the pace,
-   with occasional idle pauses.
+3. Browsing: ``k`` page views before any funnel step, ``k - 1 ~ Poisson`` with a mean that
+   grows with intent; gaps between events are exponential around the pace, with occasional
+   idle pauses.
 4. Purchase: log-odds = intercept + ``engagement_effect`` * log1p(k) + ``time_effect`` *
    log1p(pre-conversion seconds) + device and source shifts (centred). Intent acts only through
    engagement, so the direct effect of time is identified once engagement is held fixed.
-5. Funnel: buyers add to cart (if they had not), check out and purchase; some non-buyers with a
-   cart abandon at checkout.
+5. Funnel: after browsing, buyers add each order line to the cart, check out and purchase; some
+   non-buyers add one item to the cart and leave, some of those after reaching checkout. Cart
+   events are steps of the funnel that follow the decision, so buyers have more of them by
+   construction: the gold table counts browsing without them.
 6. Basket: the number of order lines falls and the unit price rises with price affinity
    (``style_strength``): that axis makes cheap-many and expensive-few buyers. The order's
    total is then its items' value times a factor exp(shift) that rises with engagement
@@ -28,6 +30,14 @@ over sessions or events; sessions are simulated in chunks of ``CHUNK_SESSIONS``)
    log1p(events) and log1p(longest idle gap) with these knobs as coefficients
    (``implied_*_on_log_spend`` in ``truth.json``; time before checkout has no effect on spend,
    so its true coefficient is 0).
+
+Users: each session belongs to one of ``n_sessions / sessions_per_user`` users. With
+``user_trait_share`` > 0 part of a session's intent, pace and price affinity is the user's own,
+so a user's sessions resemble each other; with ``user_effect_sd`` > 0 a user also has a lasting
+shift in purchase log-odds (drawn from the bridge distribution of Wang and Louis, 2003, so that
+averaged over users the purchase model, and so the truth, is exactly the logit of step 4) and in
+log spend (normal, SD ``0.3 * user_effect_sd``). Sessions of one user are then not independent,
+which is what clustered standard errors are for.
 
 Gaps between events stay below ``MAX_GAP_SECONDS`` (29 minutes): a log sessionised at 30
 minutes of inactivity would end the session there.
@@ -44,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from scipy.special import expit
 import pyarrow.parquet as pq
 
 from helpers.data.files import write_json
@@ -97,8 +108,11 @@ class SimConfig:
     mean_pace_seconds: float = 35.0  # median seconds between interactions
     idle_share: float = 0.08  # share of gaps that are idle pauses
     idle_multiplier: float = 10.0  # how much longer an idle pause is than a normal gap
-    cart_event_share: float = 0.03  # chance that a browsing event is an add-to-cart
+    cart_event_share: float = 0.06  # chance that a non-buyer adds an item to the cart before leaving
     checkout_abandon_share: float = 0.30  # non-buyers with a cart who reach checkout
+    sessions_per_user: float = 3.0  # mean sessions per user
+    user_effect_sd: float = 0.0  # SD of a user's lasting shift in purchase log-odds
+    user_trait_share: float = 0.0  # share of intent, pace and price affinity that is the user's own
 
     def __post_init__(self):
         validate_config(self)
@@ -134,6 +148,9 @@ _RANGES = {
     "idle_multiplier": (1.0, 1000.0),
     "cart_event_share": (0.0, 1.0),
     "checkout_abandon_share": (0.0, 1.0),
+    "sessions_per_user": (1.0, 10_000.0),
+    "user_effect_sd": (0.0, 5.0),
+    "user_trait_share": (0.0, 1.0),
 }
 
 
@@ -203,14 +220,57 @@ def _segment_cumsum(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) 
     return total - before
 
 
-def browse(cfg: SimConfig, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Context, latent traits and the pre-conversion browsing sequence of ``n`` sessions."""
+class Users:
+    """The simulated users' lasting traits, drawn once per dataset (see the module's "Users")."""
+
+    def __init__(self, cfg: SimConfig):
+        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2]))
+        self.n = max(1, round(cfg.n_sessions / cfg.sessions_per_user))
+        self.share = cfg.user_trait_share
+        self.traits = rng.standard_normal((3, self.n)) if self.share > 0 else None  # intent, pace, affinity
+        self.phi = bridge_phi(cfg.user_effect_sd)
+        self.logit_shift = self.spend_shift = None
+        if cfg.user_effect_sd > 0:
+            u = rng.random(self.n)
+            self.logit_shift = np.log(np.sin(self.phi * np.pi * u) / np.sin(self.phi * np.pi * (1 - u))) / self.phi
+            self.spend_shift = 0.3 * cfg.user_effect_sd * rng.standard_normal(self.n)
+
+    def assign(self, n: int, chunk: int, seed: int) -> np.ndarray:
+        """The user (0-based) of each of ``n`` sessions of one chunk, uniformly at random."""
+        return np.random.default_rng(np.random.SeedSequence([seed, 3, chunk])).integers(0, self.n, n)
+
+    def session_traits(self, user: np.ndarray) -> np.ndarray | None:
+        return None if self.traits is None else self.traits[:, user] * np.sqrt(self.share)
+
+
+def bridge_phi(sd: float) -> float:
+    """The bridge distribution's scale: a user shift of SD ``sd`` on conditional log-odds
+    multiplies the marginal (population-averaged) coefficients by this factor."""
+    return float(1.0 / np.sqrt(1.0 + 3.0 * sd**2 / np.pi**2))
+
+
+def _own(rng: np.random.Generator, n: int, share: float, user_part: np.ndarray | None) -> np.ndarray:
+    """A standard normal trait per session: its own draw plus, when users have traits, the user's part."""
+    own = rng.standard_normal(n)
+    return own if user_part is None else np.sqrt(1.0 - share) * own + user_part
+
+
+def browse(
+    cfg: SimConfig, n: int, rng: np.random.Generator, traits: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Context, latent traits and the pre-conversion browsing sequence of ``n`` sessions.
+
+    ``traits`` (3 x n, from ``Users.session_traits``) is the users' share of intent, pace and
+    price affinity; each trait stays standard normal across sessions either way.
+    """
+    user = [None] * 3 if traits is None else traits
+    share = cfg.user_trait_share
     device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
     source = rng.choice(len(SOURCES), size=n, p=SOURCE_SHARE)
-    intent = rng.standard_normal(n) + np.take(SOURCE_INTENT, source) + np.take(DEVICE_INTENT, device)
-    affinity = rng.standard_normal(n)
+    intent = _own(rng, n, share, user[0]) + np.take(SOURCE_INTENT, source) + np.take(DEVICE_INTENT, device)
+    affinity = _own(rng, n, share, user[2])
     browse = cfg.style_browse_effect * affinity
-    pace = cfg.mean_pace_seconds * np.exp(0.5 * rng.standard_normal(n) + 0.5 * browse)
+    pace = cfg.mean_pace_seconds * np.exp(0.5 * _own(rng, n, share, user[1]) + 0.5 * browse)
     pace = pace / (1.0 + cfg.density_lift)
     mean_extra = np.exp(0.05 + 0.8 * intent + browse) * (1.0 + cfg.density_lift)
     k_pre = 1 + rng.poisson(mean_extra)
@@ -303,42 +363,49 @@ def simulate_chunk(
     rng: np.random.Generator,
     catalogue: _Catalogue,
     intercept: float,
+    users: Users,
+    user: np.ndarray,
     first_session_id: int = 1,
     first_event_id: int = 1,
     first_order_id: int = 1,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Simulate ``n`` sessions; return the raw tables as dicts of NumPy columns."""
-    b = browse(cfg, n, rng)
+    """Simulate ``n`` sessions of the given users (0-based); return the raw tables as dicts of NumPy columns."""
+    b = browse(cfg, n, rng, users.session_traits(user))
     k_pre, starts_pre = b["k_pre"], b["starts"]
-    p_buy = purchase_probability(cfg, intercept, b)
-    buy = rng.random(n) < p_buy
+    p_buy = purchase_probability(cfg, intercept, b)  # averaged over users: the truth's logit
+    p_user = p_buy
+    if users.logit_shift is not None:  # the user's own log-odds, whose average over users is p_buy
+        p_user = expit((intercept + _purchase_logit_without_intercept(cfg, b)) / users.phi + users.logit_shift[user])
+    buy = rng.random(n) < p_user
+    buyers = np.flatnonzero(buy)
+    nb = buyers.size
 
-    # Event types of the browsing sequence: page views, some add-to-carts (never the first).
-    is_cart = (rng.random(b["pos"].size) < cfg.cart_event_share) & (b["pos"] > 0)
-    has_cart = np.bincount(b["sess"], weights=is_cart, minlength=n) > 0
-    needs_cart = buy & ~has_cart  # a buyer's last browsing event becomes its add-to-cart
-    is_cart[(starts_pre + k_pre - 1)[needs_cart]] = True
-    has_cart |= buy
-    abandon_checkout = ~buy & has_cart & (rng.random(n) < cfg.checkout_abandon_share)
-    n_post = np.where(buy, 2, np.where(abandon_checkout, 1, 0))
+    # Baskets first: each order line is one add-to-cart event in the funnel.
+    shift = cfg.style_strength * b["affinity"]
+    line_order, idx, quantity = _basket(catalogue, shift[buyers], *_basket_draws(rng, nb))
+    n_lines = np.bincount(line_order, minlength=nb)
+    cart_only = ~buy & (rng.random(n) < cfg.cart_event_share)
+    abandon_checkout = cart_only & (rng.random(n) < cfg.checkout_abandon_share)
+    n_cart = cart_only.astype(np.int64)
+    n_cart[buyers] = n_lines
+    n_post = n_cart + (buy | abandon_checkout) + buy
 
-    # Full event layout: browsing events then post-conversion events, per session.
+    # Full event layout: page views, then cart events, checkout and purchase, per session.
     k_all = k_pre + n_post
     starts = np.concatenate(([0], np.cumsum(k_all)[:-1]))
     m = int(k_all.sum())
     sess = np.repeat(np.arange(n), k_all)
-    pos = np.arange(m) - np.repeat(starts, k_all)
+    step = np.arange(m) - np.repeat(starts, k_all) - np.repeat(k_pre, k_all)  # < 0 while browsing
+    cart_end = np.repeat(n_cart, k_all)
+    etype = np.select([step < 0, step < cart_end, step == cart_end], [0, 1, 2], 3).astype(np.int8)
     pre_slot = np.repeat(starts, k_pre) + b["pos"]
-    etype = np.full(m, 3, dtype=np.int8)  # fill: purchase
-    etype[pre_slot] = np.where(is_cart, 1, 0)
-    post = pos >= np.repeat(k_pre, k_all)
-    etype[post & (pos == np.repeat(k_pre, k_all))] = 2  # first post event: checkout
+    post = step >= 0
     gap = np.zeros(m)
     gap[pre_slot] = b["gap"]
     gap[post] = np.minimum(b["pace"][sess[post]] * rng.exponential(1.0, int(post.sum())) + 1.0, MAX_GAP_SECONDS)
     first_delay = b["t_rel"][starts_pre]
     t_rel = np.repeat(first_delay, k_all) + _segment_cumsum(gap, starts, k_all)
-    max_idle = np.maximum.reduceat(b["gap"], starts_pre)  # longest gap before the checkout
+    max_idle = np.maximum.reduceat(b["gap"], starts_pre)  # longest gap between page views before the checkout
 
     # Session context and start times.
     day = rng.integers(0, cfg.n_days, n)
@@ -346,33 +413,33 @@ def simulate_chunk(
     sec = rng.integers(0, 3600, n)
     t0 = np.datetime64(cfg.start_date, "ms")
     started_at = t0 + ((day * 24 + hour) * 3600 + sec).astype("timedelta64[s]").astype("timedelta64[ms]")
-    n_users = max(1, cfg.n_sessions // 3)
     session_id = np.arange(first_session_id, first_session_id + n, dtype=np.int64)
     ts = np.repeat(started_at, k_all) + np.round(t_rel * 1000).astype("timedelta64[ms]")
 
-    # Browsed products: near the session's preferred price level.
-    shift = cfg.style_strength * b["affinity"]
+    # Products: page views and lone cart events near the session's preferred price; a buyer's
+    # cart events carry its order lines.
     browse_target = catalogue.centre + shift[sess] + 0.6 * rng.standard_normal(m)
-    product = catalogue.ids[catalogue.nearest(browse_target)]
-    product_id = np.where(etype <= 1, product, -1)
+    product_id = np.where(etype <= 1, catalogue.ids[catalogue.nearest(browse_target)], -1)
+    line_start = np.cumsum(n_lines) - n_lines
+    line_slot = (starts + k_pre)[buyers][line_order] + np.arange(line_order.size) - line_start[line_order]
+    product_id[line_slot] = catalogue.ids[idx]
 
-    # Orders of buying sessions: lines, quantities and unit prices.
-    buyers = np.flatnonzero(buy)
-    nb = buyers.size
+    # Orders: the items' value times exp(basket shift), step 6.
     order_id = np.arange(first_order_id, first_order_id + nb, dtype=np.int64)
     basket_shift = cfg.idle_spend_effect * (np.log1p(max_idle[buyers]) - IDLE_CENTRE) + cfg.engagement_spend_effect * (
         np.log1p(k_pre[buyers]) - ENGAGEMENT_CENTRE
     )
-    line_order, idx, quantity = _basket(catalogue, shift[buyers], *_basket_draws(rng, nb))
+    if users.spend_shift is not None:
+        basket_shift = basket_shift + users.spend_shift[user[buyers]]
     line_cents = quantity * catalogue.cents[idx]
     items_cents = np.bincount(line_order, weights=line_cents, minlength=nb)
-    total_cents = np.maximum(np.round(items_cents * np.exp(basket_shift)), 1).astype(np.int64)  # step 6
+    total_cents = np.maximum(np.round(items_cents * np.exp(basket_shift)), 1).astype(np.int64)
     purchase_slot = starts[buyers] + k_all[buyers] - 1
 
     return {
         "sessions": {
             "session_id": session_id,
-            "user_id": rng.integers(1, n_users + 1, n).astype(np.int64),
+            "user_id": (user + 1).astype(np.int64),
             "started_at": started_at,
             "device": np.asarray(DEVICES)[b["device"]],
             "traffic_source": np.asarray(SOURCES)[b["source"]],
@@ -459,6 +526,7 @@ def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, i
     products = simulate_products(cfg, product_rng)
     catalogue = _Catalogue(products)
     intercept = calibrate_intercept(cfg) if intercept is None else intercept
+    users = Users(cfg)
 
     n_chunks = max(1, math.ceil(cfg.n_sessions / CHUNK_SESSIONS))
     chunk_seeds = np.random.SeedSequence([cfg.seed, 1]).spawn(n_chunks)
@@ -476,6 +544,8 @@ def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, i
                 np.random.default_rng(chunk_seeds[c]),
                 catalogue,
                 intercept,
+                users,
+                users.assign(n, c, cfg.seed),
                 ids["session"],
                 ids["event"],
                 ids["order"],
@@ -528,7 +598,8 @@ def simulate_frames(cfg: SimConfig) -> dict:
     catalogue = _Catalogue(products)
     intercept = calibrate_intercept(cfg)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]).spawn(1)[0])
-    tables = simulate_chunk(cfg, cfg.n_sessions, rng, catalogue, intercept)
+    users = Users(cfg)
+    tables = simulate_chunk(cfg, cfg.n_sessions, rng, catalogue, intercept, users, users.assign(cfg.n_sessions, 0, cfg.seed))
     frames = {name: _to_arrow(cols, name).to_pandas() for name, cols in tables.items() if not name.startswith("_")}
     frames["products"] = pd.DataFrame(
         {

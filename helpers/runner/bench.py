@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from helpers import paths
-from helpers.data.gold import GOLD_COLUMNS
+from helpers.data.gold import GOLD_COLUMNS, LANDMARK_SECONDS
 from helpers.data.schema import FUNNEL_STEPS as FUNNEL
 
 PANDAS_MAX_SESSIONS = 4_000_000  # the pandas reference needs ~10x the data in memory; skipped above
@@ -44,6 +44,7 @@ def gold_polars(raw_dir: Path):
         t: pl.scan_parquet(raw / f"{t}.parquet") for t in ("sessions", "events", "orders", "order_items", "products")
     }
     conv = pl.col("event_type").is_in(["checkout", "purchase"]).cast(pl.Int32)
+    landmark_ms = LANDMARK_SECONDS * 1000
     ev = (
         scan["events"]
         .sort("session_id", "ts", "event_id")
@@ -51,6 +52,13 @@ def gold_polars(raw_dir: Path):
             gap_ms=pl.col("ts").dt.epoch("ms").diff().over("session_id"),
             seen=conv.cum_max().over("session_id"),
         )
+        .with_columns(browsing=(pl.col("seen") == 0) & (pl.col("event_type") != "add_to_cart"))
+        .with_columns(browse_ms=pl.when(pl.col("browsing")).then(pl.col("ts").dt.epoch("ms")))
+        .with_columns(  # the gap to the previous browsing event (SQL's LAG over the browsing rows)
+            browse_gap_ms=pl.col("browse_ms") - pl.col("browse_ms").shift(1).forward_fill().over("session_id")
+        )
+        .join(scan["sessions"].select("session_id", "started_at"), on="session_id")
+        .with_columns(since_start=pl.col("ts").dt.epoch("ms") - pl.col("started_at").dt.epoch("ms"))
         .group_by("session_id")
         .agg(
             event_count=pl.len().cast(pl.Int64),
@@ -58,9 +66,14 @@ def gold_polars(raw_dir: Path):
             first_ts=pl.col("ts").min(),
             last_ts=pl.col("ts").max(),
             max_gap_ms=pl.col("gap_ms").max(),
-            pre_max_gap_ms=pl.col("gap_ms").filter(pl.col("seen") == 0).max(),
-            pre_count=(1 - pl.col("seen")).sum().cast(pl.Int64),
-            pre_end_ts=pl.col("ts").filter(pl.col("seen") == 0).max(),
+            conversion_ms=pl.col("since_start").filter(pl.col("seen") == 1).min(),
+            last_ms=pl.col("since_start").max(),
+            pre_max_gap_ms=pl.col("browse_gap_ms").max(),
+            pre_count=pl.col("browsing").sum().cast(pl.Int64),
+            pre_page_views=(pl.col("browsing") & (pl.col("event_type") == "page_view")).sum().cast(pl.Int64),
+            pre_cart_count=((pl.col("seen") == 0) & (pl.col("event_type") == "add_to_cart")).sum().cast(pl.Int64),
+            pre_end_ts=pl.col("ts").filter(pl.col("browsing")).max(),
+            landmark_count=(pl.col("browsing") & (pl.col("since_start") <= landmark_ms)).sum().cast(pl.Int64),
         )
     )
     orders = (
@@ -97,6 +110,15 @@ def gold_polars(raw_dir: Path):
             max_idle_seconds=pl.col("max_gap_ms").fill_null(0) / 1000,
             pre_conversion_max_idle_seconds=pl.col("pre_max_gap_ms").fill_null(0) / 1000,
             pre_conversion_event_count=pl.col("pre_count").fill_null(0),
+            pre_conversion_cart_count=pl.col("pre_cart_count").fill_null(0),
+            pre_conversion_page_views=pl.col("pre_page_views").fill_null(0),
+            landmark_event_count=pl.col("landmark_count").fill_null(0),
+            landmark_at_risk=(
+                (pl.col("last_ms") > landmark_ms)
+                & (pl.col("conversion_ms").is_null() | (pl.col("conversion_ms") > landmark_ms))
+            )
+            .fill_null(False)
+            .cast(pl.Int32),
             pre_conversion_seconds=ms_since_start("pre_end_ts").fill_null(0) / 1000,
             did_purchase=(pl.col("n_orders") > 0).fill_null(False).cast(pl.Int32),
             amount_usd=pl.col("amount_usd").fill_null(0.0),

@@ -4,6 +4,7 @@
 WITH ev AS (
     SELECT
         session_id,
+        event_id,
         ts,
         event_type,
         date_diff('millisecond', LAG(ts) OVER (PARTITION BY session_id ORDER BY ts, event_id), ts) AS gap_ms,
@@ -13,6 +14,29 @@ WITH ev AS (
         ) AS conversion_seen
     FROM events
 ),
+-- Browsing: events before the first checkout or purchase that are not add-to-cart (a funnel step).
+browsing AS (
+    SELECT
+        session_id,
+        ts,
+        event_type,
+        date_diff('millisecond', LAG(ts) OVER (PARTITION BY session_id ORDER BY ts, event_id), ts) AS gap_ms
+    FROM ev
+    WHERE conversion_seen = 0 AND event_type <> 'add_to_cart'
+),
+browse_agg AS (
+    SELECT
+        b.session_id,
+        COUNT(*) AS browse_count,
+        SUM(CASE WHEN b.event_type = 'page_view' THEN 1 ELSE 0 END) AS browse_page_views,
+        MAX(b.ts) AS browse_end_ts,
+        MAX(b.gap_ms) AS browse_max_gap_ms,
+        -- landmark: browsing within the first {landmark_seconds} seconds of the session
+        SUM(CASE WHEN b.ts <= s.started_at + INTERVAL {landmark_seconds} SECOND THEN 1 ELSE 0 END) AS landmark_count
+    FROM browsing AS b
+    JOIN sessions AS s ON b.session_id = s.session_id
+    GROUP BY b.session_id
+),
 ev_agg AS (
     SELECT
         session_id,
@@ -21,12 +45,11 @@ ev_agg AS (
         SUM(CASE WHEN event_type = 'add_to_cart' THEN 1 ELSE 0 END) AS n_add_to_cart,
         SUM(CASE WHEN event_type = 'checkout' THEN 1 ELSE 0 END) AS n_checkout,
         SUM(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS n_purchase,
+        SUM(CASE WHEN event_type = 'add_to_cart' AND conversion_seen = 0 THEN 1 ELSE 0 END) AS pre_cart_count,
+        MIN(CASE WHEN conversion_seen = 1 THEN ts END) AS conversion_ts,
         MIN(ts) AS first_ts,
         MAX(ts) AS last_ts,
-        MAX(gap_ms) AS max_gap_ms,
-        MAX(CASE WHEN conversion_seen = 0 THEN gap_ms END) AS pre_max_gap_ms,
-        SUM(1 - conversion_seen) AS pre_count,
-        MAX(CASE WHEN conversion_seen = 0 THEN ts END) AS pre_end_ts
+        MAX(gap_ms) AS max_gap_ms
     FROM ev
     GROUP BY session_id
 ),
@@ -59,14 +82,21 @@ joined AS (
         COALESCE(date_diff('millisecond', s.started_at, e.last_ts), 0) / CAST(1000 AS DOUBLE) AS session_seconds,
         date_diff('millisecond', s.started_at, e.first_ts) / CAST(1000 AS DOUBLE) AS first_event_delay_seconds,
         COALESCE(e.max_gap_ms, 0) / CAST(1000 AS DOUBLE) AS max_idle_seconds,
-        COALESCE(e.pre_max_gap_ms, 0) / CAST(1000 AS DOUBLE) AS pre_conversion_max_idle_seconds,
+        COALESCE(w.browse_max_gap_ms, 0) / CAST(1000 AS DOUBLE) AS pre_conversion_max_idle_seconds,
         CAST(COALESCE(e.event_count, 0) AS BIGINT) AS event_count,
         CAST(COALESCE(e.n_page_view, 0) AS BIGINT) AS n_page_view,
         CAST(COALESCE(e.n_add_to_cart, 0) AS BIGINT) AS n_add_to_cart,
         CAST(COALESCE(e.n_checkout, 0) AS BIGINT) AS n_checkout,
         CAST(COALESCE(e.n_purchase, 0) AS BIGINT) AS n_purchase,
-        CAST(COALESCE(e.pre_count, 0) AS BIGINT) AS pre_conversion_event_count,
-        COALESCE(date_diff('millisecond', s.started_at, e.pre_end_ts), 0) / CAST(1000 AS DOUBLE) AS pre_conversion_seconds,
+        CAST(COALESCE(w.browse_count, 0) AS BIGINT) AS pre_conversion_event_count,
+        CAST(COALESCE(e.pre_cart_count, 0) AS BIGINT) AS pre_conversion_cart_count,
+        CAST(COALESCE(w.browse_page_views, 0) AS BIGINT) AS pre_conversion_page_views,
+        COALESCE(date_diff('millisecond', s.started_at, w.browse_end_ts), 0) / CAST(1000 AS DOUBLE) AS pre_conversion_seconds,
+        CAST(COALESCE(w.landmark_count, 0) AS BIGINT) AS landmark_event_count,
+        CAST(CASE
+            WHEN e.last_ts > s.started_at + INTERVAL {landmark_seconds} SECOND
+                AND (e.conversion_ts IS NULL OR e.conversion_ts > s.started_at + INTERVAL {landmark_seconds} SECOND)
+            THEN 1 ELSE 0 END AS INTEGER) AS landmark_at_risk,
         CAST(CASE WHEN o.n_orders > 0 THEN 1 ELSE 0 END AS INTEGER) AS did_purchase,
         COALESCE(o.amount_usd, 0.0) AS amount_usd,
         CAST(COALESCE(o.n_orders, 0) AS BIGINT) AS n_orders,
@@ -75,6 +105,7 @@ joined AS (
         CASE WHEN o.n_orders IS NULL THEN 0.0 ELSE i.gross_margin_usd END AS gross_margin_usd
     FROM sessions AS s
     LEFT JOIN ev_agg AS e ON s.session_id = e.session_id
+    LEFT JOIN browse_agg AS w ON s.session_id = w.session_id
     LEFT JOIN ord AS o ON s.session_id = o.session_id
     LEFT JOIN items AS i ON s.session_id = i.session_id
 )
