@@ -82,6 +82,63 @@ def usable_controls(
     return terms, skipped
 
 
+# --------------------------------------------------------------------------------------------
+# Users with several sessions: clustered inference
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clustering(Record):
+    """How the rows group into users, and whether standard errors are clustered by user."""
+
+    rows: int = 0
+    users: int = 0
+    rows_per_user: float = 1.0
+    max_rows_per_user: int = 1
+    clustered: bool = False  # True when some user has more than one row
+
+
+def clustering(frame: pd.DataFrame) -> Clustering:
+    """Rows per user of ``frame`` (by ``user_id``); errors are clustered whenever a user repeats."""
+    if "user_id" not in frame or frame["user_id"].isna().all() or not len(frame):
+        return Clustering(rows=len(frame), users=len(frame))
+    sizes = frame["user_id"].value_counts()
+    return Clustering(
+        rows=len(frame),
+        users=int(sizes.size),
+        rows_per_user=float(len(frame) / sizes.size),
+        max_rows_per_user=int(sizes.max()),
+        clustered=bool(sizes.max() > 1),
+    )
+
+
+def user_groups(frame: pd.DataFrame) -> np.ndarray | None:
+    """Integer user codes of ``frame``'s rows when some user has several rows, else None (rows independent)."""
+    if not clustering(frame).clustered:
+        return None
+    return pd.factorize(frame["user_id"])[0]
+
+
+def cov_options(groups: np.ndarray | None, otherwise: str = "nonrobust") -> dict:
+    """statsmodels ``fit`` options: errors clustered by user when ``groups`` is given, else ``otherwise``."""
+    if groups is None:
+        return {"cov_type": otherwise}
+    return {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+
+
+def clustered_mean_se(values: np.ndarray, groups: np.ndarray | None) -> float:
+    """Standard error of a mean with rows grouped by user (CR1 sandwich; the plain SE when ``groups`` is None)."""
+    values = np.asarray(values, float)
+    n = values.size
+    if n < 2:
+        return float("nan")
+    if groups is None:
+        return float(values.std(ddof=1) / np.sqrt(n))
+    totals = np.bincount(groups, weights=values - values.mean())
+    g = int(np.count_nonzero(np.bincount(groups)))
+    return float(np.sqrt(g / max(g - 1, 1) * np.sum(totals**2)) / n)
+
+
 def wilson(successes, n, z: float = Z95):
     """Wilson score interval for a proportion (arrays allowed)."""
     successes, n = np.asarray(successes, float), np.asarray(n, float)
