@@ -105,11 +105,11 @@ def test_classify_interval(lo, hi, expect):
     assert stats.classify_interval(lo, hi, 0.14) == expect
 
 
-def effects_table(eng, time):
-    """A per-SD effects table with given (or, lo, hi) per feature and sd = 1."""
+def effects_table(eng, time, p_time=0.001):
+    """A per-SD effects table with given (or, lo, hi) per feature, sd = 1 and time's Wald p-value."""
     rows = {
-        n: {"coef": np.log(v[0]), "sd": 1.0, "or_per_sd": v[0], "or_lo": v[1], "or_hi": v[2]}
-        for n, v in (("engagement", eng), ("time", time))
+        n: {"coef": np.log(v[0]), "sd": 1.0, "or_per_sd": v[0], "or_lo": v[1], "or_hi": v[2], "p": p}
+        for n, v, p in (("engagement", eng, 0.001), ("time", time, p_time))
     }
     return pd.DataFrame(rows).T
 
@@ -153,6 +153,13 @@ def test_conversion_verdicts_on_known_intervals(eng, time, expect):
     effects = effects_table(eng, time)
     v = conversion.verdicts(effects, effects, TABLE, HEALTHY, 1.15, 0.05)
     assert {k: v[k] for k in expect} == expect and v["stable"]
+
+
+def test_time_adds_is_tested_in_the_model_the_classes_come_from():
+    """The LR test of the smaller model (0.001 in TABLE) does not decide: time's Wald p in the main model does."""
+    effects = effects_table((1.8, 1.6, 2.0), (0.8, 0.7, 0.85), p_time=0.2)
+    v = conversion.verdicts(effects, effects, TABLE, HEALTHY, 1.15, 0.05)
+    assert v["time"] == "negative" and v["time_adds"] == "unclear" and v["p_time_given_engagement"] == 0.2
 
 
 def test_conversion_verdict_unstable_across_specifications():

@@ -167,7 +167,9 @@ def test_users_repeat_and_the_population_averaged_purchase_model_is_unchanged():
     # buyers cluster by user: a buyer's other sessions buy far more often than average
     sessions["buy"] = buy
     by_user = sessions.groupby("user_id")["buy"].agg(["sum", "size"])
-    others = (by_user["sum"] - 1).clip(lower=0)[by_user["sum"] > 0].sum() / (by_user["size"] - 1)[by_user["sum"] > 0].sum()
+    others = (by_user["sum"] - 1).clip(lower=0)[by_user["sum"] > 0].sum() / (by_user["size"] - 1)[
+        by_user["sum"] > 0
+    ].sum()
     assert others > 2 * buy.mean()
     # with no user knobs, sessions of a user are independent: no such clustering
     plain = simulate_frames(SimConfig(n_sessions=200_000, seed=3, sessions_per_user=4))

@@ -29,15 +29,30 @@ Y = "did_purchase"
 # The gold columns 03 reads: the behaviour features, the context controls and the outcome.
 GOLD_COLUMNS_READ = [
     "session_id",
+    "user_id",
     *(col for col, _ in stats.FEATURES.values()),
     *(col for col, _ in stats.CONTROLS),
+    "pre_conversion_cart_count",
+    "landmark_event_count",
+    "landmark_at_risk",
     Y,
 ]
 
 
 def prepare(gold: pd.DataFrame) -> pd.DataFrame:
-    """Modelling frame: log1p behaviour features, context and the outcome."""
-    return stats.behaviour_features(gold)
+    """Modelling frame: log1p behaviour features, context, the outcome, and the two checks' features.
+
+    ``engagement_cart`` counts the add-to-cart steps as engagement too (the definition the
+    leakage audit compares with); ``landmark`` is browsing in the first minutes, ``at_risk``
+    whether the session was still active then (see the gold dictionary).
+    """
+    frame = stats.behaviour_features(gold)
+    if "pre_conversion_cart_count" in gold:
+        frame["engagement_cart"] = np.log1p(gold["pre_conversion_event_count"] + gold["pre_conversion_cart_count"])
+    if "landmark_event_count" in gold:
+        frame["landmark"] = np.log1p(gold["landmark_event_count"].astype(float))
+        frame["at_risk"] = gold["landmark_at_risk"].astype(int)
+    return frame
 
 
 def estimability(frame: pd.DataFrame, min_buyers: int) -> str | None:
@@ -61,10 +76,12 @@ def nested_specs(controls: list[str]) -> dict[str, list[str]]:
     }
 
 
-def fit_logit(frame: pd.DataFrame, terms: list[str]):
-    """Unpenalised logistic regression of purchase on ``terms`` (statsmodels)."""
+def fit_logit(frame: pd.DataFrame, terms: list[str], groups: np.ndarray | None = None):
+    """Unpenalised logistic regression of purchase on ``terms`` (statsmodels); standard errors
+    clustered by user when ``groups`` is given (``stats.user_groups``), model-based otherwise."""
     formula = f"{Y} ~ " + (" + ".join(terms) if terms else "1")
-    return smf.logit(formula, data=stats.formula_data(frame, terms)).fit(disp=0, maxiter=200)
+    model = smf.logit(formula, data=stats.formula_data(frame, terms))
+    return model.fit(disp=0, maxiter=200, **stats.cov_options(groups))
 
 
 def fit_nested(
@@ -75,9 +92,10 @@ def fit_nested(
     fits, rows, oof, health = {}, [], {}, {}
     y = frame[Y].to_numpy()
     events = int(min(y.sum(), len(y) - y.sum()))
+    groups = stats.user_groups(frame)
     for name, terms in specs.items():
         fits[name], health[name] = stats.checked_fit(
-            fit_logit, frame, terms, events=events, min_events_per_parameter=min_events_per_parameter
+            fit_logit, frame, terms, groups, events=events, min_events_per_parameter=min_events_per_parameter
         )
         if fits[name] is None:
             continue
@@ -182,14 +200,20 @@ def entanglement(frame: pd.DataFrame) -> dict:
     return {"corr": float(frame["engagement"].corr(frame["time"])), "vif": vif}
 
 
+AUDIT_DEFINITIONS = (
+    ("browsing before the first checkout (used)", "engagement", "time"),
+    ("browsing + add-to-cart steps", "engagement_cart", "time"),
+    ("whole session, funnel included", "engagement_all", "time_all"),
+)
+
+
 def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
-    """The 'both' model on funnel-inclusive counts versus leakage-free ones."""
+    """The 'both' model on the leakage-free counts used, on counts that add the cart steps, and on whole sessions."""
     y = frame[Y].to_numpy()
     rows = []
-    for label, eng, tim in (
-        ("leakage-free (before first checkout)", "engagement", "time"),
-        ("funnel-inclusive (whole session)", "engagement_all", "time_all"),
-    ):
+    for label, eng, tim in AUDIT_DEFINITIONS:
+        if eng not in frame:
+            continue
         fit = fit_logit(frame, [eng, tim])
         cv = stats.cv_classifier_scores(stats.design(frame, [eng, tim]), y, folds, seed)
         rows.append(
@@ -202,6 +226,55 @@ def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("features")
+
+
+@dataclass
+class Landmark(results.Record):
+    """Engagement measured in a fixed window: browsing in the first ``seconds`` of sessions still active then.
+
+    The window has the same length for buyers and non-buyers, so it cannot restate the funnel;
+    ``moved_pct`` is how far its per-SD odds ratio lies from the main model's engagement odds ratio.
+    """
+
+    seconds: int
+    sessions: int = 0
+    buyers: int = 0
+    or_per_sd: float | None = None
+    or_lo: float | None = None
+    or_hi: float | None = None
+    verdict: str = "not estimated"  # effect_class of the landmark odds ratio, or 'not estimated'
+    agrees: bool | None = None  # same class as the main model's engagement
+    moved_pct: float | None = None
+    reason: str | None = None
+
+
+def landmark(
+    frame: pd.DataFrame, controls: list[str], main: pd.Series, negligible_or: float, min_buyers: int
+) -> Landmark:
+    """Purchase on browsing in the landmark window among sessions still active at the landmark (with controls)."""
+    out = Landmark(seconds=gold.LANDMARK_SECONDS)
+    if "at_risk" not in frame:
+        out.reason = "the gold table has no landmark columns"
+        return out
+    part = frame[frame["at_risk"] == 1]
+    out.sessions, out.buyers = len(part), int(part[Y].sum())
+    if out.buyers < min_buyers or out.buyers == len(part) or part["landmark"].nunique() < 2:
+        out.reason = (
+            f"{out.buyers} buyers among {len(part):,} sessions still active after {out.seconds} s "
+            f"(at least {min_buyers} needed, with varied browsing)"
+        )
+        return out
+    fit, health = stats.checked_fit(fit_logit, part, ["landmark", *controls], stats.user_groups(part))
+    if not health["ok"]:
+        out.reason = "; ".join(health["reasons"])
+        return out
+    sd = float(part["landmark"].std())
+    lo, hi = fit.conf_int().loc["landmark"]
+    out.or_per_sd, out.or_lo, out.or_hi = (float(np.exp(v * sd)) for v in (fit.params["landmark"], lo, hi))
+    out.verdict = effect_class(out, negligible_or)
+    out.agrees = out.verdict == effect_class(main, negligible_or)
+    out.moved_pct = 100 * (out.or_per_sd / float(main.or_per_sd) - 1)
+    return out
 
 
 def _count_bins(x: pd.Series) -> pd.Series:
@@ -288,7 +361,9 @@ def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame
                 }
             )
             continue
-        fit, health = stats.checked_fit(fit_logit, part, ["engagement", "time"], events=min(buyers, len(part) - buyers))
+        fit, health = stats.checked_fit(
+            fit_logit, part, ["engagement", "time"], stats.user_groups(part), events=min(buyers, len(part) - buyers)
+        )
         if not health["ok"]:
             rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": "; ".join(health["reasons"])})
             continue
@@ -342,8 +417,9 @@ def verdicts(
     - ``engagement`` / ``time``: 'positive', 'negative', 'negligible' or 'unclear' (``effect_class``);
     - ``answer``: the feature with the clearly larger |log OR| ('engagement' or 'time'), 'neither'
       when both effects are negligible, else 'unclear';
-    - ``time_adds``: 'yes' when time's CI lies outside the band and the LR test of time given
-      engagement rejects at ``alpha``; 'no' when its CI lies inside the band; else 'unclear'.
+    - ``time_adds``: 'yes' when time's CI lies outside the band and its Wald test in the model
+      with controls (the one the classes come from, user-clustered when users repeat) rejects at
+      ``alpha``; 'no' when its CI lies inside the band; else 'unclear'.
     """
     classes = {n: effect_class(effects.loc[n], negligible_or) for n in ("engagement", "time")}
     small = {n: effect_class(effects_small.loc[n], negligible_or) for n in ("engagement", "time")}
@@ -351,7 +427,7 @@ def verdicts(
     strongest = str(log_or.abs().idxmax())
     weaker = "time" if strongest == "engagement" else "engagement"
     separated = _abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1]
-    p_time = float(table.loc["both", "lr_p_vs_engagement"])
+    p_time = float(effects.loc["time", "p"])  # Wald test in the model the classes come from (clustered SEs)
     if classes["time"] in ("positive", "negative"):
         time_adds = "yes" if p_time < alpha else "unclear"
     else:
@@ -501,6 +577,8 @@ class ConversionResult(results.ModelledResult):
     buyers: int = 0
     skipped_segments: list[str] = field(default_factory=list)
     leakage: list[dict] | None = None
+    landmark: Landmark | None = None
+    clustering: stats.Clustering | None = None  # sessions per user; errors clustered by user when users repeat
     health: stats.Health | None = None  # typed here, declared by ModelledResult
     verdicts: Verdicts | None = None
     effects: list[OddsEffect] | None = None
@@ -525,7 +603,7 @@ class ConversionResult(results.ModelledResult):
         """Cross-validated AUC on leakage-free and on funnel-inclusive counts."""
         if not self.leakage:
             return None
-        return self.leakage[0]["cv_auc"], self.leakage[1]["cv_auc"]
+        return self.leakage[0]["cv_auc"], self.leakage[-1]["cv_auc"]
 
 
 def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> ConversionResult:
@@ -576,6 +654,8 @@ def _fit(result: ConversionResult, s: Settings, truth: dict | None) -> None:
         ev.truth = truth_check(main_fit, truth)
     v = verdicts(ev.effects, effects_small, ev.models, nested["health"], s.negligible_or, s.alpha)
     result.leakage = ev.audit.reset_index().to_dict(orient="records")
+    result.landmark = landmark(frame, controls, ev.effects.loc["engagement"], s.negligible_or, s.min_buyers)
+    result.clustering = stats.clustering(frame)
     result.health = stats.Health.from_json(nested["health"])
     result.verdicts = Verdicts(**v)
     result.effects = [OddsEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]

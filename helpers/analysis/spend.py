@@ -50,26 +50,36 @@ def nested_specs(controls: list[str], idle: bool = True) -> dict[str, list[str]]
     return specs
 
 
-def fit_ols(frame: pd.DataFrame, terms: list[str]):
-    """OLS of log spend with HC3 robust standard errors."""
-    return smf.ols(f"{Y} ~ " + " + ".join(terms), data=stats.formula_data(frame, terms)).fit(cov_type="HC3")
+def fit_ols(frame: pd.DataFrame, terms: list[str], groups: np.ndarray | None = None):
+    """OLS of log spend; standard errors clustered by user when ``groups`` is given, else HC3."""
+    data = stats.formula_data(frame, terms)
+    return smf.ols(f"{Y} ~ " + " + ".join(terms), data=data).fit(**stats.cov_options(groups, "HC3"))
 
 
-def fit_gamma(frame: pd.DataFrame, terms: list[str], outcome: str = "amount_usd"):
-    """Gamma GLM with an explicit log link (statsmodels' Gamma default link is not log) and robust (HC0) SEs."""
+def fit_gamma(frame: pd.DataFrame, terms: list[str], outcome: str = "amount_usd", groups: np.ndarray | None = None):
+    """Gamma GLM with an explicit log link (statsmodels' Gamma default link is not log); robust SEs,
+    clustered by user when ``groups`` is given, else HC0."""
     family = sm.families.Gamma(link=sm.families.links.Log())
     data = stats.formula_data(frame, terms)
-    return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=data, family=family).fit(cov_type="HC0")
+    return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=data, family=family).fit(
+        **stats.cov_options(groups, "HC0")
+    )
 
 
-def cv_rmse(frame: pd.DataFrame, terms: list[str], folds: int, seed: int) -> tuple[float, float]:
-    """Cross-validated RMSE of log spend (mean and sd over folds)."""
+def cv_rmse(
+    frame: pd.DataFrame, terms: list[str], folds: int, seed: int, groups: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Cross-validated RMSE of log spend (mean and sd over folds); a user's buyers stay in one fold."""
     from sklearn.linear_model import LinearRegression
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import GroupKFold, KFold
 
     X, y = stats.design(frame, terms), frame[Y].to_numpy()
     errs = []
-    for train, test in KFold(folds, shuffle=True, random_state=seed).split(X):
+    if groups is None:
+        splits = KFold(folds, shuffle=True, random_state=seed).split(X)
+    else:
+        splits = GroupKFold(folds, shuffle=True, random_state=seed).split(X, groups=groups)
+    for train, test in splits:
         pred = LinearRegression().fit(X[train], y[train]).predict(X[test])
         errs.append(np.sqrt(np.mean((y[test] - pred) ** 2)))
     return float(np.mean(errs)), float(np.std(errs, ddof=1))
@@ -83,13 +93,17 @@ def fit_nested(
     min_events_per_parameter: float = 10.0,
     idle: bool = True,
 ) -> dict:
-    """Each nested OLS: R², adjusted R², CV RMSE and AIC, with the health of every fit."""
+    """Each nested OLS: R², adjusted R², CV RMSE and AIC, with the health of every fit.
+
+    Errors are clustered by user whenever a user has several buying sessions (``stats.user_groups``).
+    """
     fits, rows, health = {}, [], {}
+    groups = stats.user_groups(frame)
     for name, terms in nested_specs(controls, idle).items():
         fits[name], health[name] = stats.checked_fit(
-            fit_ols, frame, terms, events=len(frame), min_events_per_parameter=min_events_per_parameter
+            fit_ols, frame, terms, groups, events=len(frame), min_events_per_parameter=min_events_per_parameter
         )
-        rmse, rmse_sd = cv_rmse(frame, terms, folds, seed)
+        rmse, rmse_sd = cv_rmse(frame, terms, folds, seed, groups)
         rows.append(
             {
                 "model": name,
@@ -445,6 +459,7 @@ class SpendResult(results.ModelledResult):
     idle_measured: bool = True
     health: stats.Health | None = None  # typed here, declared by ModelledResult
     style_check: purchase_styles.BrowsingCheck | None = None
+    clustering: stats.Clustering | None = None  # buyers per user; errors clustered by user when users repeat
     verdicts: Verdicts | None = None
     effects: list[SpendEffect] | None = None
     evidence: Evidence | None = results.memory()
@@ -489,7 +504,10 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     full_fit = ev.fits["both + idle + controls" if idle else "both + controls"]
     ev.effects = per_sd_effects(full_fit, ev.buyers, alpha=s.alpha)
     gamma, ev.gamma_health = stats.checked_fit(
-        fit_gamma, ev.buyers, ["engagement", "time", *(["idle"] if idle else []), *controls]
+        fit_gamma,
+        ev.buyers,
+        ["engagement", "time", *(["idle"] if idle else []), *controls],
+        groups=stats.user_groups(ev.buyers),
     )
     if gamma is not None:
         checked = stats.per_sd(gamma, ev.buyers, ev.effects.index, _pct, ("gamma_pct", "gamma_lo", "gamma_hi"))
@@ -502,6 +520,7 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     confounded = check.browsing == "different"
     v = verdicts(ev.models, specs, gamma_table, nested["health"], confounded, s, result.mean_spend)
     result.health = stats.Health.from_json(nested["health"])
+    result.clustering = stats.clustering(ev.buyers)
     result.style_check = check
     result.verdicts = v
     result.effects = [SpendEffect(**row) for row in ev.effects.reset_index().to_dict(orient="records")]

@@ -41,7 +41,7 @@ def behaviour_features(gold: pd.DataFrame) -> pd.DataFrame:
     for col in ("device", "traffic_source", "start_hour", "start_weekday"):
         if col in gold:  # a missing context value is a level of its own, so every model keeps every row
             out[col] = gold[col].astype(object).where(gold[col].notna(), "unknown")
-    for col in ("did_purchase", "amount_usd"):
+    for col in ("did_purchase", "amount_usd", "user_id"):
         if col in gold:
             out[col] = gold[col]
     return out

@@ -42,7 +42,11 @@ WORLDS: dict[str, dict] = {
     "strong_idle": {"idle_spend_effect": -0.4},
     "positive_idle": {"idle_spend_effect": 0.3},
     "no_spend_effects": {"idle_spend_effect": 0.0, "engagement_spend_effect": 0.0},
+    # users with many sessions that resemble each other and a lasting propensity to buy and to spend
+    "repeat_users": {"sessions_per_user": 20.0, "user_effect_sd": 2.5, "user_trait_share": 0.8},
 }
+CLUSTER_WORLD = "repeat_users"  # where coverage with and without clustering by user is compared
+COVERAGE_WORLDS = ("default", CLUSTER_WORLD)  # worlds run with --default-seeds seeds
 # Each analysis runs with its notebook's defaults, read from the notebook's parameters cell.
 ANALYSES = {"03_conversion": conversion, "04_spend": spend, "05_purchase_style": purchase_styles}
 
@@ -158,6 +162,25 @@ def score(conv, sp, st, want: dict) -> dict:
     }
 
 
+def naive_coverage(conv, sp, truth: dict) -> list[tuple[str, bool]]:
+    """Coverage of the same models with errors that treat every session as independent (model-based
+    for 03, HC3 for 04): what clustering by user corrects."""
+    fit = conversion.fit_logit(conv.evidence.frame, ["engagement", "time", *conv.controls])
+    rows = list(conversion.truth_check(fit, truth)["covered"].items())
+    terms = ["engagement", "time", *(["idle"] if sp.idle_measured else []), *sp.controls]
+    fit = spend.fit_ols(sp.evidence.buyers, terms)
+    return [(k, bool(v)) for k, v in rows + list(spend.truth_check(fit, truth)["covered"].items())]
+
+
+def definitions(conv) -> dict[str, str]:
+    """Engagement's class (with controls) as 03 measures it, with the add-to-cart steps counted, and at the landmark."""
+    frame = conv.evidence.frame
+    fit = conversion.fit_logit(frame, ["engagement_cart", "time", *conv.controls], stats.user_groups(frame))
+    sd, (lo, hi) = frame["engagement_cart"].std(), fit.conf_int().loc["engagement_cart"]
+    cart = stats.classify_interval(lo * sd, hi * sd, math.log(conv.negligible_or))
+    return {"used": conv.verdicts.engagement, "with cart steps": cart, "landmark": conv.landmark.verdict}
+
+
 def wrong_recommendations(recs: list, want: dict) -> list[str]:
     """Supported recommendations whose lever the truth says does nothing, or harms."""
     time_helps = want["time"] == "positive"
@@ -192,7 +215,15 @@ def run_world(name: str, overrides: dict, seed: int, n_sessions: int, folder: Pa
     sds = {e.feature: e.sd for e in conv.effects}
     spend_sds = {e.feature: e.sd for e in sp.effects}
     want = true_calls(truth, sds, spend_sds, conv.negligible_or, sp.verdicts.negligible_pct)
-    return {"world": name, "seed": seed, "overrides": overrides, "truth": want, **score(conv, sp, st, want)}
+    return {
+        "world": name,
+        "seed": seed,
+        "overrides": overrides,
+        "truth": want,
+        **score(conv, sp, st, want),
+        "naive_coverage": naive_coverage(conv, sp, truth),
+        "definitions": definitions(conv),
+    }
 
 
 def aa_rate(n_tests: int, n_per_arm: int, alpha: float = 0.05) -> dict:
@@ -221,6 +252,30 @@ def coverage_by_coefficient(runs: list[dict], world: str | None = None) -> dict[
     return {effect: {"covered": sum(v), "runs": len(v), "rate": sum(v) / len(v)} for effect, v in out.items()}
 
 
+def _rate(cells: list[bool]) -> dict:
+    return {"covered": sum(cells), "cells": len(cells), "rate": sum(cells) / len(cells) if cells else float("nan")}
+
+
+def clustering_check(runs: list[dict]) -> dict:
+    """Coverage in the repeated-users world: with errors clustered by user (as the pages) and treating
+    sessions as independent."""
+    picked = [r for r in runs if r["world"] == CLUSTER_WORLD]
+    return {
+        "runs": len(picked),
+        "clustered": _rate([ok for r in picked for _, ok in r["coverage"]]),
+        "naive": _rate([ok for r in picked for _, ok in r["naive_coverage"]]),
+    }
+
+
+DEFINITIONS = ("used", "with cart steps", "landmark")
+
+
+def definitions_check(runs: list[dict]) -> dict:
+    """Where engagement truly does nothing: how often each definition of it states a material association."""
+    picked = [r for r in runs if r["truth"]["engagement"] == "negligible"]
+    return {"runs": len(picked), **{d: sum(r["definitions"][d] in OPPOSITE for r in picked) for d in DEFINITIONS}}
+
+
 def summarise(runs: list[dict], aa: dict) -> dict:
     """Totals over the grid and whether each target is met."""
     cells = [ok for r in runs for _, ok in r["coverage"]]
@@ -235,7 +290,10 @@ def summarise(runs: list[dict], aa: dict) -> dict:
     spend_default = [v["rate"] for k, v in default_coverage.items() if "log spend" in k]
     wrong_driver = sum(r["wrong_driver"] for r in runs)
     false_rate = false_material / null_cells if null_cells else float("nan")
+    clustered = clustering_check(runs)
     return {
+        "clustering": clustered,
+        "definitions": definitions_check(runs),
         "runs": len(runs),
         "wrong_verdicts": wrong,
         "high_badges": high,
@@ -257,6 +315,7 @@ def summarise(runs: list[dict], aa: dict) -> dict:
             and coverage >= 0.9
             and all(rate >= 0.9 for rate in spend_default)
             and not false_rate > aa["alpha"]
+            and not clustered["clustered"]["rate"] < 0.9
         ),
     }
 
@@ -283,6 +342,20 @@ def markdown(summary: dict, runs: list[dict]) -> str:
     for effect, c in summary["default_coverage"].items():
         lines.append(
             f"| default world: CI covers {effect} | {c['covered']} of {c['runs']} ({c['rate']:.0%}) | ≥ 90 % |"
+        )
+    cl, nv, d = summary["clustering"]["clustered"], summary["clustering"]["naive"], summary["definitions"]
+    if summary["clustering"]["runs"]:
+        lines += [
+            f"| {CLUSTER_WORLD} world: CIs covering the truth, errors clustered by user | {cl['covered']} of "
+            f"{cl['cells']} ({cl['rate']:.0%}) | ≥ 90 % |",
+            f"| {CLUSTER_WORLD} world: the same CIs treating sessions as independent | {nv['covered']} of "
+            f"{nv['cells']} ({nv['rate']:.0%}) | (what clustering corrects) |",
+        ]
+    if d["runs"]:
+        lines.append(
+            f"| engagement truly without effect: runs stating a material association, engagement as browsing "
+            f"(used) / with add-to-cart steps / at the landmark | {d['used']} / {d['with cart steps']} / "
+            f"{d['landmark']} of {d['runs']} | 0 for the definition used |"
         )
     lines += [
         f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} [{aa['lo']:.1%}, {aa['hi']:.1%}] "
@@ -337,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runs, t0 = [], time.perf_counter()
     # each world draws its own seeds, so the worlds are independent replications
-    seeds = {n: max(args.seeds, args.default_seeds) if n == "default" else args.seeds for n in names}
+    seeds = {n: max(args.seeds, args.default_seeds) if n in COVERAGE_WORLDS else args.seeds for n in names}
     grid = [(n, 1000 * list(WORLDS).index(n) + s) for n in names for s in range(1, seeds[n] + 1)]
     for i, (name, seed) in enumerate(grid, 1):
         with tempfile.TemporaryDirectory() as tmp:

@@ -377,14 +377,18 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
         pre_max_idle=("browse_gap", "max"),
         landmark_count=("early", "sum"),
     )
-    agg = events.groupby("session_id").agg(
-        event_count=("event_id", "size"),
-        first_ts=("ts", "min"),
-        last_ts=("ts", "max"),
-        conversion_ts=("conv_ts", "min"),
-        max_idle_seconds=("gap", "max"),
-        pre_cart_count=("pre_cart", "sum"),
-    ).join(w)
+    agg = (
+        events.groupby("session_id")
+        .agg(
+            event_count=("event_id", "size"),
+            first_ts=("ts", "min"),
+            last_ts=("ts", "max"),
+            conversion_ts=("conv_ts", "min"),
+            max_idle_seconds=("gap", "max"),
+            pre_cart_count=("pre_cart", "sum"),
+        )
+        .join(w)
+    )
     types = events.pivot_table(
         index="session_id", columns="event_type", values="event_id", aggfunc="size", fill_value=0
     )

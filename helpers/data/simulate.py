@@ -54,8 +54,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from scipy.special import expit
 import pyarrow.parquet as pq
+from scipy.special import expit
 
 from helpers.data.files import write_json
 from helpers.data.schema import FUNNEL_STEPS
@@ -255,9 +255,7 @@ def _own(rng: np.random.Generator, n: int, share: float, user_part: np.ndarray |
     return own if user_part is None else np.sqrt(1.0 - share) * own + user_part
 
 
-def browse(
-    cfg: SimConfig, n: int, rng: np.random.Generator, traits: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
+def browse(cfg: SimConfig, n: int, rng: np.random.Generator, traits: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Context, latent traits and the pre-conversion browsing sequence of ``n`` sessions.
 
     ``traits`` (3 x n, from ``Users.session_traits``) is the users' share of intent, pace and
@@ -512,16 +510,23 @@ def truth_dict(cfg: SimConfig, intercept: float) -> dict:
     }
 
 
-def simulate_to_parquet(cfg: SimConfig, out_dir: Path, progress: bool = False, intercept: float | None = None) -> dict:
+def simulate_to_parquet(
+    cfg: SimConfig,
+    out_dir: Path,
+    progress: bool = False,
+    intercept: float | None = None,
+    catalogue_seed: int | None = None,
+) -> dict:
     """Simulate ``cfg`` in chunks and write the raw tables as Parquet under ``out_dir``.
 
     Returns the truth dictionary (also written to ``out_dir/truth.json``). Files are written
     under temporary names and renamed only when every chunk succeeded. ``intercept`` overrides
-    the calibrated purchase intercept (experiment arms share their control's).
+    the calibrated purchase intercept and ``catalogue_seed`` the seed of the product catalogue
+    (experiment arms share their control's; every other draw still follows ``cfg.seed``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    seeds = np.random.SeedSequence(cfg.seed)
+    seeds = np.random.SeedSequence(cfg.seed if catalogue_seed is None else catalogue_seed)
     product_rng = np.random.default_rng(seeds.spawn(1)[0])
     products = simulate_products(cfg, product_rng)
     catalogue = _Catalogue(products)
@@ -599,7 +604,9 @@ def simulate_frames(cfg: SimConfig) -> dict:
     intercept = calibrate_intercept(cfg)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]).spawn(1)[0])
     users = Users(cfg)
-    tables = simulate_chunk(cfg, cfg.n_sessions, rng, catalogue, intercept, users, users.assign(cfg.n_sessions, 0, cfg.seed))
+    tables = simulate_chunk(
+        cfg, cfg.n_sessions, rng, catalogue, intercept, users, users.assign(cfg.n_sessions, 0, cfg.seed)
+    )
     frames = {name: _to_arrow(cols, name).to_pandas() for name, cols in tables.items() if not name.startswith("_")}
     frames["products"] = pd.DataFrame(
         {

@@ -140,7 +140,7 @@ def conversion_lines(result) -> list[str]:
     ]
     if v.time_adds == "yes":
         lines.append(
-            f"- Adding time to engagement: likelihood-ratio {p_value(v.p_time_given_engagement)}, "
+            f"- Time given engagement, in the model with controls: Wald {p_value(v.p_time_given_engagement)}; "
             f"cross-validated AUC {v.auc_gain_from_time:+.3f}."
         )
     lines.append(
@@ -153,10 +153,48 @@ def conversion_lines(result) -> list[str]:
         lines.append(
             f"- Counting the funnel's own events would inflate the AUC to {leak[1]:.3f} (leakage-free: {leak[0]:.3f})."
         )
+    lines += [f"- {cart_steps_line(result.leakage)}"] if result.leakage and len(result.leakage) == 3 else []
+    if result.landmark:
+        lines.append(f"- {landmark_line(result.landmark, e)}")
+    if result.clustering:
+        lines.append(f"- {clustering_line(result.clustering, 'sessions')}")
     if not v.stable:
         lines.append("- The answer changes when the controls are dropped: read it with care.")
     lines += truth_lines(result.truth)
     return lines
+
+
+def clustering_line(c, rows: str) -> str:
+    """How the rows group into users and what that does to the intervals (``c``: a ``stats.Clustering``)."""
+    if c.clustered:
+        return (
+            f"Intervals are clustered by user: {c.rows:,} {rows} from {c.users:,} users ({c.rows_per_user:.1f} per "
+            f"user, up to {c.max_rows_per_user:,}), so a user's repeated {rows} are not counted as independent evidence."
+        )
+    return f"Each user has one of these {rows}, so they are treated as independent."
+
+
+def cart_steps_line(audit: list[dict]) -> str:
+    """What counting the add-to-cart steps as engagement would do to its odds ratio (03's audit rows)."""
+    used, carts = audit[0]["engagement_or_per_sd"], audit[1]["engagement_or_per_sd"]
+    return (
+        "Engagement counts browsing only: add-to-cart steps follow the decision to buy, so counting them would "
+        f"move engagement's odds ratio per SD from ×{used:.2f} to ×{carts:.2f} (both without controls)."
+    )
+
+
+def landmark_line(lm, main) -> str:
+    """03's landmark check in one sentence: the same question in a window of fixed length."""
+    if lm.verdict == "not estimated":
+        return f"Landmark check not run: {lm.reason}."
+    same = "the same reading as" if lm.agrees else "a different reading from"
+    return (
+        f"Landmark check: among {lm.sessions:,} sessions still active {lm.seconds} s after they start "
+        f"({lm.buyers:,} buyers), each SD more browsing in those first {lm.seconds} s goes with purchase odds "
+        f"{times(lm.or_per_sd, lm.or_lo, lm.or_hi)}; the window is the same length for buyers and non-buyers, so "
+        f"it cannot restate the funnel. That is {same} the main window (×{main.or_per_sd:.2f}), "
+        f"{lm.moved_pct:+.0f} % on the odds ratio."
+    )
 
 
 def unit_phrase(u) -> str:
@@ -337,7 +375,11 @@ def spend_lines(result) -> list[str]:
         f"- A direction is stated only when the per-SD CI lies outside ±{v.negligible_pct:g} % in every model "
         "shown and the Gamma GLM check lies on the same side of zero; USD are per order at the mean order value "
         f"({result.mean_spend:,.2f} USD).",
+        "- These models describe buyers only (spend given a purchase); buying itself goes with engagement or time "
+        "(03), so a difference among buyers is not a difference among visitors.",
     ]
+    if result.clustering:
+        lines.append(f"- {clustering_line(result.clustering, 'buying sessions')}")
     lines += [f"- Not interpreted: {reason}." for reason in v.reasons]
     return lines + truth_lines(result.truth)
 
@@ -583,15 +625,25 @@ def _evidence(page: str, result) -> str:
 
 
 def experiment_lines(
-    plan, n_needed: int | None, weeks: int | None, relative_mde: float, span_hours: float | None = None
+    plan,
+    n_needed: int | None,
+    weeks: int | None,
+    relative_mde: float,
+    span_hours: float | None = None,
+    design=None,
 ) -> list[str]:
-    """The experiment proposal as Markdown bullets: lever and hypothesis, metrics, size, intervention, unit."""
+    """The experiment proposal as Markdown bullets: lever and hypothesis, metrics, size, intervention, unit.
+
+    ``design`` (an ``experiment.DesignEffect``) states how repeated users inflate the size.
+    """
     size = (
         f"{n_needed:,} sessions per arm, {weeks} week{'s' if weeks != 1 else ''} of traffic, to detect a "
         f"{relative_mde:.0%} relative lift"
         if n_needed and weeks is not None
         else "cannot be sized: the baseline conversion or the traffic rate is unknown"
     )
+    if n_needed and design is not None:
+        size += f" ({design_phrase(design, n_needed)}; the size for independent sessions times D)"
     if n_needed and weeks is not None and span_hours is not None and span_hours < 24:
         size += (
             f" (the traffic rate comes from data spanning only {span_hours * 60:,.0f} minutes, so the runtime is a "
@@ -602,8 +654,19 @@ def experiment_lines(
         f"- **Primary metric:** {plan.primary}; guardrails: {'; '.join(plan.guardrails)}.",
         f"- **Size:** {size}.",
         f"- **Intervention:** {plan.intervention}",
-        f"- **Unit of randomisation:** {plan.unit}.",
+        f"- **Unit of randomisation:** {plan.unit}; when users repeat, every variance is taken at user level "
+        "(the delta method, each user's sessions summed).",
     ]
+
+
+def design_phrase(design, n_sessions: int) -> str:
+    """'sessions per user m = 4.0, ICC 0.002, design effect D = 1.006: 16,000 users / 64,000 sessions per arm'."""
+    users = -(-n_sessions // 1) / design.sessions_per_user
+    return (
+        f"sessions per user m = {design.cluster_size:.1f} (size-weighted; {design.sessions_per_user:.1f} on average), "
+        f"ICC of conversion within user {design.icc:.3f}, design effect D = {design.design_effect:.3f}: "
+        f"{users:,.0f} users / {n_sessions:,} sessions per arm"
+    )
 
 
 def limitations(res: dict) -> list[str]:
@@ -690,24 +753,39 @@ def gold_lines(rec: dict, checks: int) -> list[str]:
 def traffic_line(result) -> str:
     """06's traffic facts behind the experiment's size, or why it cannot be sized."""
     if result.sample_size_per_arm and result.sessions_per_day:
+        d = result.design
+        deff = (
+            f" Sessions per user m = {d.cluster_size:.1f} and an ICC of {d.icc:.3f} (one-way ANOVA estimator, "
+            f"{d.users:,} users) give a design effect D = 1 + (m − 1) × ICC = **{d.design_effect:.3f}**, which "
+            "multiplies every size below."
+            if d is not None
+            else ""
+        )
         return (
             f"Baseline conversion **{result.baseline:.2%}**; the data span {span(result.span_hours)}, "
             f"about **{result.sessions_per_day:,.0f} sessions a day**; α = {result.alpha}, power {result.power:.0%}."
+            + deff
         )
     if not result.sample_size_per_arm:
         return "*The baseline conversion is 0 or 1: no power analysis is possible.*"
     return "*All sessions start at the same moment: the traffic rate, and so the runtime, is unknown.*"
 
 
-def experiment_result_lines(exp, aa, n_arm: int, alpha: float) -> list[str]:
-    """06's simulated experiment in words: lift against the truth, secondary metrics, guardrails, decision, A/A."""
+def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None) -> list[str]:
+    """06's simulated experiment in words: lift against the truth, method, secondaries, guardrails, decision, A/A rate.
+
+    ``rate`` (an ``experiment.AARate``) is the false-positive rate over many A/A replications; the
+    single A/A arm ``aa`` is reported as a check of the pipeline only.
+    """
     pp = lambda x: f"{100 * x:+.3f} pp"  # noqa: E731
     inside = "inside" if exp.true_covered else "outside"
+    users = f" ({exp.users_control:,} and {exp.users_treatment:,} users)" if exp.users_control else ""
     return [
-        f"**{n_arm:,} sessions per arm.** Conversion {exp.control_rate:.3%} (control) against "
+        f"**{n_arm:,} sessions per arm{users}.** Conversion {exp.control_rate:.3%} (control) against "
         f"{exp.treatment_rate:.3%} (treatment): difference **{pp(exp.diff)}** (95 % CI {pp(exp.diff_lo)} to "
         f"{pp(exp.diff_hi)}, {p_value(exp.p_value)}); the simulator's true difference is {pp(exp.true_diff)} "
         f"({inside} the CI).",
+        method_line(exp),
         f"Events per minute (all events over all minutes) {exp.epm_control:.2f} against {exp.epm_treatment:.2f}: "
         f"{exp.epm_diff:+.2f} ({exp.epm_lo:+.2f} to {exp.epm_hi:+.2f}); spend per session "
         f"{exp.spend_diff:+.3f} USD ({exp.spend_lo:+.3f} to {exp.spend_hi:+.3f} USD).",
@@ -716,13 +794,81 @@ def experiment_result_lines(exp, aa, n_arm: int, alpha: float) -> list[str]:
         f"session {exp.revenue_rel:+.1%} (upper bound {exp.revenue_rel_hi:+.1%}: "
         f"{'no significant fall' if exp.revenue_ok else 'a significant fall'}).",
         f"**Decision: {exp.decision}.**",
-        f"A/A test: difference {pp(aa.diff)} ({p_value(aa.p_value)}): "
-        + (
-            "no rejection, as expected."
-            if aa.p_value >= alpha
-            else "rejected: a false alarm at the rate α allows, or a flaw."
-        ),
-    ]
+    ] + ([aa_rate_line(rate, aa)] if rate is not None else [])
+
+
+def method_line(exp) -> str:
+    """How the conversion difference was analysed, and what treating sessions as independent would change."""
+    if exp.method == "score" or not exp.diff_se_naive:
+        return "Each user has one session here, so the CI and the p-value both come from the score method."
+    return (
+        f"Users have several sessions, so the CI and the p-value both come from the {exp.method}: the difference's "
+        f"SE is {100 * exp.diff_se:.3f} pp against {100 * exp.diff_se_naive:.3f} pp if every session were "
+        f"independent (×{exp.diff_se / exp.diff_se_naive:.2f}); the guardrails and secondary metrics use it too."
+    )
+
+
+def aa_rate_line(rate, aa=None) -> str:
+    """The false-positive rate over many A/A replications, with its Wilson CI (and the naive test's rate)."""
+    naive = (
+        f"; treating sessions as independent would reject {rate.naive_rejections} of them"
+        if rate.naive_rejections != rate.rejections
+        else ""
+    )
+    pipeline = (
+        f" (The second control arm above, run through the whole pipeline, differs from the first by "
+        f"{100 * aa.diff:+.3f} pp: a check of the pipeline, not of the rate.)"
+        if aa is not None
+        else ""
+    )
+    return (
+        f"**False-positive rate:** {rate.rejections} of {rate.replications:,} simulated A/A replications "
+        f"({rate.sessions_per_arm:,} sessions per arm, the simulator's purchase step, {rate.method}) reject at "
+        f"α = {rate.alpha:g}: **{rate.rate:.1%}** (Wilson 95 % CI [{rate.lo:.1%}, {rate.hi:.1%}]){naive}.{pipeline}"
+    )
+
+
+def odds_test_words(feature: str, side: int, negligible_or: float) -> str:
+    """The test behind a 03 recommendation, in words."""
+    where = "above" if side > 0 else "outside"
+    return f"03: {feature}'s odds ratio per SD {where} the no-effect band [×{1 / negligible_or:.2f}, ×{negligible_or:.2f}]"
+
+
+def idle_test_words(negligible_pct: float) -> str:
+    return f"04: spend change per SD of the longest idle gap below −{negligible_pct:g} % in each model shown"
+
+
+def segment_test_words() -> str:
+    return "06: conversion of the high third minus the low third differs from zero (user-level SE)"
+
+
+def style_test_words(margin: float, metrics: int) -> str:
+    return f"05: all {metrics} duration and volume SMDs within ±{margin:g} (equivalence, TOST, the largest p)"
+
+
+def segment_contrast_phrase(c: dict) -> str:
+    """'+2.10 points [+1.80, +2.40], p < 0.001'."""
+    return f"{100 * c['diff']:+.2f} points [{100 * c['lo']:+.2f}, {100 * c['hi']:+.2f}], {p_value(c['p'])}"
+
+
+def holm_withdrawal(p: float, adjusted: float, tests: int, alpha: float) -> str:
+    """Why a recommendation whose rule held is withdrawn after Holm's adjustment."""
+    return (
+        f"its test ({p_value(p)}) does not survive Holm's adjustment across the {tests} tests behind the "
+        f"recommendations (adjusted {p_value(adjusted)}, not below α = {alpha:g})"
+    )
+
+
+def multiplicity_line(recs, alpha: float) -> str:
+    """Which tests form the family, and how many survive Holm's adjustment."""
+    tested = [r for r in recs if r.p_value is not None]
+    survive = sum(r.p_holm < alpha for r in tested)
+    return (
+        f"Each recommendation rests on one interval-based test (its primary outcome); its p-value is read from the "
+        f"interval its rule uses. Holm's step-down adjustment runs across these {len(tested)} tests, and "
+        f"**{survive} of {len(tested)}** stay below α = {alpha:g}; only a supported recommendation whose test "
+        "survives is counted as supported."
+    )
 
 
 def strategy_lines(result) -> list[str]:
@@ -731,7 +877,8 @@ def strategy_lines(result) -> list[str]:
     supported = [r.title for r in recs if r.status == SUPPORTED]
     withdrawn = [r.title for r in recs if r.status == "withdrawn"]
     lines = [
-        f"- **{len(supported)} of {len(recs)} recommendations are supported** by this data"
+        f"- **{len(supported)} of {len(recs)} recommendations are supported** by this data, each by a test that "
+        "survives Holm's adjustment across the recommendations' tests"
         + (f"; withdrawn: {', '.join(withdrawn)}." if withdrawn else ".")
     ]
     if exp:
