@@ -99,7 +99,7 @@ def fit_nested(
         )
         if fits[name] is None:
             continue
-        cv = stats.cv_classifier_scores(stats.design(frame, terms), y, folds, seed)
+        cv = stats.cv_classifier_scores(stats.design(frame, terms), y, folds, seed, groups)
         oof[name] = cv.pop("oof")
         rows.append(
             {
@@ -209,13 +209,13 @@ AUDIT_DEFINITIONS = (
 
 def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
     """The 'both' model on the leakage-free counts used, on counts that add the cart steps, and on whole sessions."""
-    y = frame[Y].to_numpy()
+    y, groups = frame[Y].to_numpy(), stats.user_groups(frame)
     rows = []
     for label, eng, tim in AUDIT_DEFINITIONS:
         if eng not in frame:
             continue
         fit = fit_logit(frame, [eng, tim])
-        cv = stats.cv_classifier_scores(stats.design(frame, [eng, tim]), y, folds, seed)
+        cv = stats.cv_classifier_scores(stats.design(frame, [eng, tim]), y, folds, seed, groups)
         rows.append(
             {
                 "features": label,

@@ -188,22 +188,45 @@ def logit_newton(
     return beta
 
 
-def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> dict:
+def group_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int):
+    """(train, test) index pairs with each user's rows in one fold, stratified by whether the user has a positive.
+
+    Users with at least one positive row are dealt round-robin over the folds in random order, then
+    the others, so every fold holds about the same share of them (vectorised; scikit-learn's
+    ``StratifiedGroupKFold`` does the same search user by user and takes minutes on 100,000 users).
+    """
+    rng = np.random.default_rng(seed)
+    n_groups = int(groups.max()) + 1
+    positive = np.bincount(groups, weights=y, minlength=n_groups) > 0
+    fold_of_group = np.empty(n_groups, dtype=np.int64)
+    for flag in (True, False):
+        members = rng.permutation(np.flatnonzero(positive == flag))
+        fold_of_group[members] = np.arange(members.size) % folds
+    fold = fold_of_group[groups]
+    for k in range(folds):
+        yield np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+
+
+def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int, groups: np.ndarray | None = None) -> dict:
     """Stratified k-fold ROC-AUC and PR-AUC of a logistic model on standardised features.
 
     Mean and sd over folds, and the out-of-fold scores. The fit is ``logit_newton`` (an
-    unpenalised fit in effect): Newton steps on all rows, then a few per fold from there.
+    unpenalised fit in effect): Newton steps on all rows, then a few per fold from there. With
+    ``groups`` (users) every user's rows stay in one fold, so no user is scored by a model that saw them.
     """
     from scipy.special import expit
     from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if groups is None:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y)
+    else:
+        splits = group_folds(y, groups, folds, seed)
     X = np.asarray(X, dtype=float)
     aucs, aps, oof = [], [], np.zeros(len(y))
     mean, sd = X.mean(axis=0), X.std(axis=0)
     everyone = logit_newton((X - mean) / np.where(sd == 0, 1.0, sd), y)  # each fold starts from here
-    for train, test in skf.split(X, y):
+    for train, test in splits:
         mean, sd = X[train].mean(axis=0), X[train].std(axis=0)
         sd[sd == 0] = 1.0
         beta = logit_newton((X[train] - mean) / sd, y[train], start=everyone)

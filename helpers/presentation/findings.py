@@ -154,8 +154,6 @@ def conversion_lines(result) -> list[str]:
             f"- Counting the funnel's own events would inflate the AUC to {leak[1]:.3f} (leakage-free: {leak[0]:.3f})."
         )
     lines += [f"- {cart_steps_line(result.leakage)}"] if result.leakage and len(result.leakage) == 3 else []
-    if result.landmark:
-        lines.append(f"- {landmark_line(result.landmark, e)}")
     if result.clustering:
         lines.append(f"- {clustering_line(result.clustering, 'sessions')}")
     if not v.stable:
@@ -661,7 +659,7 @@ def experiment_lines(
 
 def design_phrase(design, n_sessions: int) -> str:
     """'sessions per user m = 4.0, ICC 0.002, design effect D = 1.006: 16,000 users / 64,000 sessions per arm'."""
-    users = -(-n_sessions // 1) / design.sessions_per_user
+    users = -(-n_sessions // design.sessions_per_user)  # rounded up
     return (
         f"sessions per user m = {design.cluster_size:.1f} (size-weighted; {design.sessions_per_user:.1f} on average), "
         f"ICC of conversion within user {design.icc:.3f}, design effect D = {design.design_effect:.3f}: "
@@ -831,7 +829,8 @@ def aa_rate_line(rate, aa=None) -> str:
 def odds_test_words(feature: str, side: int, negligible_or: float) -> str:
     """The test behind a 03 recommendation, in words."""
     where = "above" if side > 0 else "outside"
-    return f"03: {feature}'s odds ratio per SD {where} the no-effect band [×{1 / negligible_or:.2f}, ×{negligible_or:.2f}]"
+    band = f"[×{1 / negligible_or:.2f}, ×{negligible_or:.2f}]"
+    return f"03: {feature}'s odds ratio per SD {where} the no-effect band {band}"
 
 
 def idle_test_words(negligible_pct: float) -> str:
