@@ -105,3 +105,17 @@ def test_validation_scores_clustered_against_naive_coverage_and_definitions():
     assert check["runs"] == 2 and check["clustered"]["rate"] == 0.75 and check["naive"]["rate"] == 0.25
     defs = validate.definitions_check(runs)
     assert defs == {"runs": 2, "used": 0, "with cart steps": 2, "landmark": 1}
+
+
+def test_group_folds_keep_each_user_in_one_fold_and_spread_the_buyers():
+    rng = np.random.default_rng(4)
+    groups = rng.integers(0, 3_000, 20_000)
+    y = (rng.random(20_000) < 0.05).astype(int)
+    seen = np.zeros(3_000, dtype=int)
+    buyers_per_fold = []
+    for train, test in stats.group_folds(y, groups, 5, seed=1):
+        assert not set(groups[train]) & set(groups[test])
+        np.add.at(seen, np.unique(groups[test]), 1)
+        buyers_per_fold.append(len(set(groups[test][y[test] == 1])))
+    assert set(seen[np.unique(groups)]) == {1}  # every user is tested exactly once
+    assert max(buyers_per_fold) - min(buyers_per_fold) <= 1  # users with a buyer dealt evenly
