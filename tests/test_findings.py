@@ -47,11 +47,21 @@ def truth_rows(*covered):
     return [results.TruthRow(f"effect {i}", 1.0, 1.0, 0.5, 1.5, ok) for i, ok in enumerate(covered)]
 
 
+# an odds ratio per SD and its CI for each class against the band [1/1.15, 1.15]
+ODDS_BY_CLASS = {
+    "positive": (1.8, 1.6, 2.0),
+    "negative": (0.6, 0.5, 0.7),
+    "negligible": (0.99, 0.9, 1.1),
+    "unclear": (1.1, 0.9, 1.3),
+}
+
+
 def conv_record(truth_covered=None, **kw):
+    v = conv_verdicts(**kw)
     result = ConversionResult(
-        verdicts=conv_verdicts(**kw),
+        verdicts=v,
         negligible_or=1.15,
-        effects=[odds("engagement", 1.8, 1.6, 2.0), odds("time", 0.99, 0.9, 1.1)],
+        effects=[odds(f, *ODDS_BY_CLASS[getattr(v, f)]) for f in ("engagement", "time")],
         truth=None if truth_covered is None else truth_rows(truth_covered, True),
         per_unit=[
             conversion.UnitEffect("engagement", "event", 0.5, 0.4, 0.6, 3.0),
@@ -149,7 +159,7 @@ def spend_verdicts(engagement="positive", time="negligible", idle="negative", **
         "healthy": True,
         "confounded": False,
         "reasons": [],
-        "negligible_pct": 5.0,
+        "negligible_pct": 3.0,  # the idle CIs (-8 % [-12, -4], -10 % [-14, -6]) clear this band, as "negative" says
         "engagement": call("engagement", engagement, 6.0, 2.0, 10.0),
         "time": call("time", time, 1.0, -2.0, 4.0),
         "idle": call("idle", idle),
@@ -368,6 +378,14 @@ def segment(conv, lo, hi):
     return {"conversion": conv, "conv_lo": lo, "conv_hi": hi, "revenue_per_session": 100 * conv}
 
 
+def contrast(low, high, se=0.004):
+    """The high-minus-low conversion difference as ``strategy.segment_contrast`` records it."""
+    from scipy.stats import norm
+
+    diff = high["conversion"] - low["conversion"]
+    return {"diff": diff, "lo": diff - 1.96 * se, "hi": diff + 1.96 * se, "p": 2 * norm.sf(abs(diff) / se), "se": se}
+
+
 @pytest.mark.parametrize(
     "low,high,status,word",
     [
@@ -383,15 +401,23 @@ def segment(conv, lo, hi):
             "supported",
             "at most 1 event before checkout convert more",
         ),
-        (segment(0.02, 0.01, 0.03), segment(0.025, 0.015, 0.035), "withdrawn", "overlap"),
+        (segment(0.02, 0.01, 0.03), segment(0.025, 0.015, 0.035), "withdrawn", "CI that includes zero"),
     ],
 )
-def test_segment_recommendation_needs_separated_cis_and_follows_their_order(low, high, status, word):
-    recs = strategy.recommendations(res_with(), [low, segment(0.02, 0.01, 0.03), high], {"low_max": 1, "high_min": 3})
+def test_segment_recommendation_needs_a_difference_that_excludes_zero_and_follows_its_sign(low, high, status, word):
+    seg, cuts = [low, segment(0.02, 0.01, 0.03), high], {"low_max": 1, "high_min": 3}
+    recs = strategy.recommendations(res_with(), seg, cuts, contrast=contrast(low, high))
     rec = rec_by_title(recs, "Segment the experience by engagement")
     assert rec.status == status and word in rec.text
+    assert rec.p_value == contrast(low, high)["p"] and "high minus low" in rec.evidence
     if status == "supported":
         assert rec.kind == "hypothesis" and "points of conversion" in rec.impact
+
+
+def test_segment_recommendation_without_a_contrast_is_not_estimated():
+    seg = [segment(0.01, 0.008, 0.012), segment(0.05, 0.045, 0.055)]
+    rec = rec_by_title(strategy.recommendations(res_with(), seg, {}), "Segment the experience")
+    assert rec.status == "not estimated" and rec.p_value is None
 
 
 def test_segments_follow_the_driver_03_names():
@@ -400,11 +426,15 @@ def test_segments_follow_the_driver_03_names():
     )
     seg = [segment(0.01, 0.008, 0.012), segment(0.05, 0.045, 0.055)]
     assert strategy.driver(time_world)[0] == "time"
-    rec = rec_by_title(strategy.recommendations(res_with(conv=time_world), seg, {}, "time"), "Segment the experience")
+    diff = contrast(*seg)
+    recs = strategy.recommendations(res_with(conv=time_world), seg, {}, "time", contrast=diff)
+    rec = rec_by_title(recs, "Segment the experience")
     assert rec.title.endswith("by time level") and rec.status == "supported"
     neither = conv_record(answer="neither", engagement="negligible")
     assert strategy.driver(neither)[0] == "engagement" and "names no" in strategy.driver(neither)[1]
-    rec = rec_by_title(strategy.recommendations(res_with(conv=neither), seg, {}), "Segment the experience")
+    rec = rec_by_title(
+        strategy.recommendations(res_with(conv=neither), seg, {}, contrast=diff), "Segment the experience"
+    )
     assert rec.status == "withdrawn"  # engagement only travels with purchase here: no segments by it
 
 
@@ -504,3 +534,91 @@ def test_session_level_input_says_idle_is_not_available():
 def test_a_spend_answer_that_depends_on_the_model_is_not_decisive(time_call, level):
     v = spend_verdicts(time=time_call, explains_little=False)
     assert spend_record(v).badge.level == level
+
+
+def outcome(**kw):
+    from helpers.analysis import experiment
+
+    values = dict.fromkeys(experiment.Outcome.__dataclass_fields__, 0.0)
+    values.update(
+        control_sessions=20_000,
+        treatment_sessions=20_000,
+        guardrail_margin=0.05,
+        duration_ok=True,
+        revenue_ok=True,
+        guardrail_ok=True,
+        decision="no decision",
+        true_covered=True,
+        method="score",
+        users_control=None,
+        users_treatment=None,
+        diff_se=0.0015,
+        diff_se_naive=0.0015,
+    )
+    values.update(kw)
+    return experiment.Outcome(**values)
+
+
+def test_the_method_line_names_the_user_level_analysis_and_what_it_changes():
+    assert "score method" in findings.method_line(outcome())
+    text = findings.method_line(outcome(method="delta method at user level", diff_se=0.003, diff_se_naive=0.002))
+    assert "delta method at user level" in text and "0.300 pp against 0.200 pp" in text and "×1.50" in text
+
+
+def test_the_aa_line_gives_the_rate_over_replications_never_one_p_value():
+    from helpers.analysis.experiment import AARate
+
+    rate = AARate(200, 10_000, 0.05, 11, 0.055, 0.031, 0.096, "delta method at user level", 30)
+    text = findings.aa_rate_line(rate, outcome(diff=0.0008))
+    assert "11 of 200 simulated A/A replications" in text and "**5.5%** (Wilson 95 % CI [3.1%, 9.6%])" in text
+    assert "would reject 30 of them" in text and "not of the rate" in text and "as expected" not in text
+    same = AARate(200, 10_000, 0.05, 11, 0.055, 0.031, 0.096, "score", 11)
+    assert "independent" not in findings.aa_rate_line(same)
+    lines = findings.experiment_result_lines(outcome(true_diff=0.001), outcome(), 20_000, 0.05, rate)
+    assert lines[-1] == findings.aa_rate_line(rate, outcome()) and not any("no rejection" in x for x in lines)
+
+
+def test_the_design_effect_is_stated_with_m_icc_d_and_both_sizes():
+    from helpers.analysis.experiment import DesignEffect
+
+    d = DesignEffect(100_000, 25_000, 4.0, 5.0, 0.1, 1.4)
+    assert findings.design_phrase(d, 70_000) == (
+        "sessions per user m = 5.0 (size-weighted; 4.0 on average), ICC of conversion within user 0.100, "
+        "design effect D = 1.400: 17,500 users / 70,000 sessions per arm"
+    )
+    plan = strategy.experiment_plan(res_with())
+    size = findings.experiment_lines(plan, 70_000, 3, 0.1, None, d)[2]
+    assert size.startswith("- **Size:** 70,000 sessions per arm, 3 weeks") and "design effect D = 1.400" in size
+
+
+def test_multiplicity_wording_counts_the_survivors():
+    recs = strategy.recommendations(res_with())
+    line = findings.multiplicity_line(recs, 0.05)
+    tested = [r for r in recs if r.p_value is not None]
+    assert f"across these {len(tested)} tests" in line
+    assert f"**{sum(r.p_holm < 0.05 for r in tested)} of {len(tested)}**" in line
+    why = findings.holm_withdrawal(0.03, 0.09, 3, 0.05)
+    assert why == (
+        "its test (p = 0.030) does not survive Holm's adjustment across the 3 tests behind the recommendations "
+        "(adjusted p = 0.090, not below α = 0.05)"
+    )
+
+
+def test_the_traffic_line_states_the_design_effect_when_known():
+    from types import SimpleNamespace
+
+    from helpers.analysis.experiment import DesignEffect
+
+    flow = dict(sample_size_per_arm=70_000, sessions_per_day=3_000.0, baseline=0.025, span_hours=672.0)
+    result = SimpleNamespace(**flow, alpha=0.05, power=0.8, design=DesignEffect(100_000, 25_000, 4.0, 5.0, 0.1, 1.4))
+    text = findings.traffic_line(result)
+    assert "m = 5.0 and an ICC of 0.100" in text and "D = 1 + (m − 1) × ICC = **1.400**" in text
+    result.design = None
+    assert "design effect" not in findings.traffic_line(result)
+
+
+def test_one_session_per_user_needs_no_design_effect_words():
+    from helpers.analysis.experiment import DesignEffect
+
+    text = findings.design_phrase(DesignEffect(5_000, 5_000, 1.0, 1.0, 0.0, 1.0), 64_000)
+    assert text == "one session per user (no user repeats), so design effect D = 1: 64,000 sessions per arm"

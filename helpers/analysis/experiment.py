@@ -1,11 +1,19 @@
-"""The experiment: power analysis, simulated arms through the real pipeline, pre-registered analysis.
+"""The experiment: power with a design effect, simulated arms through the real pipeline, the analysis at user level.
 
 Usage::
 
     from helpers.analysis import experiment
-    n = experiment.sample_size(baseline=0.025, relative_mde=0.10, alpha=0.05, power=0.8)
-    arm = experiment.simulate_arm(config, n, seed=1, density_lift=0.15, folder=tmp)
+    deff = experiment.design_effect(gold)                     # sessions per user, ICC, design effect
+    n = experiment.sample_size(0.025, 0.10, alpha=0.05, power=0.8, design_effect=deff.design_effect)
+    arm = experiment.simulate_arm(config, n, seed=1, density_lift=0.15, folder=tmp, catalogue_seed=1)
     result = experiment.analyse(control, treatment, alpha=0.05, guardrail_margin=0.05)
+    rate = experiment.aa_rate(config, 20_000, replications=200, alpha=0.05, seed=42)
+
+Users are randomised, so each arm holds its own users and the sessions of one user are not
+independent. Every variance is the delta method at user level: each session's influence on an
+estimate is summed within its user and the squared user totals are added (factor G/(G-1), G
+users); the arms' variances add. With one session per user this is the usual two-sample variance,
+and the conversion difference then keeps the score method for its CI and p-value.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
+from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
@@ -24,9 +34,12 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep,
 )
 
-from helpers.analysis import results
+from helpers.analysis import results, stats
 from helpers.data import simulate
 from helpers.data.gold import build_gold, read_gold
+
+ARM_COLUMNS = ["user_id", "did_purchase", "event_count", "amount_usd", "session_seconds"]
+USER_LEVEL = "delta method at user level"
 
 
 @dataclass
@@ -61,39 +74,113 @@ class Outcome(results.Record):
     true_diff: float | None = None
     true_covered: bool | None = None
     aa_p_value: float | None = None
+    method: str = "score"  # of the conversion difference's CI and p-value
+    users_control: int | None = None
+    users_treatment: int | None = None
+    diff_se: float | None = None  # the conversion difference's SE as analysed
+    diff_se_naive: float | None = None  # the same with every session independent
 
 
-def sample_size(baseline: float, relative_mde: float, alpha: float, power: float) -> int:
-    """Sessions per arm to detect a relative lift in conversion (two-sided, Cohen's h)."""
+@dataclass
+class DesignEffect(results.Record):
+    """How much repeated users inflate the variance of conversion: 1 + (m - 1) ICC."""
+
+    sessions: int
+    users: int
+    sessions_per_user: float  # the plain mean
+    cluster_size: float  # m: the size-weighted mean sessions per user, sum(m_i^2) / sum(m_i)
+    icc: float
+    design_effect: float
+
+
+@dataclass
+class AARate(results.Record):
+    """The false-positive rate of the conversion test over many simulated A/A replications."""
+
+    replications: int
+    sessions_per_arm: int
+    alpha: float
+    rejections: int
+    rate: float
+    lo: float
+    hi: float
+    method: str
+    naive_rejections: int  # the same replications with every session treated as independent
+
+
+def icc_anova(y: np.ndarray, groups: np.ndarray) -> float:
+    """Intraclass correlation of ``y`` within groups: the one-way ANOVA estimator for unequal group sizes, in [0, 1]."""
+    y = np.asarray(y, float)
+    sizes = np.bincount(groups)
+    sums = np.bincount(groups, weights=y)[sizes > 0]
+    sizes = sizes[sizes > 0]
+    n, k = y.size, sizes.size
+    if k < 2 or n <= k:
+        return 0.0
+    between = np.sum(sums**2 / sizes) - y.sum() ** 2 / n
+    within = np.sum(y**2) - np.sum(sums**2 / sizes)
+    msb, msw = between / (k - 1), within / (n - k)
+    m0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    denominator = msb + (m0 - 1) * msw
+    return float(np.clip((msb - msw) / denominator, 0.0, 1.0)) if denominator > 0 else 0.0
+
+
+def design_effect(frame: pd.DataFrame, outcome: str = "did_purchase") -> DesignEffect:
+    """Sessions per user, the ICC of ``outcome`` within users and the design effect 1 + (m - 1) ICC of ``frame``."""
+    groups = stats.user_groups(frame)
+    n = len(frame)
+    if groups is None:
+        return DesignEffect(n, n, 1.0, 1.0, 0.0, 1.0)
+    sizes = np.bincount(groups)
+    m = float(np.sum(sizes.astype(float) ** 2) / n)
+    icc = icc_anova(frame[outcome].to_numpy(float), groups)
+    users = int(np.count_nonzero(sizes))
+    return DesignEffect(n, users, n / users, m, icc, 1 + (m - 1) * icc)
+
+
+def sample_size(baseline: float, relative_mde: float, alpha: float, power: float, design_effect: float = 1.0) -> int:
+    """Sessions per arm to detect a relative lift in conversion (two-sided, Cohen's h), times the design effect."""
     effect = proportion_effectsize(baseline * (1 + relative_mde), baseline)
-    return int(
-        math.ceil(
-            NormalIndPower().solve_power(
-                effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided"
-            )
-        )
-    )
+    n = NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided")
+    return int(math.ceil(n * design_effect))
 
 
 def mde_table(
-    baseline: float, alpha: float, power: float, sessions_per_day: float, mdes=(0.02, 0.05, 0.10, 0.15, 0.20, 0.30)
+    baseline: float,
+    alpha: float,
+    power: float,
+    sessions_per_day: float,
+    deff: DesignEffect | None = None,
+    mdes=(0.02, 0.05, 0.10, 0.15, 0.20, 0.30),
 ) -> pd.DataFrame:
-    """Sample size per arm and days of traffic for a range of relative minimum detectable effects."""
-    rows = []
-    for mde in mdes:
-        n = sample_size(baseline, mde, alpha, power)
-        rows.append({"relative_mde": mde, "sessions_per_arm": n, "days": 2 * n / sessions_per_day})
-    return pd.DataFrame(rows)
+    """Sessions and users per arm and days of traffic for a range of relative minimum detectable effects."""
+    d = deff or DesignEffect(0, 0, 1.0, 1.0, 0.0, 1.0)
+    n = np.array([sample_size(baseline, mde, alpha, power, d.design_effect) for mde in mdes])
+    return pd.DataFrame(
+        {
+            "relative_mde": mdes,
+            "sessions_per_arm": n,
+            "users_per_arm": np.ceil(n / d.sessions_per_user).astype(int),
+            "days": 2 * n / sessions_per_day,
+        }
+    )
 
 
-def simulate_arm(config: simulate.SimConfig, n: int, seed: int, density_lift: float, folder: Path) -> pd.DataFrame:
-    """One arm through the real pipeline: simulate raw tables, build the gold table, read it."""
+def simulate_arm(
+    config: simulate.SimConfig,
+    n: int,
+    seed: int,
+    density_lift: float,
+    folder: Path,
+    catalogue_seed: int | None = None,
+) -> pd.DataFrame:
+    """One arm through the real pipeline: raw tables (on ``catalogue_seed``'s products), then the gold table."""
     cfg = dataclasses.replace(config, n_sessions=int(n), seed=int(seed), density_lift=float(density_lift))
     folder = Path(folder)
     intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
-    simulate.simulate_to_parquet(cfg, folder / "raw", intercept=intercept)
+    simulate.simulate_to_parquet(cfg, folder / "raw", intercept=intercept, catalogue_seed=catalogue_seed)
     build_gold(folder / "raw", folder / "gold")
-    return read_gold(folder / "gold", columns=["did_purchase", "event_count", "amount_usd", "session_seconds"])
+    return read_gold(folder / "gold", columns=ARM_COLUMNS)
 
 
 def true_conversion(config: simulate.SimConfig, density_lift: float, n: int = 400_000) -> float:
@@ -104,86 +191,110 @@ def true_conversion(config: simulate.SimConfig, density_lift: float, n: int = 40
     return float(simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng)).mean())
 
 
-def _mean_diff_ci(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float, float]:
-    diff = b.mean() - a.mean()
-    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return diff, diff - z * se, diff + z * se
+# --------------------------------------------------------------------------------------------
+# The analysis: every variance at user level
+# --------------------------------------------------------------------------------------------
 
 
-def _ratio(events: np.ndarray, seconds: np.ndarray) -> tuple[float, float]:
-    """Events per minute as a ratio of sums, with its delta-method variance."""
+def cluster_variance(influence: np.ndarray, groups: np.ndarray | None) -> float:
+    """Variance of an estimate from its rows' influence values summed within users (CR1); each row alone when None."""
+    influence = np.asarray(influence, float)
+    if groups is None:
+        totals, g = influence, influence.size
+    else:
+        totals, g = np.bincount(groups, weights=influence), int(np.count_nonzero(np.bincount(groups)))
+    return float(g / max(g - 1, 1) * np.sum(totals**2))
+
+
+def mean_diff(a: np.ndarray, a_groups, b: np.ndarray, b_groups) -> tuple[float, float]:
+    """Difference of means ``b - a`` and its SE; each arm holds its own users, so their variances add."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    var = cluster_variance((a - a.mean()) / a.size, a_groups) + cluster_variance((b - b.mean()) / b.size, b_groups)
+    return float(b.mean() - a.mean()), math.sqrt(var)
+
+
+def conversion_diff(y0: np.ndarray, g0, y1: np.ndarray, g1, alpha: float) -> dict:
+    """The conversion difference ``y1 - y0`` with its CI and p-value from one method: the score method when
+    sessions are independent, the delta method at user level (Wald) when users repeat."""
+    diff, se = mean_diff(y0, g0, y1, g1)
+    out = {"diff": diff, "diff_se": se, "diff_se_naive": mean_diff(y0, None, y1, None)[1]}
+    if g0 is None and g1 is None:
+        counts = (int(y1.sum()), y1.size, int(y0.sum()), y0.size)
+        lo, hi = confint_proportions_2indep(*counts, method="score", compare="diff", alpha=alpha)
+        p = test_proportions_2indep(*counts, method="score", compare="diff").pvalue
+        return out | {"diff_lo": float(lo), "diff_hi": float(hi), "p_value": float(p), "method": "score"}
+    half = norm.ppf(1 - alpha / 2) * se
+    p = 2 * norm.sf(abs(diff) / se) if se > 0 else float(diff == 0)
+    return out | {"diff_lo": diff - half, "diff_hi": diff + half, "p_value": float(p), "method": USER_LEVEL}
+
+
+def _ratio(events: np.ndarray, seconds: np.ndarray, groups) -> tuple[float, float]:
+    """Events per minute as a ratio of sums, with its delta-method variance at user level."""
     minutes = seconds / 60.0
     r = events.sum() / minutes.sum()
-    n = events.size
-    cov = np.cov(events, minutes)
-    var = (cov[0, 0] - 2 * r * cov[0, 1] + r**2 * cov[1, 1]) / (n * minutes.mean() ** 2)
-    return float(r), float(var)
+    return float(r), cluster_variance((events - r * minutes) / minutes.sum(), groups)
+
+
+def _arm(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return frame[column].to_numpy(float)
 
 
 def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardrail_margin: float) -> Outcome:
-    """The pre-registered analysis: conversion difference with CI and test, secondaries, guardrail, decision."""
-    from scipy.stats import norm
+    """The pre-registered analysis: conversion difference with CI and test, secondaries, guardrails, decision.
 
+    When a user has several sessions every variance is taken at user level (see the module); the
+    conversion difference's CI and p-value always come from the same method.
+    """
     z = norm.ppf(1 - alpha / 2)
-    c1, n1 = int(treatment["did_purchase"].sum()), len(treatment)
-    c0, n0 = int(control["did_purchase"].sum()), len(control)
-    # the CI and the p-value from one method (score), so they never disagree at the margin
-    lo, hi = confint_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff", alpha=alpha)
-    p = float(test_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff").pvalue)
-    out = {
-        "control_sessions": n0,
-        "treatment_sessions": n1,
-        "control_rate": c0 / n0,
-        "treatment_rate": c1 / n1,
-        "diff": c1 / n1 - c0 / n0,
-        "diff_lo": float(lo),
-        "diff_hi": float(hi),
-        "p_value": p,
+    g0, g1 = stats.user_groups(control), stats.user_groups(treatment)
+    y0, y1 = _arm(control, "did_purchase"), _arm(treatment, "did_purchase")
+    out = conversion_diff(y0, g0, y1, g1, alpha)
+    out |= {
+        "control_sessions": y0.size,
+        "treatment_sessions": y1.size,
+        "control_rate": float(y0.mean()),
+        "treatment_rate": float(y1.mean()),
+        "users_control": stats.clustering(control).users,
+        "users_treatment": stats.clustering(treatment).users,
     }
-    d, dlo, dhi = _mean_diff_ci(control["amount_usd"].to_numpy(float), treatment["amount_usd"].to_numpy(float), z)
-    out.update({"spend_diff": d, "spend_lo": dlo, "spend_hi": dhi})
+    d, se = mean_diff(_arm(control, "amount_usd"), g0, _arm(treatment, "amount_usd"), g1)
+    out |= {"spend_diff": d, "spend_lo": d - z * se, "spend_hi": d + z * se}
     (r0, v0), (r1, v1) = (
-        _ratio(a["event_count"].to_numpy(float), a["session_seconds"].to_numpy(float)) for a in (control, treatment)
+        _ratio(_arm(a, "event_count"), _arm(a, "session_seconds"), g) for a, g in ((control, g0), (treatment, g1))
     )
     half = z * math.sqrt(v0 + v1)
-    out.update(
-        {
-            "epm_control": r0,
-            "epm_treatment": r1,
-            "epm_diff": r1 - r0,
-            "epm_lo": r1 - r0 - half,
-            "epm_hi": r1 - r0 + half,
-        }
-    )
-    one_sided = norm.ppf(1 - alpha)  # non-inferiority bounds
-    dur, dur_hi = _relative_change(control["session_seconds"], treatment["session_seconds"], one_sided)
-    rev, rev_hi = _relative_change(control["amount_usd"], treatment["amount_usd"], one_sided)
-    out.update(
-        {
-            "duration_rel": dur,
-            "duration_rel_hi": dur_hi,
-            "revenue_rel": rev,
-            "revenue_rel_hi": rev_hi,
-            "guardrail_margin": guardrail_margin,
-            "duration_ok": bool(dur_hi < guardrail_margin),
-            "revenue_ok": bool(rev_hi >= 0),  # harm: revenue per session fell significantly
-        }
-    )
-    out["guardrail_ok"] = out["duration_ok"] and out["revenue_ok"]
-    out["decision"] = decide(out, lo, hi)
+    out |= {
+        "epm_control": r0,
+        "epm_treatment": r1,
+        "epm_diff": r1 - r0,
+        "epm_lo": r1 - r0 - half,
+        "epm_hi": r1 - r0 + half,
+    }
+    out |= _guardrails(control, g0, treatment, g1, norm.ppf(1 - alpha), guardrail_margin)
+    out["decision"] = decide(out, out["diff_lo"], out["diff_hi"])
     return Outcome(**out)
 
 
-def _relative_change(control: pd.Series, treatment: pd.Series, z: float) -> tuple[float, float]:
+def _guardrails(control, g0, treatment, g1, z: float, margin: float) -> dict:
+    """Session duration (non-inferiority within ``margin``) and revenue per session (no significant fall)."""
+    dur, dur_hi = _relative_change(_arm(control, "session_seconds"), g0, _arm(treatment, "session_seconds"), g1, z)
+    rev, rev_hi = _relative_change(_arm(control, "amount_usd"), g0, _arm(treatment, "amount_usd"), g1, z)
+    out = {"duration_rel": dur, "duration_rel_hi": dur_hi, "revenue_rel": rev, "revenue_rel_hi": rev_hi}
+    out |= {"guardrail_margin": margin, "duration_ok": bool(dur_hi < margin), "revenue_ok": bool(rev_hi >= 0)}
+    out["guardrail_ok"] = out["duration_ok"] and out["revenue_ok"]
+    return out
+
+
+def _relative_change(a: np.ndarray, a_groups, b: np.ndarray, b_groups, z: float) -> tuple[float, float]:
     """Relative change of the treatment mean against the control mean, and a one-sided bound at ``z``.
 
-    The delta method carries the uncertainty of both means: var(r) = var(t)/c^2 + t^2 var(c)/c^4.
+    The delta method carries the uncertainty of both means, at user level: the influence of a
+    treatment session is (y - t) / (n_t c), of a control session -t (y - c) / (n_c c^2).
     """
-    a, b = control.to_numpy(float), treatment.to_numpy(float)
     c, t = a.mean(), b.mean()
     if c == 0:
         return float("nan"), float("nan")
-    var = b.var(ddof=1) / b.size / c**2 + t**2 * a.var(ddof=1) / a.size / c**4
+    var = cluster_variance((b - t) / (b.size * c), b_groups) + cluster_variance(t * (a - c) / (a.size * c**2), a_groups)
     rel = t / c - 1
     return float(rel), float(rel + z * math.sqrt(var))
 
@@ -215,33 +326,70 @@ def run_simulated(
     guardrail_margin: float,
     folder: Path,
 ) -> tuple[Outcome, Outcome]:
-    """Control, treatment and a second control through the real pipeline; the experiment and its A/A test.
+    """Control, treatment and a second control through the real pipeline; the experiment and a pipeline A/A check.
 
-    The arms draw seeds ``seed + 1``, ``seed + 2`` and ``seed + 3``; the outcome carries the
-    simulator's true difference, whether its CI covers it, and the A/A test's p-value.
+    The arms draw their users, sessions and purchases from seeds ``seed + 1``, ``seed + 2`` and
+    ``seed + 3`` and share the control's product catalogue; the outcome carries the simulator's
+    true difference and whether its CI covers it.
     """
     folder = Path(folder)
-    control = simulate_arm(config, n_arm, seed + 1, 0.0, folder / "control")
-    treatment = simulate_arm(config, n_arm, seed + 2, density_lift, folder / "treatment")
-    control_b = simulate_arm(config, n_arm, seed + 3, 0.0, folder / "control_b")
-    outcome = analyse(control, treatment, alpha, guardrail_margin)
-    aa = analyse(control, control_b, alpha, guardrail_margin)
+    arms = [
+        simulate_arm(config, n_arm, seed + k, lift, folder / name, catalogue_seed=seed + 1)
+        for k, lift, name in ((1, 0.0, "control"), (2, density_lift, "treatment"), (3, 0.0, "control_b"))
+    ]
+    outcome = analyse(arms[0], arms[1], alpha, guardrail_margin)
+    aa = analyse(arms[0], arms[2], alpha, guardrail_margin)
     outcome.true_diff = true_conversion(config, density_lift) - true_conversion(config, 0.0)
     outcome.true_covered = bool(outcome.diff_lo <= outcome.true_diff <= outcome.diff_hi)
     outcome.aa_p_value = aa.p_value
     return outcome, aa
 
 
+# --------------------------------------------------------------------------------------------
+# A/A replications: the false-positive rate
+# --------------------------------------------------------------------------------------------
+
+
+def purchase_arm(
+    config: simulate.SimConfig, n: int, seed: int, intercept: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One untreated arm of ``n`` sessions, purchase step only: purchases, and user codes (None when none repeat)."""
+    cfg = dataclasses.replace(config, n_sessions=int(n), seed=int(seed), density_lift=0.0)
+    users = simulate.Users(cfg)
+    user = users.assign(n, 0, cfg.seed)
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xAA]))
+    p = simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng, users.session_traits(user)))
+    if users.logit_shift is not None:  # a user's lasting propensity, as in the full simulation
+        p = expit(logit(p) / users.phi + users.logit_shift[user])
+    bought = (rng.random(n) < p).astype(float)
+    return bought, (user if np.bincount(user).max() > 1 else None)
+
+
+def aa_pvalues(config: simulate.SimConfig, n: int, seeds, alpha: float = 0.05) -> dict:
+    """A/A tests, two untreated arms per seed (purchase step only): the analysis's p-values, its method, naive ones."""
+    intercept = simulate.calibrate_intercept(config)
+    ps, naive, methods = [], [], set()
+    for seed in seeds:
+        seq = np.random.SeedSequence([int(seed), 0xAA]).generate_state(2)
+        (y0, g0), (y1, g1) = (purchase_arm(config, n, int(s), intercept) for s in seq)
+        test = conversion_diff(y0, g0, y1, g1, alpha)
+        ps.append(test["p_value"])
+        methods.add(test["method"])
+        diff, se = mean_diff(y0, None, y1, None)
+        naive.append(2 * norm.sf(abs(diff) / se) if se > 0 else 1.0)
+    return {"p": np.array(ps), "naive": np.array(naive), "method": " and ".join(sorted(methods))}
+
+
 def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> list[bool]:
     """A/A tests: two untreated arms per seed (simulator's purchase step only); whether each rejects."""
-    intercept = simulate.calibrate_intercept(config)
-    rejects = []
-    for seed in seeds:
-        arms = []
-        for arm in (0, 1):
-            rng = np.random.default_rng(np.random.SeedSequence([int(seed), arm, 0xAA]))
-            b = simulate.browse(config, n, rng)
-            arms.append(int((rng.random(n) < simulate.purchase_probability(config, intercept, b)).sum()))
-        p = test_proportions_2indep(arms[1], n, arms[0], n, method="score", compare="diff").pvalue
-        rejects.append(bool(p < alpha))
-    return rejects
+    return [bool(p < alpha) for p in aa_pvalues(config, n, seeds, alpha)["p"]]
+
+
+def aa_rate(config: simulate.SimConfig, n: int, replications: int, alpha: float, seed: int) -> AARate:
+    """The rejection rate over ``replications`` A/A tests of ``n`` sessions per arm, with a Wilson 95 % CI."""
+    seeds = np.random.SeedSequence([int(seed), 0xA4]).generate_state(replications)
+    tests = aa_pvalues(config, n, seeds, alpha)
+    k = int(np.sum(tests["p"] < alpha))
+    lo, hi = stats.wilson(k, replications)
+    naive = int(np.sum(tests["naive"] < alpha))
+    return AARate(replications, int(n), alpha, k, k / replications, float(lo), float(hi), tests["method"], naive)

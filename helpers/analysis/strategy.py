@@ -8,6 +8,11 @@ Usage::
 
 The rules that turn answers into advice live here (which recommendation stands, which lever the
 experiment tests); the sentences that word them come from ``helpers.presentation.findings``.
+
+Each recommendation rests on one interval-based test (its primary outcome, ``Recommendation.test``)
+whose p-value is read from the interval the rule uses, so p < alpha exactly when the rule holds.
+Holm's step-down adjustment runs across these tests, and a recommendation counts as supported only
+when its test survives it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from helpers.analysis import experiment, results, stats
 from helpers.analysis.conversion import ConversionResult
@@ -31,6 +37,7 @@ from helpers.presentation import findings
 SUPPORTED, WITHDRAWN, NOT_ESTIMATED = "supported", "withdrawn", "not estimated"
 GOLD_COLUMNS_READ = [
     "session_id",
+    "user_id",
     "started_at",
     "did_purchase",
     "amount_usd",
@@ -41,6 +48,7 @@ DRIVERS = {
     "engagement": ("pre_conversion_event_count", "events before checkout"),
     "time": ("pre_conversion_seconds", "seconds before checkout"),
 }
+AA_REPLICATIONS, AA_SESSIONS = 200, 10_000  # A/A replications on the page: a few seconds of the purchase step
 
 
 @dataclass
@@ -72,6 +80,9 @@ class Recommendation(results.Record):
     impact: str = ""
     link: str = ""
     kind: str = "hypothesis"
+    test: str = ""  # the interval-based test the recommendation rests on
+    p_value: float | None = None
+    p_holm: float | None = None  # Holm-adjusted across every recommendation's test
 
 
 @dataclass
@@ -123,6 +134,10 @@ class StrategyResult(results.Record):
     driver: str = "engagement"
     driver_reason: str = ""
     weeks_needed: int | None = None
+    design: experiment.DesignEffect | None = None
+    users_per_arm: int | None = None
+    segment_contrast: dict[str, float] | None = None
+    aa_rate: experiment.AARate | None = None
     evidence: Evidence | None = results.memory()
 
     @property
@@ -142,18 +157,27 @@ def analyse(
     sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ)
     drive, why = driver(upstream.get("03_conversion"))
     seg, cuts = segments(sessions, drive)
+    contrast = segment_contrast(sessions, cuts)
     flow = traffic(sessions)
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
-    n_needed = experiment.sample_size(baseline, s.relative_mde, s.alpha, s.power) if 0 < baseline < 1 else None
+    design = experiment.design_effect(sessions)
+    n_needed = (
+        experiment.sample_size(baseline, s.relative_mde, s.alpha, s.power, design.design_effect)
+        if 0 < baseline < 1
+        else None
+    )
     days = 2 * n_needed / per_day if n_needed and per_day else None
     weeks = max(1, math.ceil(days / 7)) if days is not None else None
     plan = experiment_plan(upstream, s.guardrail_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
         summary=findings.summary(upstream),
-        recommendations=recommendations(upstream, segment_rows, cuts, drive),
+        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast),
         segments=segment_rows,
         segment_cuts=cuts,
+        segment_contrast=contrast,
+        design=design,
+        users_per_arm=math.ceil(n_needed / design.sessions_per_user) if n_needed else None,
         baseline=baseline,
         sessions_per_day=per_day,
         span_hours=flow["span_hours"],
@@ -161,7 +185,7 @@ def analyse(
         days_needed=days,
         weeks_needed=weeks,
         plan=plan,
-        experiment_lines=findings.experiment_lines(plan, n_needed, weeks, s.relative_mde, flow["span_hours"]),
+        experiment_lines=findings.experiment_lines(plan, n_needed, weeks, s.relative_mde, flow["span_hours"], design),
         limitations=findings.limitations(upstream),
         alpha=s.alpha,
         power=s.power,
@@ -172,18 +196,15 @@ def analyse(
         evidence=Evidence(segments=seg),
     )
     if n_needed and per_day:
-        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day)
+        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, design)
     result.not_simulated_because = why_not_simulated(truth, plan, n_needed)
     if result.not_simulated_because is None:
+        config = SimConfig.from_dict(truth["config"])
+        n_arm = s.experiment_sessions_per_arm or n_needed
         result.experiment, result.aa = experiment.run_simulated(
-            SimConfig.from_dict(truth["config"]),
-            s.experiment_sessions_per_arm or n_needed,
-            s.seed,
-            s.experiment_density_lift,
-            s.alpha,
-            s.guardrail_margin,
-            folder,
+            config, n_arm, s.seed, s.experiment_density_lift, s.alpha, s.guardrail_margin, folder
         )
+        result.aa_rate = experiment.aa_rate(config, min(n_arm, AA_SESSIONS), AA_REPLICATIONS, s.alpha, s.seed)
     return result
 
 
@@ -208,14 +229,18 @@ def driver(conv) -> tuple[str, str]:
     )
 
 
+def _thirds(sessions: pd.DataFrame, cuts: dict) -> np.ndarray:
+    x = sessions[DRIVERS[cuts["by"]][0]]
+    return np.where(x <= cuts["low_max"], "low", np.where(x >= cuts["high_min"], "high", "middle"))
+
+
 def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFrame, dict]:
     """Low / middle / high thirds of sessions by the driver (events or seconds before checkout)."""
-    column = DRIVERS[by][0]
-    x = sessions[column]
+    x = sessions[DRIVERS[by][0]]
     lo_cut, hi_cut = float(x.quantile(1 / 3)), float(x.quantile(2 / 3))
     if hi_cut <= lo_cut:
         hi_cut = lo_cut + 1
-    seg = np.where(x <= lo_cut, "low", np.where(x >= hi_cut, "high", "middle"))
+    seg = _thirds(sessions, {"by": by, "low_max": lo_cut, "high_min": hi_cut})
     g = (
         sessions.assign(segment=seg)
         .groupby("segment")
@@ -233,6 +258,23 @@ def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFra
     g["revenue_per_session"] = g["revenue"] / g["sessions"]
     g["spend_per_buyer"] = g["revenue"] / g["buyers"].replace(0, np.nan)
     return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut}
+
+
+def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) -> dict[str, float] | None:
+    """Conversion of the high third minus the low third: CI and p-value by the delta method at user level."""
+    seg = _thirds(sessions, cuts)
+    high, low = seg == "high", seg == "low"
+    if not high.any() or not low.any():
+        return None
+    y = sessions["did_purchase"].to_numpy(float)
+    diff = y[high].mean() - y[low].mean()
+    influence = np.where(high, (y - y[high].mean()) / high.sum(), 0.0) - np.where(
+        low, (y - y[low].mean()) / low.sum(), 0.0
+    )
+    se = math.sqrt(experiment.cluster_variance(influence, stats.user_groups(sessions)))
+    half = norm.ppf(0.5 + level / 2) * se
+    p = 2 * norm.sf(abs(diff) / se) if se > 0 else float(diff == 0)
+    return {"diff": float(diff), "lo": float(diff - half), "hi": float(diff + half), "p": float(p), "se": se}
 
 
 def traffic(sessions: pd.DataFrame) -> dict:
@@ -253,18 +295,131 @@ def traffic(sessions: pd.DataFrame) -> dict:
 
 
 def recommendations(
-    upstream: dict, seg: list[dict] | None = None, cuts: dict | None = None, drive: str = "engagement"
+    upstream: dict,
+    seg: list[dict] | None = None,
+    cuts: dict | None = None,
+    drive: str = "engagement",
+    alpha: float = 0.05,
+    contrast: dict | None = None,
 ) -> list[Recommendation]:
-    """Each recommendation, its status (supported, withdrawn with the reason, not estimated), impact and evidence."""
+    """Each recommendation, its status (supported, withdrawn with the reason, not estimated), impact and evidence.
+
+    ``contrast`` is the high-minus-low conversion difference of the segments (``segment_contrast``);
+    every recommendation's test then goes through Holm's adjustment at ``alpha`` (``holm_gate``).
+    """
     conv = upstream.get("03_conversion") or ConversionResult(status="missing")
     sp = upstream.get("04_spend") or SpendResult(status="missing")
     st = upstream.get("05_purchase_style") or StylesResult(status="missing")
     mean_order = sp.mean_spend if sp.mean_spend else None
-    recs = [_engagement_rec(conv, mean_order), _time_rec(conv, mean_order), _idle_rec(sp, conv)]
+    recs = [
+        _tested(_engagement_rec(conv, mean_order), _odds_test(conv, "engagement", +1)),
+        _tested(_time_rec(conv, mean_order), _odds_test(conv, "time", 0)),
+        _tested(_idle_rec(sp, conv), _idle_test(sp)),
+    ]
     if seg and len(seg) >= 2:
-        recs.append(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive))
-    recs.append(_style_rec(st))
+        recs.append(_tested(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive, contrast), _segment_test(contrast)))
+    recs.append(_tested(_style_rec(st), _style_test(st)))
+    return holm_gate(recs, alpha)
+
+
+# --------------------------------------------------------------------------------------------
+# Multiplicity: one test per recommendation, Holm across them
+# --------------------------------------------------------------------------------------------
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given (family-wise error rate at any alpha)."""
+    p = np.asarray(pvalues, float)
+    order = np.argsort(p, kind="stable")
+    steps = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(steps, 1.0)
+    return out
+
+
+def material_p(estimate: float, lo: float, hi: float, band: float, side: int = 0, level: float = 0.95) -> float:
+    """p-value of the test that an effect lies beyond the no-effect band [-band, band], read from its symmetric CI.
+
+    ``side`` +1 tests above the band, -1 below it, 0 either side (two one-sided tests); p < 1 - level
+    exactly when the CI clears the band on that side, so the p-value and the interval rule agree.
+    """
+    se = (hi - lo) / (2 * norm.ppf(0.5 + level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = min(norm.sf((s * estimate - band) / se) for s in ((side,) if side else (1, -1)))
+    return float(min(1.0, 2 * tail)) if np.isfinite(tail) else 1.0
+
+
+def tost_p(estimate: float, lo90: float, hi90: float, margin: float) -> float:
+    """p-value of the equivalence test (TOST) within ±``margin``, read from a symmetric 90 % CI."""
+    se = (hi90 - lo90) / (2 * norm.ppf(0.95))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = max(norm.sf((estimate + margin) / se), norm.sf((margin - estimate) / se))
+    return float(p) if np.isfinite(p) else 1.0
+
+
+def _tested(rec: Recommendation, test: tuple[str, float | None]) -> Recommendation:
+    rec.test, rec.p_value = test
+    return rec
+
+
+def _odds_test(conv: ConversionResult, feature: str, side: int) -> tuple[str, float | None]:
+    """03: the feature's odds ratio per SD beyond the no-effect band (above it for +1, either side for 0)."""
+    e = conv.effect(feature) if conv.ok and conv.effects and conv.negligible_or else None
+    if e is None or e.or_per_sd is None:
+        return "", None
+    with np.errstate(divide="ignore"):  # a separated fit's interval can reach 0 or infinity: then p = 1
+        estimate, lo, hi = np.log([e.or_per_sd, e.or_lo, e.or_hi])
+    p = material_p(estimate, lo, hi, math.log(conv.negligible_or), side)
+    return findings.odds_test_words(feature, side, conv.negligible_or), p
+
+
+def _idle_test(sp: SpendResult) -> tuple[str, float | None]:
+    """04: the longest idle gap's spend change per SD below the band in both models shown (the larger p)."""
+    call = sp.verdicts.idle if sp.ok and sp.verdicts else None
+    if call is None or call.lo is None:
+        return "", None
+    band = math.log1p(sp.verdicts.negligible_pct / 100)
+    shown = [(call.pct, call.lo, call.hi), (call.other_pct, call.other_lo, call.other_hi)]
+    ps = [material_p(*np.log1p(np.array(x) / 100), band, -1) for x in shown if x[0] is not None]
+    return findings.idle_test_words(sp.verdicts.negligible_pct), max(ps)
+
+
+def _segment_test(contrast: dict | None) -> tuple[str, float | None]:
+    if contrast is None:
+        return "", None
+    return findings.segment_test_words(), contrast["p"]
+
+
+def _style_test(st: StylesResult) -> tuple[str, float | None]:
+    """05: every duration and volume SMD within ±margin (TOST on each, the largest p: intersection-union)."""
+    from helpers.analysis.purchase_styles import SIMILARITY_METRICS
+
+    rows = [r for r in st.comparison or [] if r.column in SIMILARITY_METRICS] if st.ok else []
+    if not rows or not st.equivalence_margin:
+        return "", None
+    p = max(tost_p(r.smd, r.smd_lo90, r.smd_hi90, st.equivalence_margin) for r in rows)
+    return findings.style_test_words(st.equivalence_margin, len(rows)), p
+
+
+def holm_gate(recs: list[Recommendation], alpha: float) -> list[Recommendation]:
+    """Holm across every recommendation's test; a supported one whose adjusted p is not below ``alpha`` is withdrawn."""
+    tested = [r for r in recs if r.p_value is not None]
+    for rec, adjusted in zip(tested, holm([r.p_value for r in tested])):
+        rec.p_holm = float(adjusted)
+        if rec.status == SUPPORTED and adjusted >= alpha:
+            why = findings.holm_withdrawal(rec.p_value, rec.p_holm, len(tested), alpha)
+            rec.status, rec.text, rec.impact = WITHDRAWN, f"Withdrawn: {why}.", ""
     return recs
+
+
+def multiplicity_table(recs: list[Recommendation]) -> pd.DataFrame:
+    """The family of tests behind the recommendations: each test, its raw and Holm-adjusted p, the status."""
+    rows = [
+        {"recommendation": r.title, "test": r.test, "p": r.p_value, "Holm-adjusted p": r.p_holm, "status": r.status}
+        for r in recs
+        if r.p_value is not None
+    ]
+    return pd.DataFrame(rows, columns=["recommendation", "test", "p", "Holm-adjusted p", "status"])
 
 
 def _time_helps(conv: ConversionResult) -> bool:
@@ -379,7 +534,9 @@ def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
     return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
-def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, drive: str) -> Recommendation:
+def _segment_rec(
+    low: dict, high: dict, cuts: dict, conv: ConversionResult, drive: str, contrast: dict | None = None
+) -> Recommendation:
     words = DRIVERS[drive][1]
     title = f"Segment the experience by {drive} level"
     link = "06_strategy.html#2-%C2%B7-Segments-by-the-driver-of-purchase"
@@ -388,6 +545,9 @@ def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, driv
     evidence = f"conversion: low {drive} {lo_txt}, high {drive} {hi_txt}"
     if not conv.ok:
         return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+    if contrast is None:
+        return Recommendation(title, NOT_ESTIMATED, "", "the low and high thirds cannot be compared", link=link)
+    evidence += f"; high minus low {findings.segment_contrast_phrase(contrast)}"
     if conv.verdicts.answer != drive:
         why = "03 does not find this behaviour the clearly stronger correlate of purchase, so segments by it would "
         why += "only mirror what travels with it"
@@ -398,18 +558,13 @@ def _segment_rec(low: dict, high: dict, cuts: dict, conv: ConversionResult, driv
         f"{high['revenue_per_session'] - low['revenue_per_session']:+,.2f} USD per session, "
         "from the low to the high third"
     )
-    if high["conv_lo"] > low["conv_hi"]:
+    if contrast["lo"] > 0:
         text = SEGMENT_TEXT[drive, "high"].format(few=few, many=many)
-    elif low["conv_lo"] > high["conv_hi"]:
+    elif contrast["hi"] < 0:
         text = SEGMENT_TEXT[drive, "low"].format(few=few, many=many)
     else:
-        return Recommendation(
-            title,
-            WITHDRAWN,
-            f"Withdrawn: the conversion CIs of the low and high thirds by {words} overlap.",
-            evidence,
-            link=link,
-        )
+        why = f"the conversion difference between the high and low thirds by {words} has a CI that includes zero"
+        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
     return Recommendation(title, SUPPORTED, text, evidence, impact, link, "hypothesis")
 
 

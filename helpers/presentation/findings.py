@@ -641,7 +641,7 @@ def experiment_lines(
         else "cannot be sized: the baseline conversion or the traffic rate is unknown"
     )
     if n_needed and design is not None:
-        size += f" ({design_phrase(design, n_needed)}; the size for independent sessions times D)"
+        size += f"; {design_phrase(design, n_needed)}"
     if n_needed and weeks is not None and span_hours is not None and span_hours < 24:
         size += (
             f" (the traffic rate comes from data spanning only {span_hours * 60:,.0f} minutes, so the runtime is a "
@@ -660,6 +660,8 @@ def experiment_lines(
 def design_phrase(design, n_sessions: int) -> str:
     """'sessions per user m = 4.0, ICC 0.002, design effect D = 1.006: 16,000 users / 64,000 sessions per arm'."""
     users = -(-n_sessions // design.sessions_per_user)  # rounded up
+    if design.cluster_size == 1:
+        return f"one session per user (no user repeats), so design effect D = 1: {n_sessions:,} sessions per arm"
     return (
         f"sessions per user m = {design.cluster_size:.1f} (size-weighted; {design.sessions_per_user:.1f} on average), "
         f"ICC of conversion within user {design.icc:.3f}, design effect D = {design.design_effect:.3f}: "
@@ -814,7 +816,7 @@ def aa_rate_line(rate, aa=None) -> str:
         else ""
     )
     pipeline = (
-        f" (The second control arm above, run through the whole pipeline, differs from the first by "
+        f" (A second control arm run through the whole pipeline differs from this control by "
         f"{100 * aa.diff:+.3f} pp: a check of the pipeline, not of the rate.)"
         if aa is not None
         else ""
@@ -842,7 +844,8 @@ def segment_test_words() -> str:
 
 
 def style_test_words(margin: float, metrics: int) -> str:
-    return f"05: all {metrics} duration and volume SMDs within ±{margin:g} (equivalence, TOST, the largest p)"
+    counted = f"{metrics} metric{'s' if metrics != 1 else ''}"
+    return f"05: every duration and volume SMD within ±{margin:g} ({counted}; TOST, the largest p)"
 
 
 def segment_contrast_phrase(c: dict) -> str:

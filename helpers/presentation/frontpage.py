@@ -20,7 +20,7 @@ from pathlib import Path
 from helpers import paths
 from helpers.analysis import results, stats
 from helpers.data.files import atomic_path, read_json
-from helpers.presentation import formatting, website
+from helpers.presentation import findings, formatting, website
 from helpers.presentation.formatting import e as esc
 
 
@@ -78,14 +78,22 @@ def experiment_card_html(strategy) -> str:
         weeks = f"{strategy.weeks_needed} week{'s' if strategy.weeks_needed != 1 else ''} of traffic"
         if strategy.span_hours is not None and strategy.span_hours < 24:
             weeks += f" (a rough extrapolation: the data span only {strategy.span_hours * 60:,.0f} minutes)"
+        if strategy.design is not None:
+            size += f"; {findings.design_phrase(strategy.design, strategy.sample_size_per_arm)}"
     else:
         size, weeks = "cannot be sized: the baseline conversion or the traffic rate is unknown", "unknown"
     exp = strategy.experiment
     if exp is not None:
         result = (
             f"conversion {100 * exp.diff:+.2f} points [{100 * exp.diff_lo:+.2f}, {100 * exp.diff_hi:+.2f}] "
-            f"(true {100 * exp.true_diff:+.2f}); decision: {exp.decision}"
+            f"(true {100 * exp.true_diff:+.2f}; {exp.method}); decision: {exp.decision}"
         )
+        rate = strategy.aa_rate
+        if rate is not None:
+            result += (
+                f"; false-positive rate over {rate.replications:,} A/A replications {rate.rate:.1%} "
+                f"[{rate.lo:.1%}, {rate.hi:.1%}] at α = {rate.alpha:g}"
+            )
     else:
         result = f"not simulated: {strategy.not_simulated_because}"
     rows = [
