@@ -118,7 +118,7 @@ def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
     expected = NormalIndPower().solve_power(
         proportion_effectsize(base * (1 + mde), base), alpha=s["alpha"], power=s["power"]
     )
-    assert s["sample_size_per_arm"] == math.ceil(expected)
+    assert s["sample_size_per_arm"] == math.ceil(expected * s["design"]["design_effect"])  # users' design effect
     exp = s["experiment"]
     assert exp["true_covered"] and exp["aa_p_value"] > 0.001
     assert exp["epm_diff"] > 0  # the treatment raises interaction density
