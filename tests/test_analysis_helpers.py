@@ -61,7 +61,7 @@ def test_smd_interval_and_equivalence_verdicts_on_known_groups():
 
 
 def comparison_frame(verdicts):
-    cols = ["session_seconds", "pre_conversion_event_count", "n_page_view", "pre_conversion_max_idle_seconds"]
+    cols = list(purchase_styles.BEHAVIOUR)  # duration, events, page views (all before checkout), idle
     return pd.DataFrame({"column": cols, "verdict": verdicts}, index=cols)
 
 

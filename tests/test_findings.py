@@ -11,7 +11,7 @@ from helpers.analysis import conversion, purchase_styles, results, spend, strate
 from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import SpendResult
-from helpers.analysis.stats import Health
+from helpers.analysis.stats import Clustering, Health
 from helpers.presentation import findings
 
 CLASSES = ("positive", "negative", "negligible", "unclear")
@@ -246,7 +246,10 @@ def test_the_confounding_rule_counts_only_when_it_was_tested():
     assert any("browse alike" in rule for rule in inconclusive.failed)
 
 
-def styles_record(browsing, above, truth=None, by_metric=None, n_other=40):
+def styles_record(browsing, above, truth=None, by_metric=None, n_other=40, controls=("C(device)",), users=60):
+    auc, lo, hi, p = (0.6, 0.57, 0.65, 0.01) if above else (0.5, 0.47, 0.53, 0.4)
+    alike = (0.0, -0.1, 0.1, -0.08, 0.08, "equivalent")  # the duration SMD agrees with the verdict
+    smd = alike if browsing == "similar" else (0.5, 0.4, 0.6, 0.42, 0.58, "different")
     result = StylesResult(
         equivalence_margin=0.2,
         n_cheap_many=30,
@@ -256,16 +259,21 @@ def styles_record(browsing, above, truth=None, by_metric=None, n_other=40):
         verdicts=purchase_styles.Verdicts(
             browsing,
             by_metric or {},
-            behaviour_auc=0.6 if above else 0.5,
-            behaviour_auc_lo=0.57 if above else 0.47,
-            behaviour_auc_hi=0.65 if above else 0.53,
+            behaviour_auc=auc,
+            behaviour_auc_lo=lo,
+            behaviour_auc_hi=hi,
             behaviour_above_chance=above,
+            behaviour_p=p,
             higher_margin_style=None,
             margin_known=True,
         ),
-        comparison=[
-            purchase_styles.SmdRow("duration", "session_seconds", 50, 50, 0.5, 0.4, 0.6, 0.42, 0.58, "different")
-        ],
+        classifier=purchase_styles.Classifier(
+            auc, lo, hi, p, above, 199, purchase_styles.classifier_features(list(controls)), 5, users < 60
+        ),
+        clustering=Clustering(
+            rows=60, users=users, rows_per_user=60 / users, max_rows_per_user=3, clustered=users < 60
+        ),
+        comparison=[purchase_styles.SmdRow("duration", "pre_conversion_seconds", 50, 50, *smd)],
         money=[{"style": "expensive-few", "share_of_revenue": 0.6}],
     )
     result.headline = purchase_styles.headline(result)
@@ -278,18 +286,23 @@ def styles_record(browsing, above, truth=None, by_metric=None, n_other=40):
     [
         (
             "similar",
-            {"session_seconds": "equivalent", "pre_conversion_event_count": "equivalent", "n_page_view": "equivalent"},
-            "browse alike: session duration, events before checkout and page views alike (90 % CI within ±0.2 SD)",
+            {
+                "pre_conversion_seconds": "equivalent",
+                "pre_conversion_event_count": "equivalent",
+                "pre_conversion_page_views": "equivalent",
+            },
+            "browse alike: duration before checkout, events before checkout and page views before checkout alike "
+            "(90 % CI within ±0.2 SD)",
         ),
         (
             "different",
-            {"session_seconds": "different", "pre_conversion_event_count": "equivalent"},
-            "browse differently: session duration differ by more than 0.2 SD; events before checkout alike",
+            {"pre_conversion_seconds": "different", "pre_conversion_event_count": "equivalent"},
+            "browse differently: duration before checkout differ by more than 0.2 SD; events before checkout alike",
         ),
         (
             "inconclusive",
-            {"session_seconds": "inconclusive", "n_page_view": "small difference"},
-            "cannot tell whether cheap-many and expensive-few buyers browse alike: session duration can be "
+            {"pre_conversion_seconds": "inconclusive", "pre_conversion_page_views": "small difference"},
+            "cannot tell whether cheap-many and expensive-few buyers browse alike: duration before checkout can be "
             "neither told apart nor shown alike",
         ),
     ],
@@ -303,9 +316,31 @@ def test_styles_answer_names_each_metric_and_who_is_in_neither(browsing, by_metr
 
 def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
     assert styles_record("different", True, "different").badge.level == "high"
-    assert styles_record("similar", True).badge.level == "medium"
+    assert styles_record("similar", True).badge.level == "medium"  # CI from 0.57: above the 0.556 a 0.2 SD allows
     assert styles_record("similar", False, "different").badge.level == "medium"
     assert styles_record("inconclusive", False).badge.level == "low"
+    rule = styles_record("different", True, "different").badge.passed[0]
+    assert "0.556 or below for 'alike'" in rule and "p ≤ 0.05 for 'different'" in rule
+
+
+@pytest.mark.parametrize("controls", [(), ("C(device)", "C(start_hour)", "first_delay")])
+def test_styles_classifier_wording_names_its_features_and_its_p_value(controls):
+    result = styles_record("different", True, "different", controls=controls)
+    words = "browsing events, time and longest idle gap before checkout"
+    context = ", with context controls (device, hour, delay to the first event)" if controls else ""
+    for text in (findings.classifier_line(result), "\n".join(findings.styles_lines(result))):
+        assert words + context in text and "p = 0.01" in text
+        assert "alone" not in text and ("context" in text) == bool(controls)
+    assert "0.600 [0.570, 0.650], p = 0.01" in findings.summary(res_with(st=result))[2].evidence
+
+
+@pytest.mark.parametrize("users,expect", [(40, "60 buyer sessions from 40 users"), (60, "Hedges and Olkin")])
+def test_styles_method_lines_say_how_users_and_the_classifier_are_treated(users, expect):
+    result = styles_record("similar", False, users=users)
+    assert expect in findings.smd_method_line(result)
+    line = findings.classifier_method_line(result, 0.2)
+    assert "199 permutations" in line and "AUC ± 1.96 SD" in line and "0.556 or below" in line
+    assert ("whole users" in line) == (users < 60) and ("each user's sessions in one fold" in line) == (users < 60)
 
 
 @pytest.mark.parametrize(

@@ -18,18 +18,30 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from helpers.analysis import results, stats
 from helpers.data import gold as gold_table
 
 CHEAP_MANY, EXPENSIVE_FEW, OTHER = "cheap-many", "expensive-few", "other"
 BEHAVIOUR = {
-    "session_seconds": "session duration (log1p s)",
+    "pre_conversion_seconds": "duration before checkout (log1p s)",
     "pre_conversion_event_count": "events before checkout (log1p)",
-    "n_page_view": "page views (log1p)",
+    "pre_conversion_page_views": "page views before checkout (log1p)",
     "pre_conversion_max_idle_seconds": "longest idle gap before checkout (log1p s)",
 }
-SIMILARITY_METRICS = ("session_seconds", "pre_conversion_event_count", "n_page_view")  # duration and volume
+# duration and volume, all measured before checkout: the funnel steps every buyer takes are left out
+SIMILARITY_METRICS = ("pre_conversion_seconds", "pre_conversion_event_count", "pre_conversion_page_views")
+CLASSIFIER_FEATURES = "browsing events, time and longest idle gap before checkout"
+CONTROL_WORDS = {
+    "C(device)": "device",
+    "C(traffic_source)": "traffic source",
+    "C(start_weekday)": "weekday",
+    "C(start_hour)": "hour",
+    "first_delay": "delay to the first event",
+}
+PERMUTATIONS = 199  # label permutations behind the classifier's p-value and CI
+ALPHA = 0.05  # one-sided level of the permutation test ("above chance")
 
 
 def assign(gold: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -96,17 +108,58 @@ def metric_verdict(lo90: float, hi90: float, lo95: float, hi95: float, margin: f
     return "inconclusive"
 
 
+def smd_ci(xa: np.ndarray, xb: np.ndarray, level: float, ga=None, gb=None) -> tuple[float, float, float]:
+    """SMD b - a with a normal CI: Hedges-Olkin's variance, or clustered by user when user codes are given.
+
+    ``ga`` and ``gb`` are the user codes of the rows of ``xa`` and ``xb`` (one coding for both: a
+    user may hold rows of both styles). See ``clustered_smd_se``.
+    """
+    if ga is None or gb is None:
+        return stats.smd_ci(xa, xb, level)
+    d = stats.smd(xa, xb)
+    half = float(sps.norm.ppf(0.5 + level / 2)) * clustered_smd_se(xa, xb, ga, gb)
+    return d, d - half, d + half
+
+
+def clustered_smd_se(xa: np.ndarray, xb: np.ndarray, ga: np.ndarray, gb: np.ndarray) -> float:
+    """Standard error of the SMD b - a with rows grouped by user (linearisation).
+
+    var(d) = var_cl(diff of means) / s^2 + deff * d^2 / (2N): the difference in means gets the
+    CR1 variance of its influence summed by user; the SD term of Hedges-Olkin is scaled by the
+    design effect deff = var_cl / var_naive (at least 1), since the SD comes from the same rows.
+    """
+    xa, xb = np.asarray(xa, float), np.asarray(xb, float)
+    na, nb = xa.size, xb.size
+    influence = np.concatenate([-(xa - xa.mean()) / na, (xb - xb.mean()) / nb])
+    groups = np.concatenate([ga, gb])
+    totals = np.bincount(groups, weights=influence)
+    users = int(np.count_nonzero(np.bincount(groups)))
+    var_cl = users / max(users - 1, 1) * float(np.sum(totals**2))
+    s2 = ((na - 1) * xa.var(ddof=1) + (nb - 1) * xb.var(ddof=1)) / (na + nb - 2)
+    if s2 <= 0:
+        return 0.0
+    deff = max(var_cl / (s2 * (1 / na + 1 / nb)), 1.0)
+    d = (xb.mean() - xa.mean()) / np.sqrt(s2)
+    return float(np.sqrt(var_cl / s2 + deff * d**2 / (2 * (na + nb))))
+
+
 def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
-    """Expensive-few against cheap-many on each behaviour (log1p scale): SMD with 90 % and 95 % CIs, verdict."""
-    a = buyers[buyers["style"] == CHEAP_MANY]
-    b = buyers[buyers["style"] == EXPENSIVE_FEW]
+    """Expensive-few against cheap-many on each behaviour (log1p scale): SMD with 90 % and 95 % CIs, verdict.
+
+    The CIs are clustered by user when a user has several buyer sessions, else Hedges-Olkin's.
+    """
+    two = buyers[buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])]
+    is_b = (two["style"] == EXPENSIVE_FEW).to_numpy()
+    groups = stats.user_groups(two)
+    ga, gb = (None, None) if groups is None else (groups[~is_b], groups[is_b])
     rows = []
     for col, label in BEHAVIOUR.items():
         if col not in buyers:
             continue
-        xa, xb = np.log1p(a[col].to_numpy(float)), np.log1p(b[col].to_numpy(float))
-        d, lo95, hi95 = stats.smd_ci(xa, xb, 0.95)
-        _, lo90, hi90 = stats.smd_ci(xa, xb, 0.90)
+        x = np.log1p(two[col].to_numpy(float))
+        xa, xb = x[~is_b], x[is_b]
+        d, lo95, hi95 = smd_ci(xa, xb, 0.95, ga, gb)
+        _, lo90, hi90 = smd_ci(xa, xb, 0.90, ga, gb)
         rows.append(
             {
                 "metric": label,
@@ -124,26 +177,160 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("metric")
 
 
-def predictability(buyers: pd.DataFrame, controls: list[str], folds: int, seed: int) -> dict:
-    """Out-of-fold AUC (95 % CI) of telling expensive-few from cheap-many by behaviour alone.
+# --------------------------------------------------------------------------------------------
+# The classifier: grouped cross-validation and a permutation test, many label vectors at once
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Classifier(results.Record):
+    """Out-of-fold AUC of telling expensive-few from cheap-many, its 95 % CI and its permutation p-value."""
+
+    auc: float
+    lo: float
+    hi: float
+    p: float
+    above_chance: bool
+    permutations: int
+    features: str
+    folds: int
+    grouped: bool = False  # folds and permutations keep each user's rows together
+
+
+def classifier_features(controls: list[str]) -> str:
+    """The classifier's features in words: pre-checkout browsing, and the context controls when used."""
+    words = [CONTROL_WORDS.get(c, c) for c in controls]
+    return CLASSIFIER_FEATURES + (f", with context controls ({', '.join(words)})" if words else "")
+
+
+def fold_ids(y: np.ndarray, groups: np.ndarray | None, folds: int, seed: int) -> np.ndarray:
+    """Each row's fold: stratified by style, with each user's rows in one fold when users repeat.
+
+    Rows are split by scikit-learn's ``StratifiedKFold``; users by ``stats.group_folds`` (the
+    stratified group folds 03 and 04 use, vectorised).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    if groups is None:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(y, y)
+    else:
+        splits = stats.group_folds(y, groups, folds, seed)
+    out = np.empty(len(y), dtype=int)
+    for k, (_, test) in enumerate(splits):
+        out[test] = k
+    return out
+
+
+def permuted_rows(groups: np.ndarray | None, n: int, permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices of relabellings, one per line; the first line is the identity (the observed labels).
+
+    Rows are shuffled when ``groups`` is None. Otherwise whole users are: each user takes the rows
+    (labels and folds) of another user with as many rows, so labels stay together within users.
+    """
+    index = np.tile(np.arange(n), (permutations + 1, 1))
+    if groups is None:
+        index[1:] = rng.permuted(index[1:], axis=1)
+        return index
+    order = np.lexsort((np.arange(n), groups))  # rows by user
+    size_of_row = np.bincount(groups)[groups[order]]
+    for size in np.unique(size_of_row):
+        users = order[size_of_row == size].reshape(-1, size)  # one line per user with this many rows
+        shuffled = rng.permuted(np.tile(np.arange(len(users)), (permutations, 1)), axis=1)
+        index[1:, users] = users[shuffled]
+    return index
+
+
+def batched_logit(
+    A: np.ndarray, Y: np.ndarray, train: np.ndarray, penalty: float = 1e-6, max_iter: int = 50, tol: float = 1e-7
+) -> np.ndarray:
+    """Many logistic fits at once sharing the design ``A`` (n x k, intercept first); returns B x k coefficients.
+
+    Line b of ``Y`` (B x n, 0/1) is fitted on the rows where line b of ``train`` is 1; ``penalty``
+    is ``stats.logit_newton``'s tiny ridge on the slopes. Newton's method, vectorised over the fits
+    still moving (a fit stops when no coefficient moves by ``tol``): each Hessian is one product of
+    the weights with every row's distinct outer-product entries, recomputed while the fit's steps
+    are large and reused once they are small (near the optimum it changes little).
+    """
+    k = A.shape[1]
+    upper = np.triu_indices(k)
+    products = A[:, upper[0]] * A[:, upper[1]]
+    ridge = np.full(k, penalty)
+    ridge[0] = 0.0
+    beta, hess = np.zeros((Y.shape[0], k)), np.zeros((Y.shape[0], k, k))
+    share = np.clip((Y * train).sum(axis=1) / train.sum(axis=1), 1e-6, 1 - 1e-6)
+    beta[:, 0] = np.log(share / (1 - share))
+    active, stale = np.arange(Y.shape[0]), np.ones(Y.shape[0], bool)
+    for _ in range(max_iter):
+        y, t = Y[active], train[active]
+        p = 0.5 + 0.5 * np.tanh(0.5 * (beta[active] @ A.T))  # the logistic function, without overflow
+        renew = active[stale[active]]
+        if renew.size:
+            w = (train[renew] * p[stale[active]] * (1 - p[stale[active]])) @ products
+            h = np.zeros((renew.size, k, k))
+            h[:, upper[0], upper[1]] = w
+            hess[renew] = h + np.triu(h, 1).transpose(0, 2, 1) + np.diag(ridge)
+        grad = (t * (y - p)) @ A - ridge * beta[active]
+        step = np.linalg.solve(hess[active], grad[..., None])[..., 0]
+        beta[active] += step
+        moved = np.abs(step).max(axis=1)
+        stale[active] = moved > 1e-3
+        active = active[moved >= tol]
+        if not active.size:
+            break
+    return beta
+
+
+def batched_oof(X: np.ndarray, Y: np.ndarray, F: np.ndarray, folds: int) -> np.ndarray:
+    """Out-of-fold scores (log-odds) of a logistic model for each line of labels ``Y`` with folds ``F`` (B x n)."""
+    sd = X.std(axis=0)
+    A = np.column_stack([np.ones(len(X)), (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)])
+    oof = np.zeros(Y.shape)
+    for fold in range(folds):
+        test = F == fold
+        oof = np.where(test, batched_logit(A, Y, (~test).astype(float)) @ A.T, oof)
+    return oof
+
+
+def batched_auc(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each line of ``scores`` against the same line of 0/1 ``Y`` (Mann-Whitney, ties halved)."""
+    ranks = sps.rankdata(scores, axis=1)
+    n1 = Y.sum(axis=1)
+    return ((ranks * Y).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * (Y.shape[1] - n1))
+
+
+def predictability(
+    buyers: pd.DataFrame, controls: list[str], folds: int, seed: int, permutations: int = PERMUTATIONS
+) -> Classifier:
+    """Out-of-fold AUC of telling expensive-few from cheap-many by pre-checkout browsing (and context).
 
     Price is left out on purpose: the styles are defined by price, so a price model would score
-    near 1 by construction. Behaviour that predicts the style beyond chance (CI above 0.5) means
-    the styles browse differently.
+    near 1 by construction. Folds keep a user's rows together when users repeat (``fold_ids``). The p-value
+    (H0: browsing carries no information on the style) ranks the AUC among ``permutations``
+    relabellings, each with the whole cross-validation refitted; users are permuted whole when
+    they repeat. 'Above chance' needs p <= ``ALPHA``. The 95 % CI is the AUC +- 1.96 SD of the
+    permutation AUCs: the cross-validated AUC's spread when browsing carries no information.
     """
     two = buyers[buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])]
-    feats = stats.behaviour_features(two)
-    y = (two["style"] == EXPENSIVE_FEW).to_numpy().astype(int)
-    terms = ["engagement", "time", "idle", *controls]
-    cv = stats.cv_classifier_scores(stats.design(feats, terms), y, folds, seed)
-    auc, lo, hi = stats.auc_ci(y, cv["oof"])
-    return {
-        "auc": auc,
-        "auc_lo": lo,
-        "auc_hi": hi,
-        "features": "engagement, time, idle" + (", context" if controls else ""),
-        "above_chance": bool(lo > 0.5),
-    }
+    X = stats.design(stats.behaviour_features(two), ["engagement", "time", "idle", *controls])
+    y = (two["style"] == EXPENSIVE_FEW).to_numpy().astype(float)
+    groups = stats.user_groups(two)
+    rows = permuted_rows(groups, len(y), permutations, np.random.default_rng(seed))
+    labels, folds_of = y[rows], fold_ids(y, groups, folds, seed)[rows]
+    aucs = batched_auc(labels, batched_oof(X, labels, folds_of, folds))
+    auc, null = float(aucs[0]), aucs[1:]
+    p = float((1 + np.sum(null >= auc)) / (1 + permutations))
+    half = stats.Z95 * float(null.std(ddof=1))
+    return Classifier(
+        auc=auc,
+        lo=float(max(0.0, auc - half)),
+        hi=float(min(1.0, auc + half)),
+        p=p,
+        above_chance=p <= ALPHA,
+        permutations=permutations,
+        features=classifier_features(controls),
+        folds=folds,
+        grouped=groups is not None,
+    )
 
 
 def money(buyers: pd.DataFrame) -> pd.DataFrame:
@@ -253,6 +440,7 @@ class Verdicts(BrowsingCheck):
     behaviour_auc_lo: float | None = None
     behaviour_auc_hi: float | None = None
     behaviour_above_chance: bool = False
+    behaviour_p: float | None = None  # one-sided permutation p-value of the classifier's AUC
     higher_margin_style: str | None = None
     margin_known: bool = False
 
@@ -290,7 +478,6 @@ class Evidence:
     buyers: pd.DataFrame
     comparison: pd.DataFrame | None = None
     money: pd.DataFrame | None = None
-    prediction: dict | None = None
 
 
 @dataclass
@@ -308,6 +495,8 @@ class StylesResult(results.AnalysisResult):
     money: list[dict] | None = None
     verdicts: Verdicts | None = None
     comparison: list[SmdRow] | None = None
+    classifier: Classifier | None = None
+    clustering: stats.Clustering | None = None  # how the compared buyer sessions group into users
     truth: StyleTruth | None = None
     equivalence_margin: float | None = None
     evidence: Evidence | None = results.memory()
@@ -354,15 +543,16 @@ def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
     )
     mix = mixture_agreement(ev.buyers, s.seed)
     result.mixture = Mixture(mix["agreement"], mix["adjusted_rand"], mixture_verdict(mix["adjusted_rand"]))
+    result.clustering = stats.clustering(ev.buyers[ev.buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])])
     ev.comparison = compare_behaviour(ev.buyers, s.equivalence_margin)
-    ev.prediction = predictability(ev.buyers, controls, s.cv_folds, s.seed)
-    check = verdict(ev.comparison)
+    clf = result.classifier = predictability(ev.buyers, controls, s.cv_folds, s.seed)
     result.verdicts = Verdicts(
-        **check.to_json(),
-        behaviour_auc=ev.prediction["auc"],
-        behaviour_auc_lo=ev.prediction["auc_lo"],
-        behaviour_auc_hi=ev.prediction["auc_hi"],
-        behaviour_above_chance=ev.prediction["above_chance"],
+        **verdict(ev.comparison).to_json(),
+        behaviour_auc=clf.auc,
+        behaviour_auc_lo=clf.lo,
+        behaviour_auc_hi=clf.hi,
+        behaviour_above_chance=clf.above_chance,
+        behaviour_p=clf.p,
         higher_margin_style=higher_margin_style(ev.money),
         margin_known=bool(ev.money["margin_per_buyer"].notna().all()),
     )
@@ -375,8 +565,8 @@ def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
 
 
 def headline(result: StylesResult) -> results.Headline:
-    """The number 05's answer quotes: the session-duration SMD of expensive-few minus cheap-many."""
-    row = result.metric("session_seconds") or result.comparison[0]
+    """The number 05's answer quotes: the SMD of the duration before checkout, expensive-few minus cheap-many."""
+    row = result.metric("pre_conversion_seconds") or result.comparison[0]
     return results.Headline(
         feature=row.column,
         estimate=row.smd,
@@ -406,8 +596,8 @@ def badge(result: StylesResult) -> results.Badge:
     return results.Badge.from_rules(
         v.browsing != "inconclusive",
         {
-            f"behaviour-only classifier agrees (AUC not shown above {bound:.3f} for 'alike', above 0.5 for "
-            "'different')": agree,
+            f"the browsing classifier agrees (its AUC's 95 % CI reaches {bound:.3f} or below for 'alike'; "
+            f"permutation p ≤ {ALPHA:g} for 'different')": agree,
             "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
         },
     )

@@ -11,7 +11,8 @@ and the analyses run exactly as their notebooks run them: the same ``analyse`` c
 ``parameters`` cell; ``strategy.recommendations`` decides which recommendations stand. Each
 verdict is then set beside the truth: a verdict that states the opposite of the truth, a "high"
 badge on a wrong answer, a recommendation supported where the truth contradicts it, and each true
-coefficient outside its 95 % CI is counted. An A/A simulation gives the experiment's false-positive rate with its CI.
+coefficient outside its 95 % CI is counted. An A/A simulation gives the experiment's false-positive rate with its CI,
+and a world where browsing says nothing about the purchase style gives 05's classifier's false 'above chance' rate.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from helpers import paths
 from helpers.analysis import conversion, experiment, purchase_styles, spend, stats, strategy
@@ -242,6 +246,61 @@ def aa_rate(n_tests: int, n_per_arm: int, alpha: float = 0.05) -> dict:
     }
 
 
+def null_style_buyers(n_users: int, rng: np.random.Generator, extra_sessions: float = 0.6) -> pd.DataFrame:
+    """Buyer sessions of a world where browsing carries no information on the purchase style.
+
+    Users have 1 + Poisson(``extra_sessions``) sessions; a user's sessions share a browsing trait and,
+    independently, a style propensity, so browsing and styles cluster within users but are independent.
+    """
+    sizes = 1 + rng.poisson(extra_sessions, n_users)
+    user = np.repeat(np.arange(n_users), sizes)
+    n, trait = user.size, rng.normal(size=n_users)[user]
+    expensive = rng.normal(size=n_users)[user] + rng.normal(size=n) > 0
+    return pd.DataFrame(
+        {
+            "user_id": user,
+            "style": np.where(expensive, purchase_styles.EXPENSIVE_FEW, purchase_styles.CHEAP_MANY),
+            "pre_conversion_event_count": np.round(np.exp(1.5 + 0.5 * trait + 0.5 * rng.normal(size=n))),
+            "pre_conversion_seconds": np.exp(4 + 0.6 * trait + 0.8 * rng.normal(size=n)),
+            "pre_conversion_max_idle_seconds": np.exp(3 + 0.4 * trait + 0.8 * rng.normal(size=n)),
+            "device": rng.choice(["mobile", "desktop", "tablet"], n, p=[0.6, 0.3, 0.1]),
+            "traffic_source": rng.choice(["direct", "search", "social", "email", "ads"], n),
+            "start_weekday": rng.integers(1, 8, n),
+            "start_hour": rng.integers(0, 24, n),
+            "first_event_delay_seconds": rng.exponential(5.0, n),
+        }
+    )
+
+
+def styles_null_rate(replications: int = 200, n_users: int = 150, seed: int = 0, extra_sessions: float = 0.6) -> dict:
+    """05's classifier where browsing carries no information on the style: its false 'above chance' rate.
+
+    Each replication draws ``null_style_buyers`` and runs ``purchase_styles.predictability`` as 05
+    does (its folds, controls and permutation test); the rate comes with a Wilson 95 % CI. The rule
+    it replaced (Hanley-McNeil lower bound above 0.5, row-level folds) runs on the same data for comparison.
+    """
+    rng, folds = np.random.default_rng(seed), settings("05_purchase_style", seed).cv_folds
+    new = old = 0
+    for r in range(replications):
+        buyers = null_style_buyers(n_users, rng, extra_sessions)
+        features = stats.behaviour_features(buyers)
+        controls, _ = stats.usable_controls(features, len(buyers))
+        new += purchase_styles.predictability(buyers, controls, folds, r).above_chance
+        X = stats.design(features, ["engagement", "time", "idle", *controls])
+        y = (buyers["style"] == purchase_styles.EXPENSIVE_FEW).to_numpy().astype(int)
+        old += bool(stats.auc_ci(y, stats.cv_classifier_scores(X, y, folds, r)["oof"])[1] > 0.5)
+    lo, hi = stats.wilson(new, replications)
+    return {
+        "replications": replications,
+        "false_above_chance": int(new),
+        "rate": new / replications,
+        "lo": float(lo),
+        "hi": float(hi),
+        "alpha": purchase_styles.ALPHA,
+        "hanley_mcneil_rate": old / replications,
+    }
+
+
 def coverage_by_coefficient(runs: list[dict], world: str | None = None) -> dict[str, dict]:
     """Share of runs whose 95 % CI covers each true coefficient (in one world, or all)."""
     out: dict[str, list[bool]] = {}
@@ -276,7 +335,7 @@ def definitions_check(runs: list[dict]) -> dict:
     return {"runs": len(picked), **{d: sum(r["definitions"][d] in OPPOSITE for r in picked) for d in DEFINITIONS}}
 
 
-def summarise(runs: list[dict], aa: dict) -> dict:
+def summarise(runs: list[dict], aa: dict, styles_null: dict | None = None) -> dict:
     """Totals over the grid and whether each target is met."""
     cells = [ok for r in runs for _, ok in r["coverage"]]
     wrong = sum(len(r["wrong_verdicts"]) for r in runs)
@@ -307,6 +366,7 @@ def summarise(runs: list[dict], aa: dict) -> dict:
         "coverage_cells": len(cells),
         "default_coverage": default_coverage,
         "aa": aa,
+        "styles_null": styles_null,
         "targets_met": bool(
             wrong == 0
             and wrong_high == 0
@@ -315,6 +375,7 @@ def summarise(runs: list[dict], aa: dict) -> dict:
             and coverage >= 0.9
             and all(rate >= 0.9 for rate in spend_default)
             and not false_rate > aa["alpha"]
+            and (styles_null is None or styles_null["lo"] <= styles_null["alpha"] <= styles_null["hi"])
             and not clustered["clustered"]["rate"] < 0.9
         ),
     }
@@ -360,6 +421,7 @@ def markdown(summary: dict, runs: list[dict]) -> str:
     lines += [
         f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} [{aa['lo']:.1%}, {aa['hi']:.1%}] "
         f"over {aa['tests']} tests | ≈ α |",
+        *styles_null_lines(summary.get("styles_null")),
         "",
         "| world | seed | 03 answer | engagement | time | time adds | 04 engagement / time / idle | 05 browsing "
         "| 06 driver | badges 03/04/05 | CIs covering truth | problems |",
@@ -394,6 +456,17 @@ def markdown(summary: dict, runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def styles_null_lines(null: dict | None) -> list[str]:
+    """The summary table's row for 05's classifier in a world where browsing says nothing about the style."""
+    if not null:
+        return []
+    return [
+        f"| 05: classifier 'above chance' where browsing carries no information | {null['rate']:.1%} "
+        f"[{null['lo']:.1%}, {null['hi']:.1%}] over {null['replications']} worlds (Hanley-McNeil rule it "
+        f"replaced: {null['hanley_mcneil_rate']:.1%}) | ≈ {null['alpha']:g} (CI covers it) |"
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50_000)
@@ -401,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default-seeds", type=int, default=10, help="seeds of the default world (coverage)")
     parser.add_argument("--worlds", default=",".join(WORLDS))
     parser.add_argument("--aa-tests", type=int, default=1000)
+    parser.add_argument(
+        "--styles-null", type=int, default=200, help="replications of 05's null classifier world (0: skip)"
+    )
     parser.add_argument("--out", default=str(paths.reports_root() / "validation"))
     args = parser.parse_args(argv)
     names = [w.strip() for w in args.worlds.split(",") if w.strip()]
@@ -420,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         flag = "ok" if not trouble else "PROBLEM"
         print(f"[{i}/{len(grid)}] {name} seed {seed}: {flag} ({time.perf_counter() - t0:.0f} s)", flush=True)
     aa = aa_rate(args.aa_tests, 20_000)
-    summary = summarise(runs, aa)
+    summary = summarise(runs, aa, styles_null_rate(args.styles_null) if args.styles_null else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(

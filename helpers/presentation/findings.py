@@ -167,7 +167,8 @@ def clustering_line(c, rows: str) -> str:
     if c.clustered:
         return (
             f"Intervals are clustered by user: {c.rows:,} {rows} from {c.users:,} users ({c.rows_per_user:.1f} per "
-            f"user, up to {c.max_rows_per_user:,}), so a user's repeated {rows} are not counted as independent evidence."
+            f"user, up to {c.max_rows_per_user:,}), so a user's repeated {rows} are not counted as independent "
+            "evidence."
         )
     return f"Each user has one of these {rows}, so they are treated as independent."
 
@@ -406,9 +407,9 @@ def style_check_line(result) -> str:
 
 
 METRIC_WORDS = {
-    "session_seconds": "session duration",
+    "pre_conversion_seconds": "duration before checkout",
     "pre_conversion_event_count": "events before checkout",
-    "n_page_view": "page views",
+    "pre_conversion_page_views": "page views before checkout",
 }
 CLASS_WORDS = {
     "equivalent": "alike (90 % CI within ±{m} SD)",
@@ -456,8 +457,9 @@ def styles_lines(result) -> list[str]:
     lines.append(f"- Standardised differences, expensive-few minus cheap-many (95 % CIs): {diffs}.")
     chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
     lines.append(
-        f"- Behaviour alone tells the styles apart with out-of-fold AUC {v.behaviour_auc:.3f} "
-        f"{ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}: {chance}."
+        f"- A classifier on {result.classifier.features} tells the styles apart with out-of-fold AUC "
+        f"{v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}, permutation "
+        f"{p_value(v.behaviour_p)}: {chance}."
     )
     if v.higher_margin_style:
         lines.append(
@@ -489,11 +491,36 @@ def mixture_line(mix) -> str:
 
 
 def classifier_line(result) -> str:
-    """05's behaviour-only classifier: its AUC, CI and the features it used."""
-    v = result.verdicts
+    """05's classifier: its AUC with CI and permutation p-value, and the features it used."""
+    c = result.classifier
     return (
-        f"Behaviour-only AUC **{v.behaviour_auc:.3f}** (95 % CI {v.behaviour_auc_lo:.3f} to "
-        f"{v.behaviour_auc_hi:.3f}), from {result.evidence.prediction['features']}."
+        f"AUC **{c.auc:.3f}** (95 % CI {c.lo:.3f} to {c.hi:.3f}; permutation {p_value(c.p)}, one-sided), "
+        f"from {c.features}."
+    )
+
+
+def smd_method_line(result) -> str:
+    """How 05's SMD intervals treat users with several buyer sessions, in one line."""
+    c = result.clustering
+    if c is None:
+        return "Buyer sessions are treated as independent: the intervals are Hedges and Olkin's."
+    if not c.clustered:
+        return clustering_line(c, "buyer sessions") + " The intervals are Hedges and Olkin's."
+    return clustering_line(c, "buyer sessions") + " The SD term of each SMD's variance carries the same design effect."
+
+
+def classifier_method_line(result, margin: float) -> str:
+    """How 05's classifier is tested: folds, permutations, the CI and the two rules, in one line."""
+    from helpers.analysis.purchase_styles import ALPHA, auc_bound
+
+    c = result.classifier
+    unit = "whole users among users with as many sessions" if c.grouped else "sessions"
+    folds = "each user's sessions in one fold, " if c.grouped else ""
+    return (
+        f"{c.folds} folds ({folds}stratified by style). The p-value is from {c.permutations} permutations of the "
+        f"style labels ({unit}), the cross-validation refitted for each; the 95 % CI is the AUC ± 1.96 SD of "
+        f"those permuted AUCs. 'Above chance' needs p ≤ {ALPHA:g} (one-sided); 'alike' needs the CI to reach "
+        f"{auc_bound(margin):.3f} or below, the AUC of a {margin:g} SD difference."
     )
 
 
@@ -616,9 +643,10 @@ def _evidence(page: str, result) -> str:
         parts = [f"{c.feature} {pct(c.pct, c.lo, c.hi)}" for c in v.calls() if c.pct is not None]
         return "spend per SD, others held fixed: " + ", ".join(parts)
     h = result.headline
+    tested = f", {p_value(v.behaviour_p)}" if v.behaviour_p is not None else ""
     return (
-        f"duration SMD {h.estimate:+.2f} {ci(h.lo, h.hi, '+.2f')}; behaviour-only "
-        f"AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}"
+        f"SMD of the duration before checkout {h.estimate:+.2f} {ci(h.lo, h.hi, '+.2f')}; browsing classifier "
+        f"AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}{tested}"
     )
 
 
