@@ -158,7 +158,20 @@ def test_validate_scores_known_wrong_verdicts_false_effects_and_a_wrong_recommen
 
 def test_validate_end_to_end_on_one_small_world(tmp_path):
     code = validate.main(
-        ["--sessions", "20000", "--seeds", "1", "--default-seeds", "1", "--worlds", "default", "--aa-tests", "40"]
+        [
+            "--sessions",
+            "20000",
+            "--seeds",
+            "1",
+            "--default-seeds",
+            "1",
+            "--worlds",
+            "default",
+            "--aa-tests",
+            "40",
+            "--styles-null",
+            "20",
+        ]
         + ["--out", str(tmp_path)]
     )
     table = (tmp_path / "validation.md").read_text()
