@@ -18,6 +18,8 @@ PRESET ?=
 SESSION_TABLE ?=
 SIZES ?= 1e5 1e6 1e7
 PYTEST_ARGS ?=
+A ?=
+B ?=
 
 .PHONY: help
 help: ## show this help
@@ -33,6 +35,7 @@ help: ## show this help
 	@echo "  make report RUN=log EVENT_LOG=events.csv MAPPING=mapping.yaml"
 	@echo "  make report RUN=shop EVENT_LOG=events.csv PRESET=rees46       # also: retailrocket, ga4"
 	@echo "  make report RUN=st SESSION_TABLE=sessions.csv MAPPING=sessions.yaml"
+	@echo "  make compare A=default B=tm                   # what changed: reports/compare-default-vs-tm/"
 
 # The environment comes from requirements.lock (exact versions with hashes, nothing resolved here);
 # the project itself is put on the path by a .pth file, so there is nothing to build.
@@ -58,6 +61,11 @@ report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (defa
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
+
+.PHONY: compare
+compare: $(STAMP) ## what changed between two runs: reports/compare-<A>-vs-<B>/index.html (A=run B=run)
+	@test -n "$(A)" && test -n "$(B)" || { echo "error: name both runs: make compare A=<run> B=<run>" >&2; exit 2; }
+	$(BIN)/python -m helpers.compare "$(A)" "$(B)"
 
 .PHONY: test
 test: $(STAMP) ## the test suite CI runs: units, whole reports at small size, real-data shapes, Spark parity

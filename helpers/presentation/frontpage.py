@@ -131,6 +131,24 @@ def summary_section(data_folder: Path) -> str:
     )
 
 
+def comparisons_html(run: str, record: dict) -> str:
+    """Links to the comparison pages (``make compare``) that include ``run``; marked when made before its rerun."""
+    items = ""
+    for path in sorted(paths.reports_root().glob("compare-*/compare.json")):
+        made = read_json(path)
+        sides = {made["a"]["run"]: made["a"]["finished_utc"], made["b"]["run"]: made["b"]["finished_utc"]}
+        if run not in sides:
+            continue
+        old = (
+            " (made before this run's latest rerun: run make compare again)"
+            if sides[run] != record.get("finished_utc")
+            else ""
+        )
+        label = f"{made['a']['run']} → {made['b']['run']}"
+        items += f'<li><a href="../{esc(path.parent.name)}/index.html">{esc(label)}</a>{esc(old)}</li>'
+    return f'<h2 id="comparisons">Comparisons with other runs</h2><ul>{items}</ul>' if items else ""
+
+
 def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     """Write ``index.html`` for one run folder."""
     reports_folder = Path(reports_folder)
@@ -181,6 +199,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 {summary_section(data_folder)}
 <h2 id="data">Data</h2>
 {source}
+{comparisons_html(run, record)}
 <h2 id="pages">Pages</h2>
 <table><thead><tr><th>Page</th><th>Seconds to run</th></tr></thead><tbody>{pages}</tbody></table>
 <details><summary>Parameters of this run</summary><table><tbody>{param_rows}</tbody></table></details>"""
