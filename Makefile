@@ -17,6 +17,7 @@ MAPPING ?=
 PRESET ?=
 SESSION_TABLE ?=
 SIZES ?= 1e5 1e6 1e7
+EVENTS ?= 1e6 1e7
 PYTEST_ARGS ?=
 A ?=
 B ?=
@@ -86,6 +87,10 @@ validate: $(STAMP) ## score the verdicts against the simulator's truth over a gr
 .PHONY: bench
 bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, into reports/bench/ (SIZES="1e5 1e6 1e7")
 	$(BIN)/python -m helpers.runner.bench --sizes $(SIZES)
+
+.PHONY: bench-real
+bench-real: $(STAMP) ## REES46-shaped logs (shared sample tiled): import and report s, MB vs DuckDB alone (EVENTS="1e6 1e7")
+	$(BIN)/python -m helpers.runner.bench --real --sizes $(EVENTS)
 
 .PHONY: lock
 lock: $(STAMP) ## re-resolve requirements.lock from the ranges in pyproject.toml (then: make venv)

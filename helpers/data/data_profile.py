@@ -198,3 +198,26 @@ def run_record(profile: dict, bench: pd.DataFrame, config, provenance: dict | No
         "config": config.as_dict() if config is not None else None,
         "provenance": provenance,
     }
+
+
+def parse_table(provenance: dict) -> pd.DataFrame:
+    """Per parsed column of an imported log: rows, values missing (empty or N/A), values not parsed, examples, action.
+
+    Empty for inputs that parse nothing (raw tables, session tables). Rows dropped, by reason, are
+    in ``provenance['rows_dropped']``; this table shows the values behind the timestamp drops and
+    the prices and quantities that were kept but could not be read.
+    """
+    rows = [
+        {
+            "column": v["column"],
+            "role": v["role"],
+            "rows": v["rows"],
+            "missing (empty or N/A)": v["missing"],
+            "not parsed": v["not_parsed"],
+            "share not parsed": f"{v['not_parsed'] / max(v['rows'] - v['missing'], 1):.2%}",
+            "examples": ", ".join(v["examples"]) or "–",
+            "then": v["treated_as"],
+        }
+        for v in provenance.get("values_not_parsed") or []
+    ]
+    return pd.DataFrame(rows)

@@ -19,11 +19,11 @@ from helpers import paths
 MEMORY_LIMIT = "4GB"  # per DuckDB connection; the gold build also works in bounded passes
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in UTC with bounded memory (it spills to disk beyond the limit)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")  # outputs that need an order say ORDER BY
     spill = Path(tempfile.gettempdir()) / "clickstream-duckdb"  # never the working directory
     spill.mkdir(exist_ok=True)
@@ -47,6 +47,39 @@ def source_sql(path: Path) -> str:
     if path.suffix == ".parquet":
         return f"read_parquet('{quoted}')"
     return f"read_csv('{quoted}', all_varchar = true, header = true, null_padding = true)"
+
+
+def log_source_sql(files: list[Path]) -> str:
+    """A table function reading an event log's files: Parquet typed; CSV as text, malformed rows set aside.
+
+    A CSV row with the wrong number of fields (a cut-off last line, a stray delimiter) is not read
+    as data: DuckDB skips it and records it in ``reject_errors`` (see ``rejected_rows``).
+    """
+    listed = "[" + ", ".join(literal(str(f)) for f in files) + "]"
+    if files[0].suffix == ".parquet":
+        return f"read_parquet({listed}, union_by_name = true)"
+    return (
+        f"read_csv({listed}, all_varchar = true, header = true, null_padding = false, strict_mode = true, "
+        "ignore_errors = true, store_rejects = true)"
+    )
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, list[str]]]:
+    """CSV rows DuckDB skipped so far, by reason: (distinct rows, a few examples 'file line N: text')."""
+    try:
+        rows = con.execute("""
+            SELECT CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+                        THEN 'malformed rows (wrong number of fields)'
+                        WHEN error_type = 'INVALID UNICODE' THEN 'rows that are not valid UTF-8 text'
+                        ELSE 'unreadable rows (' || lower(CAST(error_type AS VARCHAR)) || ')' END AS reason,
+                   count(DISTINCT (s.file_path, e.line)) AS n,
+                   list(DISTINCT parse_filename(s.file_path) || ' line ' || e.line || ': '
+                        || left(e.csv_line, 80))[:3] AS shown
+            FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id)
+            GROUP BY reason ORDER BY reason""").fetchall()
+    except duckdb.Error:  # no CSV was read, so there are no reject tables
+        return {}
+    return {reason: (n, shown) for reason, n, shown in rows}
 
 
 def examples(con: duckdb.DuckDBPyConnection, sql: str, limit: int = 5) -> list:

@@ -12,6 +12,7 @@ names the file, the column, the rule and the values found.
 from __future__ import annotations
 
 import difflib
+import gzip
 from pathlib import Path
 
 from helpers.data import duck
@@ -48,13 +49,24 @@ SESSION_ROLES = (
 )
 
 
+OPTION_KEYS = ("timezone", "timestamp_unit", "decimal")  # a mapping's settings beside 'columns' and 'event_types'
+
+
 def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "events") -> dict:
-    """Read and check a mapping file, or take a preset; an empty path and preset mean the canonical names."""
+    """Read and check a mapping file, or take a preset; an empty path and preset mean the canonical names.
+
+    With both, the file adjusts the preset: it may hold only settings, e.g. ``decimal: ","`` for
+    prices written with a decimal comma, or ``timezone:``.
+    """
     if preset:
         if preset not in PRESETS:
             raise ParameterError(f"parameter 'preset': unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-        return {**PRESETS[preset], "name": f"preset '{preset}'", "strict": False}
-    roles = EVENT_ROLES if kind == "events" else SESSION_ROLES
+        base = {**PRESETS[preset], "name": f"preset '{preset}'", "strict": False}
+        if not path:
+            return base
+        extra = _read_mapping_file(Path(path), kind, need_columns=False)
+        merged = {**base, **{k: v for k, v in extra.items() if v is not None and k not in ("name", "strict")}}
+        return {**merged, "name": f"preset '{preset}' with {extra['name']}", "strict": False}
     if not path:
         if kind != "events":
             raise ParameterError("a session table needs a mapping (parameter 'mapping')")
@@ -64,7 +76,12 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
             "name": "the canonical column names",
             "strict": False,
         }
-    path = Path(path)
+    return _read_mapping_file(Path(path), kind)
+
+
+def _read_mapping_file(path: Path, kind: str, need_columns: bool = True) -> dict:
+    """A mapping file, checked: known roles, the required ones, funnel steps, the timestamp unit, the decimal mark."""
+    roles = EVENT_ROLES if kind == "events" else SESSION_ROLES
     if not path.exists():
         raise ParameterError(f"parameter 'mapping': file {path} does not exist")
     data = read_yaml_mapping(path, f"mapping {path.name}", "a mapping with 'columns' and 'event_types'")
@@ -78,9 +95,9 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
         missing.append("session_id (or user_id, to split sessions by inactivity)")
     if kind == "sessions" and "session_id" not in columns:
         missing.append("session_id")
-    if missing:
+    if missing and need_columns:
         raise ParameterError(f"mapping {path.name}: 'columns' must name {', '.join(missing)}")
-    types = data.get("event_types") or {s: [s] for s in FUNNEL_STEPS}
+    types = data.get("event_types") or ({s: [s] for s in FUNNEL_STEPS} if need_columns else {})
     bad = sorted(set(types) - set(FUNNEL_STEPS))
     if bad:
         raise ParameterError(
@@ -91,29 +108,92 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
         raise ParameterError(
             f"mapping {path.name}: timestamp_unit {unit!r} must be one of {', '.join(EPOCH_TO_MICROS)}"
         )
-    return {
-        "columns": columns,
+    decimal = data.get("decimal")
+    if decimal is not None and str(decimal) not in (".", ","):
+        raise ParameterError(f"mapping {path.name}: decimal {decimal!r} must be '.' or ','")
+    mapping = {
         "name": f"mapping {path.name}",
         "strict": True,
         "timezone": data.get("timezone"),
         "timestamp_unit": unit,
-        "event_types": {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in types.items()},
+        "decimal": None if decimal is None else str(decimal),
     }
+    if columns or need_columns:
+        mapping["columns"] = columns
+    if types:
+        mapping["event_types"] = {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in types.items()}
+    return mapping
 
 
 def as_list(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def open_source(con, path: Path, table: str) -> list[str]:
-    """A view ``src`` over a CSV or Parquet file; its column names."""
-    if path.suffix not in (".parquet", ".csv", ".gz"):
-        raise ParameterError(f"{table} {path.name} must be a .csv or .parquet file")
+SUFFIXES = (".csv", ".csv.gz", ".parquet")
+GLOB_CHARS = "*?["
+
+
+def _suffix(path: Path) -> str:
+    return ".csv.gz" if path.name.endswith(".csv.gz") else path.suffix
+
+
+def input_files(path: Path, table: str) -> list[Path]:
+    """The files of an input: one file, every file of a folder, or a glob (``events-2019-*.csv.gz``)."""
+    text = str(path)
+    if any(ch in text for ch in GLOB_CHARS):
+        files = sorted(p for p in Path(text).parent.glob(Path(text).name) if p.is_file())
+        where = f"the pattern {path.name}"
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        where = f"the folder {path.name}"
+    elif not path.exists():
+        raise DataContractError(table, None, f"file {path} does not exist")
+    else:
+        files, where = [path], path.name
+    if not files:
+        raise DataContractError(table, None, f"{where} matches no file")
+    odd = [p.name for p in files if _suffix(p) not in SUFFIXES]
+    if odd:
+        raise DataContractError(table, None, f"{where}: each file must be .csv, .csv.gz or .parquet", odd)
+    kinds = {_suffix(p) == ".parquet" for p in files}
+    if len(kinds) > 1:
+        raise DataContractError(table, None, f"{where} mixes Parquet and CSV files; keep one format", files[:2])
+    for p in files:
+        if _is_empty(p):
+            raise DataContractError(table, None, f"file {p.name} is empty: no header and no rows")
+    return files
+
+
+def _is_empty(path: Path) -> bool:
+    """True for a file with nothing in it (a byte-order mark and blank lines count as nothing)."""
+    if path.stat().st_size == 0:
+        return True
+    if _suffix(path) == ".parquet":
+        return False
+    opener = gzip.open if _suffix(path) == ".csv.gz" else open
     try:
-        con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {duck.source_sql(path)}")
+        with opener(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False  # not gzip after all: DuckDB's reader names the problem
+    return not head.replace(b"\xef\xbb\xbf", b"").strip()
+
+
+def open_source(con, path: Path, table: str, event_log: bool = False) -> list[str]:
+    """A view ``src`` over a file, a folder or a glob of CSV or Parquet files; its column names.
+
+    For an event log, CSV rows with the wrong number of fields are set aside and counted
+    (``duck.rejected_rows``) instead of being read as data.
+    """
+    files = input_files(Path(path), table)
+    if not event_log and len(files) > 1:
+        raise DataContractError(table, None, "give one file, not a folder or pattern")
+    source = duck.log_source_sql(files) if event_log else duck.source_sql(files[0])
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {source}")
         return [r[0] for r in con.execute("DESCRIBE src").fetchall()]
     except Exception as exc:  # duckdb raises several types for unreadable files
-        raise DataContractError(table, None, duck.read_problem(exc, path)) from None
+        raise DataContractError(table, None, duck.read_problem(exc, files[0])) from None
 
 
 def resolve_columns(mapping: dict, found: list[str], table: str) -> dict[str, list[str]]:
@@ -142,11 +222,11 @@ def resolve_columns(mapping: dict, found: list[str], table: str) -> dict[str, li
     return resolved
 
 
-def check_event_names(con, mapping: dict, table: str, column: str) -> dict[str, int]:
-    """Every mapped event name must occur (user mappings); purchases must occur (always). Returns counts by name."""
-    counts = dict(
-        con.execute("SELECT CAST(event_type AS VARCHAR), count(*) FROM mapped GROUP BY 1 ORDER BY 2 DESC").fetchall()
-    )
+def check_event_names(counts: dict[str, int], mapping: dict, table: str, column: str) -> dict[str, int]:
+    """Every mapped event name must occur (user mappings); purchases must occur (always). Returns ``counts``.
+
+    ``counts`` holds the rows of each event name, most frequent first.
+    """
     found = ", ".join(f"{k} ({v:,})" for k, v in list(counts.items())[:12])
     for step, names in mapping["event_types"].items():
         for name in names:

@@ -159,6 +159,8 @@ def _child(step: str, n: int, folder: Path) -> None:
         extra["rows"] = len(gold_pandas(folder / "raw"))
     elif step == "gold_polars":
         extra["rows"] = len(gold_polars(folder / "raw"))
+    elif step in REAL_STEPS:
+        extra.update(_real_step(step, folder))
     elif step == "report":
         env = {
             **os.environ,
@@ -299,11 +301,148 @@ def plot(data: dict, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+# --------------------------------------------------------------------------------------------
+# make bench-real: a REES46-shaped log through PRESET=rees46, beside DuckDB reading the CSV alone
+# --------------------------------------------------------------------------------------------
+
+SHARED_SAMPLE = paths.PROJECT_ROOT.parent / "shared" / "data" / "rees46_oct_sample" / "events.csv"
+REAL_STEPS = ("duckdb_csv", "import_real", "report_real")
+
+
+def tile_rees46(sample: Path, n_events: int, out: Path) -> Path:
+    """A REES46-format CSV of ``n_events`` rows: the sample's rows repeated, each copy with new session and user ids.
+
+    Copy ``c`` keeps the rows, products, prices and times of the sample shifted by ``c mod 31`` days;
+    its ``user_session`` is a new UUID-shaped id and its ``user_id`` is moved by ``c`` billion.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(f"""CREATE TABLE sample AS SELECT row_number() OVER () AS rn, *
+                    FROM read_csv('{sample}', all_varchar = true, header = true)""")
+    rows = con.execute("SELECT count(*) FROM sample").fetchone()[0]
+    copies = -(-n_events // rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"""COPY (
+        SELECT strftime(CAST(replace(event_time, ' UTC', '') AS TIMESTAMP) + to_days(CAST(c % 31 AS INTEGER)),
+                        '%Y-%m-%d %H:%M:%S') || ' UTC' AS event_time,
+               event_type, product_id, category_id, category_code, brand, price,
+               CAST(CAST(user_id AS BIGINT) + c * 1000000000 AS VARCHAR) AS user_id,
+               CASE WHEN c = 0 THEN user_session ELSE
+                    regexp_replace(md5(user_session || '#' || c), '^(.{{8}})(.{{4}})(.{{4}})(.{{4}})(.{{12}})$',
+                                   '\\1-\\2-\\3-\\4-\\5') END AS user_session
+        FROM sample, range({copies}) AS t(c)
+        ORDER BY c, rn LIMIT {n_events}) TO '{out}' (HEADER, DELIMITER ',')""")
+    return out
+
+
+def _real_step(step: str, folder: Path) -> dict:
+    """One measured step on ``folder/events.csv``: DuckDB alone, the project's import, or the whole report."""
+    log = folder / "events.csv"
+    if step == "duckdb_csv":
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{log}')")
+        return {"rows": con.execute("SELECT count(*) FROM t").fetchone()[0]}
+    if step == "import_real":
+        from helpers.data.ingest import import_data
+
+        return import_data(folder / "raw", event_log=str(log), preset="rees46")
+    env = {
+        **os.environ,
+        "CLICKSTREAM_DATA_ROOT": str(folder / "data"),
+        "CLICKSTREAM_REPORTS_ROOT": str(folder / "reports"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "helpers.runner.report",
+        "--run",
+        "real",
+        "--event-log",
+        str(log),
+        "--preset",
+        "rees46",
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-2000:])
+    record = json.loads((folder / "reports" / "real" / "run.json").read_text())
+    return {
+        "notebooks": record["seconds"],
+        "notebook_peak_mb": {k: v.get("peak_mb") for k, v in record["notebooks"].items()},
+    }
+
+
+def run_real(sizes: list[int], with_report: bool, force: bool) -> dict:
+    """Import and whole-report seconds and peak MB on tiled REES46 logs, beside DuckDB reading the CSV by itself."""
+    out_dir = paths.reports_root() / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "benchmark_real.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data["machine"] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "load_average_at_start": os.getloadavg()[0],
+    }
+    results = data.setdefault("sizes", {})
+    for n in sizes:
+        if str(n) in results and not force:
+            print(f"{n:>12,} events: already measured (use --force to redo)", flush=True)
+            continue
+        work = paths.data_root() / ".bench-real" / str(n)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        print(f"{n:>12,} events: tiling the shared REES46 sample ...", flush=True)
+        tile_rees46(SHARED_SAMPLE, n, work / "events.csv")
+        row = {"csv_mb": round((work / "events.csv").stat().st_size / 2**20, 1)}
+        for step in ("duckdb_csv", "import_real") + (("report_real",) if with_report else ()):
+            print(f"{n:>12,} events: {step} ...", end="", flush=True)
+            row[step] = _measure(step, n, work)
+            print(f" {row[step]['seconds']:.2f} s, peak {row[step]['peak_mb']:,.0f} MB", flush=True)
+        row["import_vs_duckdb"] = round(row["import_real"]["seconds"] / row["duckdb_csv"]["seconds"], 2)
+        print(
+            f"{n:>12,} events: import takes {row['import_vs_duckdb']:.2f}x DuckDB reading the CSV alone (target <= 2x)"
+        )
+        results[str(n)] = row
+        path.write_text(json.dumps(data, indent=2))
+        shutil.rmtree(work, ignore_errors=True)
+    print(real_table(data))
+    return data
+
+
+def real_table(data: dict) -> str:
+    """The README's Markdown table of ``make bench-real``."""
+    lines = [
+        "| events | CSV MB | sessions | DuckDB reads the CSV s (MB) | import s (MB) | import vs DuckDB "
+        "| whole report s (MB) | largest notebook MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+
+        def cell(step, row=row):
+            r = row.get(step)
+            return f"{r['seconds']:.2f} ({r['peak_mb']:,.0f})" if r else "–"
+
+        peaks = [v for v in (row.get("report_real", {}).get("notebook_peak_mb") or {}).values() if v]
+        lines.append(
+            f"| {int(n):,} | {row['csv_mb']:,.0f} | {row['import_real'].get('sessions', 0):,} | {cell('duckdb_csv')} "
+            f"| {cell('import_real')} | {row['import_vs_duckdb']:.2f}× | {cell('report_real')} "
+            f"| {f'{max(peaks):,.0f}' if peaks else '–'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.runner.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["1e4", "1e5", "1e6"], help="numbers of sessions, e.g. 1e4 1e6")
     parser.add_argument("--no-report", action="store_true", help="skip the whole-report measurement")
     parser.add_argument("--force", action="store_true", help="measure sizes again even if recorded")
+    parser.add_argument("--real", action="store_true", help="sizes are events of a tiled REES46 log (make bench-real)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
@@ -311,7 +450,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args.child, args.n, Path(args.dir))
         return 0
-    run([int(float(s)) for s in args.sizes], not args.no_report, args.force)
+    sizes = [int(float(s)) for s in args.sizes]
+    if args.real:
+        run_real(sizes, not args.no_report, args.force)
+    else:
+        run(sizes, not args.no_report, args.force)
     return 0
 
 
