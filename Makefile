@@ -11,6 +11,7 @@ RUN ?= default
 PARAMS ?=
 SCENARIO ?=
 ONLY ?=
+FORCE ?=
 DATA ?=
 EVENT_LOG ?=
 MAPPING ?=
@@ -30,6 +31,7 @@ help: ## show this help
 	@echo
 	@echo "Examples:"
 	@echo "  make report                                   # default run: reports/default/index.html"
+	@echo "  make report FORCE=1                           # run every notebook again, even those up to date"
 	@echo "  make report RUN=big PARAMS=\"n_sessions=1000000 seed=7\""
 	@echo "  make report RUN=tm SCENARIO=time_matters"
 	@echo "  make report RUN=mine DATA=path/to/raw_tables"
@@ -56,9 +58,9 @@ $(STAMP): requirements.lock
 venv: $(STAMP) ## create .venv and install the project (done by every target that needs it)
 
 .PHONY: report
-report: $(STAMP) ## run every notebook and render HTML into reports/<RUN>/ (default: reports/default/)
+report: $(STAMP) ## run the notebooks whose inputs changed (FORCE=1: all) and render HTML into reports/<RUN>/
 	$(BIN)/python -m helpers.runner.report --run "$(RUN)" --params "$(PARAMS)" \
-	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") \
+	  $(if $(SCENARIO),--scenario "$(SCENARIO)") $(if $(ONLY),--only "$(ONLY)") $(if $(FORCE),--force) \
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")

@@ -54,6 +54,75 @@ def _recorded(data_root, run):
     return json.loads((data_root / run / "results" / "01_tiny.json").read_text())["n"]
 
 
+READER = """
+from helpers.analysis import results
+results.save(run, "02_tiny", {"n": results.load(run, "01_tiny")["n"] * 10 + m})
+"""
+
+
+def _reader(folder):
+    """02_tiny: reads what 01_tiny recorded (READS_FROM) and has a parameter of its own, ``m``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = 'run: str = "default"  # name of the run\nm: int = 0  # added to ten times 01\'s number'
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Reader"),
+        nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(READER),
+    ]
+    nbformat.write(nb, folder / "02_tiny.ipynb")
+
+
+def _record(reports, run="a"):
+    return json.loads((reports / run / "run.json").read_text())
+
+
+def test_a_rerun_reuses_what_is_up_to_date_and_runs_exactly_what_changed(tiny, capsys):
+    data, reports = tiny
+    _reader(paths.NOTEBOOKS_DIR)
+    report.execute("a", overrides="n=1")
+    assert _record(reports)["reused"] == [] and "runs: no earlier result to reuse" in capsys.readouterr().out
+    report.execute("a", overrides="n=1")  # nothing changed: both reused, nothing executed
+    assert _record(reports)["reused"] == ["01_tiny", "02_tiny"] and _record(reports)["ran_now"] == []
+    assert "01_tiny up to date" in capsys.readouterr().out
+    report.execute("a", overrides="n=1 m=3")  # a parameter of 02 only
+    out = capsys.readouterr().out
+    assert _record(reports)["ran_now"] == ["02_tiny"] and "02_tiny runs: parameter m changed" in out
+    report.execute("a", overrides="n=2 m=3")  # 01's parameter: 01 reruns, and 02 because 01's record changed
+    out = capsys.readouterr().out
+    assert _record(reports)["ran_now"] == ["01_tiny", "02_tiny"] and "01_tiny results changed" in out
+    reused = (data / "a" / "results" / "02_tiny.json").read_text()
+    record = _record(reports)  # as if a helper 02 imports had been edited, and the page template too
+    record["inputs"]["02_tiny"]["helpers/analysis/results.py"] = "edited"
+    record["page"] = "an older template"
+    (reports / "a" / "run.json").write_text(json.dumps(record))
+    page = (reports / "a" / "01_tiny.html").stat().st_mtime_ns
+    report.execute("a", overrides="n=2 m=3")
+    out = capsys.readouterr().out
+    assert _record(reports)["ran_now"] == ["02_tiny"] and "helpers/analysis/results.py changed" in out
+    assert (reports / "a" / "01_tiny.html").stat().st_mtime_ns != page  # rendered again, not executed
+    report.execute("a", overrides="n=2 m=3", force=True)
+    assert _record(reports)["ran_now"] == ["01_tiny", "02_tiny"] and "runs: forced" in capsys.readouterr().out
+    assert json.loads((data / "a" / "results" / "02_tiny.json").read_text()) == json.loads(reused) == {"n": 23}
+
+
+def test_runs_outside_the_runner_write_a_scratch_copy_that_the_next_report_retires(tiny, capsys, monkeypatch):
+    from helpers.analysis import results
+
+    data, reports = tiny
+    report.execute("a", overrides="n=4")
+    published = (data / "a" / "results" / "01_tiny.json").read_text()
+    monkeypatch.delenv("CLICKSTREAM_RUN_DIR", raising=False)  # as in JupyterLab or papermill called directly
+    results.save("a", "01_tiny", {"n": 99})
+    assert (data / "a" / "results" / "01_tiny.json").read_text() == published  # the published run is untouched
+    assert results.load("a", "01_tiny") == {"n": 99} and results.load_all("a")["01_tiny"] == {"n": 99}
+    assert paths.raw_dir("a") == data / "a" / "raw" and paths.raw_dir("a", write=True) == paths.scratch_dir("a") / "raw"
+    assert "outside `make report`" in capsys.readouterr().out
+    report.execute("a", overrides="n=4")
+    assert "held output of notebooks run outside `make report` (01_tiny)" in capsys.readouterr().out
+    assert not paths.scratch_dir("a").exists() and results.load("a", "01_tiny") == {"n": 4}
+
+
 def test_run_writes_report_html_index_and_results(tiny):
     data, reports = tiny
     report.execute("a", overrides="n=7")
@@ -263,16 +332,17 @@ def _fake_runs(monkeypatch, fail: str | None = None):
 
     log = {}
 
-    def fake(nb, i, total, run, chosen, declared, out_dir, progress):
+    def fake(job, out_dir, progress, reuse):
         start = time.perf_counter()
         time.sleep(0.2)
-        log[nb.stem] = (start, time.perf_counter())
-        if nb.stem == fail:
-            raise ReportError(f"{nb.stem} failed on purpose")
-        return 0.2
+        log[job.nb.stem] = (start, time.perf_counter())
+        if job.nb.stem == fail:
+            raise ReportError(f"{job.nb.stem} failed on purpose")
+        return schedule.Outcome(0.2, False, [], {})
 
     monkeypatch.setattr(schedule, "run_one", fake)
     monkeypatch.setattr(kernels, "warm_pool", lambda notebooks: contextlib.nullcontext())  # no kernels here
+    monkeypatch.setattr(schedule, "likely_reused", lambda *args: set())
     return log
 
 

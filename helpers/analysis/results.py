@@ -203,37 +203,50 @@ def truth_covered(rows: list[TruthRow] | None) -> bool | None:
 
 
 def save(run: str, notebook: str, values: Record | dict) -> None:
-    """Write ``data/<run>/results/<notebook>.json``."""
-    write_json(values.to_json() if isinstance(values, Record) else values, paths.results_dir(run) / f"{notebook}.json")
+    """Write ``data/<run>/results/<notebook>.json`` (outside the report runner: the run's scratch copy)."""
+    path = paths.result_file(run, notebook, write=True)
+    write_json(values.to_json() if isinstance(values, Record) else values, path)
+    if paths.outside_runner():
+        print(f"Saved to {path}: outside `make report` the published run data/{run}/ is left as it was.")
 
 
-def _types() -> dict[str, type]:
-    from helpers.analysis.conversion import ConversionResult
-    from helpers.analysis.purchase_styles import StylesResult
-    from helpers.analysis.spend import SpendResult
-    from helpers.analysis.strategy import StrategyResult
-
-    return {cls.NOTEBOOK: cls for cls in (ConversionResult, SpendResult, StylesResult, StrategyResult)}
+# Each notebook's result type, by module and class name: imported only when that result is read, so a
+# notebook that saves its own result does not depend on (and is not rerun for) the other analyses' code.
+RESULT_TYPES = {
+    "03_conversion": ("helpers.analysis.conversion", "ConversionResult"),
+    "04_spend": ("helpers.analysis.spend", "SpendResult"),
+    "05_purchase_style": ("helpers.analysis.purchase_styles", "StylesResult"),
+    "06_strategy": ("helpers.analysis.strategy", "StrategyResult"),
+}
 
 
 def typed(notebook: str, data: dict):
     """A recorded JSON as its analysis's result type; notebooks without one (01, 02) stay dicts."""
-    cls = _types().get(notebook)
-    return cls.from_json(data) if cls else data
+    import importlib
+
+    if notebook not in RESULT_TYPES:
+        return data
+    module, name = RESULT_TYPES[notebook]
+    return getattr(importlib.import_module(module), name).from_json(data)
 
 
 def load(run: str, notebook: str):
     """The result a notebook recorded (typed where the notebook has a result type); a clear error if absent."""
-    path = paths.results_dir(run) / f"{notebook}.json"
+    path = paths.result_file(run, notebook)
     if not path.exists():
         raise FileNotFoundError(f"no results from {notebook} for run '{run}' ({path}); run that notebook first")
     return typed(notebook, read_json(path))
 
 
 def load_all(run: str) -> dict:
-    """All recorded results of a run, keyed by notebook name, typed where possible."""
-    folder = paths.results_dir(run)
-    return {p.stem: typed(p.stem, read_json(p)) for p in sorted(folder.glob("*.json"))}
+    """All recorded results of a run, keyed by notebook name, typed where possible (outside the runner,
+    a notebook's scratch record replaces its published one)."""
+    files = {p.stem: p for p in sorted((paths.data_root() / run / "results").glob("*.json"))}
+    if not paths.outside_runner():
+        files = {p.stem: p for p in sorted(paths.results_dir(run).glob("*.json"))}
+    else:
+        files |= {p.stem: p for p in sorted((paths.scratch_dir(run) / "results").glob("*.json"))}
+    return {name: typed(name, read_json(p)) for name, p in files.items()}
 
 
 def truth(run: str) -> dict | None:

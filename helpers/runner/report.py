@@ -25,8 +25,8 @@ from helpers.data.files import data_fingerprint, share_tree
 from helpers.data.ingest import preflight
 from helpers.errors import ParameterError, ReportError
 from helpers.runner import params as params_mod
-from helpers.runner.run_record import mark_stale_pages, previous_timings, write_run_record
-from helpers.runner.schedule import run_all, say
+from helpers.runner.run_record import mark_stale_pages, previous_timings, read_record, write_run_record
+from helpers.runner.schedule import Reuse, run_all, say
 from helpers.runner.staging import env_set, link_copy, run_lock, swap_in
 
 
@@ -50,8 +50,14 @@ def execute(
     overrides: str | dict | None = None,
     only: list[str] | None = None,
     progress: bool | None = None,
+    force: bool = False,
 ) -> Path:
-    """Run the notebooks of one run; return ``reports/<run>/``. Raises on any failure."""
+    """Run the notebooks of one run; return ``reports/<run>/``. Raises on any failure.
+
+    A notebook whose inputs (``freshness.inputs``) are as the run's last record says is not
+    executed again: its executed copy, page and outputs are reused. ``force`` runs every notebook;
+    ``only`` runs the chosen ones whatever changed and keeps the others as they are.
+    """
 
     params_mod.check_run_name(run)
     all_notebooks = numbered_notebooks()
@@ -74,24 +80,32 @@ def execute(
     failed_dir = paths.reports_root() / f"{run}.failed"
 
     with run_lock(run):
-        if only:
-            if not data_final.exists():
-                raise ReportError(
-                    f"--only needs an earlier full run '{run}' in {data_final}; run it without --only first"
-                )
+        if only and not data_final.exists():
+            raise ReportError(f"--only needs an earlier full run '{run}' in {data_final}; run it without --only first")
+        previous = read_record(reports_final) if data_final.exists() and not force else {}
+        if only or previous:
             link_copy(data_final, data_stage)
             link_copy(reports_final, reports_stage)
         data_stage.mkdir(parents=True, exist_ok=True)
         reports_stage.mkdir(parents=True, exist_ok=True)
         timings = previous_timings(reports_stage)
         started = datetime.now(UTC)
+        reuse = Reuse(
+            inputs=previous.get("inputs", {}),
+            page=previous.get("page"),
+            always={nb.stem for nb in notebooks} if only else set(),
+            force=force,
+        )
         say(f"run '{run}': {len(notebooks)} notebook(s) -> {reports_final}")
         try:
             with env_set(CLICKSTREAM_RUN_DIR=str(data_stage)):
-                timings.update(run_all(notebooks, run, chosen, declared, reports_stage, progress))
+                outcomes = run_all(notebooks, run, chosen, declared, reports_stage, progress, reuse)
+            timings.update({name: o.seconds for name, o in outcomes.items() if not o.reused})
             effective = {k: params_mod.default_value(v) for k, v in declared.items() if k != "run"} | chosen
             ran = {
-                nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]} for nb in notebooks
+                nb.stem: {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]}
+                for nb in notebooks
+                if not outcomes[nb.stem].reused
             }
             record = write_run_record(
                 reports_stage,
@@ -102,7 +116,9 @@ def execute(
                 started,
                 data_fingerprint(data_stage / "raw"),
                 ran,
-                partial=bool(only),
+                partial=bool(only) or bool(previous),
+                outcomes=outcomes,
+                only=bool(only),
             )
             mark_stale_pages(reports_stage, run, record)
             from helpers.presentation.frontpage import write_index
@@ -122,8 +138,23 @@ def execute(
         shutil.rmtree(failed_dir, ignore_errors=True)
         swap_in(data_stage, data_final)
         swap_in(reports_stage, reports_final)
+        retire_scratch(run)
     say(f"done: {reports_final / 'index.html'}")
     return reports_final
+
+
+def retire_scratch(run: str) -> None:
+    """Remove what notebooks run outside the runner wrote for ``run`` (``paths.scratch_dir``), saying what it was,
+    so notebooks opened next read the report just published rather than an older scratch copy."""
+    scratch = paths.scratch_dir(run)
+    if not scratch.exists():
+        return
+    held = sorted(p.stem for p in (scratch / "results").glob("*.json")) or sorted(p.name for p in scratch.iterdir())
+    shutil.rmtree(scratch, ignore_errors=True)
+    say(
+        f"note: {scratch} held output of notebooks run outside `make report` ({', '.join(held) or 'empty'}); "
+        "it is not part of this report and was removed, so notebooks opened now read this report's data"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,11 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="", help="built-in mapping for --event-log: rees46, retailrocket, ga4")
     parser.add_argument("--session-table", default="", help="a table with one row per session (CSV or Parquet)")
     parser.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 03,04")
+    parser.add_argument("--force", action="store_true", help="run every notebook, even those that are up to date")
     args = parser.parse_args(argv)
     overrides = params_from_args(args)
     only = [o for o in args.only.split(",") if o.strip()] or None
     try:
-        execute(args.run, args.scenario or None, overrides, only)
+        execute(args.run, args.scenario or None, overrides, only, force=args.force)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -13,8 +13,16 @@ from pathlib import Path
 
 from helpers.data.files import atomic_path, write_json
 from helpers.presentation import website
-from helpers.runner import kernels
+from helpers.runner import freshness, kernels
 from helpers.runner.schedule import stale_after
+
+
+def read_record(folder: Path) -> dict:
+    """The ``run.json`` of a reports folder, or {} when there is none (or it cannot be read)."""
+    try:
+        return json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def previous_timings(reports_stage: Path) -> dict:
@@ -34,8 +42,11 @@ def write_run_record(
     fingerprint: str,
     ran: dict[str, dict],
     partial: bool,
+    outcomes: dict | None = None,
+    only: bool = False,
 ) -> dict:
-    """``run.json``: what ran in this call with which parameters, every page's last run, and which pages are stale."""
+    """``run.json``: what ran in this call with which parameters, every page's last run, which pages are stale,
+    and for each notebook what it depends on (``inputs``) and whether it was reused or why it ran (``why``)."""
     previous = json.loads((folder / "run.json").read_text()) if partial and (folder / "run.json").exists() else {}
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     pages = dict(previous.get("notebooks", {}))
@@ -46,13 +57,20 @@ def write_run_record(
             "seconds": timings.get(name),
             "peak_mb": kernels.PEAK_MB.pop(name, None),  # the kernel's peak resident memory
         }
-    stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if partial else []
+    stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if only else []
+    outcomes = outcomes or {}
+    inputs = dict(previous.get("inputs", {})) | {name: o.inputs for name, o in outcomes.items()}
+    why = {name: "; ".join(o.why) if not o.reused else "up to date: reused" for name, o in outcomes.items()}
     record = {
         "run": run,
         "scenario": scenario,
         "data_fingerprint": fingerprint,
         "parameters": chosen,
         "ran_now": sorted(ran),
+        "reused": sorted(name for name, o in outcomes.items() if o.reused),
+        "why": why,
+        "inputs": inputs,
+        "page": freshness.page(),
         "notebooks": pages,
         "stale": stale,
         "started_utc": started.isoformat(timespec="seconds"),

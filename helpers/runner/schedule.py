@@ -8,11 +8,13 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import papermill
@@ -21,7 +23,7 @@ from helpers import paths
 from helpers.data.files import data_fingerprint
 from helpers.errors import ReportError
 from helpers.presentation import website
-from helpers.runner import kernels
+from helpers.runner import freshness, kernels
 
 _SAY_LOCK = threading.Lock()
 
@@ -38,6 +40,8 @@ PARALLEL_NOTEBOOKS = 3  # 03, 04 and 05 read only the gold table, so they run si
 
 # Which notebooks read what another one wrote (by number): rerunning one makes these stale.
 READS_FROM = {"01": set(), "02": {"01"}, "03": {"02"}, "04": {"02"}, "05": {"02"}, "06": {"02", "03", "04", "05"}}
+# What each notebook writes in the run's data folder besides results/<notebook>.json (cleared before it reruns).
+WRITES = {"01": ("raw",), "02": ("gold",), "06": ("experiment", "figures")}
 
 
 def needs(nb: str, present: list[str]) -> set[str]:
@@ -64,27 +68,79 @@ def stale_after(rerun: set[str], known: set[str]) -> set[str]:
     return stale
 
 
+@dataclass
+class Reuse:
+    """What the last run of these notebooks left to reuse, and whether reuse is allowed.
+
+    ``inputs`` and ``page`` are what ``run.json`` recorded (``freshness.inputs`` per notebook and
+    the page template's hash); ``always`` names notebooks that run whatever changed (``--only``);
+    ``force`` runs every notebook.
+    """
+
+    inputs: dict[str, dict] = field(default_factory=dict)
+    page: str | None = None
+    always: set[str] = field(default_factory=set)
+    force: bool = False
+
+
+@dataclass
+class Outcome:
+    """One notebook in one run: its seconds, whether its last output was reused, and why it ran."""
+
+    seconds: float
+    reused: bool
+    why: list[str]
+    inputs: dict[str, str]
+
+
+def likely_reused(notebooks: list[Path], reuse: Reuse, present: list[str], chosen: dict, declared: dict) -> set[str]:
+    """Notebooks whose own source, helpers, parameters and environment are unchanged and whose upstream
+    notebooks are likely reused too: no kernel is warmed for them (a wrong guess only costs a cold start)."""
+    if reuse.force:
+        return set()
+    likely: set[str] = set()
+    for nb in notebooks:
+        before = reuse.inputs.get(nb.stem)
+        upstream = {p for p in present if p[:2] in READS_FROM.get(nb.name[:2], set())}
+        if nb.stem in reuse.always or not before or not upstream <= likely:
+            continue
+        now = freshness.inputs(nb, own_parameters(nb, chosen, declared), Path(os.devnull), [])
+        if all(before.get(k) == v for k, v in now.items()):
+            likely.add(nb.stem)
+    return likely
+
+
+def own_parameters(nb: Path, chosen: dict, declared: dict) -> dict:
+    """The chosen parameters that notebook ``nb`` declares."""
+    return {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]}
+
+
 def run_all(
-    notebooks: list[Path], run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool
-) -> dict[str, float]:
-    """Run ``notebooks``, each as soon as those it reads from are done; return seconds by notebook.
+    notebooks: list[Path],
+    run: str,
+    chosen: dict,
+    declared: dict,
+    out_dir: Path,
+    progress: bool,
+    reuse: Reuse | None = None,
+) -> dict[str, Outcome]:
+    """Run ``notebooks``, each as soon as those it reads from are done, reusing what is up to date.
 
     After a failure nothing new starts; the ones already running finish, then the first error is raised.
     """
-    present = [nb.name for nb in notebooks]
+    reuse = reuse or Reuse(force=True)
+    present = [nb.stem for nb in notebooks]
     order = {nb.stem: i for i, nb in enumerate(notebooks, 1)}
-    pending, running, done, timings, failure = list(notebooks), {}, set(), {}, None
-    with kernels.warm_pool(notebooks), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+    pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
+    warm = [nb for nb in notebooks if nb.stem not in likely_reused(notebooks, reuse, present, chosen, declared)]
+    with kernels.warm_pool(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         while pending or running:
             ready = [nb for nb in pending if needs(nb.name, present) <= done] if failure is None else []
             for nb in ready:
                 pending.remove(nb)
                 alone = len(ready) == 1 and not running  # a progress bar only when nothing else prints
-                running[
-                    pool.submit(
-                        run_one, nb, order[nb.stem], len(notebooks), run, chosen, declared, out_dir, progress and alone
-                    )
-                ] = nb
+                job = Job(nb, order[nb.stem], len(notebooks), run, own_parameters(nb, chosen, declared), present)
+                running[pool.submit(run_one, job, out_dir, progress and alone, reuse)] = nb
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -93,23 +149,42 @@ def run_all(
                 if future.exception() is not None:
                     failure = failure or future.exception()
                 else:
-                    timings[nb.stem] = future.result()
+                    outcomes[nb.stem] = future.result()
                     done.add(nb.name[:2])
     if failure is not None:
         raise failure
-    return timings
+    return outcomes
 
 
-def run_one(
-    nb: Path, i: int, total: int, run: str, chosen: dict, declared: dict, out_dir: Path, progress: bool
-) -> float:
-    own = {k: v for k, v in chosen.items() if nb.stem in declared[k]["notebooks"]}
-    if "run" in declared and nb.stem in declared["run"]["notebooks"]:
-        own["run"] = run
-    out_nb = out_dir / nb.name
+@dataclass
+class Job:
+    """One notebook to run in one run: its place in the order, its parameters, the run's notebooks."""
+
+    nb: Path
+    i: int
+    total: int
+    run: str
+    own: dict
+    present: list[str]
+
+
+def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
+    """Execute and render one notebook, or reuse its last output when nothing it depends on changed."""
+    nb, run_dir = job.nb, Path(os.environ.get("CLICKSTREAM_RUN_DIR", ""))
+    own = dict(job.own, **({"run": job.run} if "run" in notebook_parameters(nb) else {}))
+    now = freshness.inputs(nb, job.own, run_dir, job.present)
+    why = ["forced"] if reuse.force else (["chosen with ONLY"] if nb.stem in reuse.always else [])
+    why = why or freshness.changes(reuse.inputs.get(nb.stem), now)
+    out_nb, page = out_dir / nb.name, out_dir / f"{nb.stem}.html"
+    if not why and out_nb.exists() and page.exists():
+        if reuse.page != freshness.page():
+            _render(out_nb, page, job, run_dir)
+        say(f"[{job.i}/{job.total}] {nb.stem} up to date")
+        return Outcome(0.0, True, [], now)
     out_nb.unlink(missing_ok=True)  # may be a hard link to the previous report
-    (out_dir / f"{nb.stem}.html").unlink(missing_ok=True)
-    say(f"[{i}/{total}] {nb.stem} ...")
+    page.unlink(missing_ok=True)
+    clear_outputs(run_dir, nb.stem)
+    say(f"[{job.i}/{job.total}] {nb.stem} runs: {'; '.join(why) or 'its last output is missing'}")
     t0 = time.perf_counter()
     try:
         with kernels.measuring(nb.stem):
@@ -123,16 +198,38 @@ def run_one(
                 kernel_manager_class="helpers.runner.kernels.WarmKernelManager",  # started in the notebooks folder
             )
     except papermill.PapermillExecutionError as exc:
-        where = paths.reports_root() / f"{run}.failed" / nb.name
+        where = paths.reports_root() / f"{job.run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
     seconds = time.perf_counter() - t0
-    fingerprint = data_fingerprint(Path(os.environ.get("CLICKSTREAM_RUN_DIR", "")) / "raw")
-    website.render_notebook(
-        out_nb, out_dir / f"{nb.stem}.html", run, {k: v for k, v in own.items() if k != "run"}, fingerprint
-    )
+    _render(out_nb, page, job, run_dir)
     peak = kernels.PEAK_MB.get(nb.stem)
-    say(f"[{i}/{total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
-    return round(seconds, 2)
+    say(f"[{job.i}/{job.total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
+    now = freshness.inputs(nb, job.own, run_dir, job.present)  # an input it also writes (none today) is seen
+    return Outcome(round(seconds, 2), False, why, now)
+
+
+def clear_outputs(run_dir: Path, stem: str) -> None:
+    """Remove what notebook ``stem`` wrote in the (staged) run folder, so nothing of its last run survives a rerun.
+
+    The staged folder holds hard links to the published run: removing them leaves that run intact.
+    """
+    import shutil
+
+    (run_dir / "results" / f"{stem}.json").unlink(missing_ok=True)
+    for name in WRITES.get(stem[:2], ()):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+
+
+def _render(out_nb: Path, page: Path, job: Job, run_dir: Path) -> None:
+    website.render_notebook(out_nb, page, job.run, job.own, data_fingerprint(run_dir / "raw"))
+
+
+@functools.cache
+def notebook_parameters(nb: Path) -> frozenset[str]:
+    """Names the notebook's ``parameters`` cell declares."""
+    from helpers.runner import params
+
+    return frozenset(params.declared([nb]))
 
 
 class NotebookFailed(ReportError):
