@@ -90,6 +90,10 @@ validate: $(STAMP) ## score the verdicts against the simulator's truth over a gr
 bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, into reports/bench/ (SIZES="1e5 1e6 1e7")
 	$(BIN)/python -m helpers.runner.bench --sizes $(SIZES)
 
+.PHONY: bench-reruns
+bench-reruns: $(STAMP) ## what a rerun costs against a cold report, and the cold report's CPU against one process
+	$(BIN)/python -m helpers.runner.bench_reruns
+
 .PHONY: bench-real
 bench-real: $(STAMP) ## REES46-shaped logs (shared sample tiled): import and report s, MB vs DuckDB alone (EVENTS="1e6 1e7")
 	$(BIN)/python -m helpers.runner.bench --real --sizes $(EVENTS)

@@ -81,8 +81,13 @@ def _module_imports(path: Path) -> frozenset[str]:
     return frozenset(_imported(ast.parse(path.read_text(encoding="utf-8"))))
 
 
-def helper_files(modules: set[str]) -> set[Path]:
+def helper_files(modules: set[str] | frozenset[str]) -> set[Path]:
     """Every file of ``helpers`` reached from ``modules`` through imports (packages' ``__init__`` included)."""
+    return set(_helper_files(frozenset(modules)))
+
+
+@functools.cache
+def _helper_files(modules: frozenset[str]) -> frozenset[Path]:
     seen: set[Path] = set()
     todo = list(modules)
     while todo:
@@ -93,7 +98,7 @@ def helper_files(modules: set[str]) -> set[Path]:
             if path is not None and path not in seen:
                 seen.add(path)
                 todo.extend(_module_imports(path))
-    return seen
+    return frozenset(seen)
 
 
 def notebook_modules(nb: Path) -> set[str]:

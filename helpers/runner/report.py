@@ -121,11 +121,12 @@ def execute(
                 only=bool(only),
             )
             mark_stale_pages(reports_stage, run, record)
-            from helpers.presentation.frontpage import write_index
-            from helpers.presentation.website import write_assets
+            if ran or not previous or previous.get("page") != record["page"]:  # else the site is as it was
+                from helpers.presentation.frontpage import write_index
+                from helpers.presentation.website import write_assets
 
-            write_assets(reports_stage, run)
-            write_index(run, reports_stage, data_stage)
+                write_assets(reports_stage, run)
+                write_index(run, reports_stage, data_stage)
             share_tree(reports_stage)
             share_tree(data_stage)
         except BaseException:

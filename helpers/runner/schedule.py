@@ -132,7 +132,8 @@ def run_all(
     present = [nb.stem for nb in notebooks]
     order = {nb.stem: i for i, nb in enumerate(notebooks, 1)}
     pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
-    warm = [nb for nb in notebooks if nb.stem not in likely_reused(notebooks, reuse, present, chosen, declared)]
+    likely = likely_reused(notebooks, reuse, present, chosen, declared)
+    warm = [nb for nb in notebooks if nb.stem not in likely]
     with kernels.warm_pool(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         while pending or running:
             ready = [nb for nb in pending if needs(nb.name, present) <= done] if failure is None else []

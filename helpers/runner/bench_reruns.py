@@ -1,0 +1,125 @@
+"""What a rerun costs: the default report cold, again with nothing changed, after a 06-only parameter,
+after an edit to a helper 04 imports, and forced; and the cold report's CPU against the same analyses
+called in one plain Python process.
+
+Usage::
+
+    python -m helpers.runner.bench_reruns                  # 100,000 sessions; prints the ratios
+    python -m helpers.runner.bench_reruns --sessions 20000
+
+Every figure is a ratio measured in the same run on the same machine (machines differ by 2-3x).
+The edited helper is simulated by changing the hash ``run.json`` recorded for it, which is what the
+runner compares; the source tree is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from helpers import paths
+
+EDITED_HELPER = "helpers/analysis/spend.py"  # read by 04, and by 06 through its typed results
+
+
+def _report(params: str, env: dict, force: bool = False) -> dict:
+    """One ``make report`` equivalent in a child process: wall seconds, CPU seconds of it and its kernels."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    cmd = [sys.executable, "-m", "helpers.runner.report", "--run", "bench", "--params", params]
+    subprocess.run(cmd + (["--force"] if force else []), env=env, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": round(time.perf_counter() - t0, 2), "cpu": round(cpu, 2)}
+
+
+def _pretend_edited(reports: Path, helper: str) -> None:
+    record_path = reports / "bench" / "run.json"
+    record = json.loads(record_path.read_text())
+    for inputs in record["inputs"].values():
+        if helper in inputs:
+            inputs[helper] = "edited"
+    record_path.write_text(json.dumps(record))
+
+
+def in_process_cpu(n_sessions: int) -> float:
+    """CPU seconds of 01-06's computing called in one Python process (simulate, gold, the four analyses)."""
+    code = f"""
+import resource, tempfile, pathlib
+from helpers.analysis import conversion, purchase_styles, spend, strategy, validate
+from helpers.data.gold import build_gold
+from helpers.data.simulate import SimConfig, simulate_to_parquet
+from helpers.runner import params
+t0 = resource.getrusage(resource.RUSAGE_SELF)
+d = pathlib.Path(tempfile.mkdtemp())
+truth = simulate_to_parquet(SimConfig(n_sessions={n_sessions}, seed=42), d / "raw")
+build_gold(d / "raw", d / "gold")
+found = {{n: m.analyse(d / "gold", validate.settings(n, 42), truth) for n, m in validate.ANALYSES.items()}}
+s = strategy.Settings.pick({{**params.notebook_defaults("06_strategy"), "seed": 42}})
+strategy.analyse(d / "gold", found, s, truth, d / "experiment")
+t1 = resource.getrusage(resource.RUSAGE_SELF)
+print(t1.ru_utime - t0.ru_utime + t1.ru_stime - t0.ru_stime)
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
+def measure(n_sessions: int) -> dict:
+    """Every rerun of one report and its ratio to the cold run."""
+    base = f"n_sessions={n_sessions}"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = dict(os.environ, CLICKSTREAM_DATA_ROOT=str(root / "data"), CLICKSTREAM_REPORTS_ROOT=str(root / "reports"))
+        env.pop("CLICKSTREAM_RUN_DIR", None)
+        steps = {"cold": _report(base, env)}
+        steps["nothing changed"] = _report(base, env)
+        steps["06-only parameter"] = _report(f"{base} relative_mde=0.15", env)
+        _pretend_edited(root / "reports", EDITED_HELPER)
+        steps[f"{EDITED_HELPER} edited"] = _report(f"{base} relative_mde=0.15", env)
+        steps["forced"] = _report(f"{base} relative_mde=0.15", env, force=True)
+    steps["in-process analyses"] = {"wall": None, "cpu": in_process_cpu(n_sessions)}
+    return steps
+
+
+TARGETS = {"nothing changed": 0.05, "06-only parameter": 0.25, f"{EDITED_HELPER} edited": 0.40}
+
+
+def table(steps: dict) -> str:
+    cold = steps["cold"]
+    lines = ["| step | wall s | CPU s | wall ÷ cold | target |", "|---|---:|---:|---:|---|"]
+    for name, s in steps.items():
+        if s["wall"] is None:
+            continue
+        target = {"forced": "cold ≤ 1.1 × forced"}.get(name, f"≤ {TARGETS[name]:.0%}" if name in TARGETS else "")
+        lines.append(f"| {name} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['wall'] / cold['wall']:.0%} | {target} |")
+    ratio = cold["cpu"] / steps["in-process analyses"]["cpu"]
+    lines += [
+        "",
+        f"Cold report ÷ forced rerun (wall): {cold['wall'] / steps['forced']['wall']:.2f} (target ≤ 1.1).",
+        f"Cold report CPU ({cold['cpu']:.1f} s, kernels included) ÷ the same computing in one process "
+        f"({steps['in-process analyses']['cpu']:.1f} s): {ratio:.2f} (target ≤ 1.5).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--out", default=str(paths.reports_root() / "bench" / "reruns.md"))
+    args = parser.parse_args(argv)
+    text = f"Reruns at {args.sessions:,} sessions ({os.cpu_count()} cores)\n\n" + table(measure(args.sessions))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
