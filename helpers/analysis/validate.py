@@ -487,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     runs, t0 = [], time.perf_counter()
     # each world draws its own seeds, so the worlds are independent replications
     seeds = {n: max(args.seeds, args.default_seeds) if n in COVERAGE_WORLDS else args.seeds for n in names}
+    if CLUSTER_WORLD in seeds:  # its coverage is the one clustering is judged by: twice the seeds
+        seeds[CLUSTER_WORLD] *= 2
     grid = [(n, 1000 * list(WORLDS).index(n) + s) for n in names for s in range(1, seeds[n] + 1)]
     for i, (name, seed) in enumerate(grid, 1):
         with tempfile.TemporaryDirectory() as tmp:
