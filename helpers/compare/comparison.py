@@ -372,7 +372,7 @@ def verdict(nb: str, result) -> str:
         calls = ", ".join(f"{FEATURE_WORDS.get(c.feature, c.feature)} {c.verdict}" for c in v.calls())
         return calls + ("; behaviour explains little" if v.explains_little else "")
     above = "above" if v.behaviour_above_chance else "not above"
-    return f"browsing {v.browsing}; behaviour-only classifier {above} chance"
+    return f"browsing {v.browsing}; browsing classifier {above} chance"
 
 
 def answers(run: Run) -> dict[str, results.Answer]:

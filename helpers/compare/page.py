@@ -35,6 +35,12 @@ def nav_html(found: Comparison) -> str:
     return f'<nav class="site-nav" aria-label="Report pages">{body}</nav>'
 
 
+def _pages(conclusions) -> str:
+    """'03 and 04': the notebooks (by number) of ``conclusions``."""
+    numbers = [c.page[:2] for c in conclusions]
+    return ", ".join(numbers[:-1]) + (" and " if len(numbers) > 1 else "") + numbers[-1] if numbers else ""
+
+
 def summary_html(found: Comparison) -> str:
     """Four numbers an analyst reads first: what differs beyond chance, and what changed."""
     tested = [m for m in found.metrics if m.diff.lo is not None]
@@ -45,7 +51,7 @@ def summary_html(found: Comparison) -> str:
     moved = [d for d in scored if d.drift.psi >= stats.PSI_MOVED]
     cells = [
         ("metrics that differ beyond chance", f"{len(flagged)} of {len(tested)}", "95 % CI of B - A excludes 0"),
-        ("verdicts that changed", f"{len(changed)} of {len(found.conclusions)}", "03, 04 and 05"),
+        ("verdicts that changed", f"{len(changed)} of {len(found.conclusions)}", _pages(changed) or "none"),
         ("recommendations that changed", f"{len(recs)} of {len(found.recommendations)}", "appeared, gone, status"),
         ("gold columns that moved", f"{len(moved)} of {len(scored)}", f"PSI ≥ {stats.PSI_MOVED:g}"),
     ]
