@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import paths
+from helpers.data import duck
 from helpers.data.event_log import MAX_UNPARSED_SHARE, import_event_log
 from helpers.data.ingest import import_data, preflight
 from helpers.data.mapping import load_mapping
@@ -293,3 +294,34 @@ def test_the_benchmark_tiles_the_sample_with_new_session_and_user_ids(tmp_path):
     assert first["user_session"].nunique() == sample["user_session"].nunique()
     counts = import_event_log(out, load_mapping(preset="rees46"), tmp_path / "raw")
     assert counts["events"] == 1000 and counts["orders"] >= 3
+
+
+def test_the_events_file_is_written_in_event_id_order_numbered_by_session_time_and_type(plain):
+    events = pd.read_parquet(plain[0] / "events.parquet")
+    assert events["event_id"].tolist() == list(range(1, len(events) + 1))
+    keys = list(events[["session_id", "ts", "event_type"]].itertuples(index=False, name=None))
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\r\n1,2\r\n3,4\r\n",  # CRLF
+        "a,b\r1,2\r3,4\r",  # CR alone
+        'a,b\n"x,\ny",2\n"q""z",3\n',  # quoted delimiter, line break and quote
+        "a;b\n'x;y';2\n",  # semicolons, single quotes
+        "a,b\n1,2\n3,4,5\n6\n",  # rows with too many and too few fields
+    ],
+)
+def test_a_csv_read_with_its_sniffed_dialect_written_out_reads_the_same_rows(tmp_path, text):
+    log = tmp_path / "log.csv"
+    log.write_text(text, encoding="utf-8", newline="")
+    pinned = duck.log_source_sql([log])
+    assert "auto_detect=false" in pinned  # the sniffed dialect is written out
+    sniffing = (
+        f"read_csv([{duck.literal(str(log))}], all_varchar = true, header = true, null_padding = false, "
+        "strict_mode = true, ignore_errors = true, store_rejects = true)"
+    )
+    assert duck.connect().execute(f"SELECT * FROM {pinned}").fetchall() == (
+        duck.connect().execute(f"SELECT * FROM {sniffing}").fetchall()
+    )

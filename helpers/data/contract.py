@@ -26,6 +26,13 @@ from helpers.data.schema import COLUMNS, EVENT_TYPES, KEYS, TABLES, UNKNOWN_FILL
 from helpers.errors import DataContractError
 
 TZ_SUFFIX = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+VALUE_RULES = (
+    ("order_items", "quantity", "> 0"),
+    ("order_items", "unit_price_usd", ">= 0"),
+    ("orders", "total_usd", ">= 0"),
+    ("products", "price_usd", ">= 0"),
+    ("products", "cost_usd", ">= 0"),
+)
 
 
 def _find(folder: Path, table: str) -> Path:
@@ -171,13 +178,7 @@ def validate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             f"must refer to an existing {parent}.{col} (unknown {parent})",
             f"SELECT DISTINCT c.{col} FROM {table} c ANTI JOIN {parent} p ON c.{col} = p.{col}",
         )
-    for table, col, rule in (
-        ("order_items", "quantity", "> 0"),
-        ("order_items", "unit_price_usd", ">= 0"),
-        ("orders", "total_usd", ">= 0"),
-        ("products", "price_usd", ">= 0"),
-        ("products", "cost_usd", ">= 0"),
-    ):
+    for table, col, rule in VALUE_RULES:
         _rule(con, table, col, f"must be {rule}", f"SELECT {col} FROM {table} WHERE NOT ({col} {rule})")
     _rule(
         con,
@@ -187,6 +188,39 @@ def validate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "SELECT 'event ' || e.event_id || ' at ' || e.ts || ' < ' || s.started_at FROM events e "
         "JOIN sessions s USING (session_id) WHERE e.ts < s.started_at",
     )
+    return counts
+
+
+def validate_derived(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The checks of ``validate`` that can fail on tables built by ``sql/derive_raw_tables.sql``; row counts.
+
+    The rest hold by construction there: keys come from GROUP BY, DENSE_RANK or row_number (unique,
+    and only a session id can be missing), every reference is to a table grouped from the same rows,
+    events start no earlier than their session (its first event), and started_at, ts, total_usd,
+    quantity, unit and product prices are never missing (COALESCE). Checked here: rows exist, no
+    session id is missing (an empty id column), event types, and the signs of quantities and prices.
+    """
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    if counts["sessions"] == 0:
+        raise DataContractError("sessions", None, "table has no rows; nothing to analyse")
+    _rule(
+        con,
+        "sessions",
+        "session_id",
+        "must not be missing",
+        "SELECT '(row ' || rn || ')' FROM (SELECT row_number() OVER () rn, session_id FROM sessions) "
+        "WHERE session_id IS NULL",
+    )
+    allowed = ", ".join(f"'{t}'" for t in EVENT_TYPES)
+    _rule(
+        con,
+        "events",
+        "event_type",
+        f"must be one of {', '.join(EVENT_TYPES)}",
+        f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})",
+    )
+    for table, col, rule in VALUE_RULES:
+        _rule(con, table, col, f"must be {rule}", f"SELECT {col} FROM {table} WHERE NOT ({col} {rule})")
     return counts
 
 
@@ -206,16 +240,23 @@ def normalise_folder(folder: Path, out_dir: Path) -> dict[str, int]:
     return counts
 
 
-def write_views(con: duckdb.DuckDBPyConnection, out_dir: Path) -> None:
-    """Write the five typed views to ``out_dir`` as Parquet, all or nothing."""
+def write_views(con: duckdb.DuckDBPyConnection, out_dir: Path, stored_in_order: tuple[str, ...] = ()) -> None:
+    """Write the five typed views to ``out_dir`` as Parquet in key order, all or nothing.
+
+    Tables named in ``stored_in_order`` are tables already stored in key order: they are written
+    in that order (insertion order kept) instead of being sorted again.
+    """
     out_dir = Path(out_dir)
     stage = out_dir.parent / f".{out_dir.name}-{uuid.uuid4().hex[:8]}"
     stage.mkdir(parents=True)
     try:
         for table in TABLES:
-            order = f" ORDER BY {KEYS[table]}" if table in KEYS else ""
+            order = f" ORDER BY {KEYS[table]}" if table in KEYS and table not in stored_in_order else ""
             target = str(stage / f"{table}.parquet").replace("'", "''")
+            keep = "true" if table in stored_in_order else "false"
+            con.execute(f"SET preserve_insertion_order = {keep}")
             con.execute(f"COPY (SELECT * FROM {table}{order}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute("SET preserve_insertion_order = false")
         out_dir.mkdir(parents=True, exist_ok=True)
         for table in TABLES:
             (stage / f"{table}.parquet").replace(out_dir / f"{table}.parquet")

@@ -9,6 +9,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -53,15 +54,35 @@ def log_source_sql(files: list[Path]) -> str:
     """A table function reading an event log's files: Parquet typed; CSV as text, malformed rows set aside.
 
     A CSV row with the wrong number of fields (a cut-off last line, a stray delimiter) is not read
-    as data: DuckDB skips it and records it in ``reject_errors`` (see ``rejected_rows``).
+    as data: DuckDB skips it and records it in ``reject_errors`` (see ``rejected_rows``). A single
+    CSV's dialect is sniffed once and written out; a folder or glob is left to DuckDB's own sniffing.
     """
     listed = "[" + ", ".join(literal(str(f)) for f in files) + "]"
     if files[0].suffix == ".parquet":
         return f"read_parquet({listed}, union_by_name = true)"
-    return (
-        f"read_csv({listed}, all_varchar = true, header = true, null_padding = false, strict_mode = true, "
-        "ignore_errors = true, store_rejects = true)"
-    )
+    options = "all_varchar = true, header = true, null_padding = false, strict_mode = true, ignore_errors = true"
+    if len(files) == 1:
+        options = _sniffed(files[0], options) or options
+    return f"read_csv({listed}, {options}, store_rejects = true)"
+
+
+def _sniffed(path: Path, options: str) -> str | None:
+    """``options`` with the dialect and columns DuckDB's sniffer finds in ``path`` written out; None if it finds none.
+
+    A read with its dialect written out does not sniff the file again each time a query names it.
+    """
+    head = f"FROM read_csv({literal(str(path))}, "
+    try:
+        with duckdb.connect() as con:
+            prompt = con.execute(f"SELECT Prompt FROM sniff_csv({literal(str(path))}, {options})").fetchone()[0]
+            if not (prompt.startswith(head) and prompt.endswith(");")):
+                return None
+            # a written-out line end '\r\n' reads no row (DuckDB 2.0); left out, every line end is read
+            pinned = re.sub(r"new_line='[^']*', ", "", prompt[len(head) : -2])
+            con.execute(f"DESCRIBE SELECT * FROM read_csv({literal(str(path))}, {pinned})")
+    except duckdb.Error:  # unreadable or empty: reading it as before says why
+        return None
+    return pinned
 
 
 def rejected_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, list[str]]]:

@@ -98,7 +98,7 @@ def import_event_log(
     out_of_order = None if sessionised else _out_of_order(con)
     derive_tables(con, "order_src" if "order_id" in cols else "CAST(ts AS VARCHAR)")
     con.execute("DROP TABLE log; DROP TABLE buys")
-    counts = contract.validate(con)
+    counts = contract.validate_derived(con)
     malformed = {reason: n for reason, (n, _) in rejected.items()}
     provenance = with_provenance(
         con,
@@ -130,7 +130,7 @@ def import_event_log(
             "has_products": "product_id" in cols,
         },
     )
-    contract.write_views(con, out_dir)
+    contract.write_views(con, out_dir, stored_in_order=("events",))  # derive_tables stores events in order
     write_json(provenance, Path(out_dir) / "provenance.json")
     return counts
 
@@ -146,7 +146,10 @@ def _missing(ref: str) -> str:
 
 
 def _value_sql(cols: dict, types: dict, mapping: dict, ts_expr: str) -> dict[str, tuple[str, str]]:
-    """Role -> (SQL of the raw value, SQL of the parsed value, NULL when missing or not parsed)."""
+    """Role -> (SQL of the raw value, SQL of the parsed value, NULL when missing or not parsed).
+
+    Of the missing-value placeholders only 'NaN' parses as a number, so only a NaN is tested for them.
+    """
     out = {"timestamp": (column_expr(cols, "timestamp"), ts_expr)}
     for role, kind in (("price", "DOUBLE"), ("quantity", "BIGINT")):
         if role not in cols:
@@ -158,7 +161,9 @@ def _value_sql(cols: dict, types: dict, mapping: dict, ts_expr: str) -> dict[str
             parsed = f"TRY_CAST(replace({_text(ref)}, ',', '.') AS {kind})"
         else:
             parsed = f"TRY_CAST({_text(ref)} AS {kind})"
-        out[role] = (ref, f"CASE WHEN {_missing(ref)} THEN NULL ELSE {parsed} END")
+        if kind == "DOUBLE":
+            parsed = f"CASE WHEN isnan({parsed}) AND {_missing(ref)} THEN NULL ELSE {parsed} END"
+        out[role] = (ref, parsed)
     return out
 
 
@@ -171,25 +176,37 @@ def _header_test(cols: dict, files: list[Path]) -> str:
 
 
 def _first_pass(con, cols: dict, values: dict, mismatch: str | None, header: str) -> dict:
-    """Pass 1 over the file: rows and rows per event name, missing and unparsed values with examples."""
-    parts = [f"count(*) FILTER (WHERE {header}) AS header_rows"]
-    for raw, parsed in values.values():
-        bad = f"NOT {_missing(raw)} AND ({parsed}) IS NULL"
-        parts += [
-            f"count(*) FILTER (WHERE {_missing(raw)} AND NOT {header})",
-            f"count(*) FILTER (WHERE {bad} AND NOT {header})",
-            f"min({_text(raw)}) FILTER (WHERE {bad} AND NOT {header})",
-            f"max({_text(raw)}) FILTER (WHERE {bad} AND NOT {header})",
+    """Pass 1 over the file: rows and rows per event name, missing and unparsed values with examples.
+
+    Each value is parsed once; whether it is missing (empty or N/A) or does not parse is asked only of
+    the values that gave no result, and whether a time names no zone only of times not ending in ' UTC' or 'Z'.
+    """
+    tokens = ", ".join(duck.literal(t) for t in MISSING_TOKENS)
+    inner = [f"CAST({column_expr(cols, 'event_type')} AS VARCHAR) AS _name", f"{header} AS _hdr"]
+    middle = ["_name", "_hdr"]
+    parts = ["count(*) FILTER (WHERE _hdr) AS header_rows"]
+    for i, (raw, parsed) in enumerate(values.values()):
+        inner += [f"{_text(raw)} AS _t{i}", f"{parsed} AS _v{i}"]
+        missing = f"coalesce(upper(_t{i}) IN ({tokens}), true)"
+        middle += [
+            f"CASE WHEN _v{i} IS NULL THEN {missing} ELSE false END AS _m{i}",
+            f"CASE WHEN _v{i} IS NULL AND NOT {missing} THEN _t{i} END AS _b{i}",
         ]
-    if mismatch:
         parts += [
-            f"count(*) FILTER (WHERE {mismatch} AND NOT {header})",
-            f"min({_text(values['timestamp'][0])}) FILTER (WHERE {mismatch} AND NOT {header})",
+            f"count(*) FILTER (WHERE _m{i} AND NOT _hdr)",
+            f"count(_b{i}) FILTER (WHERE NOT _hdr)",
+            f"min(_b{i}) FILTER (WHERE NOT _hdr)",
+            f"max(_b{i}) FILTER (WHERE NOT _hdr)",
         ]
-    event = column_expr(cols, "event_type")
+    if mismatch:  # _t0 is the timestamp's text; the zone test names the column itself
+        inner.append(duck.quote(cols["timestamp"][0]))
+        middle.append(
+            f"CASE WHEN suffix(_t0, ' UTC') OR suffix(_t0, 'Z') THEN NULL WHEN {mismatch} THEN _t0 END AS _zone_free"
+        )
+        parts += ["count(_zone_free) FILTER (WHERE NOT _hdr)", "min(_zone_free) FILTER (WHERE NOT _hdr)"]
     rows = con.execute(
-        f"SELECT CAST({event} AS VARCHAR) AS name, count(*) FILTER (WHERE NOT {header}) AS n, {', '.join(parts)} "
-        f"FROM src GROUP BY name ORDER BY n DESC"
+        f"SELECT _name, count(*) FILTER (WHERE NOT _hdr) AS n, {', '.join(parts)} "
+        f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} FROM src)) GROUP BY _name ORDER BY n DESC"
     ).fetchall()
     stats = {"names": {r[0]: r[1] for r in rows if r[1]}, "rows": sum(r[1] for r in rows)}
     stats["header_rows"] = sum(r[2] for r in rows)

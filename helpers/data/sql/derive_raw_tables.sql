@@ -18,9 +18,13 @@ CREATE TABLE products AS
 SELECT product_id, 'unknown' AS category, COALESCE(median(price), 0) AS price_usd,
        CAST(NULL AS DOUBLE) AS cost_usd
 FROM log WHERE product_id IS NOT NULL GROUP BY product_id;
+-- Numbered and stored in (session_id, ts, event_type) order with one sort (insertion order is kept
+-- here), so the events file is written in event_id order without sorting again.
+SET preserve_insertion_order = true;
 CREATE TABLE events AS
-SELECT row_number() OVER (ORDER BY session_id, ts, event_type) AS event_id,
-       session_id, ts, event_type, product_id
+SELECT row_number() OVER () AS event_id, session_id, ts, event_type, product_id
 FROM (SELECT session_id, ts, event_type, product_id FROM log WHERE event_type <> 'purchase'
       UNION ALL
-      SELECT session_id, ordered_at, 'purchase', NULL FROM orders);
+      SELECT session_id, ordered_at, 'purchase', NULL FROM orders
+      ORDER BY session_id, ts, event_type);
+SET preserve_insertion_order = false;
