@@ -586,10 +586,8 @@ def _style_rec(st: StylesResult) -> Recommendation:
     if not st.ok:
         return Recommendation(title, NOT_ESTIMATED, "", "05 could not compare the styles", link=link)
     v = st.verdicts
-    evidence = (
-        f"05: browsing {v.browsing}, browsing classifier AUC {v.behaviour_auc:.3f} "
-        f"(permutation p = {v.behaviour_p:.3f})"
-    )
+    evidence = f"05: browsing {v.browsing}, browsing classifier AUC {v.behaviour_auc:.3f}"
+    evidence += f" (permutation p = {v.behaviour_p:.3f})" if v.behaviour_p is not None else ""
     share = next((r["share_of_revenue"] for r in st.money or [] if r["style"] == "expensive-few"), None)
     impact = f"expensive-few buyers bring {share:.0%} of revenue" if share is not None else ""
     if v.browsing == "similar":
