@@ -168,7 +168,11 @@ def here(world, monkeypatch):
 def test_a_run_compared_with_itself_flags_nothing(here):
     found = comparison.compare("default", "default")
     assert found.metrics and not [m.label for m in found.metrics if m.diff.flagged]
-    assert all(m.diff.value == pytest.approx(0.0 if m.diff.scale == "linear" else 1.0) for m in found.metrics)
+    # zero up to the order of a multi-threaded float sum (revenue sums differ in the last bits between reads)
+    assert all(
+        m.diff.value == (pytest.approx(0.0, abs=1e-6) if m.diff.scale == "linear" else pytest.approx(1.0))
+        for m in found.metrics
+    )
     assert not [c.question for c in found.conclusions if c.changed]
     assert {r.change for r in found.recommendations} == {"unchanged"}
     assert found.parameters == [] and all(d.drift.psi == pytest.approx(0.0) for d in found.drift if d.drift)
