@@ -116,6 +116,18 @@ def load_views(folder: Path, con: duckdb.DuckDBPyConnection | None = None) -> du
     return con
 
 
+def _event_type_rule(con) -> None:
+    """Every event's type is one of ``EVENT_TYPES``."""
+    allowed = ", ".join(f"'{t}'" for t in EVENT_TYPES)
+    _rule(
+        con,
+        "events",
+        "event_type",
+        f"must be one of {', '.join(EVENT_TYPES)}",
+        f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})",
+    )
+
+
 def _rule(con, table: str, column: str | None, rule: str, offending_sql: str) -> None:
     bad = examples(con, offending_sql)
     if bad:
@@ -156,14 +168,7 @@ def validate(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ("products", "price_usd"),
     ):
         _rule(con, table, col, "must not be missing (null, empty or NaN)", f"SELECT * FROM {table} WHERE {col} IS NULL")
-    allowed = ", ".join(f"'{t}'" for t in EVENT_TYPES)
-    _rule(
-        con,
-        "events",
-        "event_type",
-        f"must be one of {', '.join(EVENT_TYPES)}",
-        f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})",
-    )
+    _event_type_rule(con)
     refs = (
         ("events", "session_id", "sessions"),
         ("orders", "session_id", "sessions"),
@@ -211,14 +216,7 @@ def validate_derived(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "SELECT '(row ' || rn || ')' FROM (SELECT row_number() OVER () rn, session_id FROM sessions) "
         "WHERE session_id IS NULL",
     )
-    allowed = ", ".join(f"'{t}'" for t in EVENT_TYPES)
-    _rule(
-        con,
-        "events",
-        "event_type",
-        f"must be one of {', '.join(EVENT_TYPES)}",
-        f"SELECT DISTINCT event_type FROM events WHERE event_type IS NULL OR event_type NOT IN ({allowed})",
-    )
+    _event_type_rule(con)
     for table, col, rule in VALUE_RULES:
         _rule(con, table, col, f"must be {rule}", f"SELECT {col} FROM {table} WHERE NOT ({col} {rule})")
     return counts

@@ -13,6 +13,7 @@ measured unless ``--force``) and a log-log plot to ``reports/bench/benchmark.png
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -228,6 +229,12 @@ def run(sizes: list[int], with_report: bool, force: bool) -> dict:
     return data
 
 
+def _cell(row: dict, step: str) -> str:
+    """'1.23 (456)': a step's seconds and peak MB, or a dash when it did not run."""
+    r = row.get(step)
+    return f"{r['seconds']:.2f} ({r['peak_mb']:,.0f})" if r else "–"
+
+
 def table(data: dict) -> str:
     """The README's Markdown table of the benchmark."""
     lines = [
@@ -236,10 +243,7 @@ def table(data: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
-
-        def cell(step, row=row):
-            r = row.get(step)
-            return f"{r['seconds']:.2f} ({r['peak_mb']:,.0f})" if r else "–"
+        cell = functools.partial(_cell, row)
 
         lines.append(
             f"| {int(n):,} | {row['simulate'].get('events', 0):,} | {cell('simulate')} | {cell('gold_duckdb')} | "
@@ -423,10 +427,7 @@ def real_table(data: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, row in sorted(data.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
-
-        def cell(step, row=row):
-            r = row.get(step)
-            return f"{r['seconds']:.2f} ({r['peak_mb']:,.0f})" if r else "–"
+        cell = functools.partial(_cell, row)
 
         peaks = [v for v in (row.get("report_real", {}).get("notebook_peak_mb") or {}).values() if v]
         lines.append(
