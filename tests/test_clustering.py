@@ -119,3 +119,9 @@ def test_group_folds_keep_each_user_in_one_fold_and_spread_the_buyers():
         buyers_per_fold.append(len(set(groups[test][y[test] == 1])))
     assert set(seen[np.unique(groups)]) == {1}  # every user is tested exactly once
     assert max(buyers_per_fold) - min(buyers_per_fold) <= 1  # users with a buyer dealt evenly
+
+
+def test_a_coefficient_under_covers_only_beyond_chance():
+    assert not validate.under_covers({"covered": 8, "runs": 10})  # p = 0.09 for a 95 % CI
+    assert validate.under_covers({"covered": 7, "runs": 10})  # p = 0.01
+    assert not validate.under_covers({"covered": 0, "runs": 1})  # one run says little

@@ -311,6 +311,16 @@ def coverage_by_coefficient(runs: list[dict], world: str | None = None) -> dict[
     return {effect: {"covered": sum(v), "runs": len(v), "rate": sum(v) / len(v)} for effect, v in out.items()}
 
 
+def under_covers(c: dict, nominal: float = 0.95, alpha: float = 0.05) -> bool:
+    """Whether a CI covered its truth in fewer runs than a 95 % CI would by chance (one-sided binomial test).
+
+    With ten runs, 8 of 10 is within chance (p = 0.09); 7 of 10 is not (p = 0.01).
+    """
+    from scipy.stats import binom
+
+    return bool(binom.cdf(c["covered"], c["runs"], nominal) < alpha)
+
+
 def _rate(cells: list[bool]) -> dict:
     return {"covered": sum(cells), "cells": len(cells), "rate": sum(cells) / len(cells) if cells else float("nan")}
 
@@ -346,7 +356,7 @@ def summarise(runs: list[dict], aa: dict, styles_null: dict | None = None) -> di
     null_cells = sum(r["null_cells"] for r in runs)
     coverage = sum(cells) / len(cells) if cells else float("nan")
     default_coverage = coverage_by_coefficient(runs, "default")
-    spend_default = [v["rate"] for k, v in default_coverage.items() if "log spend" in k]
+    short = [k for k, v in default_coverage.items() if under_covers(v)]
     wrong_driver = sum(r["wrong_driver"] for r in runs)
     false_rate = false_material / null_cells if null_cells else float("nan")
     clustered = clustering_check(runs)
@@ -373,7 +383,7 @@ def summarise(runs: list[dict], aa: dict, styles_null: dict | None = None) -> di
             and bad_recs == 0
             and wrong_driver == 0
             and coverage >= 0.9
-            and all(rate >= 0.9 for rate in spend_default)
+            and not short
             and not false_rate > aa["alpha"]
             and (styles_null is None or styles_null["lo"] <= styles_null["alpha"] <= styles_null["hi"])
             and not clustered["clustered"]["rate"] < 0.9
@@ -402,7 +412,8 @@ def markdown(summary: dict, runs: list[dict]) -> str:
     ]
     for effect, c in summary["default_coverage"].items():
         lines.append(
-            f"| default world: CI covers {effect} | {c['covered']} of {c['runs']} ({c['rate']:.0%}) | ≥ 90 % |"
+            f"| default world: CI covers {effect} | {c['covered']} of {c['runs']} ({c['rate']:.0%}) | "
+            "not below 95 % beyond chance (binomial p ≥ 0.05) |"
         )
     cl, nv, d = summary["clustering"]["clustered"], summary["clustering"]["naive"], summary["definitions"]
     if summary["clustering"]["runs"]:
