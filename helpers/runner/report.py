@@ -22,7 +22,6 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.data.files import data_fingerprint, share_tree
-from helpers.data.ingest import preflight
 from helpers.errors import ParameterError, ReportError
 from helpers.runner import params as params_mod
 from helpers.runner.run_record import mark_stale_pages, previous_timings, read_record, write_run_record
@@ -68,6 +67,8 @@ def execute(
     chosen = params_mod.resolve(declared, scenario, overrides)
     chosen.pop("run", None)
     if not only or any(nb.name.startswith("01") for nb in notebooks):
+        from helpers.data.ingest import preflight
+
         preflight(chosen)  # a data or mapping mistake stops here, before any notebook and any write
     if progress is None:
         progress = sys.stderr.isatty()

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from helpers.data.files import atomic_path, write_json
-from helpers.presentation import website
 from helpers.runner import freshness, kernels
 from helpers.runner.schedule import stale_after
 
@@ -76,10 +75,16 @@ def write_run_record(
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": finished,
         "seconds": timings,
-        "versions": website.package_versions(),
+        "versions": _versions(),
     }
     write_json(record, folder / "run.json")
     return record
+
+
+def _versions() -> dict:
+    from helpers.presentation import website
+
+    return website.package_versions()
 
 
 def mark_stale_pages(folder: Path, run: str, record: dict) -> None:

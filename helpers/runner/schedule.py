@@ -17,12 +17,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import papermill
-
 from helpers import paths
 from helpers.data.files import data_fingerprint
 from helpers.errors import ReportError
-from helpers.presentation import website
 from helpers.runner import freshness, kernels
 
 _SAY_LOCK = threading.Lock()
@@ -186,6 +183,8 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
     page.unlink(missing_ok=True)
     clear_outputs(run_dir, nb.stem)
     say(f"[{job.i}/{job.total}] {nb.stem} runs: {'; '.join(why) or 'its last output is missing'}")
+    import papermill  # here, not at the top: a run with nothing to execute never loads it
+
     t0 = time.perf_counter()
     try:
         with kernels.measuring(nb.stem):
@@ -222,6 +221,8 @@ def clear_outputs(run_dir: Path, stem: str) -> None:
 
 
 def _render(out_nb: Path, page: Path, job: Job, run_dir: Path) -> None:
+    from helpers.presentation import website
+
     website.render_notebook(out_nb, page, job.run, job.own, data_fingerprint(run_dir / "raw"))
 
 
