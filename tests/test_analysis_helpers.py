@@ -317,7 +317,7 @@ def test_sample_size_matches_statsmodels_and_the_textbook_formula():
 
 
 def test_aa_tests_reject_at_about_alpha():
-    rejects = experiment.aa_rejections(SimConfig(n_sessions=20_000, seed=4), 20_000, range(400), 0.05)
+    rejects = experiment.aa_rejections(SimConfig(n_sessions=20_000, seed=4), 5_000, range(400), 0.05)
     lo, hi = stats.wilson(sum(rejects), len(rejects), z=3.29)  # a 99.9 % interval of the rejection rate
     assert lo <= 0.05 <= hi, (sum(rejects), lo, hi)  # neither too many false alarms nor a test that never rejects
 
