@@ -203,6 +203,14 @@ def overlay_html(d: DriftRow) -> str:
     )
 
 
+def _same_simulation_seed(found: Comparison) -> bool:
+    """Whether both runs are simulations drawn from one seed (their samples then share their browsing)."""
+    own_data = ("data_dir", "event_log", "session_table")
+    pa, pb = (r.record.get("parameters", {}) for r in (found.a, found.b))
+    simulated = not any(pa.get(k) or pb.get(k) for k in own_data)
+    return simulated and "seed" in pa and pa.get("seed") == pb.get("seed") and found.a.name != found.b.name
+
+
 def method_html(found: Comparison) -> str:
     """How each section is computed, stated once."""
     same = (
@@ -211,6 +219,12 @@ def method_html(found: Comparison) -> str:
         if found.same_data and found.a.name != found.b.name
         else ""
     )
+    if not same and _same_simulation_seed(found):
+        same = (
+            "<p><b>Both runs were simulated from one seed</b>: their sessions are drawn alike, so they are not "
+            "independent samples; read 'beyond chance' as a difference larger than the two runs' own noise "
+            "would give, not as a test between independent stores.</p>"
+        )
     items = [
         "Headline metrics: the two runs are independent samples. Conversion, revenue per session and average "
         "order value are ratios of sums whose standard errors are clustered by user (delta method; the plain "
