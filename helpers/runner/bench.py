@@ -186,17 +186,22 @@ def _child(step: str, n: int, folder: Path) -> None:
     print(json.dumps({"seconds": round(seconds, 3), "peak_mb": round(max(own, children), 1), **extra}))
 
 
-def run(sizes: list[int], with_report: bool, force: bool) -> dict:
-    out_dir = paths.reports_root() / "bench"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "benchmark.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data["machine"] = {
+def machine() -> dict:
+    """The machine a benchmark ran on: cores, platform, Python, memory."""
+    return {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
     }
+
+
+def run(sizes: list[int], with_report: bool, force: bool) -> dict:
+    out_dir = paths.reports_root() / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "benchmark.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data["machine"] = machine()
     results = data.setdefault("sizes", {})
     for n in sizes:
         if str(n) in results and not force:
@@ -386,13 +391,7 @@ def run_real(sizes: list[int], with_report: bool, force: bool) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "benchmark_real.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    data["machine"] = {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "load_average_at_start": os.getloadavg()[0],
-    }
+    data["machine"] = machine() | {"load_average_at_start": os.getloadavg()[0]}
     results = data.setdefault("sizes", {})
     for n in sizes:
         if str(n) in results and not force:
