@@ -19,6 +19,8 @@ from helpers.data.mapping import load_mapping
 from helpers.errors import ReportError
 from helpers.runner import bench, report
 
+from . import realfixtures
+
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
 TABLES = ("sessions", "events", "orders", "order_items", "products")
 needs_sample = pytest.mark.skipif(
@@ -325,3 +327,58 @@ def test_a_csv_read_with_its_sniffed_dialect_written_out_reads_the_same_rows(tmp
     assert duck.connect().execute(f"SELECT * FROM {pinned}").fetchall() == (
         duck.connect().execute(f"SELECT * FROM {sniffing}").fetchall()
     )
+
+
+@needs_sample
+def test_the_provenance_table_shows_values_not_parsed_by_column(plain, tmp_path):
+    from helpers.presentation.formatting import provenance_html
+
+    lines = _lines()
+    views = [i for i, ln in enumerate(lines[1:]) if ",view," in ln]
+    log = _write(tmp_path / "events.csv", _with_prices(lines, {views[0]: "N/A", views[1]: "12.5 USD"}))
+    _, prov = _import(log, tmp_path / "raw")
+    shown = provenance_html(prov)
+    assert "values not parsed" in shown
+    assert "price: 1 not parsed, 1 missing (e.g. 12.5 USD), read as missing: no revenue from the row" in shown
+    assert "every value read in event_time (timestamp)" in shown
+
+
+def _session_table(folder: Path, change) -> tuple[Path, Path]:
+
+    table, mapping = realfixtures.session_table(folder)
+    (folder / "st.yaml").write_text(mapping)
+    frame = change(pd.read_csv(table).astype(object))
+    frame.to_csv(table, index=False)
+    return table, folder / "st.yaml"
+
+
+def test_a_session_table_drops_and_counts_rows_whose_values_do_not_parse(tmp_path):
+    def spoil(frame):
+        frame.loc[3, "start"] = "someday"
+        frame.loc[5, "revenue"] = "N/A"
+        frame.loc[7, "pages"] = "many"
+        return frame
+
+    table, mapping = _session_table(tmp_path, spoil)
+    counts = import_data(tmp_path / "raw", session_table=str(table), mapping=str(mapping))
+    prov = json.loads((tmp_path / "raw" / "provenance.json").read_text())
+    assert counts["sessions"] == prov["rows_read"] - 3 == 2497
+    assert prov["rows_dropped"] == {"rows with a value missing or not parsed": 3}
+    by_role = {v["role"]: (v["missing"], v["not_parsed"], v["examples"]) for v in prov["values_not_parsed"]}
+    assert by_role["started_at"] == (0, 1, ["someday"])
+    assert by_role["revenue"] == (1, 0, [])
+    assert by_role["events"] == (0, 1, ["many"])
+    assert by_role["seconds"] == by_role["purchased"] == (0, 0, [])
+
+
+def test_a_session_table_with_too_many_unreadable_values_stops_naming_the_column(tmp_path):
+    def spoil(frame):
+        frame.loc[: int(len(frame) * MAX_UNPARSED_SHARE) + 1, "converted"] = "yes"
+        return frame
+
+    table, mapping = _session_table(tmp_path, spoil)
+    with pytest.raises(ReportError) as err:
+        import_data(tmp_path / "raw", session_table=str(table), mapping=str(mapping))
+    text = str(err.value)
+    assert text.startswith("raw table 'session_table sessions.csv', column 'converted': ") and "(e.g. yes)" in text
+    assert "not a number IN (0, 1)" in text and not (tmp_path / "raw").exists()

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers.data import contract, duck
-from helpers.data.event_log import id_expr, with_provenance
+from helpers.data.event_log import MAX_UNPARSED_SHARE, MISSING_TOKENS, id_expr, with_provenance
 from helpers.data.files import write_json
 from helpers.data.mapping import column_expr, open_source, resolve_columns
 from helpers.data.timestamps import timestamp_expr
 from helpers.errors import DataContractError
+
+RULES = {"events": ">= 0", "seconds": ">= 0", "purchased": "IN (0, 1)", "revenue": ">= 0"}  # what each number must be
 
 
 def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict[str, int]:
@@ -33,23 +35,22 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "TIMESTAMP '2000-01-03 00:00:00' + to_seconds(row_number() OVER ())",
             "not given (sessions spaced 1 s apart)",
         )
-    num = {}
-    for role in ("events", "seconds", "purchased", "revenue"):
-        if role not in cols:
-            continue
-        ref = column_expr(cols, role)
-        num[role] = f"TRY_CAST(trim(CAST({ref} AS VARCHAR)) AS DOUBLE)"
-        rule = {"events": ">= 0", "seconds": ">= 0", "purchased": "IN (0, 1)", "revenue": ">= 0"}[role]
-        bad = duck.examples(con, f"SELECT {ref} FROM src WHERE {num[role]} IS NULL OR NOT ({num[role]} {rule})")
-        if bad:
-            raise DataContractError(table, cols[role][0], f"column mapped to '{role}' must be a number {rule}", bad)
+    num = {
+        role: f"TRY_CAST(trim(CAST({column_expr(cols, role)} AS VARCHAR)) AS DOUBLE)" for role in RULES if role in cols
+    }
+    checks = {role: (column_expr(cols, role), f"coalesce({num[role]} {RULES[role]}, false)") for role in num}
+    if "started_at" in cols:
+        checks["started_at"] = (column_expr(cols, "started_at"), f"{start} IS NOT NULL")
+    parsed = _parse_counts(con, cols, checks, table, rows_read)
     device = f"CAST({column_expr(cols, 'device')} AS VARCHAR)" if "device" in cols else "'unknown'"
     source = f"CAST({column_expr(cols, 'traffic_source')} AS VARCHAR)" if "traffic_source" in cols else "'unknown'"
-    con.execute(f"""CREATE TABLE st AS SELECT {column_expr(cols, "session_id")} AS session_key, {start} AS started_at,
+    usable = " AND ".join(ok for _, ok in checks.values()) or "true"
+    con.execute(f"""CREATE TABLE st AS SELECT * EXCLUDE (usable) FROM (
+        SELECT {column_expr(cols, "session_id")} AS session_key, {start} AS started_at,
         CAST({num["events"]} AS BIGINT) AS n, {num["seconds"]} AS seconds, CAST({num["purchased"]} AS INTEGER) AS buy,
         {num.get("revenue", "0.0")} AS revenue,
-        {device} AS device, {source} AS traffic_source
-        FROM src""")
+        {device} AS device, {source} AS traffic_source, {usable} AS usable
+        FROM src) WHERE usable""")
     sid = id_expr(con, "session_key", "st")
     con.execute(f"""
         CREATE TABLE st2 AS SELECT {sid} AS session_id, * FROM st;
@@ -80,7 +81,9 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "file": str(path),
             "mapping": mapping["name"],
             "rows_read": rows_read,
-            "rows_dropped": {},
+            "rows_dropped": {"rows with a value missing or not parsed": sum(v["dropped"] for v in parsed)},
+            "values_not_parsed": [{k: v for k, v in c.items() if k != "dropped"} for c in parsed],
+            "max_unparsed_share": MAX_UNPARSED_SHARE,
             "timezone": zone,
             "sessions_from": "one row per session",
             "has_prices": "revenue" in cols,
@@ -91,3 +94,48 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     contract.write_views(con, out_dir)
     write_json(provenance, Path(out_dir) / "provenance.json")
     return counts
+
+
+def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> list[dict]:
+    """Per checked column: values missing (empty or N/A) and present but unusable, with examples; the rows dropped.
+
+    A row with any such value is dropped; above ``MAX_UNPARSED_SHARE`` of the rows the import stops,
+    naming the column, its rule and the values.
+    """
+    tokens = ", ".join(duck.literal(t) for t in MISSING_TOKENS)
+    parts = []
+    for raw, ok in checks.values():
+        missing = f"coalesce(upper(trim(CAST({raw} AS VARCHAR))) IN ({tokens}), true)"
+        bad = f"CASE WHEN NOT ({ok}) AND NOT {missing} THEN CAST({raw} AS VARCHAR) END"
+        parts += [f"count(*) FILTER (WHERE NOT ({ok}) AND {missing})", f"count({bad})", f"min({bad})", f"max({bad})"]
+    dropped = " OR ".join(f"NOT ({ok})" for _, ok in checks.values()) or "false"
+    row = con.execute(f"SELECT count(*) FILTER (WHERE {dropped}), {', '.join(parts)} FROM src").fetchone()
+    found = []
+    for i, role in enumerate(checks):
+        missing, not_parsed, low, high = row[1 + 4 * i : 5 + 4 * i]
+        rule = "a time" if role == "started_at" else f"a number {RULES[role]}"
+        examples = sorted({v for v in (low, high) if v is not None})
+        if rows_read and (missing + not_parsed) / rows_read > MAX_UNPARSED_SHARE:
+            raise DataContractError(
+                table,
+                cols[role][0],
+                f"{missing + not_parsed:,} of {rows_read:,} values ({(missing + not_parsed) / rows_read:.1%}) are "
+                f"missing ({missing:,}) or not {rule} ({not_parsed:,}), above the {MAX_UNPARSED_SHARE:.0%} allowed "
+                f"(column mapped to '{role}')",
+                examples or ["(empty)"],
+            )
+        found.append(
+            {
+                "column": cols[role][0],
+                "role": role,
+                "rows": rows_read,
+                "missing": missing,
+                "not_parsed": not_parsed,
+                "examples": examples,
+                "treated_as": "row dropped",
+                "dropped": 0,
+            }
+        )
+    if found:
+        found[0]["dropped"] = row[0]  # rows, not values: a row with two bad values is dropped once
+    return found

@@ -79,6 +79,23 @@ def span(hours: float) -> str:
     return f"{hours:,.1f} hours" if hours < 72 else f"{hours / 24:,.1f} days"
 
 
+def _not_parsed(columns: list[dict]) -> str:
+    """Per parsed column with a value missing or not parsed: the counts, examples and what was done; then the rest."""
+    parts, clean = [], []
+    for v in columns:
+        name = v["column"] if v["column"] == v["role"] else f"{v['column']} ({v['role']})"
+        if not (v["not_parsed"] or v["missing"]):
+            clean.append(name)
+            continue
+        text = f"{name}: {v['not_parsed']:,} not parsed, {v['missing']:,} missing"
+        if v["not_parsed"] and v.get("examples"):
+            text += f" (e.g. {', '.join(map(str, v['examples'][:3]))})"
+        parts.append(f"{text}, {v['treated_as']}")
+    if clean:
+        parts.append(f"every value read in {', '.join(clean)}")
+    return "; ".join(parts)
+
+
 def provenance_html(p: dict) -> str:
     """Where the user's data came from: file, mapping, rows read and dropped, sessions, time range and zone."""
     dropped = "; ".join(f"{k}: {v:,}" for k, v in p.get("rows_dropped", {}).items() if v) or "none"
@@ -87,6 +104,7 @@ def provenance_html(p: dict) -> str:
         ("mapping", p["mapping"]),
         ("rows read", f"{p['rows_read']:,}"),
         ("rows dropped", dropped),
+        *([("values not parsed", _not_parsed(p["values_not_parsed"]))] if p.get("values_not_parsed") else []),
         ("sessions", f"{p['sessions']:,} ({p['sessions_from']}), {p['buyers']:,} with a purchase"),
         ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
         ("time zone", p["timezone"]),

@@ -58,6 +58,9 @@ class IPCKernelManager(KernelManager):
             peak = peak_rss_mb(process.pid)
             if peak is not None:
                 PEAK_MB[name] = peak
+            cpu = cpu_seconds(process.pid)
+            if cpu is not None:
+                CPU_S[name] = cpu
         super().shutdown_kernel(now=now, restart=restart)
 
     async def _async_interrupt_kernel(self) -> None:
@@ -105,8 +108,9 @@ def warm_up_code(modules: list[str]) -> str:
     )
 
 
-# Peak resident memory of each notebook's kernel, read just before the kernel stops (Linux).
+# Peak resident memory and CPU seconds of each notebook's kernel, read just before it stops (Linux).
 PEAK_MB: dict[str, float] = {}
+CPU_S: dict[str, float] = {}
 _measured = threading.local()
 
 
@@ -120,6 +124,16 @@ def peak_rss_mb(pid: int) -> float | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU seconds process ``pid`` has used so far (start-up and warm-up included), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
