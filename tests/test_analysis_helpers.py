@@ -162,16 +162,29 @@ def test_time_adds_is_tested_in_the_model_the_classes_come_from():
     assert v["time"] == "negative" and v["time_adds"] == "unclear" and v["p_time_given_engagement"] == 0.2
 
 
-def test_conversion_verdict_unstable_across_specifications():
+def test_conversion_verdict_unstable_when_the_answer_changes_without_controls():
     v = conversion.verdicts(
         effects_table((1.8, 1.6, 2.0), (1.0, 0.95, 1.05)),
-        effects_table((1.8, 1.6, 2.0), (1.4, 1.2, 1.6)),
+        effects_table((1.8, 1.6, 2.0), (2.6, 2.4, 2.8)),
         TABLE,
         HEALTHY,
         1.15,
         0.05,
     )
-    assert not v["stable"]
+    assert v["answer"] == "engagement" and not v["stable"]
+
+
+def test_conversion_verdict_stays_stable_when_only_the_weaker_feature_changes_class():
+    # time_matters: time is the answer both ways; engagement is 'positive' without controls, 'unclear' with them
+    v = conversion.verdicts(
+        effects_table((1.17, 1.12, 1.23), (6.93, 6.5, 7.4)),
+        effects_table((1.21, 1.16, 1.26), (6.97, 6.5, 7.4)),
+        TABLE,
+        HEALTHY,
+        1.15,
+        0.05,
+    )
+    assert (v["answer"], v["engagement"], v["stable"]) == ("time", "unclear", True)
 
 
 def test_a_separated_fit_gives_unclear_with_the_reason():

@@ -235,11 +235,18 @@ def test_confounded_spend_is_not_interpreted_and_badge_is_low():
     lines = findings.spend_lines(rec)
     assert any(line.startswith("- Not interpreted: cheap-many") for line in lines)
     b = rec.badge
-    assert b.level == "low" and "purchase styles shown to browse alike (no confounding by product choice)" in b.failed
+    assert (
+        b.level == "low"
+        and "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)"
+        in b.failed
+    )
 
 
 def test_the_confounding_rule_counts_only_when_it_was_tested():
-    assert "purchase styles shown to browse alike (no confounding by product choice)" in spend_record().badge.passed
+    assert (
+        "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)"
+        in spend_record().badge.passed
+    )
     untested = spend_record(browsing="not estimated").badge
     assert not any("browse alike" in rule for rule in untested.passed + untested.failed)
     inconclusive = spend_record(browsing="inconclusive").badge
@@ -657,3 +664,14 @@ def test_one_session_per_user_needs_no_design_effect_words():
 
     text = findings.design_phrase(DesignEffect(5_000, 5_000, 1.0, 1.0, 0.0, 1.0), 64_000)
     assert text == "one session per user (no user repeats), so design effect D = 1: 64,000 sessions per arm"
+
+
+def test_an_unclear_effect_with_a_known_direction_says_the_direction():
+    from helpers.presentation.findings import effect_phrase
+
+    # tm: x1.17 [1.12, 1.23] against a band of [1/1.15, 1.15]: higher odds, materiality unclear
+    said = effect_phrase("engagement", "unclear", ci=(1.12, 1.23))
+    assert "is associated with higher purchase odds" in said and "material amount is unclear" in said
+    assert "lower purchase odds" in effect_phrase("time", "unclear", ci=(0.8, 0.9))
+    assert effect_phrase("time", "unclear", ci=(0.9, 1.2)).startswith("the data cannot tell whether")
+    assert effect_phrase("time", "unclear").startswith("the data cannot tell whether")

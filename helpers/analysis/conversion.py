@@ -421,23 +421,12 @@ def verdicts(
       with controls (the one the classes come from, user-clustered when users repeat) rejects at
       ``alpha``; 'no' when its CI lies inside the band; else 'unclear'.
     """
-    classes = {n: effect_class(effects.loc[n], negligible_or) for n in ("engagement", "time")}
-    small = {n: effect_class(effects_small.loc[n], negligible_or) for n in ("engagement", "time")}
-    log_or = (effects["coef"] * effects["sd"]).loc[["engagement", "time"]]
-    strongest = str(log_or.abs().idxmax())
-    weaker = "time" if strongest == "engagement" else "engagement"
-    separated = _abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1]
+    classes, strongest, separated, answer = _answer(effects, negligible_or)
     p_time = float(effects.loc["time", "p"])  # Wald test in the model the classes come from (clustered SEs)
     if classes["time"] in ("positive", "negative"):
         time_adds = "yes" if p_time < alpha else "unclear"
     else:
         time_adds = {"negligible": "no"}.get(classes["time"], "unclear")
-    if classes["engagement"] == classes["time"] == "negligible":
-        answer = "neither"
-    elif separated and classes[strongest] in ("positive", "negative"):
-        answer = strongest
-    else:
-        answer = "unclear"
     reasons = list(health["reasons"])
     if not health["ok"]:
         classes = dict.fromkeys(classes, "unclear")
@@ -450,7 +439,7 @@ def verdicts(
         "time": classes["time"],
         "time_adds": time_adds,
         "time_sign": "positive" if effects.loc["time", "coef"] > 0 else "negative",
-        "stable": small == {n: effect_class(effects.loc[n], negligible_or) for n in small},
+        "stable": _answer(effects_small, negligible_or)[3] == answer,
         "healthy": bool(health["ok"]),
         "health_reasons": reasons,
         "p_time_given_engagement": p_time,
@@ -458,6 +447,22 @@ def verdicts(
         "auc_engagement_only": float(table.loc["engagement only", "auc"]),
         "auc_time_only": float(table.loc["time only", "auc"]),
     }
+
+
+def _answer(effects: pd.DataFrame, negligible_or: float) -> tuple[dict, str, bool, str]:
+    """Each feature's class, the feature with the larger |log OR|, whether the two CIs separate, and the answer."""
+    classes = {n: effect_class(effects.loc[n], negligible_or) for n in ("engagement", "time")}
+    log_or = (effects["coef"] * effects["sd"]).loc[["engagement", "time"]]
+    strongest = str(log_or.abs().idxmax())
+    weaker = "time" if strongest == "engagement" else "engagement"
+    separated = bool(_abs_log_interval(effects.loc[strongest])[0] > _abs_log_interval(effects.loc[weaker])[1])
+    if classes["engagement"] == classes["time"] == "negligible":
+        answer = "neither"
+    elif separated and classes[strongest] in ("positive", "negative"):
+        answer = strongest
+    else:
+        answer = "unclear"
+    return classes, strongest, separated, answer
 
 
 def _abs_log_interval(row) -> tuple[float, float]:

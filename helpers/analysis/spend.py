@@ -270,7 +270,7 @@ def verdicts(
     settings: Settings,
     mean_spend: float,
 ) -> Verdicts:
-    """Which feature explains spend better, and each feature's call (see ``feature_call``).
+    """Which feature predicts spend better on its own, and each feature's call (see ``feature_call``).
 
     ``explains_better``: the single-feature model whose CV RMSE is lower by at least ``rmse_gain``
     (relative), else 'neither clearly'. Every call turns 'unclear' when a fit is in poor health or
@@ -566,7 +566,7 @@ def badge(result: SpendResult) -> results.Badge:
         all(c.verdict in ("positive", "negative", "negligible", "not available") for c in v.calls()),
         {
             "fits healthy": v.healthy,
-            "purchase styles shown to browse alike (no confounding by product choice)": (
+            "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)": (
                 result.style_check.browsing == "similar" if tested else None
             ),
             "behaviour explains a material share of spend": not v.explains_little,

@@ -90,13 +90,22 @@ def health_note(health: Health) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def effect_phrase(feature: str, cls: str, outcome: str = "purchase odds") -> str:
-    """One feature's association in words, from its class ('positive', 'negative', 'negligible', 'unclear')."""
+def effect_phrase(feature: str, cls: str, outcome: str = "purchase odds", ci: tuple | None = None) -> str:
+    """One feature's association in words, from its class ('positive', 'negative', 'negligible', 'unclear').
+
+    ``ci`` (the odds ratio's 95 % CI) tells an unclear effect whose direction is known (the CI
+    excludes 1 but reaches into the band of no material association) from one whose direction is not.
+    """
     words = FEATURE_WORDS[feature]
     if cls in HIGHER_LOWER:
         return f"{words} is associated with {HIGHER_LOWER[cls]} {outcome}"
     if cls == "negligible":
         return f"{words} has no material association with {outcome}"
+    if ci is not None and (ci[0] > 1 or ci[1] < 1):
+        return (
+            f"{words} is associated with {'higher' if ci[0] > 1 else 'lower'} {outcome}, "
+            "though whether by a material amount is unclear"
+        )
     return f"the data cannot tell whether {words} goes with higher or lower {outcome}"
 
 
@@ -135,8 +144,9 @@ def conversion_lines(result) -> list[str]:
         f"- **{conversion_answer(v)}**",
         f"- Per SD, holding the other fixed, the purchase odds change {times(e.or_per_sd, e.or_lo, e.or_hi)} "
         f"with engagement and {times(t.or_per_sd, t.or_lo, t.or_hi)} with time (95 % CIs; an odds ratio "
-        f"inside {band} counts as no material association). In words: {effect_phrase('engagement', v.engagement)}; "
-        f"{effect_phrase('time', v.time)}.",
+        f"inside {band} counts as no material association). In words: "
+        f"{effect_phrase('engagement', v.engagement, ci=(e.or_lo, e.or_hi))}; "
+        f"{effect_phrase('time', v.time, ci=(t.or_lo, t.or_hi))}.",
     ]
     if v.time_adds == "yes":
         lines.append(
@@ -157,7 +167,10 @@ def conversion_lines(result) -> list[str]:
     if result.clustering:
         lines.append(f"- {clustering_line(result.clustering, 'sessions')}")
     if not v.stable:
-        lines.append("- The answer changes when the controls are dropped: read it with care.")
+        lines.append(
+            "- The answer changes when the controls (device, traffic source, weekday, hour) are dropped: "
+            "read it with care."
+        )
     lines += truth_lines(result.truth)
     return lines
 
@@ -362,9 +375,9 @@ def spend_lines(result) -> list[str]:
     """04's findings as Markdown bullets."""
     v = result.verdicts
     better = {
-        "engagement": "Engagement explains spend better than time",
-        "time": "Time explains spend better than engagement",
-        "neither clearly": "Neither engagement nor time explains spend clearly better",
+        "engagement": "On its own, engagement predicts spend better than time",
+        "time": "On its own, time predicts spend better than engagement",
+        "neither clearly": "On its own, neither engagement nor time predicts spend clearly better",
     }[v.explains_better]
     lines = [
         f"- **{spend_answer(result)}**",

@@ -216,7 +216,7 @@ def fmt(value, kind: str) -> str:
     if kind == "pp":
         return f"{100 * v:+.2f} pp"
     if kind == "p":
-        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+        return "<\u00a00.001" if v < 0.001 else f"{v:.3f}"  # a no-break space: the cell never wraps
     if kind == "ratio":
         return f"{v:.2f}"
     if kind == "signed":
