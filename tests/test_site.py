@@ -218,3 +218,10 @@ def test_the_footer_asks_git_once_per_process(monkeypatch):
     assert first == second and first != "unknown"  # the project is a git checkout
     assert len(calls) == 2  # rev-parse and status, once
     website.git_commit.cache_clear()
+
+
+def test_a_front_page_written_later_keeps_the_runs_commit(monkeypatch):
+    monkeypatch.setattr(website, "git_commit", lambda: "later0000000")
+    later = website.footer_html("default", {}, "abc", {}, "run000000000")
+    assert "run000000000" in later and "later0000000" not in later
+    assert "later0000000" in website.footer_html("default", {}, "abc", {})

@@ -204,7 +204,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <table><thead><tr><th>Page</th><th>Seconds to run</th></tr></thead><tbody>{pages}</tbody></table>
 <details><summary>Parameters of this run</summary><table><tbody>{param_rows}</tbody></table></details>"""
     footer = website.prev_next_html("index") + website.footer_html(
-        run, {}, record.get("data_fingerprint", ""), record.get("versions", {})
+        run, {}, record.get("data_fingerprint", ""), record.get("versions", {}), record.get("commit")
     )
     content = website.toc_html(content) + content
     out = reports_folder / "index.html"

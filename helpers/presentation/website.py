@@ -66,9 +66,9 @@ def prev_next_html(current: str) -> str:
     return f'<nav class="prev-next" aria-label="Previous and next page">{prev}{nxt}</nav>'
 
 
-def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict) -> str:
-    """The collapsed reproducibility footer."""
-    rows = [("run", run), ("data fingerprint", fingerprint or "n/a"), ("commit", git_commit())]
+def footer_html(run: str, parameters: dict, fingerprint: str, versions: dict, commit: str | None = None) -> str:
+    """The collapsed reproducibility footer; ``commit`` is the run's (``run.json``) when a page is written later."""
+    rows = [("run", run), ("data fingerprint", fingerprint or "n/a"), ("commit", commit or git_commit())]
     rows += [(f"parameter {k}", v) for k, v in sorted(parameters.items())]
     rows += [(f"package {k}", v) for k, v in versions.items()]
     body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)

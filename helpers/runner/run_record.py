@@ -77,6 +77,7 @@ def write_run_record(
         "finished_utc": finished,
         "seconds": timings,
         "versions": _versions(),
+        "commit": _commit(),  # what the pages' footers show; a front page written later keeps it
     }
     write_json(record, folder / "run.json")
     return record
@@ -86,6 +87,12 @@ def _versions() -> dict:
     from helpers.presentation import website
 
     return website.package_versions()
+
+
+def _commit() -> str:
+    from helpers.presentation import website
+
+    return website.git_commit()
 
 
 def mark_stale_pages(folder: Path, run: str, record: dict) -> None:
