@@ -675,3 +675,18 @@ def test_an_unclear_effect_with_a_known_direction_says_the_direction():
     assert "lower purchase odds" in effect_phrase("time", "unclear", ci=(0.8, 0.9))
     assert effect_phrase("time", "unclear", ci=(0.9, 1.2)).startswith("the data cannot tell whether")
     assert effect_phrase("time", "unclear").startswith("the data cannot tell whether")
+
+
+def test_a_short_slice_of_real_data_is_named_as_a_reason_for_realism_misses():
+    rec = {
+        "counts": {"sessions": 247, "events": 300, "orders": 3},
+        "profile": {"mean_events": 1.2, "conversion": 0.012, "cart_share": 0.01, "cart_abandonment": None},
+        "benchmarks_in_range": 0,
+        "benchmarks_checked": 5,
+        "benchmark_table": [{"metric": "conversion", "in range": "no"}],
+        "provenance": {"span_hours": 1.9 / 60},
+    }
+    lines = findings.simulation_lines(rec, None)
+    assert any("The data cover only 1.9 minutes" in line for line in lines)
+    rec["provenance"]["span_hours"] = 24 * 30
+    assert not any("cover only" in line for line in findings.simulation_lines(rec, None))

@@ -748,6 +748,12 @@ def simulation_lines(rec: dict, truth: dict | None) -> list[str]:
         f"- **{rec['benchmarks_in_range']} of {rec['benchmarks_checked']}** realism checks land in their published "
         f"range; outside: {misses}.",
     ]
+    hours = (rec.get("provenance") or {}).get("span_hours")
+    if hours is not None and hours < 24:
+        lines.append(
+            f"- The data cover only {span(hours)}: the published ranges describe whole days of traffic, "
+            "so a miss here may come from the short slice rather than from the store."
+        )
     cart = f"- Session conversion is **{prof['conversion']:.2%}**; {prof['cart_share']:.1%} of sessions add to cart"
     if prof.get("cart_abandonment") is not None:
         cart += (
