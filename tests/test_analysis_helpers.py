@@ -451,3 +451,14 @@ def test_the_experiments_p_value_and_ci_agree():
     for treatment in (1_040, 1_060, 1_080, 1_100):  # around the edge of significance
         result = experiment.analyse(_arm(20_000, 1_000, 100.0), _arm(20_000, treatment, 100.0), 0.05, 0.05)
         assert (result.p_value < 0.05) == (result.diff_lo > 0 or result.diff_hi < 0), treatment
+
+
+def test_a_mean_ci_uses_students_t_so_three_buyers_get_a_wide_interval():
+    from helpers.analysis import stats
+
+    mean, lo, hi = stats.mean_ci(np.array([90.0, 125.0, 160.0]))
+    # t(0.975, 2) = 4.3027, sd = 35, se = 35 / sqrt(3) = 20.207: half-width 86.94 (a normal one: 39.61)
+    assert mean == 125.0 and hi - mean == pytest.approx(86.94, abs=0.01) and lo == pytest.approx(38.06, abs=0.01)
+    big = np.random.default_rng(1).normal(100, 10, 5000)
+    m, lo, hi = stats.mean_ci(big)
+    assert hi - m == pytest.approx(1.96 * big.std(ddof=1) / np.sqrt(big.size), rel=1e-3)

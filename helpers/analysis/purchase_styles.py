@@ -349,9 +349,7 @@ def money(buyers: pd.DataFrame) -> pd.DataFrame:
             if values.size < 2:
                 row[f"{name}_per_buyer"] = row[f"{name}_lo"] = row[f"{name}_hi"] = np.nan
                 continue
-            half = stats.Z95 * values.std(ddof=1) / np.sqrt(values.size)
-            row[f"{name}_per_buyer"] = values.mean()
-            row[f"{name}_lo"], row[f"{name}_hi"] = values.mean() - half, values.mean() + half
+            row[f"{name}_per_buyer"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
         rows.append(row)
     return pd.DataFrame(rows).set_index("style")
 

@@ -326,10 +326,7 @@ def spend_by_engagement(buyers: pd.DataFrame) -> list[SegmentSpend]:
         values = part["amount_usd"].to_numpy(float)
         if values.size < 2:
             continue
-        half = stats.Z95 * values.std(ddof=1) / np.sqrt(values.size)
-        rows.append(
-            SegmentSpend(label, rule, int(values.size), values.mean(), values.mean() - half, values.mean() + half)
-        )
+        rows.append(SegmentSpend(label, rule, int(values.size), *stats.mean_ci(values)))
     return rows
 
 

@@ -139,6 +139,14 @@ def clustered_mean_se(values: np.ndarray, groups: np.ndarray | None) -> float:
     return float(np.sqrt(g / max(g - 1, 1) * np.sum(totals**2)) / n)
 
 
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its CI from Student's t with n - 1 degrees of freedom (honest for a handful of buyers)."""
+    values = np.asarray(values, float)
+    mean = float(values.mean())
+    half = float(sps.t.ppf(0.5 + level / 2, values.size - 1)) * float(values.std(ddof=1)) / np.sqrt(values.size)
+    return mean, mean - half, mean + half
+
+
 def wilson(successes, n, z: float = Z95):
     """Wilson score interval for a proportion (arrays allowed)."""
     successes, n = np.asarray(successes, float), np.asarray(n, float)
