@@ -594,7 +594,7 @@ def badge(result: StylesResult) -> results.Badge:
     return results.Badge.from_rules(
         v.browsing != "inconclusive",
         {
-            f"the browsing classifier agrees (its AUC's 95 % CI reaches {bound:.3f} or below for 'alike'; "
+            f"the browsing classifier agrees (for 'alike', its AUC's 95 % CI includes {bound:.3f} or less; "
             f"permutation p ≤ {ALPHA:g} for 'different')": agree,
             "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
         },
