@@ -178,3 +178,13 @@ def test_users_repeat_and_the_population_averaged_purchase_model_is_unchanged():
     o2 = (b2["sum"] - 1).clip(lower=0)[b2["sum"] > 0].sum() / (b2["size"] - 1)[b2["sum"] > 0].sum()
     assert o2 < 1.5 * s2["buy"].mean()
     assert Users(cfg).n == 50_000
+
+
+def test_the_realism_table_writes_bands_and_values_as_percentages_without_rounding_the_band():
+    from helpers.data.data_profile import benchmark_table
+
+    table = benchmark_table({"conversion": 0.0241, "cost_share_range": (0.3, 0.7)}).set_index("metric")
+    assert table.loc["session conversion rate", "published range"] == "1.5% - 4%"
+    assert table.loc["session conversion rate", "this data"] == "2.4%"
+    cost = table.loc["cost as share of price (lowest, highest)"]
+    assert (cost["this data"], cost["published range"], cost["in range"]) == ("30% - 70%", "25% - 75%", "yes")

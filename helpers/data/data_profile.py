@@ -139,11 +139,11 @@ def benchmark_table(profile: dict) -> pd.DataFrame:
         value = profile.get(key)
         if isinstance(value, (list, tuple)):
             ok = None if None in value else (value[0] >= lo - 0.01 and value[1] <= hi + 0.01)
-            shown = "n/a" if None in value else f"{value[0]:.2f} - {value[1]:.2f}"
+            shown = "n/a" if None in value else f"{value[0]:.0%} - {value[1]:.0%}"
         else:
             ok = None if value is None else lo <= value <= hi
             shown = "n/a" if value is None else (f"{value:.1%}" if hi <= 1 else f"{value:.2f}")
-        band = f"{lo:.0%} - {hi:.0%}" if hi <= 1 else f"{lo:g} - {hi:g}"
+        band = f"{100 * lo:g}% - {100 * hi:g}%" if hi <= 1 else f"{lo:g} - {hi:g}"  # 1.5%, never rounded to 2%
         rows.append(
             {
                 "metric": label,
