@@ -44,7 +44,7 @@ EXPECTED = {
     "n_items": [3, 0, 1, 2, 0, 0, 0],
     "avg_item_price_usd": [25 / 3, NAN, 7.5, 7.5, NAN, NAN, NAN],
     "gross_margin_usd": [2 * 6 + 2, 0, 5, 6 + 2, 0, 0, 0],
-    "events_per_minute": [5 * 60 / 110, 0, 60 / 5, 7, 180, 40, 3 * 60 / 150],
+    "events_per_minute": [5 * 60 / 110, NAN, 60 / 5, 7, NAN, 40, 3 * 60 / 150],  # none without a duration
     "start_hour": [10, 11, 23, 12, 13, 14, 15],
     "start_weekday": [1, 1, 1, 1, 1, 1, 1],
 }

@@ -90,7 +90,11 @@ DICTIONARY: list[tuple[str, str, str]] = [
         "USD",
         "Sum of quantity x (unit price - product cost); 0 without orders; empty when costs are unknown.",
     ),
-    ("events_per_minute", "events/min", "event_count x 60 / max(session_seconds, 1 s): interaction density."),
+    (
+        "events_per_minute",
+        "events/min",
+        "event_count x 60 / max(session_seconds, 1 s): interaction density; empty for a 0-second session.",
+    ),
 ]
 GOLD_COLUMNS = [c for c, _, _ in DICTIONARY]
 
@@ -428,7 +432,9 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
         out[c] = out[c].fillna(0).astype(int)
     out["start_hour"] = out["started_at"].dt.hour
     out["start_weekday"] = out["started_at"].dt.day_of_week + 1
-    out["events_per_minute"] = out["event_count"] * 60.0 / out["session_seconds"].clip(lower=1.0)
+    out["events_per_minute"] = (out["event_count"] * 60.0 / out["session_seconds"].clip(lower=1.0)).where(
+        out["session_seconds"] > 0
+    )
     return out[GOLD_COLUMNS].sort_values("session_id").reset_index(drop=True)
 
 

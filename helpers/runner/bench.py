@@ -127,7 +127,11 @@ def gold_polars(raw_dir: Path):
             gross_margin_usd=pl.when(pl.col("n_orders").is_null()).then(0.0).otherwise(pl.col("gross_margin_usd")),
             **{c: pl.col(c).fill_null(0) for c in ("event_count", *(f"n_{t}" for t in FUNNEL), "n_orders", "n_items")},
         )
-        .with_columns(events_per_minute=pl.col("event_count") * 60.0 / pl.max_horizontal("session_seconds", 1.0))
+        .with_columns(
+            events_per_minute=pl.when(pl.col("session_seconds") > 0).then(
+                pl.col("event_count") * 60.0 / pl.max_horizontal("session_seconds", 1.0)
+            )
+        )
         .select(GOLD_COLUMNS)
         .sort("session_id")
     )

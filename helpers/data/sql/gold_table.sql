@@ -111,6 +111,7 @@ joined AS (
 )
 SELECT
     *,
-    event_count * CAST(60 AS DOUBLE) / GREATEST(session_seconds, CAST(1 AS DOUBLE)) AS events_per_minute
+    CASE WHEN session_seconds > 0
+         THEN event_count * CAST(60 AS DOUBLE) / GREATEST(session_seconds, CAST(1 AS DOUBLE)) END AS events_per_minute
 FROM joined
 ORDER BY session_id
