@@ -104,13 +104,18 @@ def share_tree(folder: Path) -> None:
 
 
 def data_fingerprint(raw: Path) -> str:
-    """SHA-256 over the raw tables' bytes: the same data give the same fingerprint."""
+    """SHA-256 over the tables' bytes: the same data give the same fingerprint.
+
+    A table may be one Parquet file or a folder of parts (a gold table built in passes).
+    """
     digest = hashlib.sha256()
-    for path in sorted(Path(raw).glob("*.parquet")):
-        digest.update(path.name.encode())
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+    for table in sorted(Path(raw).glob("*.parquet")):
+        parts = sorted(table.rglob("*.parquet")) if table.is_dir() else [table]
+        for path in parts:
+            digest.update(str(path.relative_to(raw)).encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()[:16]
 
 
