@@ -227,6 +227,8 @@ def test_the_shared_real_sample_runs_through_its_preset(tmp_path):
     assert {results[p]["status"] for p in ANALYSES} == {"insufficient"}
     index = _text(pages / "index.html")
     assert "engagement_effect" not in index and "preset 'rees46'" in index  # provenance, not simulator knobs
+    assert "No key figure: 3 buyers among 247 sessions" in index and "data:image/png" not in index
+    assert "The data cover only 1.9 minutes" in _text(pages / "01_simulate.html")
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,11 +119,19 @@ def summary_section(data_folder: Path) -> str:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
     plan = experiment_card_html(strategy)
     limits = "".join(f"<li>{esc(x)}</li>" for x in strategy.limitations)
+    conversion = _results(data_folder, "03_conversion")
+    if conversion is not None and not conversion.ok:  # a split of a handful of buyers shows noise, not a pattern
+        figure = (
+            f"<p>No key figure: {esc(conversion.reason or 'too few buyers')}, so conversion split into groups "
+            "of sessions would show chance, not a pattern.</p>"
+        )
+    else:
+        figure = key_figure_html(data_folder, strategy.key_figure_caption)
     return (
         '<h2 id="answers">Answers</h2>'
         + formatting.summary_html(strategy.summary)
         + '<h2 id="key-figure">Key figure</h2>'
-        + key_figure_html(data_folder, strategy.key_figure_caption)
+        + figure
         + '<h2 id="recommendations">Recommendations</h2>'
         + formatting.recommendations_html(strategy.recommendations)
         + (f'<h2 id="experiment">Proposed experiment</h2>{plan}' if plan else "")
