@@ -3,17 +3,20 @@ the A/A rate over replications, one catalogue for every arm, and Holm across the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from scipy.special import expit, logit
 from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from helpers.analysis import experiment, stats, strategy
+from helpers.data import simulate
 from helpers.data.simulate import SimConfig, simulate_to_parquet
 
 
@@ -165,6 +168,84 @@ def test_aa_rate_with_correlated_users_is_near_alpha_and_the_naive_rate_is_not()
     assert rate.lo <= 0.05 <= rate.hi, rate
     assert rate.lo == pytest.approx(float(stats.wilson(rate.rejections, 300)[0]))
     assert rate.naive_rejections > 2 * rate.rejections  # sessions as independent: false alarms well above alpha
+
+
+WORLDS = [
+    {},
+    {"sessions_per_user": 4.0, "user_effect_sd": 1.5, "user_trait_share": 0.5},
+    {"style_browse_effect": 0.5, "density_lift": 0.3},
+    {"time_effect": 0.4},
+]
+
+
+@pytest.mark.parametrize("knobs", WORLDS)
+def test_purchase_inputs_are_browse_s_and_leave_the_stream_where_browse_does(knobs):
+    cfg = SimConfig(seed=13, **knobs)
+    users = simulate.Users(cfg)
+    traits = users.session_traits(users.assign(3_000, 0, cfg.seed))
+    ours_rng, browse_rng = np.random.default_rng(5), np.random.default_rng(5)
+    ours = experiment.purchase_inputs(cfg, 3_000, ours_rng, traits)
+    theirs = simulate.browse(cfg, 3_000, browse_rng, traits)
+    for key in ("device", "source", "k_pre"):
+        assert np.array_equal(ours[key], theirs[key])
+    p = simulate.purchase_probability(cfg, -3.5, ours)
+    assert np.array_equal(p, simulate.purchase_probability(cfg, -3.5, theirs))
+    assert np.array_equal(ours_rng.random(50), browse_rng.random(50))  # the draws that follow are the same
+
+
+def aa_by_browse(config: SimConfig, n: int, seeds, alpha: float):
+    """The A/A tests written out in full: each arm through ``simulate.browse``, the naive test on its own."""
+    intercept = simulate.calibrate_intercept(config)
+    ps, naive = [], []
+    for seed in seeds:
+        arms = []
+        for s in np.random.SeedSequence([int(seed), 0xAA]).generate_state(2):
+            cfg = dataclasses.replace(config, n_sessions=n, seed=int(s), density_lift=0.0)
+            users = simulate.Users(cfg)
+            user = users.assign(n, 0, cfg.seed)
+            rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xAA]))
+            p = simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng, users.session_traits(user)))
+            if users.logit_shift is not None:
+                p = expit(logit(p) / users.phi + users.logit_shift[user])
+            arms.append(((rng.random(n) < p).astype(float), user if np.bincount(user).max() > 1 else None))
+        (y0, g0), (y1, g1) = arms
+        ps.append(experiment.conversion_diff(y0, g0, y1, g1, alpha)["p_value"])
+        diff, se = experiment.mean_diff(y0, None, y1, None)
+        naive.append(2 * norm.sf(abs(diff) / se) if se > 0 else 1.0)
+    return np.array(ps), np.array(naive)
+
+
+@pytest.mark.parametrize("knobs", WORLDS)
+def test_aa_pvalues_are_exactly_those_of_the_full_browse(knobs):
+    config = SimConfig(seed=17, **knobs)
+    tests = experiment.aa_pvalues(config, 2_000, range(8), 0.05)
+    p, naive = aa_by_browse(config, 2_000, range(8), 0.05)
+    assert np.array_equal(tests["p"], p) and np.array_equal(tests["naive"], naive)
+
+
+@pytest.mark.parametrize("knobs", WORLDS)
+def test_true_conversion_is_the_mean_purchase_probability_of_the_full_browse(knobs):
+    config = SimConfig(seed=19, **knobs)
+    intercept = simulate.calibrate_intercept(config)
+    for lift in (0.0, 0.2):
+        cfg = dataclasses.replace(config, density_lift=lift)
+        rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x7E57]))
+        want = simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, 20_000, rng)).mean()
+        assert experiment.true_conversion(config, lift, n=20_000) == want
+
+
+def test_the_intercept_is_calibrated_once_per_untreated_world(monkeypatch):
+    calls = []
+    calibrate = simulate.calibrate_intercept
+    monkeypatch.setattr(simulate, "calibrate_intercept", lambda cfg: calls.append(cfg) or calibrate(cfg))
+    experiment._calibrated.cache_clear()
+    config = SimConfig(seed=23)
+    first = experiment.untreated_intercept(config)
+    assert experiment.untreated_intercept(dataclasses.replace(config, density_lift=0.4)) == first
+    assert first == calibrate(config) and len(calls) == 1
+    experiment.untreated_intercept(dataclasses.replace(config, seed=24))  # another world: its own intercept
+    assert len(calls) == 2
+    experiment._calibrated.cache_clear()
 
 
 def test_arms_share_the_control_catalogue_and_nothing_else(tmp_path):

@@ -19,6 +19,7 @@ and the conversion difference then keeps the score method for its CI and p-value
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,7 @@ def simulate_arm(
     """One arm through the real pipeline: raw tables (on ``catalogue_seed``'s products), then the gold table."""
     cfg = dataclasses.replace(config, n_sessions=int(n), seed=int(seed), density_lift=float(density_lift))
     folder = Path(folder)
-    intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
+    intercept = untreated_intercept(config)
     simulate.simulate_to_parquet(cfg, folder / "raw", intercept=intercept, catalogue_seed=catalogue_seed)
     build_gold(folder / "raw", folder / "gold")
     return read_gold(folder / "gold", columns=ARM_COLUMNS)
@@ -185,10 +186,58 @@ def simulate_arm(
 
 def true_conversion(config: simulate.SimConfig, density_lift: float, n: int = 400_000) -> float:
     """Expected conversion under the simulator's own probabilities, for a large population."""
-    intercept = simulate.calibrate_intercept(dataclasses.replace(config, density_lift=0.0))
     cfg = dataclasses.replace(config, density_lift=density_lift)
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x7E57]))
-    return float(simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng)).mean())
+    b = purchase_inputs(cfg, n, rng, keep_stream=False)
+    return float(simulate.purchase_probability(cfg, untreated_intercept(config), b).mean())
+
+
+def untreated_intercept(config: simulate.SimConfig) -> float:
+    """The purchase intercept calibrated on ``config``'s untreated world (``simulate.calibrate_intercept``).
+
+    Every arm, the true conversions and the A/A replications of one config share it, so it is
+    calibrated once per config and process.
+    """
+    return _calibrated(dataclasses.replace(config, density_lift=0.0))
+
+
+@functools.lru_cache(maxsize=8)
+def _calibrated(config: simulate.SimConfig) -> float:
+    return simulate.calibrate_intercept(config)
+
+
+def purchase_inputs(
+    cfg: simulate.SimConfig, n: int, rng: np.random.Generator, traits=None, keep_stream: bool = True
+) -> dict[str, np.ndarray]:
+    """What ``simulate.purchase_probability`` reads of ``simulate.browse(cfg, n, rng, traits)``, from the same draws.
+
+    When time before checkout has no effect (``time_effect == 0``, so its seconds enter the purchase
+    model times zero and are given as 0) the events before checkout are not laid out, which is most
+    of ``browse``'s work; with ``keep_stream`` their draws are still made, so that what ``rng`` draws
+    next is unchanged. The A/A replications and the true conversion rest on this.
+    """
+    if cfg.time_effect != 0:
+        return simulate.browse(cfg, n, rng, traits)
+    user = [None] * 3 if traits is None else traits
+    share = cfg.user_trait_share
+    device = rng.choice(len(simulate.DEVICES), size=n, p=simulate.DEVICE_SHARE)
+    source = rng.choice(len(simulate.SOURCES), size=n, p=simulate.SOURCE_SHARE)
+    intent = (
+        simulate._own(rng, n, share, user[0])
+        + np.take(simulate.SOURCE_INTENT, source)
+        + np.take(simulate.DEVICE_INTENT, device)
+    )
+    browse = cfg.style_browse_effect * simulate._own(rng, n, share, user[2])
+    rng.standard_normal(n)  # pace
+    k_pre = 1 + rng.poisson(np.exp(0.05 + 0.8 * intent + browse) * (1.0 + cfg.density_lift))
+    if keep_stream:  # browse's remaining draws, in its order
+        rng.standard_normal(n)  # idle propensity
+        rng.exponential(3.0, n)  # delay before the first event
+        m = int(k_pre.sum())
+        rng.random(m)  # which gaps are idle pauses
+        rng.exponential(1.0, m)  # gaps
+        rng.standard_normal(m)  # idle pauses' lengths
+    return {"device": device, "source": source, "k_pre": k_pre, "t_pre": np.zeros(n)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +407,7 @@ def purchase_arm(
     users = simulate.Users(cfg)
     user = users.assign(n, 0, cfg.seed)
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xAA]))
-    p = simulate.purchase_probability(cfg, intercept, simulate.browse(cfg, n, rng, users.session_traits(user)))
+    p = simulate.purchase_probability(cfg, intercept, purchase_inputs(cfg, n, rng, users.session_traits(user)))
     if users.logit_shift is not None:  # a user's lasting propensity, as in the full simulation
         p = expit(logit(p) / users.phi + users.logit_shift[user])
     bought = (rng.random(n) < p).astype(float)
@@ -367,17 +416,17 @@ def purchase_arm(
 
 def aa_pvalues(config: simulate.SimConfig, n: int, seeds, alpha: float = 0.05) -> dict:
     """A/A tests, two untreated arms per seed (purchase step only): the analysis's p-values, its method, naive ones."""
-    intercept = simulate.calibrate_intercept(config)
-    ps, naive, methods = [], [], set()
+    intercept = untreated_intercept(config)
+    tests = []
     for seed in seeds:
         seq = np.random.SeedSequence([int(seed), 0xAA]).generate_state(2)
         (y0, g0), (y1, g1) = (purchase_arm(config, n, int(s), intercept) for s in seq)
-        test = conversion_diff(y0, g0, y1, g1, alpha)
-        ps.append(test["p_value"])
-        methods.add(test["method"])
-        diff, se = mean_diff(y0, None, y1, None)
-        naive.append(2 * norm.sf(abs(diff) / se) if se > 0 else 1.0)
-    return {"p": np.array(ps), "naive": np.array(naive), "method": " and ".join(sorted(methods))}
+        tests.append(conversion_diff(y0, g0, y1, g1, alpha))
+    diff, se = (np.array([t[k] for t in tests], float) for k in ("diff", "diff_se_naive"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        naive = np.where(se > 0, 2 * norm.sf(np.abs(diff) / se), 1.0)
+    methods = " and ".join(sorted({t["method"] for t in tests}))
+    return {"p": np.array([t["p_value"] for t in tests]), "naive": naive, "method": methods}
 
 
 def aa_rejections(config: simulate.SimConfig, n: int, seeds, alpha: float) -> list[bool]:
