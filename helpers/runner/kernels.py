@@ -12,6 +12,13 @@ A warmed kernel has imported the modules the notebooks import (read from their c
 function that leaves no name behind and outside the notebook's history; the notebook's own
 cells do everything else, so a notebook that forgets an import still fails as on a fresh kernel.
 Without a pool, or when warming fails, a kernel is started the usual way.
+
+While the pool is open, kernels are forked from one fork server (``forkserver.py``) that imported
+ipykernel and those modules once for the whole run, so no kernel pays for them again: each is still
+a process of its own with a fresh namespace and history. When the server cannot start, or a fork
+fails, the kernel is started the usual way. A forked kernel's ``cpu_s`` counts its own work only
+(the imports are the server's, once per run); its ``peak_mb`` counts the library pages it shares
+with the server, as a kernel started the usual way counts its own copy of them.
 """
 
 from __future__ import annotations
@@ -21,12 +28,19 @@ import json
 import os
 import queue
 import re
+import select
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
 from jupyter_client.manager import KernelManager
+from jupyter_client.provisioning import LocalProvisioner
 
 from helpers import paths
 
@@ -62,6 +76,17 @@ class IPCKernelManager(KernelManager):
             if cpu is not None:
                 CPU_S[name] = cpu
         super().shutdown_kernel(now=now, restart=restart)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        server = _server
+        forked = server.spawn(kernel_cmd, kw) if server and isinstance(self.provisioner, LocalProvisioner) else None
+        if forked is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        # What LocalProvisioner.launch_kernel records, so its poll, wait, signals and cleanup work unchanged.
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = forked, forked.pid, forked.pid
+        provisioner.cwd = kw.get("cwd") or os.getcwd()
+        self._reconcile_connection_info(provisioner.connection_info)
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client interrupts (SIGINT) before every shutdown; a kernel still flushing
@@ -217,15 +242,181 @@ _active: _Pool | None = None
 
 
 @contextlib.contextmanager
-def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD):
-    """Warm a kernel for each of ``notebooks`` (with its imports) while this block runs; unused ones are shut down."""
-    global _active
+def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True):
+    """Warm a kernel for each of ``notebooks`` (with its imports) while this block runs; unused ones are shut down.
+
+    With ``fork``, kernels started meanwhile are forked from a server that imported what the notebooks import.
+    """
+    global _active, _server
+    _server = ForkServer(modules_imported(notebooks)) if fork and notebooks else None
     _active = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
         yield
     finally:
         pool, _active = _active, None
         pool.close()
+        server, _server = _server, None
+        if server is not None:
+            server.close()
+
+
+SERVER_SCRIPT = Path(__file__).with_name("forkserver.py")
+START_TIMEOUT_S = 180  # the server's imports: 2-3 s on an idle machine
+REPLY_TIMEOUT_S = 30
+FORKABLE = {"env", "cwd", "independent", "kernel_id"}  # launch arguments a fork honours; any other: a usual start
+
+
+class ForkServer:
+    """The fork server of one run: started by the first kernel launch, with that kernel's Python, environment
+    and folder (what the imports see); a later launch with the same three is forked, any other starts as usual.
+
+    Once it fails (cannot start, stops answering), every later kernel starts the usual way.
+    """
+
+    def __init__(self, modules: list[str]):
+        self.modules = modules
+        self.pid: int | None = None
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._channel: socket.socket | None = None
+        self._buffer = b""
+        self._launch: tuple | None = None
+        self._broken = False
+
+    def spawn(self, cmd: list[str], kw: dict) -> Forked | None:
+        """The kernel ``cmd`` forked with launch arguments ``kw`` (as ``launch_kernel`` takes them), or None."""
+        cmd = [os.path.expanduser(part) for part in cmd]
+        if cmd[1:3] != ["-m", "ipykernel_launcher"] or kw.get("independent") or not hasattr(os, "pidfd_open"):
+            return None
+        if any(v is not None for k, v in kw.items() if k not in FORKABLE):
+            return None
+        env = dict(kw.get("env") or os.environ)
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as launch_kernel sets it: the kernel's runner
+        cwd = kw.get("cwd") or os.getcwd()
+        launch = (cmd[0], env, cwd)
+        with self._lock:
+            if self._broken or (self._launch is not None and launch != self._launch):
+                return None
+            try:
+                if self._process is None:
+                    self._start(launch)
+                reply = self._ask({"fork": cmd[3:], "env": env, "cwd": cwd})
+            except (OSError, ValueError) as exc:
+                self._fail(f"{type(exc).__name__}: {exc}")
+                return None
+        if "pid" not in reply:
+            _note(f"a kernel could not be forked ({reply.get('error')}); it starts the usual way")
+            return None
+        return Forked(reply["pid"], self)
+
+    def status(self, pid: int) -> int:
+        """Exit code of the forked kernel ``pid``, which has exited (1 when the server cannot tell)."""
+        with self._lock:
+            try:
+                code = None if self._broken else self._ask({"status": pid}).get("status")
+            except (OSError, ValueError):
+                code = None
+        return 1 if code is None else code
+
+    def close(self) -> None:
+        """Close the runner's end: the server stops any kernel still running and exits."""
+        with self._lock:
+            self._broken = True
+            if self._channel is not None:
+                self._channel.close()
+            if self._process is not None:
+                try:
+                    self._process.wait(timeout=REPLY_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+
+    def _start(self, launch: tuple) -> None:
+        python, env, cwd = launch
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self._process = subprocess.Popen(
+                [python, str(SERVER_SCRIPT), str(theirs.fileno()), *self.modules],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # the terminal's Ctrl-C goes to the runner, which stops the kernels
+            )
+        self._channel, self._launch = ours, launch
+        ours.settimeout(START_TIMEOUT_S)
+        ready = self._read()
+        if not ready.get("ready"):
+            raise OSError("the fork server had threads running after its imports")
+        self.pid = ready["pid"]
+        ours.settimeout(REPLY_TIMEOUT_S)
+
+    def _ask(self, request: dict) -> dict:
+        self._channel.sendall(json.dumps(request).encode() + b"\n")
+        return self._read()
+
+    def _read(self) -> dict:
+        while b"\n" not in self._buffer:
+            data = self._channel.recv(65536)
+            if not data:
+                raise OSError("the fork server exited")
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _fail(self, why: str) -> None:
+        self._broken = True
+        _note(f"kernels start the usual way: the fork server failed ({why})")
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+class Forked:
+    """A forked kernel as jupyter_client's provisioner uses a Popen: poll, wait and signals (through a pidfd,
+    which names this process even after its pid is reused); its exit code comes from the server."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, server: ForkServer):
+        self.pid, self.returncode, self._server = pid, None, server
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except OSError:  # already exited and reaped
+            self._pidfd = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and (self._pidfd is None or select.select([self._pidfd], [], [], 0)[0]):
+            self.returncode = self._server.status(self.pid)
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            signal.pidfd_send_signal(self._pidfd, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+_server: ForkServer | None = None
+
+
+def _note(text: str) -> None:
+    sys.stderr.write(f"note: {text}\n")
 
 
 class WarmKernelManager(IPCKernelManager):

@@ -1,0 +1,239 @@
+"""A fork server for notebook kernels: ipykernel and the notebooks' libraries are imported once, then each
+kernel is a forked child that becomes a fresh IPython kernel.
+
+Started by ``kernels.ForkServer`` as a script (``python forkserver.py FD MODULE ...``), never as part of the
+``helpers.runner`` package, so the children hold nothing a kernel started the usual way would not. It runs
+in the kernels' folder with the kernels' environment, imports, then answers requests on the socket ``FD``,
+one JSON line each way:
+
+    {"fork": [args of ipykernel_launcher], "env": {...}, "cwd": "..."}  ->  {"pid": 123}
+    {"status": 123}                                                        ->  {"status": 0}   (after it exited)
+
+Each child starts a session of its own (as ``launch_kernel`` does), takes the given cwd, environment (with
+what the imports added to it, as a kernel's own imports would) and arguments, and runs ``ipykernel_launcher``
+as ``python -m`` would; it is killed if this server dies. The server stops its kernels and exits when the
+runner's end of the socket closes (the runner finished, or was killed). Only the standard library is
+imported before the requested modules.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import io
+import json
+import os
+import runpy
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+
+# What a kernel imports while it starts (ipykernel's application, shell, debugger and history).
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.history",
+    "psutil",
+)
+INLINE = "module://matplotlib_inline.backend_inline"  # ipykernel's default backend, set before any notebook code
+REAP_EVERY_S = 0.5
+STOP_GRACE_S = 2.0
+
+
+def import_quietly(modules: list[str]) -> None:
+    """Import ``modules`` (each may fail, as ``from a import f`` names no module a.f) with their output and
+    warnings discarded, as a warm-up cell's would be."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+
+def main(argv: list[str]) -> int:
+    channel = socket.socket(fileno=int(argv[0]))
+    if sys.path and sys.path[0] == os.path.dirname(os.path.realpath(__file__)):
+        del sys.path[0]  # as ipykernel_launcher removes the folder it was started from
+    started_env = dict(os.environ)
+    os.environ.setdefault("MPLBACKEND", INLINE)  # read when matplotlib is imported, so set as a kernel has it
+    import_quietly(list(KERNEL_MODULES))
+    with _cwd_on_path():
+        import_quietly(argv[1:])
+    if "MPLBACKEND" not in started_env:
+        del os.environ["MPLBACKEND"]
+    python_threads = threading.active_count()  # a Python thread could hold a lock a child would inherit
+    _send(channel, {"ready": python_threads == 1, "pid": os.getpid()})
+    if python_threads != 1:
+        return 1
+    serve(channel, started_env)
+    return 0
+
+
+@contextlib.contextmanager
+def _cwd_on_path():
+    """The folder on ``sys.path`` where an IPython kernel puts it (before site-packages), as notebook cells see it."""
+    at = next((i for i, p in enumerate(sys.path) if p.endswith(("site-packages", "dist-packages"))), len(sys.path))
+    sys.path.insert(at, "")
+    try:
+        yield
+    finally:
+        sys.path.remove("")
+
+
+def serve(channel: socket.socket, started_env: dict[str, str]) -> None:
+    """Answer requests until the runner's end closes; then stop the kernels still running and return."""
+    children: dict[int, int | None] = {}  # pid -> exit code once reaped
+    buffer = b""
+    try:
+        while True:
+            readable, _, _ = select.select([channel], [], [], REAP_EVERY_S)
+            _reap(children)
+            if not readable:
+                continue
+            data = channel.recv(65536)
+            if not data:
+                return
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                _send(channel, _answer(json.loads(line), channel, children, started_env))
+    except OSError:
+        return  # the runner's end went away mid-answer
+    finally:
+        _stop(children)  # never reached in a forked child, which leaves through os._exit
+
+
+def _answer(request: dict, channel: socket.socket, children: dict, started_env: dict[str, str]) -> dict:
+    if "status" in request:
+        pid = request["status"]
+        if children.get(pid) is None and pid in children:
+            with contextlib.suppress(ChildProcessError):
+                children[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        return {"status": children.get(pid)}
+    try:
+        pid = fork_kernel(request["fork"], _kernel_env(request["env"], started_env), request["cwd"], channel)
+    except Exception as exc:  # the runner starts this kernel the usual way
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    children[pid] = None
+    return {"pid": pid}
+
+
+def _kernel_env(given: dict[str, str], started_env: dict[str, str]) -> dict[str, str]:
+    """``given`` with what the imports changed in this process's environment, as a kernel's own imports would."""
+    env = dict(given)
+    env.update({k: v for k, v in os.environ.items() if started_env.get(k) != v})
+    for key in set(started_env) - set(os.environ):
+        env.pop(key, None)
+    return env
+
+
+def fork_kernel(args: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> int:
+    """Fork a child that becomes a kernel; return its pid once it leads a session of its own."""
+    started_r, started_w = os.pipe()
+    server = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(started_r)
+        os.close(started_w)
+        raise
+    if pid == 0:
+        code = 1
+        try:
+            os.close(started_r)
+            channel.close()
+            os.setsid()
+            _die_with_parent(server)
+            os.close(started_w)
+            code = become_kernel(args, env, cwd)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            _exit_as_python_does(code)
+    os.close(started_w)
+    try:
+        os.read(started_r, 1)  # empty once the child has its own session (or died)
+    finally:
+        os.close(started_r)
+    return pid
+
+
+def _die_with_parent(server: int) -> None:
+    """Have the kernel killed when this server goes, however it goes (the kernel's own poller watches the runner,
+    which is not its parent)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != server:
+        os._exit(1)
+
+
+def become_kernel(args: list[str], env: dict[str, str], cwd: str) -> int:
+    """In the forked child: the cwd, environment and arguments a launched kernel has, then ipykernel_launcher."""
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()  # the global generator was seeded from entropy at import: each kernel its own
+    sys.argv = [sys.argv[0], *args]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+    return 0
+
+
+def _exit_as_python_does(code: int) -> None:
+    """End the child as the interpreter would (threads joined, exit handlers run, output flushed), never
+    returning into the server's loop."""
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()
+    finally:
+        os._exit(code)
+
+
+def _reap(children: dict) -> None:
+    for pid in [pid for pid, status in children.items() if status is None]:
+        try:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not ours to wait for any more: its code is unknown
+            children[pid] = 1
+            continue
+        if done:
+            children[pid] = os.waitstatus_to_exitcode(raw)
+
+
+def _stop(children: dict) -> None:
+    """Stop kernels still running (their runner is gone), so none outlives this run."""
+    running = [pid for pid, status in children.items() if status is None]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in running:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, sig)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while running and time.monotonic() < deadline:
+            _reap(children)
+            running = [pid for pid in running if children[pid] is None]
+            time.sleep(0.05)
+        if not running:
+            return
+    _reap(children)
+
+
+def _send(channel: socket.socket, message: dict) -> None:
+    channel.sendall(json.dumps(message).encode() + b"\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
