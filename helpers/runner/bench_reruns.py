@@ -50,7 +50,11 @@ def _pretend_edited(reports: Path, helper: str) -> None:
 
 
 def in_process_cpu(n_sessions: int) -> float:
-    """CPU seconds of 01-06's computing called in one Python process (simulate, gold, the four analyses)."""
+    """CPU seconds of 01-06's computing called in one Python process (simulate, gold, the four analyses).
+
+    BLAS gets one thread, as in the kernels: several threads spinning on two busy cores count CPU
+    seconds that do no work (measured: 12 s with one thread, 19-72 s without on a loaded machine).
+    """
     code = f"""
 import resource, tempfile, pathlib
 from helpers.analysis import conversion, purchase_styles, spend, strategy, validate
@@ -67,7 +71,10 @@ strategy.analyse(d / "gold", found, s, truth, d / "experiment")
 t1 = resource.getrusage(resource.RUSAGE_SELF)
 print(t1.ru_utime - t0.ru_utime + t1.ru_stime - t0.ru_stime)
 """
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    from helpers.runner.kernels import ONE_BLAS_THREAD  # as in the kernels: a like-for-like count of CPU seconds
+
+    env = {**os.environ, **ONE_BLAS_THREAD}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 

@@ -55,7 +55,7 @@ def write_run_record(
             "parameters": params,
             "seconds": timings.get(name),
             "peak_mb": kernels.PEAK_MB.pop(name, None),  # the kernel's peak resident memory
-            "cpu_s": kernels.CPU_S.pop(name, None),  # the kernel's CPU seconds, its start-up included
+            "cpu_s": kernels.CPU_S.pop(name, None),  # the kernel's CPU s (a forked kernel's imports are the server's)
         }
     stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if only else []
     outcomes = outcomes or {}
