@@ -248,6 +248,23 @@ def test_the_intercept_is_calibrated_once_per_untreated_world(monkeypatch):
     experiment._calibrated.cache_clear()
 
 
+def test_the_aa_rate_beside_the_arms_is_the_one_computed_alone(tmp_path):
+    config = SimConfig(n_sessions=4_000, seed=29, sessions_per_user=2.0, user_effect_sd=1.0)
+    s = strategy.Settings(
+        seed=29,
+        alpha=0.05,
+        power=0.8,
+        relative_mde=0.1,
+        guardrail_margin=0.05,
+        experiment_density_lift=0.15,
+        experiment_sessions_per_arm=1_500,
+    )
+    outcome, aa, rate = strategy.simulated_experiment(config, 1_500, s, tmp_path / "both")
+    alone = experiment.run_simulated(config, 1_500, 29, 0.15, 0.05, 0.05, tmp_path / "alone")
+    assert (outcome, aa) == alone
+    assert rate == experiment.aa_rate(config, 1_500, strategy.AA_REPLICATIONS, 0.05, 29)
+
+
 def test_arms_share_the_control_catalogue_and_nothing_else(tmp_path):
     control = SimConfig(n_sessions=2_000, seed=21)
     treatment = SimConfig(n_sessions=2_000, seed=22, density_lift=0.2)
