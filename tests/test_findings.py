@@ -327,7 +327,7 @@ def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
     assert styles_record("similar", False, "different").badge.level == "medium"
     assert styles_record("inconclusive", False).badge.level == "low"
     rule = styles_record("different", True, "different").badge.passed[0]
-    assert "0.556 or below for 'alike'" in rule and "p ≤ 0.05 for 'different'" in rule
+    assert "CI includes 0.556 or less" in rule and "p ≤ 0.05 for 'different'" in rule
 
 
 @pytest.mark.parametrize("controls", [(), ("C(device)", "C(start_hour)", "first_delay")])

@@ -14,6 +14,7 @@ from helpers.data.event_log import import_event_log
 from helpers.data.gold import GOLD_COLUMNS, build_gold, count_buyers, count_sessions, gold_pandas, read_gold, reconcile
 from helpers.data.mapping import load_mapping
 from helpers.data.simulate import SimConfig, simulate_to_parquet
+from helpers.runner import params
 
 from . import rawfixture
 
@@ -209,3 +210,41 @@ def test_reading_a_sample_buyers_or_columns_streams_only_those(tmp_path):
     expected = whole[whole.did_purchase == 1].reset_index(drop=True)
     pd.testing.assert_frame_equal(buyers, expected)
     assert count_sessions(tmp_path / "gold") == 6_000 and count_buyers(tmp_path / "gold") == len(expected)
+
+
+def test_a_user_sample_keeps_every_session_of_the_users_it_keeps(tmp_path):
+    from helpers.data.gold import traffic
+
+    simulate_to_parquet(SimConfig(n_sessions=8_000, seed=5, sessions_per_user=4), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    whole = read_gold(tmp_path / "gold", ["session_id", "user_id", "did_purchase"])
+    part = read_gold(tmp_path / "gold", ["session_id", "user_id", "did_purchase"], sample_users=2_000, seed=1)
+    assert 1_000 < len(part) < 3_000 and part.session_id.is_monotonic_increasing
+    kept = whole[whole.user_id.isin(part.user_id)]
+    pd.testing.assert_frame_equal(kept.reset_index(drop=True), part)  # whole users, never part of one
+    again = read_gold(tmp_path / "gold", ["session_id", "user_id", "did_purchase"], sample_users=2_000, seed=1)
+    other = read_gold(tmp_path / "gold", ["session_id", "user_id", "did_purchase"], sample_users=2_000, seed=2)
+    pd.testing.assert_frame_equal(part, again)
+    assert set(part.user_id) != set(other.user_id)
+    pd.testing.assert_frame_equal(read_gold(tmp_path / "gold", sample_users=10_000), read_gold(tmp_path / "gold"))
+    buyers = read_gold(tmp_path / "gold", ["did_purchase"], sample_users=2_000, seed=1, buyers_only=True)
+    assert (buyers.did_purchase == 1).all() and len(buyers) == part.did_purchase.sum()
+    totals = traffic(tmp_path / "gold")
+    assert (totals["sessions"], totals["buyers"]) == (len(whole), int(whole.did_purchase.sum()))
+
+
+def test_strategy_reads_a_share_of_users_above_its_limit_and_counts_traffic_on_every_session(tmp_path, monkeypatch):
+    from helpers.analysis import strategy
+    from helpers.data.gold import traffic
+
+    simulate_to_parquet(SimConfig(n_sessions=8_000, seed=5, sessions_per_user=4), tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    settings = strategy.Settings.pick(params.notebook_defaults("06_strategy"))
+    whole = strategy.analyse(tmp_path / "gold", {}, settings)
+    monkeypatch.setattr(strategy, "MAX_SESSIONS_READ", 2_000)
+    part = strategy.analyse(tmp_path / "gold", {}, settings)
+    assert whole.segment_sessions_read is None and 1_000 < part.segment_sessions_read < 3_000
+    totals = traffic(tmp_path / "gold")
+    assert part.baseline == whole.baseline == totals["buyers"] / totals["sessions"]
+    assert part.sessions_per_day == whole.sessions_per_day
+    assert sum(row["sessions"] for row in part.segments) == part.segment_sessions_read

@@ -45,6 +45,7 @@ GOLD_COLUMNS_READ = [
     "pre_conversion_event_count",
     "pre_conversion_seconds",
 ]
+MAX_SESSIONS_READ = 2_000_000  # above this, 06 reads every session of a random share of users (memory stays flat)
 DRIVERS = {
     "engagement": ("pre_conversion_event_count", "events before checkout"),
     "time": ("pre_conversion_seconds", "seconds before checkout"),
@@ -117,6 +118,7 @@ class StrategyResult(results.Record):
     recommendations: list[Recommendation] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)
     segment_cuts: dict[str, float] = field(default_factory=dict)
+    segment_sessions_read: int | None = None  # sessions the segments rest on, when fewer than the table holds
     baseline: float | None = None
     sessions_per_day: float | None = None
     span_hours: float | None = None
@@ -155,11 +157,11 @@ def analyse(
     simulated arms.
     """
     s = settings
-    sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ)
+    sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed)
     drive, why = driver(upstream.get("03_conversion"))
     seg, cuts = segments(sessions, drive)
     contrast = segment_contrast(sessions, cuts)
-    flow = traffic(sessions)
+    flow = traffic(gold.traffic(gold_dir))  # the whole table, even when the segments read a share of users
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
     design = experiment.design_effect(sessions)
     n_needed = (
@@ -176,6 +178,7 @@ def analyse(
         recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast),
         segments=segment_rows,
         segment_cuts=cuts,
+        segment_sessions_read=len(sessions) if len(sessions) < flow["sessions"] else None,
         segment_contrast=contrast,
         design=design,
         users_per_arm=math.ceil(n_needed / design.sessions_per_user) if n_needed else None,
@@ -293,15 +296,18 @@ def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) ->
     return {"diff": float(diff), "lo": float(diff - half), "hi": float(diff + half), "p": float(p), "se": se}
 
 
-def traffic(sessions: pd.DataFrame) -> dict:
-    """Baseline conversion and sessions per day over the data's true span (in hours, never floored)."""
-    started = sessions["started_at"]
-    span_hours = (started.max() - started.min()).total_seconds() / 3600 if len(sessions) else 0.0
-    per_day = len(sessions) / (span_hours / 24) if span_hours > 0 else None
+def traffic(totals: dict) -> dict:
+    """Baseline conversion and sessions per day over the data's true span (in hours, never floored).
+
+    ``totals``: sessions, buyers and the first and last start of the whole table (``gold.traffic``).
+    """
+    n = totals["sessions"]
+    span_hours = (totals["last"] - totals["first"]).total_seconds() / 3600 if n else 0.0
     return {
-        "baseline": float(sessions["did_purchase"].mean()) if len(sessions) else float("nan"),
+        "baseline": totals["buyers"] / n if n else float("nan"),
         "span_hours": span_hours,
-        "sessions_per_day": per_day,
+        "sessions_per_day": n / (span_hours / 24) if span_hours > 0 else None,
+        "sessions": n,
     }
 
 

@@ -218,20 +218,29 @@ def read_gold(
     buyers_only: bool = False,
     sample_rows: int | None = None,
     seed: int = 0,
+    sample_users: int | None = None,
 ) -> pd.DataFrame:
     """Read the gold table (a file from DuckDB or a folder from Spark), ordered by session.
 
-    ``columns``, ``buyers_only`` (sessions with ``did_purchase = 1``) and ``sample_rows`` (a
+    ``columns``, ``buyers_only`` (sessions with ``did_purchase = 1``), ``sample_rows`` (a
     uniform random sample of that many sessions when the table is larger; the same rows for the
-    same ``seed``) are applied while reading, so memory holds only what a notebook uses: DuckDB
-    filters and samples as it streams the file, which is never decoded whole.
+    same ``seed``) and ``sample_users`` (every session of a random share of users, about that many
+    sessions, when the table is larger: what a per-user analysis needs) are applied while reading,
+    so memory holds only what a notebook uses: DuckDB filters and samples as it streams the file,
+    which is never decoded whole.
     """
     import pyarrow.parquet as pq
 
     selected = ", ".join(duck.quote(c) for c in columns) if columns else "*"
-    if buyers_only:
+    total = count_sessions(gold_dir) if sample_rows is not None or sample_users is not None else 0
+    if sample_users is not None and total > sample_users:
+        per_million = max(1, int(1_000_000 * sample_users / total))  # users kept, per million, by a seeded hash
+        keep = f"hash(user_id, {int(seed)}) % 1000000 < {per_million}"
+        keep += " AND did_purchase = 1" if buyers_only else ""
+        table = _gold_view(gold_dir).sql(f"SELECT {selected} FROM gold WHERE {keep}").to_arrow_table()
+    elif buyers_only:
         table = _gold_view(gold_dir).sql(f"SELECT {selected} FROM gold WHERE did_purchase = 1").to_arrow_table()
-    elif sample_rows is not None and count_sessions(gold_dir) > sample_rows:
+    elif sample_rows is not None and total > sample_rows:
         con = _gold_view(gold_dir)
         con.execute("SET threads = 1")  # a reservoir sample repeats for a seed only on one thread
         sql = f"SELECT {selected} FROM gold USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({int(seed)})"
@@ -311,6 +320,16 @@ def headline(gold_dir: Path) -> dict:
 def count_buyers(gold_dir: Path) -> int:
     """Sessions with a purchase in the gold table, counted in SQL."""
     return int(_gold_view(gold_dir).execute("SELECT coalesce(sum(did_purchase), 0) FROM gold").fetchone()[0])
+
+
+def traffic(gold_dir: Path) -> dict:
+    """Sessions, buyers and the first and last session start of the whole gold table, in SQL."""
+    row = (
+        _gold_view(gold_dir)
+        .execute("SELECT count(*), sum(did_purchase), min(started_at), max(started_at) FROM gold")
+        .fetchone()
+    )
+    return {"sessions": int(row[0]), "buyers": int(row[1] or 0), "first": row[2], "last": row[3]}
 
 
 def count_sessions(gold_dir: Path) -> int:
