@@ -413,7 +413,9 @@ def test_idle_recommendation_needs_a_material_negative_association(call, status)
     if call == "positive":
         assert "higher spend" in rec.text
     if status == "supported":
-        assert rec.kind == "action" and rec.impact.startswith("a longest idle gap one SD shorter goes with +8.00 USD")
+        # -8 % per SD longer at 100 USD is 100 x (1 / 0.92 - 1) = +8.70 USD per SD shorter, not +8.00
+        assert rec.kind == "action" and rec.impact.startswith("a longest idle gap one SD shorter goes with +8.70 USD")
+        assert "+4.17" in rec.impact and "+13.64" in rec.impact
 
 
 def segment(conv, lo, hi):

@@ -521,6 +521,16 @@ def _time_rec(conv: ConversionResult, mean_order: float | None) -> Recommendatio
     return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
 
 
+def _one_sd_shorter(mean_spend: float, call) -> tuple[float, float, float]:
+    """USD per order, with its CI, for one SD less of a feature whose effect is ``call.pct`` % per SD more.
+
+    The model is multiplicative (log spend): one SD less divides spend by (1 + pct / 100), so
+    -23.6 % per SD longer is +30.9 % per SD shorter, not +23.6 %.
+    """
+    less = lambda pct: mean_spend * (1 / (1 + pct / 100) - 1)  # noqa: E731
+    return less(call.pct), less(call.hi), less(call.lo)
+
+
 def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
     title = "Turn idle time into interaction"
     link = "04_spend.html#Findings"
@@ -543,7 +553,7 @@ def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
             "After a long pause, offer a low-effort next step (compare, see details, save for later); longer idle "
             "gaps are associated with smaller orders.",
             evidence,
-            f"a longest idle gap one SD shorter goes with {findings.usd(-call.usd, -call.usd_hi, -call.usd_lo)} "
+            f"a longest idle gap one SD shorter goes with {findings.usd(*_one_sd_shorter(sp.mean_spend, call))} "
             "per order",
             link,
             "action",
