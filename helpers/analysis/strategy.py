@@ -469,7 +469,7 @@ def _engagement_rec(conv: ConversionResult, mean_order: float | None) -> Recomme
         return Recommendation(
             title,
             SUPPORTED,
-            "Build features that invite meaningful actions (compare, save, add to cart) rather "
+            "Build features that invite meaningful actions (compare, save, read details) rather "
             "than ones that only keep visitors longer.",
             evidence,
             _conversion_impact(conv, "engagement", mean_order),
