@@ -56,7 +56,11 @@ def recommendations_html(recs: list, link: bool = True) -> str:
         style = ' style="color:#6b6b6b"' if grey else ""
         title = f"<s>{e(r.title)}</s>" if grey else f"<b>{e(r.title)}</b>"
         kind = "" if grey else f" · {'an action' if r.kind == 'action' else 'a hypothesis to test'}"
-        impact = f" <span class=impact>Expected impact: {e(r.impact)}.</span>" if r.impact and not grey else ""
+        impact = (
+            f" <span class=impact>Expected impact, if the association is causal: {e(r.impact)}.</span>"
+            if r.impact and not grey
+            else ""
+        )
         rests = f'<a href="{e(r.link)}">{e(r.evidence)}</a>' if link and r.link else e(r.evidence)
         items += (
             f'<li class="rec rec-{e(r.status).replace(" ", "-")}"{style}>{title} '
