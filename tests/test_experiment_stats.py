@@ -331,3 +331,17 @@ def test_segment_contrast_uses_user_level_variance():
 def test_an_interval_reaching_infinity_gives_p_one():
     with np.errstate(divide="ignore"):
         assert strategy.material_p(*np.log([2.0, 0.0, np.inf]), np.log(1.15), +1) == 1.0
+
+
+def test_too_few_buyers_give_no_icc_and_the_page_says_so():
+    from helpers.presentation import findings
+
+    # the real sample: 3 buyers, each alone with one other session: the ANOVA ICC would read 1.000
+    frame = pd.DataFrame(
+        {"user_id": [1, 1, 2, 2, 3, 3, *range(4, 244)], "did_purchase": [1, 1, 1, 1, 1, 1] + [0] * 240}
+    )
+    assert experiment.icc_anova(frame["did_purchase"].to_numpy(float), stats.user_groups(frame)) == 1.0
+    d = experiment.design_effect(frame)
+    assert (d.icc, d.design_effect, d.icc_buyers) == (0.0, 1.0, 6)
+    said = findings.design_phrase(d, 1_000)
+    assert "not estimable from 6 buyers (taken as 0)" in said and "1.000" not in said.split("D =")[0]

@@ -92,6 +92,10 @@ class DesignEffect(results.Record):
     cluster_size: float  # m: the size-weighted mean sessions per user, sum(m_i^2) / sum(m_i)
     icc: float
     design_effect: float
+    icc_buyers: int | None = None  # set when too few buyers to estimate the ICC: it is then taken as 0
+
+
+MIN_ICC_BUYERS = 30  # below this, an ICC of conversion is noise (three buyers gave 1.000)
 
 
 @dataclass
@@ -134,8 +138,11 @@ def design_effect(frame: pd.DataFrame, outcome: str = "did_purchase") -> DesignE
         return DesignEffect(n, n, 1.0, 1.0, 0.0, 1.0)
     sizes = np.bincount(groups)
     m = float(np.sum(sizes.astype(float) ** 2) / n)
-    icc = icc_anova(frame[outcome].to_numpy(float), groups)
     users = int(np.count_nonzero(sizes))
+    y = frame[outcome].to_numpy(float)
+    if y.sum() < MIN_ICC_BUYERS:
+        return DesignEffect(n, users, n / users, m, 0.0, 1.0, int(y.sum()))
+    icc = icc_anova(y, groups)
     return DesignEffect(n, users, n / users, m, icc, 1 + (m - 1) * icc)
 
 

@@ -703,9 +703,14 @@ def design_phrase(design, n_sessions: int) -> str:
     users = -(-n_sessions // design.sessions_per_user)  # rounded up
     if design.cluster_size == 1:
         return f"one session per user (no user repeats), so design effect D = 1: {n_sessions:,} sessions per arm"
+    icc = (
+        f"ICC of conversion within user not estimable from {design.icc_buyers} buyers (taken as 0)"
+        if getattr(design, "icc_buyers", None) is not None
+        else f"ICC of conversion within user {design.icc:.3f}"
+    )
     return (
         f"sessions per user m = {design.cluster_size:.1f} (size-weighted; {design.sessions_per_user:.1f} on average), "
-        f"ICC of conversion within user {design.icc:.3f}, design effect D = {design.design_effect:.3f}: "
+        f"{icc}, design effect D = {design.design_effect:.3f}: "
         f"{users:,.0f} users / {n_sessions:,} sessions per arm"
     )
 
