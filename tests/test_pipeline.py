@@ -160,7 +160,7 @@ def test_validate_end_to_end_on_one_small_world(tmp_path):
     code = validate.main(
         [
             "--sessions",
-            "20000",
+            "10000",
             "--seeds",
             "1",
             "--default-seeds",
