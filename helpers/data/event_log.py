@@ -139,7 +139,7 @@ def _text(ref: str) -> str:
     return f"trim(CAST({ref} AS VARCHAR))"
 
 
-def _missing(ref: str) -> str:
+def missing_sql(ref: str) -> str:
     """True for an empty value or a placeholder such as N/A or null."""
     tokens = ", ".join(duck.literal(t) for t in MISSING_TOKENS)
     return f"coalesce(upper({_text(ref)}) IN ({tokens}), true)"
@@ -162,7 +162,7 @@ def _value_sql(cols: dict, types: dict, mapping: dict, ts_expr: str) -> dict[str
         else:
             parsed = f"TRY_CAST({_text(ref)} AS {kind})"
         if kind == "DOUBLE":
-            parsed = f"CASE WHEN isnan({parsed}) AND {_missing(ref)} THEN NULL ELSE {parsed} END"
+            parsed = f"CASE WHEN isnan({parsed}) AND {missing_sql(ref)} THEN NULL ELSE {parsed} END"
         out[role] = (ref, parsed)
     return out
 

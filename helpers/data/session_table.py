@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers.data import contract, duck
-from helpers.data.event_log import MAX_UNPARSED_SHARE, MISSING_TOKENS, id_expr, with_provenance
+from helpers.data.event_log import MAX_UNPARSED_SHARE, id_expr, missing_sql, with_provenance
 from helpers.data.files import write_json
 from helpers.data.mapping import column_expr, open_source, resolve_columns
 from helpers.data.timestamps import timestamp_expr
@@ -41,7 +41,7 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     checks = {role: (column_expr(cols, role), f"coalesce({num[role]} {RULES[role]}, false)") for role in num}
     if "started_at" in cols:
         checks["started_at"] = (column_expr(cols, "started_at"), f"{start} IS NOT NULL")
-    parsed = _parse_counts(con, cols, checks, table, rows_read)
+    parsed, dropped = _parse_counts(con, cols, checks, table, rows_read)
     device = f"CAST({column_expr(cols, 'device')} AS VARCHAR)" if "device" in cols else "'unknown'"
     source = f"CAST({column_expr(cols, 'traffic_source')} AS VARCHAR)" if "traffic_source" in cols else "'unknown'"
     usable = " AND ".join(ok for _, ok in checks.values()) or "true"
@@ -81,8 +81,8 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "file": str(path),
             "mapping": mapping["name"],
             "rows_read": rows_read,
-            "rows_dropped": {"rows with a value missing or not parsed": sum(v["dropped"] for v in parsed)},
-            "values_not_parsed": [{k: v for k, v in c.items() if k != "dropped"} for c in parsed],
+            "rows_dropped": {"rows with a value missing or not parsed": dropped},
+            "values_not_parsed": parsed,
             "max_unparsed_share": MAX_UNPARSED_SHARE,
             "timezone": zone,
             "sessions_from": "one row per session",
@@ -96,16 +96,15 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     return counts
 
 
-def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> list[dict]:
+def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> tuple[list[dict], int]:
     """Per checked column: values missing (empty or N/A) and present but unusable, with examples; the rows dropped.
 
     A row with any such value is dropped; above ``MAX_UNPARSED_SHARE`` of the rows the import stops,
     naming the column, its rule and the values.
     """
-    tokens = ", ".join(duck.literal(t) for t in MISSING_TOKENS)
     parts = []
     for raw, ok in checks.values():
-        missing = f"coalesce(upper(trim(CAST({raw} AS VARCHAR))) IN ({tokens}), true)"
+        missing = missing_sql(raw)
         bad = f"CASE WHEN NOT ({ok}) AND NOT {missing} THEN CAST({raw} AS VARCHAR) END"
         parts += [f"count(*) FILTER (WHERE NOT ({ok}) AND {missing})", f"count({bad})", f"min({bad})", f"max({bad})"]
     dropped = " OR ".join(f"NOT ({ok})" for _, ok in checks.values()) or "false"
@@ -133,9 +132,6 @@ def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> 
                 "not_parsed": not_parsed,
                 "examples": examples,
                 "treated_as": "row dropped",
-                "dropped": 0,
             }
         )
-    if found:
-        found[0]["dropped"] = row[0]  # rows, not values: a row with two bad values is dropped once
-    return found
+    return found, row[0]  # rows dropped: a row with two bad values is dropped once
