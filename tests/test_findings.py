@@ -692,3 +692,10 @@ def test_a_short_slice_of_real_data_is_named_as_a_reason_for_realism_misses():
     assert any("The data cover only 1.9 minutes" in line for line in lines)
     rec["provenance"]["span_hours"] = 24 * 30
     assert not any("cover only" in line for line in findings.simulation_lines(rec, None))
+
+
+def test_the_multiplicity_line_counts_one_test_in_the_singular():
+    one = [strategy.Recommendation("a", "supported", "", "", p_value=0.02, p_holm=0.02)]
+    assert "across this one test, and **1 of 1**" in findings.multiplicity_line(one, 0.05)
+    two = one + [strategy.Recommendation("b", "withdrawn", "", "", p_value=0.5, p_holm=0.5)]
+    assert "across these 2 tests, and **1 of 2**" in findings.multiplicity_line(two, 0.05)

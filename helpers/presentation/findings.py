@@ -917,9 +917,10 @@ def multiplicity_line(recs, alpha: float) -> str:
     """Which tests form the family, and how many survive Holm's adjustment."""
     tested = [r for r in recs if r.p_value is not None]
     survive = sum(r.p_holm < alpha for r in tested)
+    family = "this one test" if len(tested) == 1 else f"these {len(tested)} tests"
     return (
         f"Each recommendation rests on one interval-based test (its primary outcome); its p-value is read from the "
-        f"interval its rule uses. Holm's step-down adjustment runs across these {len(tested)} tests, and "
+        f"interval its rule uses. Holm's step-down adjustment runs across {family}, and "
         f"**{survive} of {len(tested)}** stay below α = {alpha:g}; only a supported recommendation whose test "
         "survives is counted as supported."
     )
