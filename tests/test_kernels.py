@@ -146,6 +146,23 @@ def test_a_forked_kernel_has_the_environment_folder_and_path_of_a_usual_one(fold
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["JPY_PARENT_PID"] == str(os.getpid())  # the runner's
 
 
+@pytest.mark.notebook
+def test_what_the_runner_sets_in_its_environment_meanwhile_does_not_stop_forking(folder, monkeypatch):
+    monkeypatch.delenv("CLICKSTREAM_SET_BY_AN_IMPORT", raising=False)
+    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
+        first = _started()  # starts the fork server with the environment the pool opened with
+        # as pyarrow sets _RJEM_MALLOC_CONF when the runner imports it for its pages while kernels start
+        monkeypatch.setenv("CLICKSTREAM_SET_BY_AN_IMPORT", "the runner's own")
+        second = _started()
+        try:
+            assert isinstance(second.provisioner.process, kernels.Forked)  # was: started the usual way
+            env = json.loads(_run(second, PROBE)[1])["env"]
+        finally:
+            second.shutdown_kernel(now=True)
+            first.shutdown_kernel(now=True)
+    assert "CLICKSTREAM_SET_BY_AN_IMPORT" not in env
+
+
 FAKE_SERVER = """
 import json, socket, sys
 channel = socket.socket(fileno=int(sys.argv[1]))

@@ -62,7 +62,7 @@ class IPCKernelManager(KernelManager):
         kw["cwd"] = str(paths.NOTEBOOKS_DIR)  # notebooks open files relative to their folder
         # Notebooks run side by side, one core each: a BLAS that also spreads over every core
         # oversubscribes them (measured: 03's model fits 3x slower). A user's own setting wins.
-        kw["env"] = {**ONE_BLAS_THREAD, **(kw.get("env") or os.environ)}
+        kw["env"] = {**ONE_BLAS_THREAD, **_without_runner_imports(kw.get("env") or os.environ)}
         return await super()._async_pre_start_kernel(**kw)
 
     def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
@@ -239,6 +239,27 @@ def _shutdown(km: KernelManager | None) -> None:
 
 
 _active: _Pool | None = None
+_env_at_open: dict[str, str] | None = None  # the runner's environment when the pool opened
+
+
+def _without_runner_imports(env) -> dict[str, str]:
+    """``env`` without what the runner's own imports set in its environment since the pool opened.
+
+    pyarrow and scikit-learn set allocator and OpenMP variables when imported; the runner imports them for
+    its pages while kernels start. A kernel's own imports set them alike, and a kernel launched with them
+    would differ from the fork server's launch and start the usual way (measured: four of six kernels).
+    """
+    env = dict(env)
+    if _env_at_open is None:
+        return env
+    for key in set(os.environ) | set(_env_at_open):
+        now, then = os.environ.get(key), _env_at_open.get(key)
+        if now != then and env.get(key) == now:
+            if then is None:
+                env.pop(key, None)
+            else:
+                env[key] = then
+    return env
 
 
 @contextlib.contextmanager
@@ -247,7 +268,8 @@ def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True)
 
     With ``fork``, kernels started meanwhile are forked from a server that imported what the notebooks import.
     """
-    global _active, _server
+    global _active, _server, _env_at_open
+    _env_at_open = dict(os.environ)
     _server = ForkServer(modules_imported(notebooks)) if fork and notebooks else None
     _active = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
@@ -255,7 +277,7 @@ def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True)
     finally:
         pool, _active = _active, None
         pool.close()
-        server, _server = _server, None
+        server, _server, _env_at_open = _server, None, None
         if server is not None:
             server.close()
 

@@ -131,9 +131,9 @@ def run_all(
     pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
     likely = likely_reused(notebooks, reuse, present, chosen, declared)
     warm = [nb for nb in notebooks if nb.stem not in likely]
-    if warm:  # the front page is written after the last notebook: its imports need not wait for it
-        threading.Thread(target=_import_page_modules, daemon=True).start()
     with kernels.warm_pool(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+        if warm:  # the front page is written after the last notebook: its imports need not wait for it
+            threading.Thread(target=_import_page_modules, daemon=True).start()
         while pending or running:
             ready = [nb for nb in pending if needs(nb.name, present) <= done] if failure is None else []
             for nb in ready:
