@@ -19,7 +19,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 from scipy import stats as sps
 
 from helpers.analysis import results, stats
@@ -79,6 +78,8 @@ def nested_specs(controls: list[str]) -> dict[str, list[str]]:
 def fit_logit(frame: pd.DataFrame, terms: list[str], groups: np.ndarray | None = None):
     """Unpenalised logistic regression of purchase on ``terms`` (statsmodels); standard errors
     clustered by user when ``groups`` is given (``stats.user_groups``), model-based otherwise."""
+    import statsmodels.formula.api as smf  # here: 06 reads this module's results without loading the formulas
+
     formula = f"{Y} ~ " + (" + ".join(terms) if terms else "1")
     model = smf.logit(formula, data=stats.formula_data(frame, terms))
     return model.fit(disp=0, maxiter=200, **stats.cov_options(groups))

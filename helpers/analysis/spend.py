@@ -20,8 +20,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 
 from helpers.analysis import purchase_styles, results, stats
 from helpers.data import gold
@@ -52,6 +50,8 @@ def nested_specs(controls: list[str], idle: bool = True) -> dict[str, list[str]]
 
 def fit_ols(frame: pd.DataFrame, terms: list[str], groups: np.ndarray | None = None):
     """OLS of log spend; standard errors clustered by user when ``groups`` is given, else HC3."""
+    import statsmodels.formula.api as smf  # here: 06 reads this module's results without loading statsmodels' API
+
     data = stats.formula_data(frame, terms)
     return smf.ols(f"{Y} ~ " + " + ".join(terms), data=data).fit(**stats.cov_options(groups, "HC3"))
 
@@ -59,6 +59,9 @@ def fit_ols(frame: pd.DataFrame, terms: list[str], groups: np.ndarray | None = N
 def fit_gamma(frame: pd.DataFrame, terms: list[str], outcome: str = "amount_usd", groups: np.ndarray | None = None):
     """Gamma GLM with an explicit log link (statsmodels' Gamma default link is not log); robust SEs,
     clustered by user when ``groups`` is given, else HC0."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
     family = sm.families.Gamma(link=sm.families.links.Log())
     data = stats.formula_data(frame, terms)
     return smf.glm(f"{outcome} ~ " + " + ".join(terms), data=data, family=family).fit(
@@ -143,6 +146,8 @@ def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
 
 def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int = 20) -> pd.DataFrame:
     """Residuals of log spend and of ``x`` after ``given`` (Frisch-Waugh), binned by the x residual."""
+    import statsmodels.api as sm
+
     X = sm.add_constant(stats.design(frame, given)) if given else np.ones((len(frame), 1))
     rx = frame[x].to_numpy() - X @ np.linalg.lstsq(X, frame[x].to_numpy(), rcond=None)[0]
     ry = frame[Y].to_numpy() - X @ np.linalg.lstsq(X, frame[Y].to_numpy(), rcond=None)[0]

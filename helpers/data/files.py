@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import yaml
+from typing import TYPE_CHECKING
 
 from helpers.errors import ParameterError
+
+if TYPE_CHECKING:  # imported where used: the runner reads fingerprints and JSON without loading pandas
+    import pandas as pd
+    import pyarrow as pa
 
 FILE_MODE, DIR_MODE = 0o644, 0o755  # readable by colleagues whatever the runner's umask
 
@@ -44,6 +44,10 @@ def atomic_path(path: Path):
 
 def write_parquet(table: pa.Table | pd.DataFrame, path: Path) -> Path:
     """Write a table to Parquet atomically (zstd-compressed)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
     with atomic_path(path) as tmp:
@@ -53,6 +57,9 @@ def write_parquet(table: pa.Table | pd.DataFrame, path: Path) -> Path:
 
 class _NumpyJSON(json.JSONEncoder):
     def default(self, o):
+        import numpy as np
+        import pandas as pd
+
         if isinstance(o, np.integer):
             return int(o)
         if isinstance(o, np.floating):
@@ -69,7 +76,7 @@ class _NumpyJSON(json.JSONEncoder):
 def _finite(obj):
     """Replace NaN and infinities by None so the JSON is standard."""
     if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -121,6 +128,8 @@ def data_fingerprint(raw: Path) -> str:
 
 def read_yaml_mapping(path: Path, what: str, shape: str) -> dict:
     """A YAML file that must hold a mapping; a ParameterError naming ``what`` (and ``shape``) when not."""
+    import yaml
+
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

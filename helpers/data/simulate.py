@@ -55,7 +55,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy.special import expit
 
 from helpers.data.files import write_json
 from helpers.data.schema import FUNNEL_STEPS
@@ -373,6 +372,8 @@ def simulate_chunk(
     p_buy = purchase_probability(cfg, intercept, b)  # averaged over users: the truth's logit
     p_user = p_buy
     if users.logit_shift is not None:  # the user's own log-odds, whose average over users is p_buy
+        from scipy.special import expit  # here: the runner checks SimConfig without loading SciPy
+
         p_user = expit((intercept + _purchase_logit_without_intercept(cfg, b)) / users.phi + users.logit_shift[user])
     buy = rng.random(n) < p_user
     buyers = np.flatnonzero(buy)

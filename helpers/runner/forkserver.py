@@ -236,4 +236,8 @@ def _send(channel: socket.socket, message: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # The kernels are stopped; tearing down the imported libraries would only keep the runner waiting (0.6 s).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

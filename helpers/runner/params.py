@@ -12,6 +12,9 @@ allowed, in one line.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 import re
 from pathlib import Path
@@ -45,11 +48,9 @@ def declared(notebooks: list[Path]) -> dict[str, dict]:
     A parameter shared by several notebooks must have one type and one default in all of them;
     otherwise a run would depend on which notebook read it, so this raises ParameterError.
     """
-    import papermill
-
     found: dict[str, dict] = {}
     for nb in notebooks:
-        for name, spec in papermill.inspect_notebook(str(nb)).items():
+        for name, spec in inspect(nb).items():
             first = found.setdefault(name, {**spec, "notebooks": []})
             for key in ("default", "inferred_type_name"):
                 if first[key] != spec[key]:
@@ -63,10 +64,31 @@ def declared(notebooks: list[Path]) -> dict[str, dict]:
 
 def notebook_defaults(notebook: str) -> dict:
     """The defaults a numbered notebook declares (``notebooks/<notebook>.ipynb``), as Python values."""
-    import papermill
-
-    spec = papermill.inspect_notebook(str(paths.NOTEBOOKS_DIR / f"{notebook}.ipynb"))
+    spec = inspect(paths.NOTEBOOKS_DIR / f"{notebook}.ipynb")
     return {name: default_value(s) for name, s in spec.items()}
+
+
+def inspect(nb: Path) -> dict[str, dict]:
+    """``papermill.inspect_notebook(nb)``, kept in ``data/.cache/parameters.json`` by the notebook's bytes and
+    papermill's version: importing papermill alone takes half a second, most of a rerun with nothing to do."""
+    from importlib.metadata import version
+
+    from helpers.data.files import write_json
+
+    text = Path(nb).read_bytes()
+    key = hashlib.sha256(text + version("papermill").encode()).hexdigest()[:20]
+    cache = paths.data_root() / ".cache" / "parameters.json"
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        import papermill
+
+        known = dict(list(known.items())[-50:]) | {key: papermill.inspect_notebook(str(nb))}  # the last 50 kept
+        with contextlib.suppress(OSError):  # a read-only data folder only costs the import next time
+            write_json(known, cache)
+    return known[key]
 
 
 def check_run_name(run: str) -> None:

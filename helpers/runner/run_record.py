@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from helpers.data.files import atomic_path, write_json
-from helpers.runner import freshness, kernels
+from helpers.runner import freshness
 from helpers.runner.schedule import stale_after
 
 
@@ -49,16 +49,17 @@ def write_run_record(
     previous = json.loads((folder / "run.json").read_text()) if partial and (folder / "run.json").exists() else {}
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     pages = dict(previous.get("notebooks", {}))
+    outcomes = outcomes or {}
     for name, params in ran.items():
+        measured = outcomes.get(name)
         pages[name] = {
             "finished_utc": finished,
             "parameters": params,
             "seconds": timings.get(name),
-            "peak_mb": kernels.PEAK_MB.pop(name, None),  # the kernel's peak resident memory
-            "cpu_s": kernels.CPU_S.pop(name, None),  # the kernel's CPU s (a forked kernel's imports are the server's)
+            "peak_mb": getattr(measured, "peak_mb", None),
+            "cpu_s": getattr(measured, "cpu_s", None),
         }
     stale = sorted((set(previous.get("stale", [])) - set(ran)) | stale_after(set(ran), set(pages))) if only else []
-    outcomes = outcomes or {}
     inputs = dict(previous.get("inputs", {})) | {name: o.inputs for name, o in outcomes.items()}
     why = {name: "; ".join(o.why) if not o.reused else "up to date: reused" for name, o in outcomes.items()}
     record = {

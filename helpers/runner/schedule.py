@@ -8,6 +8,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from helpers import paths
 from helpers.data.files import data_fingerprint
 from helpers.errors import ReportError
-from helpers.runner import freshness, kernels
+from helpers.runner import freshness
 
 _SAY_LOCK = threading.Lock()
 
@@ -88,6 +89,8 @@ class Outcome:
     reused: bool
     why: list[str]
     inputs: dict[str, str]
+    peak_mb: float | None = None  # the kernel's peak resident memory
+    cpu_s: float | None = None  # the kernel's CPU s (a forked kernel's imports are the fork server's)
 
 
 def likely_reused(notebooks: list[Path], reuse: Reuse, present: list[str], chosen: dict, declared: dict) -> set[str]:
@@ -131,7 +134,7 @@ def run_all(
     pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
     likely = likely_reused(notebooks, reuse, present, chosen, declared)
     warm = [nb for nb in notebooks if nb.stem not in likely]
-    with kernels.warm_pool(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+    with _kernels_warmed(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         if warm:  # the front page is written after the last notebook: its imports need not wait for it
             threading.Thread(target=_import_page_modules, daemon=True).start()
         while pending or running:
@@ -154,6 +157,15 @@ def run_all(
     if failure is not None:
         raise failure
     return outcomes
+
+
+def _kernels_warmed(notebooks: list[Path]):
+    """Kernels warmed for ``notebooks`` while the run lasts; with none to run, jupyter_client is not even loaded."""
+    if not notebooks:
+        return contextlib.nullcontext()
+    from helpers.runner import kernels
+
+    return kernels.warm_pool(notebooks)
 
 
 def _import_page_modules() -> None:
@@ -197,7 +209,9 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
     page.unlink(missing_ok=True)
     clear_outputs(run_dir, nb.stem)
     say(f"[{job.i}/{job.total}] {nb.stem} runs: {'; '.join(why) or 'its last output is missing'}")
-    import papermill  # here, not at the top: a run with nothing to execute never loads it
+    import papermill  # here, not at the top: a run with nothing to execute loads neither
+
+    from helpers.runner import kernels
 
     t0 = time.perf_counter()
     try:
@@ -216,10 +230,10 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
     seconds = time.perf_counter() - t0
     _render(out_nb, page, job, run_dir)
-    peak = kernels.PEAK_MB.get(nb.stem)
+    peak, cpu = kernels.PEAK_MB.pop(nb.stem, None), kernels.CPU_S.pop(nb.stem, None)
     say(f"[{job.i}/{job.total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
     now = freshness.inputs(nb, job.own, run_dir, job.present)  # an input it also writes (none today) is seen
-    return Outcome(round(seconds, 2), False, why, now)
+    return Outcome(round(seconds, 2), False, why, now, peak, cpu)
 
 
 def clear_outputs(run_dir: Path, stem: str) -> None:
