@@ -49,7 +49,7 @@ def _started() -> kernels.IPCKernelManager:
 
 def _run(km, code: str, timeout: float = 30) -> tuple[dict, str]:
     """The reply's content and the printed text of ``code`` run on ``km``'s kernel."""
-    client = km.client()
+    client = kernels.blocking_client(km)
     client.start_channels()
     out: list[str] = []
     try:
@@ -205,7 +205,7 @@ from helpers.runner import kernels
 with kernels.warm_pool([pathlib.Path(sys.argv[1])], ahead=1):
     km = kernels.IPCKernelManager(kernel_name="python3")
     km.start_kernel()
-    client = km.client()
+    client = kernels.blocking_client(km)
     client.start_channels()
     client.execute("import time; time.sleep(60)")  # busy when the runner is killed
     print(kernels._server.pid, flush=True)

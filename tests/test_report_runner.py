@@ -157,6 +157,20 @@ def test_failed_run_keeps_previous_report_and_says_where_the_error_is(tiny):
     assert not (reports / "a.failed").exists() and _recorded(data, "a") == 3
 
 
+def test_a_kernel_that_dies_is_one_line_and_keeps_the_previous_report(tiny):
+    data, reports = tiny
+    report.execute("a", overrides="n=1")
+    before = (reports / "a" / "01_tiny.html").read_bytes()
+    path = paths.NOTEBOOKS_DIR / "01_tiny.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
+    nbformat.write(nb, path)
+    with pytest.raises(ReportError, match="01_tiny failed: its kernel died while running") as err:
+        report.execute("a", overrides="n=2")
+    assert "Traceback" not in str(err.value)
+    assert (reports / "a" / "01_tiny.html").read_bytes() == before and _recorded(data, "a") == 1
+
+
 def test_only_reruns_selected_notebooks_on_a_copy(tiny):
     data, _ = tiny
     report.execute("a", overrides="n=1")

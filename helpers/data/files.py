@@ -113,17 +113,30 @@ def share_tree(folder: Path) -> None:
 def data_fingerprint(raw: Path) -> str:
     """SHA-256 over the tables' bytes: the same data give the same fingerprint.
 
-    A table may be one Parquet file or a folder of parts (a gold table built in passes).
+    A table may be one Parquet file or a folder of parts (a gold table built in passes). Within one process
+    the bytes are read again only when a file's identity, size or time changed (tables are replaced, never
+    edited in place): the runner asks for the same fingerprints for every page and every notebook.
     """
-    digest = hashlib.sha256()
+    files = []
     for table in sorted(Path(raw).glob("*.parquet")):
-        parts = sorted(table.rglob("*.parquet")) if table.is_dir() else [table]
-        for path in parts:
+        files += sorted(table.rglob("*.parquet")) if table.is_dir() else [table]
+    stamps = []
+    for path in files:
+        st = path.stat()
+        stamps.append((str(path.relative_to(raw)), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    key = (str(Path(raw).resolve()), tuple(stamps))
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256()
+        for path in files:
             digest.update(str(path.relative_to(raw)).encode())
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
-    return digest.hexdigest()[:16]
+        _FINGERPRINTS[key] = digest.hexdigest()[:16]
+    return _FINGERPRINTS[key]
+
+
+_FINGERPRINTS: dict[tuple, str] = {}
 
 
 def read_yaml_mapping(path: Path, what: str, shape: str) -> dict:

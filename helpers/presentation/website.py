@@ -101,8 +101,9 @@ def git_commit() -> str:
     return (sha + ("+changes" if dirty else "")) if sha else "unknown"
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages the report depends on."""
+    """Versions of Python and the packages the report depends on (read once per process: every page's footer)."""
     from importlib.metadata import PackageNotFoundError, version
 
     names = [

@@ -39,8 +39,11 @@ import time
 import uuid
 from pathlib import Path
 
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_client.provisioning import LocalProvisioner
+
+from traitlets import DottedObjectName
 
 from helpers import paths
 
@@ -49,7 +52,14 @@ WARM_AHEAD = 2  # kernels warming or ready at once: more would only compete for 
 
 
 class IPCKernelManager(KernelManager):
-    """Kernel over local IPC sockets (no TCP ports), started in the notebooks folder."""
+    """Kernel over local IPC sockets (no TCP ports), started in the notebooks folder.
+
+    Its ``client()`` is asynchronous, as nbclient's own kernel manager gives: nbclient waits for a cell's
+    output and watches the kernel in one event loop, and a blocking client would hold that loop forever
+    once the kernel died (measured: a killed kernel hung the runner). ``blocking_client`` is for this module.
+    """
+
+    client_class = DottedObjectName("jupyter_client.asynchronous.AsyncKernelClient")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -133,6 +143,11 @@ def warm_up_code(modules: list[str]) -> str:
     )
 
 
+def blocking_client(km: KernelManager) -> BlockingKernelClient:
+    """A blocking client of ``km``'s kernel (``km.client()`` is asynchronous)."""
+    return BlockingKernelClient(**km.get_connection_info(session=True), connection_file=km.connection_file, parent=km)
+
+
 # Peak resident memory and CPU seconds of each notebook's kernel, read just before it stops (Linux).
 PEAK_MB: dict[str, float] = {}
 CPU_S: dict[str, float] = {}
@@ -191,7 +206,7 @@ class _Pool:
         try:
             km = IPCKernelManager(kernel_name="python3")
             km.start_kernel()
-            client = km.client()
+            client = blocking_client(km)
             client.start_channels()
             try:
                 client.wait_for_ready(timeout=60)

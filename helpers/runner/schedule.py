@@ -210,6 +210,7 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
     clear_outputs(run_dir, nb.stem)
     say(f"[{job.i}/{job.total}] {nb.stem} runs: {'; '.join(why) or 'its last output is missing'}")
     import papermill  # here, not at the top: a run with nothing to execute loads neither
+    from nbclient.exceptions import DeadKernelError
 
     from helpers.runner import kernels
 
@@ -223,11 +224,18 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
                 kernel_name="python3",
                 progress_bar=progress,
                 log_output=False,
+                request_save_on_cell_execute=False,  # saving after every cell cost about 1 CPU-s per report
                 kernel_manager_class="helpers.runner.kernels.WarmKernelManager",  # started in the notebooks folder
             )
-    except papermill.PapermillExecutionError as exc:
+    except papermill.PapermillExecutionError as exc:  # papermill saved the notebook up to the failing cell
         where = paths.reports_root() / f"{job.run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
+    except DeadKernelError:
+        peak = kernels.PEAK_MB.pop(nb.stem, None)
+        raise ReportError(
+            f"{nb.stem} failed: its kernel died while running"
+            + (f" (peak memory {peak:,.0f} MB; most often the machine ran out of memory)" if peak else "")
+        ) from None
     seconds = time.perf_counter() - t0
     _render(out_nb, page, job, run_dir)
     peak, cpu = kernels.PEAK_MB.pop(nb.stem, None), kernels.CPU_S.pop(nb.stem, None)
