@@ -42,7 +42,6 @@ from pathlib import Path
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from jupyter_client.provisioning import LocalProvisioner
-
 from traitlets import DottedObjectName
 
 from helpers import paths
