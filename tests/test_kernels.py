@@ -163,6 +163,31 @@ def test_what_the_runner_sets_in_its_environment_meanwhile_does_not_stop_forking
     assert "CLICKSTREAM_SET_BY_AN_IMPORT" not in env
 
 
+@pytest.mark.notebook
+def test_runs_of_one_process_share_a_server_that_imports_what_a_later_run_adds(folder, monkeypatch):
+    second = _notebook(folder, "02_b.ipynb", "import colorsys")
+    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
+        km = _started()
+        first = kernels._server.pid
+        km.shutdown_kernel(now=True)
+    monkeypatch.setenv("CLICKSTREAM_RUN_DIR", "another run")  # read when called, never at import: kept
+    with kernels.warm_pool([second], ahead=0):
+        km = _started()
+        try:
+            assert isinstance(km.provisioner.process, kernels.Forked) and kernels._server.pid == first
+            _, out = _run(km, "import sys\nprint('colorsys' in sys.modules, 'fractions' in sys.modules)")
+        finally:
+            km.shutdown_kernel(now=True)
+    assert out.split() == ["True", "True"]  # the later run's import was added to the server's
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # could change what an import does: a server of its own
+    with kernels.warm_pool([second], ahead=0):
+        km = _started()
+        try:
+            assert isinstance(km.provisioner.process, kernels.Forked) and kernels._server.pid != first
+        finally:
+            km.shutdown_kernel(now=True)
+
+
 FAKE_SERVER = """
 import json, socket, sys
 channel = socket.socket(fileno=int(sys.argv[1]))

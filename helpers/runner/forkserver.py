@@ -8,6 +8,7 @@ one JSON line each way:
 
     {"fork": [args of ipykernel_launcher], "env": {...}, "cwd": "..."}  ->  {"pid": 123}
     {"status": 123}                                                        ->  {"status": 0}   (after it exited)
+    {"import": ["module", ...]}                                            ->  {"ready": true}  (no thread started)
 
 Each child starts a session of its own (as ``launch_kernel`` does), takes the given cwd, environment (with
 what the imports added to it, as a kernel's own imports would) and arguments, and runs ``ipykernel_launcher``
@@ -62,18 +63,23 @@ def main(argv: list[str]) -> int:
     if sys.path and sys.path[0] == os.path.dirname(os.path.realpath(__file__)):
         del sys.path[0]  # as ipykernel_launcher removes the folder it was started from
     started_env = dict(os.environ)
-    os.environ.setdefault("MPLBACKEND", INLINE)  # read when matplotlib is imported, so set as a kernel has it
     import_quietly(list(KERNEL_MODULES))
-    with _cwd_on_path():
-        import_quietly(argv[1:])
-    if "MPLBACKEND" not in started_env:
-        del os.environ["MPLBACKEND"]
+    import_for_kernels(argv[1:], started_env)
     python_threads = threading.active_count()  # a Python thread could hold a lock a child would inherit
     _send(channel, {"ready": python_threads == 1, "pid": os.getpid()})
     if python_threads != 1:
         return 1
     serve(channel, started_env)
     return 0
+
+
+def import_for_kernels(modules: list[str], started_env: dict[str, str]) -> None:
+    """Import ``modules`` as a kernel's cells would: the notebooks' folder on the path, the inline backend set."""
+    os.environ.setdefault("MPLBACKEND", INLINE)  # read when matplotlib is imported, so set as a kernel has it
+    with _cwd_on_path():
+        import_quietly(modules)
+    if "MPLBACKEND" not in started_env:
+        del os.environ["MPLBACKEND"]
 
 
 @contextlib.contextmanager
@@ -111,6 +117,9 @@ def serve(channel: socket.socket, started_env: dict[str, str]) -> None:
 
 
 def _answer(request: dict, channel: socket.socket, children: dict, started_env: dict[str, str]) -> dict:
+    if "import" in request:  # a later run of the same runner needs more modules
+        import_for_kernels(request["import"], started_env)
+        return {"ready": threading.active_count() == 1}
     if "status" in request:
         pid = request["status"]
         if children.get(pid) is None and pid in children:

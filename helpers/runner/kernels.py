@@ -23,6 +23,7 @@ with the server, as a kernel started the usual way counts its own copy of them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -284,21 +285,42 @@ def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True)
     """
     global _active, _server, _env_at_open
     _env_at_open = dict(os.environ)
-    _server = ForkServer(modules_imported(notebooks)) if fork and notebooks else None
+    _server = _kept_server(modules_imported(notebooks)) if fork and notebooks else None
     _active = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
         yield
     finally:
         pool, _active = _active, None
         pool.close()
-        server, _server, _env_at_open = _server, None, None
-        if server is not None:
-            server.close()
+        _server, _env_at_open = None, None
+
+
+_kept: ForkServer | None = None
+
+
+def _kept_server(modules: list[str]) -> ForkServer:
+    """The fork server of this process, kept from one run to the next (the runs of a test session, or of a
+    program calling ``report.execute`` again): it imports what a new run needs beyond what it has. A new one
+    starts when the last failed or its script changed. It stops when this process exits (its end of the
+    socket closes), stopping any kernel still running."""
+    global _kept
+    if _kept is None or _kept.broken or _kept.script != SERVER_SCRIPT:
+        if _kept is not None:
+            _kept.close()
+        _kept = ForkServer(modules)
+        atexit.register(_kept.close)
+    else:
+        _kept.new_run()
+        _kept.add_modules(modules)
+    return _kept
 
 
 SERVER_SCRIPT = Path(__file__).with_name("forkserver.py")
 START_TIMEOUT_S = 180  # the server's imports: 2-3 s on an idle machine
 REPLY_TIMEOUT_S = 30
+# Environment variables read when called, never at import: runs that differ only in these share a server
+# (a forked kernel still gets exactly the environment it was launched with).
+READ_WHEN_CALLED = ("CLICKSTREAM_",)
 FORKABLE = {"env", "cwd", "independent", "kernel_id"}  # launch arguments a fork honours; any other: a usual start
 
 
@@ -310,7 +332,8 @@ class ForkServer:
     """
 
     def __init__(self, modules: list[str]):
-        self.modules = modules
+        self.modules = list(modules)
+        self.script = SERVER_SCRIPT
         self.pid: int | None = None
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
@@ -318,6 +341,7 @@ class ForkServer:
         self._buffer = b""
         self._launch: tuple | None = None
         self._broken = False
+        self._forked_this_run = 0
 
     def spawn(self, cmd: list[str], kw: dict) -> Forked | None:
         """The kernel ``cmd`` forked with launch arguments ``kw`` (as ``launch_kernel`` takes them), or None."""
@@ -331,7 +355,11 @@ class ForkServer:
         cwd = kw.get("cwd") or os.getcwd()
         launch = (cmd[0], env, cwd)
         with self._lock:
-            if self._broken or (self._launch is not None and launch != self._launch):
+            if self._launch is not None and _for_imports(launch) != _for_imports(self._launch):
+                if self._forked_this_run:
+                    return None
+                self._stop_process()  # kept from an earlier run launched otherwise: start again as this one
+            if self._broken:
                 return None
             try:
                 if self._process is None:
@@ -343,7 +371,44 @@ class ForkServer:
         if "pid" not in reply:
             _note(f"a kernel could not be forked ({reply.get('error')}); it starts the usual way")
             return None
+        self._forked_this_run += 1
         return Forked(reply["pid"], self)
+
+    def new_run(self) -> None:
+        """A run starts using this server: until it forks a kernel, a launch unlike the last restarts the server."""
+        with self._lock:
+            self._forked_this_run = 0
+
+    def _stop_process(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=REPLY_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = self._channel = self._launch = self.pid = None
+        self._buffer = b""
+
+    @property
+    def broken(self) -> bool:
+        return self._broken
+
+    def add_modules(self, modules: list[str]) -> None:
+        """Have the server import ``modules`` it has not imported yet (now if it runs, else when it starts)."""
+        with self._lock:
+            new = [m for m in modules if m not in self.modules]
+            self.modules += new
+            if not new or self._process is None or self._broken:
+                return
+            try:
+                ready = self._ask({"import": new}).get("ready")
+            except (OSError, ValueError) as exc:
+                self._fail(f"{type(exc).__name__}: {exc}")
+                return
+            if not ready:
+                self._fail("it had threads running after importing more modules")
 
     def status(self, pid: int) -> int:
         """Exit code of the forked kernel ``pid``, which has exited (1 when the server cannot tell)."""
@@ -358,14 +423,7 @@ class ForkServer:
         """Close the runner's end: the server stops any kernel still running and exits."""
         with self._lock:
             self._broken = True
-            if self._channel is not None:
-                self._channel.close()
-            if self._process is not None:
-                try:
-                    self._process.wait(timeout=REPLY_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
+            self._stop_process()
 
     def _start(self, launch: tuple) -> None:
         python, env, cwd = launch
@@ -406,6 +464,13 @@ class ForkServer:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+
+def _for_imports(launch: tuple) -> tuple:
+    """What of a launch the server's imports could see: the interpreter, folder and environment, less the
+    variables read only when called (``READ_WHEN_CALLED``)."""
+    python, env, cwd = launch
+    return python, {k: v for k, v in env.items() if not k.startswith(READ_WHEN_CALLED)}, cwd
 
 
 class Forked:
