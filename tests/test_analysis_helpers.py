@@ -215,6 +215,22 @@ def test_too_few_events_per_parameter_is_poor_health():
     assert not health["ok"] and "outcome events per parameter" in health["reasons"][0]
 
 
+def test_a_fits_health_records_its_own_warnings_not_the_garbage_collectors():
+    import warnings
+
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"engagement": rng.normal(0, 1, 400)})
+    frame["did_purchase"] = (rng.random(400) < 0.3).astype(int)
+
+    def fit_noting(frame, terms):
+        warnings.warn("unclosed event loop <_UnixSelectorEventLoop>", ResourceWarning, stacklevel=1)  # as gc does
+        warnings.warn("the fit itself is unsure", UserWarning, stacklevel=1)
+        return conversion.fit_logit(frame, terms)
+
+    _, health = stats.checked_fit(fit_noting, frame, ["engagement"])
+    assert health["warnings"] == ["the fit itself is unsure"]
+
+
 def test_sparse_levels_are_pooled_and_controls_respect_the_budget():
     frame = pd.DataFrame({"device": ["a"] * 50 + ["b"] * 50 + ["c"] * 3, "did_purchase": [1, 0] * 50 + [1, 0, 0]})
     pooled, notes = stats.pool_sparse_levels(frame, ["device"], "did_purchase", 5)

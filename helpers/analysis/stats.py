@@ -343,6 +343,9 @@ def checked_fit(fit_function, *args, events: int | None = None, min_events_per_p
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # A ResourceWarning is the garbage collector noting that some other object (an event loop of the
+        # kernel, a file) was never closed, whenever collection happens to run: it says nothing of the fit.
+        warnings.simplefilter("ignore", ResourceWarning)
         try:
             fit = fit_function(*args, **kwargs)
         except (np.linalg.LinAlgError, ValueError) as exc:

@@ -301,17 +301,17 @@ _kept: ForkServer | None = None
 def _kept_server(modules: list[str]) -> ForkServer:
     """The fork server of this process, kept from one run to the next (the runs of a test session, or of a
     program calling ``report.execute`` again): it imports what a new run needs beyond what it has. A new one
-    starts when the last failed or its script changed. It stops when this process exits (its end of the
+    starts when the last failed, its script changed or a ``helpers`` module it may have imported changed on
+    disk (a kernel forked from it would run the old code). It stops when this process exits (its end of the
     socket closes), stopping any kernel still running."""
     global _kept
-    if _kept is None or _kept.broken or _kept.script != SERVER_SCRIPT:
+    if _kept is None or _kept.broken or _kept.script != SERVER_SCRIPT or _kept.sources != _helpers_stamp():
         if _kept is not None:
             _kept.close()
         _kept = ForkServer(modules)
         atexit.register(_kept.close)
     else:
-        _kept.new_run()
-        _kept.add_modules(modules)
+        _kept.new_run(modules)
     return _kept
 
 
@@ -333,7 +333,7 @@ class ForkServer:
 
     def __init__(self, modules: list[str]):
         self.modules = list(modules)
-        self.script = SERVER_SCRIPT
+        self.script, self.sources = SERVER_SCRIPT, _helpers_stamp()
         self.pid: int | None = None
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
@@ -341,7 +341,7 @@ class ForkServer:
         self._buffer = b""
         self._launch: tuple | None = None
         self._broken = False
-        self._forked_this_run = 0
+        self._forked_this_run, self._run_modules = 0, list(modules)
 
     def spawn(self, cmd: list[str], kw: dict) -> Forked | None:
         """The kernel ``cmd`` forked with launch arguments ``kw`` (as ``launch_kernel`` takes them), or None."""
@@ -359,6 +359,7 @@ class ForkServer:
                 if self._forked_this_run:
                     return None
                 self._stop_process()  # kept from an earlier run launched otherwise: start again as this one
+                self.modules = list(self._run_modules)
             if self._broken:
                 return None
             try:
@@ -374,10 +375,12 @@ class ForkServer:
         self._forked_this_run += 1
         return Forked(reply["pid"], self)
 
-    def new_run(self) -> None:
-        """A run starts using this server: until it forks a kernel, a launch unlike the last restarts the server."""
+    def new_run(self, modules: list[str]) -> None:
+        """A run needing ``modules`` starts using this server: the server imports those it lacks, and until the
+        run forks a kernel, a launch unlike the last restarts the server with this run's modules only."""
         with self._lock:
-            self._forked_this_run = 0
+            self._forked_this_run, self._run_modules = 0, list(modules)
+        self.add_modules(modules)
 
     def _stop_process(self) -> None:
         if self._channel is not None:
@@ -464,6 +467,12 @@ class ForkServer:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+
+def _helpers_stamp() -> tuple:
+    """Path, size and modification time of every ``helpers`` module."""
+    files = sorted(Path(paths.PROJECT_ROOT, "helpers").rglob("*.py"))
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 def _for_imports(launch: tuple) -> tuple:
