@@ -14,11 +14,12 @@ cells do everything else, so a notebook that forgets an import still fails as on
 Without a pool, or when warming fails, a kernel is started the usual way.
 
 While the pool is open, kernels are forked from one fork server (``forkserver.py``) that imported
-ipykernel and those modules once for the whole run, so no kernel pays for them again: each is still
-a process of its own with a fresh namespace and history. When the server cannot start, or a fork
-fails, the kernel is started the usual way. A forked kernel's ``cpu_s`` counts its own work only
-(the imports are the server's, once per run); its ``peak_mb`` counts the library pages it shares
-with the server, as a kernel started the usual way counts its own copy of them.
+ipykernel and those modules once, so no kernel pays for them again: each is still a process of its
+own with a fresh namespace and history. The server is kept for the next run of the same process
+(``_kept_server``). When the server cannot start, or a fork fails, the kernel is started the usual
+way. A forked kernel's ``cpu_s`` counts its own work only (the imports are the server's); its
+``peak_mb`` counts the library pages it shares with the server, as a kernel started the usual way
+counts its own copy of them.
 """
 
 from __future__ import annotations
@@ -372,7 +373,8 @@ class ForkServer:
         if "pid" not in reply:
             _note(f"a kernel could not be forked ({reply.get('error')}); it starts the usual way")
             return None
-        self._forked_this_run += 1
+        with self._lock:
+            self._forked_this_run += 1
         return Forked(reply["pid"], self)
 
     def new_run(self, modules: list[str]) -> None:
