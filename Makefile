@@ -87,8 +87,9 @@ validate: $(STAMP) ## score the verdicts against the simulator's truth over a gr
 	$(BIN)/python -m helpers.analysis.validate
 
 .PHONY: bench
-bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, into reports/bench/ (SIZES="1e5 1e6 1e7")
+bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, then the rerun ratios (SIZES="1e5 1e6 1e7")
 	$(BIN)/python -m helpers.runner.bench --sizes $(SIZES)
+	$(BIN)/python -m helpers.runner.bench_reruns
 
 .PHONY: bench-reruns
 bench-reruns: $(STAMP) ## what a rerun costs against a cold report, and the cold report's CPU against one process
