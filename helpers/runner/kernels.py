@@ -316,6 +316,13 @@ def _kept_server(modules: list[str]) -> ForkServer:
     return _kept
 
 
+def close_kept_server() -> None:
+    """Stop this process's fork server and wait for it, so that no process of the run outlives it (and the
+    caller's count of its children's CPU includes the server and its kernels)."""
+    if _kept is not None:
+        _kept.close()
+
+
 SERVER_SCRIPT = Path(__file__).with_name("forkserver.py")
 START_TIMEOUT_S = 180  # the server's imports: 2-3 s on an idle machine
 REPLY_TIMEOUT_S = 30

@@ -207,6 +207,8 @@ def params_from_args(args) -> dict:
 
 if __name__ == "__main__":
     code = main()
+    if "helpers.runner.kernels" in sys.modules:  # a notebook ran: its kernel server goes with the command
+        sys.modules["helpers.runner.kernels"].close_kept_server()
     # Every file is written and the run published: leave without tearing down the libraries the pages
     # loaded (0.7 s of a rerun that takes a few seconds).
     sys.stdout.flush()
