@@ -131,9 +131,11 @@ def measure(n_sessions: int) -> dict:
         steps["06-only parameter"] = _report(f"{base} relative_mde=0.15", env)
         _pretend_edited(root / "reports", EDITED_HELPER)
         steps[f"{EDITED_HELPER} edited"] = _report(f"{base} relative_mde=0.15", env)
-        steps["forced"] = _report(f"{base} relative_mde=0.15", env, force=True)
-        steps["notebooks in one process"] = {"wall": None, "cpu": notebooks_in_process_cpu(n_sessions, root)}
-    steps["in-process analyses"] = {"wall": None, "cpu": in_process_cpu(n_sessions)}
+        steps["forced"] = _report(base, env, force=True)  # the cold report's parameters, every notebook again
+        # The least of two runs: noise on a shared machine only adds, and a smaller baseline is the stricter one.
+        in_one = min(notebooks_in_process_cpu(n_sessions, root / f"one-process-{i}") for i in (1, 2))
+        steps["notebooks in one process"] = {"wall": None, "cpu": in_one}
+    steps["in-process analyses"] = {"wall": None, "cpu": min(in_process_cpu(n_sessions) for _ in (1, 2))}
     return steps
 
 
