@@ -20,6 +20,7 @@ SESSION_TABLE ?=
 SIZES ?= 1e5 1e6 1e7
 EVENTS ?= 1e6 1e7
 PYTEST_ARGS ?=
+WORKERS ?= 2
 A ?=
 B ?=
 
@@ -72,15 +73,15 @@ compare: $(STAMP) ## what changed between two runs: reports/compare-<A>-vs-<B>/i
 
 .PHONY: test
 test: $(STAMP) ## the test suite CI runs: units, whole reports at small size, real-data shapes, Spark parity
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: $(STAMP) ## the edit loop (under a minute): everything that starts no kernel and no Spark
-	$(BIN)/python -m pytest -q -m "not slow and not notebook and not spark" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow and not notebook and not spark" -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: test-all
 test-all: $(STAMP) ## every test, the slow ones too (more real-data shapes, presets, reruns are identical)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: validate
 validate: $(STAMP) ## score the verdicts against the simulator's truth over a grid of worlds: reports/validation/

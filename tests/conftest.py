@@ -6,7 +6,9 @@ small size) are made once per session and shared by the notebook and site tests.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -14,12 +16,35 @@ from .runs import run_report
 
 # Tests that use these fixtures start Jupyter kernels: they are marked `notebook` (not in `make test-fast`).
 KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report"}
+SHARED_REPORTS = KERNEL_FIXTURES - {"tiny"}
+TESTS = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if KERNEL_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.notebook)
+
+
+if importlib.util.find_spec("xdist"):  # `make test` runs on two workers (pytest-xdist)
+
+    def pytest_xdist_make_scheduler(config, log):
+        """Whole modules to a worker, so that a module's own fixtures are made once, and every module that
+        reads a session's shared reports to one worker, so that those are made once too."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        shared = {
+            f"tests/{f.name}"
+            for f in TESTS.glob("test_*.py")
+            if any(name in f.read_text(encoding="utf-8") for name in SHARED_REPORTS)
+        }
+
+        class ModulesSharingReportsTogether(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                module = nodeid.split("::", 1)[0]
+                return "shared-reports" if module in shared else module
+
+        return ModulesSharingReportsTogether(config, log)
 
 
 @pytest.fixture
