@@ -28,7 +28,7 @@ B ?=
 help: ## show this help
 	@echo "Clickstream report: make TARGET [RUN=name] [PARAMS=\"k=v ...\"] [SCENARIO=name] [ONLY=03,04]"
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}'
 	@echo
 	@echo "Examples:"
 	@echo "  make report                                   # default run: reports/default/index.html"
@@ -65,6 +65,10 @@ report: $(STAMP) ## run the notebooks whose inputs changed (FORCE=1: all) and re
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
+
+.PHONY: kernels-stop
+kernels-stop: $(STAMP) ## stop the kernel server `make report` keeps for the next command (it leaves after 10 idle minutes)
+	$(BIN)/python -m helpers.runner.kernels stop
 
 .PHONY: compare
 compare: $(STAMP) ## what changed between two runs: reports/compare-<A>-vs-<B>/index.html (A=run B=run)

@@ -24,8 +24,11 @@ def test_the_table_gives_each_rerun_as_a_share_of_the_cold_run_and_both_cpu_rati
     assert "| nothing changed | 1.0 | 1.0 | 2% | ≤ 5% |" in text
     assert "| 06-only parameter | 12.0 | 15.0 | 30% | ≤ 25% |" in text
     assert "(wall): 0.80 (target ≤ 1.1)" in text
+    assert "Report CPU (60.0 s, the lesser of the cold and the forced run" in text
     assert "(40.0 s: imports, analyses, figures, tables): 1.50 (target ≤ 1.5)" in text
     assert "alone in one process (20.0 s, no figures or tables): 3.00." in text
+    steps["forced"]["cpu"] = 50.0
+    assert "tables): 1.25 (target ≤ 1.5)" in bench_reruns.table(steps)
 
 
 def test_the_one_process_baseline_runs_every_notebook_with_the_run_and_parameters(tmp_path, monkeypatch):

@@ -355,7 +355,7 @@ def _fake_runs(monkeypatch, fail: str | None = None):
         return schedule.Outcome(0.2, False, [], {})
 
     monkeypatch.setattr(schedule, "run_one", fake)
-    monkeypatch.setattr(kernels, "warm_pool", lambda notebooks: contextlib.nullcontext())  # no kernels here
+    monkeypatch.setattr(kernels, "warm_pool", lambda notebooks, **kw: contextlib.nullcontext())  # no kernels here
     monkeypatch.setattr(schedule, "likely_reused", lambda *args: set())
     return log
 

@@ -15,12 +15,24 @@ what the imports added to it, as a kernel's own imports would) and arguments, an
 as ``python -m`` would; it is killed if this server dies. The server stops its kernels and exits when the
 runner's end of the socket closes (the runner finished, or was killed). Only the standard library is
 imported before the requested modules.
+
+**Resident** (``python forkserver.py --listen PATH IDLE_S MODULE ...``): the server listens on the Unix socket
+``PATH`` and outlives the command that started it, so the next ``make report`` forks its kernels at once. Each
+connection is one run: when it closes, that run's kernels are stopped. Three more requests:
+
+    {"import": [...], "stamp": "...", "project": ["helpers"]}  a changed stamp first drops the project's modules
+                                                               (edited on disk), so they are imported afresh
+    {"times": true}    ->  {"cpu": s, "children_cpu": s, "pid": 123}   (its CPU and its reaped kernels')
+    {"retire": true}   ->  {"retired": true}   (no new connection; it exits when its runs end)
+
+It exits after ``IDLE_S`` seconds without a connection, removing its socket.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import io
 import json
@@ -59,18 +71,128 @@ def import_quietly(modules: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--listen":
+        return main_resident(argv[1], float(argv[2]), argv[3:])
     channel = socket.socket(fileno=int(argv[0]))
-    if sys.path and sys.path[0] == os.path.dirname(os.path.realpath(__file__)):
-        del sys.path[0]  # as ipykernel_launcher removes the folder it was started from
-    started_env = dict(os.environ)
-    import_quietly(list(KERNEL_MODULES))
-    import_for_kernels(argv[1:], started_env)
+    started_env = _import_all(argv[1:])
     python_threads = threading.active_count()  # a Python thread could hold a lock a child would inherit
     _send(channel, {"ready": python_threads == 1, "pid": os.getpid()})
     if python_threads != 1:
         return 1
     serve(channel, started_env)
     return 0
+
+
+def _import_all(modules: list[str]) -> dict[str, str]:
+    """What a kernel imports while it starts, then ``modules``; returns the environment from before the imports."""
+    if sys.path and sys.path[0] == os.path.dirname(os.path.realpath(__file__)):
+        del sys.path[0]  # as ipykernel_launcher removes the folder it was started from
+    started_env = dict(os.environ)
+    import_quietly(list(KERNEL_MODULES))
+    import_for_kernels(modules, started_env)
+    return started_env
+
+
+def main_resident(path: str, idle_s: float, modules: list[str]) -> int:
+    """Listen on ``path`` first (a runner connecting meanwhile waits for the imports), import, then serve runs."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    own = os.stat(path).st_ino
+    try:
+        started_env = _import_all(modules)
+        if threading.active_count() != 1:
+            return 1  # every run's first request then fails, and its kernels start the usual way
+        Resident(listener, started_env, idle_s).serve()
+        return 0
+    finally:
+        _unlink_own(path, own)
+        listener.close()
+
+
+def _unlink_own(path: str, inode: int) -> None:
+    """Remove the socket file if it is still this server's (a newer server may have taken the path)."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_ino == inode:
+            os.unlink(path)
+
+
+class Resident:
+    """The resident server's loop: connections (one per run), each with its kernels."""
+
+    def __init__(self, listener: socket.socket, started_env: dict[str, str], idle_s: float):
+        self.listener, self.started_env, self.idle_s = listener, started_env, idle_s
+        self.runs: dict[socket.socket, dict] = {}  # connection -> {"buffer": bytes, "children": {pid: code}}
+        self.stamp: str | None = None
+        self.retired = False
+
+    def serve(self) -> None:
+        idle_since = time.monotonic()
+        try:
+            while True:
+                waiting = [*self.runs] if self.retired else [self.listener, *self.runs]
+                readable, _, _ = select.select(waiting, [], [], REAP_EVERY_S)
+                for run in self.runs.values():
+                    _reap(run["children"])
+                for sock in readable:
+                    if sock is self.listener:
+                        conn, _ = self.listener.accept()
+                        self.runs[conn] = {"buffer": b"", "children": {}}
+                    elif not self._serve(sock):
+                        self._end(sock)
+                if self.runs:
+                    idle_since = time.monotonic()
+                elif self.retired or time.monotonic() - idle_since > self.idle_s:
+                    return
+        finally:
+            for sock in list(self.runs):
+                self._end(sock)
+
+    def _end(self, sock: socket.socket) -> None:
+        _stop(self.runs.pop(sock)["children"])
+        sock.close()
+
+    def _serve(self, sock: socket.socket) -> bool:
+        """Answer what ``sock`` sent; False once its runner is gone."""
+        run = self.runs[sock]
+        try:
+            data = sock.recv(65536)
+            if not data:
+                return False
+            run["buffer"] += data
+            while b"\n" in run["buffer"]:
+                line, run["buffer"] = run["buffer"].split(b"\n", 1)
+                _send(sock, self._answer(json.loads(line), sock, run["children"]))
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def _answer(self, request: dict, sock: socket.socket, children: dict) -> dict:
+        if request.get("times"):
+            for run in self.runs.values():
+                _reap(run["children"])
+            t = os.times()
+            return {"cpu": t.user + t.system, "children_cpu": t.children_user + t.children_system, "pid": os.getpid()}
+        if request.get("retire"):
+            self.retired = True
+            _unlink_own(self.listener.getsockname(), os.fstat(self.listener.fileno()).st_ino)
+            return {"retired": True}
+        if "import" in request:
+            stamp = request.get("stamp")
+            if stamp is not None and stamp != self.stamp:
+                if self.stamp is not None:
+                    forget(request.get("project", []))  # edited on disk since they were imported
+                self.stamp = stamp
+            return _answer(request, sock, children, self.started_env) | {"pid": os.getpid()}
+        close = [self.listener, *self.runs]  # a kernel holds no runner's connection and not the listener
+        return _answer(request, sock, children, self.started_env, close)
+
+
+def forget(packages: list[str]) -> None:
+    """Drop ``packages`` and their modules from ``sys.modules``, so the next import reads their files again."""
+    for name in [n for n in sys.modules if n.split(".", 1)[0] in packages]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
 
 
 def import_for_kernels(modules: list[str], started_env: dict[str, str]) -> None:
@@ -116,7 +238,9 @@ def serve(channel: socket.socket, started_env: dict[str, str]) -> None:
         _stop(children)  # never reached in a forked child, which leaves through os._exit
 
 
-def _answer(request: dict, channel: socket.socket, children: dict, started_env: dict[str, str]) -> dict:
+def _answer(
+    request: dict, channel: socket.socket, children: dict, started_env: dict[str, str], close: list | None = None
+) -> dict:
     if "import" in request:  # a later run of the same runner needs more modules
         import_for_kernels(request["import"], started_env)
         return {"ready": threading.active_count() == 1}
@@ -127,7 +251,8 @@ def _answer(request: dict, channel: socket.socket, children: dict, started_env: 
                 children[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         return {"status": children.get(pid)}
     try:
-        pid = fork_kernel(request["fork"], _kernel_env(request["env"], started_env), request["cwd"], channel)
+        env = _kernel_env(request["env"], started_env)
+        pid = fork_kernel(request["fork"], env, request["cwd"], close or [channel])
     except Exception as exc:  # the runner starts this kernel the usual way
         return {"error": f"{type(exc).__name__}: {exc}"}
     children[pid] = None
@@ -143,10 +268,14 @@ def _kernel_env(given: dict[str, str], started_env: dict[str, str]) -> dict[str,
     return env
 
 
-def fork_kernel(args: list[str], env: dict[str, str], cwd: str, channel: socket.socket) -> int:
-    """Fork a child that becomes a kernel; return its pid once it leads a session of its own."""
+def fork_kernel(args: list[str], env: dict[str, str], cwd: str, close: list[socket.socket]) -> int:
+    """Fork a child that becomes a kernel (closing the server's sockets ``close``); return its pid once it leads
+    a session of its own."""
     started_r, started_w = os.pipe()
     server = os.getpid()
+    # What the server imported is never collected in a kernel: a collection there would write to every object
+    # it inherited and so copy every page of them (the kernels' system CPU).
+    gc.freeze()
     try:
         pid = os.fork()
     except OSError:
@@ -157,7 +286,8 @@ def fork_kernel(args: list[str], env: dict[str, str], cwd: str, channel: socket.
         code = 1
         try:
             os.close(started_r)
-            channel.close()
+            for sock in close:
+                sock.close()
             os.setsid()
             _die_with_parent(server)
             os.close(started_w)

@@ -16,8 +16,9 @@ Without a pool, or when warming fails, a kernel is started the usual way.
 While the pool is open, kernels are forked from one fork server (``forkserver.py``) that imported
 ipykernel and those modules once, so no kernel pays for them again: each is still a process of its
 own with a fresh namespace and history. The server is kept for the next run of the same process
-(``_kept_server``). When the server cannot start, or a fork fails, the kernel is started the usual
-way. A forked kernel's ``cpu_s`` counts its own work only (the imports are the server's); its
+(``_kept_server``), or, with ``CLICKSTREAM_KERNEL_SERVER=resident`` (the report command's default),
+for the next command (``ResidentServer``). When the server cannot start, or a fork fails, the kernel
+is started the usual way. A forked kernel's ``cpu_s`` counts its own work only (the imports are the server's); its
 ``peak_mb`` counts the library pages it shares with the server, as a kernel started the usual way
 counts its own copy of them.
 """
@@ -279,20 +280,28 @@ def _without_runner_imports(env) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True):
+def warm_pool(notebooks: list[Path], ahead: int = WARM_AHEAD, fork: bool = True, fresh: bool = False):
     """Warm a kernel for each of ``notebooks`` (with its imports) while this block runs; unused ones are shut down.
 
-    With ``fork``, kernels started meanwhile are forked from a server that imported what the notebooks import.
+    With ``fork``, kernels started meanwhile are forked from a server that imported what the notebooks import:
+    the resident one when ``CLICKSTREAM_KERNEL_SERVER=resident`` (``fresh``: a new one), else this process's.
     """
     global _active, _server, _env_at_open
     _env_at_open = dict(os.environ)
-    _server = _kept_server(modules_imported(notebooks)) if fork and notebooks else None
+    modules = modules_imported(notebooks)
+    folder = resident_folder() if fork and notebooks else None
+    if folder is not None:
+        _server = ResidentServer(modules, folder, fresh)
+    else:
+        _server = _kept_server(modules) if fork and notebooks else None
     _active = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
         yield
     finally:
         pool, _active = _active, None
         pool.close()
+        if isinstance(_server, ResidentServer):
+            _server.close()  # the resident server stops this run's kernels still running, and stays
         _server, _env_at_open = None, None
 
 
@@ -371,7 +380,7 @@ class ForkServer:
             if self._broken:
                 return None
             try:
-                if self._process is None:
+                if self._channel is None:
                     self._start(launch)
                 reply = self._ask({"fork": cmd[3:], "env": env, "cwd": cwd})
             except (OSError, ValueError) as exc:
@@ -383,6 +392,9 @@ class ForkServer:
         with self._lock:
             self._forked_this_run += 1
         return Forked(reply["pid"], self)
+
+    def _import_request(self, modules: list[str]) -> dict:
+        return {"import": modules}
 
     def new_run(self, modules: list[str]) -> None:
         """A run needing ``modules`` starts using this server: the server imports those it lacks, and until the
@@ -412,10 +424,10 @@ class ForkServer:
         with self._lock:
             new = [m for m in modules if m not in self.modules]
             self.modules += new
-            if not new or self._process is None or self._broken:
+            if not new or self._channel is None or self._broken:
                 return
             try:
-                ready = self._ask({"import": new}).get("ready")
+                ready = self._ask(self._import_request(new)).get("ready")
             except (OSError, ValueError) as exc:
                 self._fail(f"{type(exc).__name__}: {exc}")
                 return
@@ -476,6 +488,188 @@ class ForkServer:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+
+
+class ResidentServer(ForkServer):
+    """A fork server kept between commands (``forkserver.py --listen``), one per interpreter, environment, folder
+    and installed packages, found by its socket in ``resident_folder()``. This run is one connection to it:
+    closing it stops the run's kernels. It drops and imports again the ``helpers`` modules when any changed on
+    disk, so an edited helper does not cost the libraries' imports again; it exits after ``idle_s()`` unused."""
+
+    PROJECT = ("helpers",)  # packages whose modules are imported again when one changed on disk
+
+    def __init__(self, modules: list[str], folder: Path, fresh: bool = False):
+        super().__init__(modules)
+        self.folder, self.fresh = folder, fresh
+
+    def _import_request(self, modules: list[str]) -> dict:
+        return {"import": modules, "stamp": _stamp_text(), "project": list(self.PROJECT)}
+
+    def _start(self, launch: tuple) -> None:
+        python, env, cwd = launch
+        path = self.folder / f"server-{_launch_key(launch)}.sock"
+        if len(str(path)) > 100:
+            raise OSError(f"the socket path {path} is too long for a Unix socket")
+        with _locked(path.with_suffix(".lock")):
+            sock = _connect(path)
+            if sock is not None and self.fresh:  # FORCE=1: the old server finishes its runs, a new one starts
+                _request(sock, {"retire": True})
+                sock.close()
+                sock = None
+            if sock is None:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                with open(path.with_suffix(".log"), "wb") as log:  # its kernels' own output too
+                    process = subprocess.Popen(
+                        [python, str(SERVER_SCRIPT), "--listen", str(path), str(idle_s()), *self.modules],
+                        cwd=cwd,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=log,
+                        start_new_session=True,  # outlives this command; holds none of its pipes
+                    )
+                _started_servers.append(process)  # never waited for: it is meant to outlive this process
+                sock = _connect_when_listening(path, process)
+        self._channel, self._launch = sock, launch
+        sock.settimeout(START_TIMEOUT_S)
+        ready = self._ask(self._import_request(self.modules))
+        if not ready.get("ready"):
+            raise OSError("the resident fork server had threads running after its imports")
+        self.pid = ready["pid"]
+        sock.settimeout(REPLY_TIMEOUT_S)
+
+
+_started_servers: list[subprocess.Popen] = []
+
+
+def resident_folder() -> Path | None:
+    """Where resident fork servers listen, when ``CLICKSTREAM_KERNEL_SERVER`` is ``resident`` (the report
+    command's default); None otherwise, or when the folder could let another user in."""
+    if os.environ.get("CLICKSTREAM_KERNEL_SERVER", "process") != "resident" or not hasattr(os, "pidfd_open"):
+        return None
+    folder = Path(
+        os.environ.get("CLICKSTREAM_KERNEL_SERVER_DIR")
+        or Path(tempfile.gettempdir()) / f"clickstream-kernel-servers-{os.getuid()}"
+    )
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as exc:
+        _note(f"no resident kernel server ({exc}); this run imports the libraries itself")
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        _note(f"no resident kernel server: {folder} is not private to this user (mode {oct(info.st_mode & 0o777)})")
+        return None
+    return folder
+
+
+def idle_s() -> float:
+    """Seconds a resident server waits unused before it exits (``CLICKSTREAM_KERNEL_SERVER_IDLE_S``, 600)."""
+    return float(os.environ.get("CLICKSTREAM_KERNEL_SERVER_IDLE_S", "600"))
+
+
+# Set by the shell, make or the runner and read by no library when imported: commands that differ only in
+# these share a resident server (JPY_PARENT_PID is the runner's pid, read by a kernel when it starts).
+NOT_READ_BY_IMPORTS = {"JPY_PARENT_PID", "OLDPWD", "SHLVL", "_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+
+
+def _launch_key(launch: tuple) -> str:
+    """One resident server per interpreter, folder, environment (less what is read when called), server script
+    and installed packages (an install or upgrade changes the site-packages folder)."""
+    import hashlib
+    import sysconfig
+
+    python, env, cwd = _for_imports(launch)
+    env = {k: v for k, v in env.items() if k not in NOT_READ_BY_IMPORTS}
+    site = Path(sysconfig.get_paths()["purelib"])
+    installed = site.stat().st_mtime_ns if site.exists() else 0
+    text = json.dumps([python, sorted(env.items()), cwd, SERVER_SCRIPT.read_bytes().hex(), str(site), installed])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stamp_text() -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(_helpers_stamp()).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` (two commands starting at once start one server)."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _connect(path: Path) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError:  # none there, or a socket left by a server that died
+        sock.close()
+        return None
+    return sock
+
+
+def _connect_when_listening(path: Path, process: subprocess.Popen) -> socket.socket:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        sock = _connect(path)
+        if sock is not None:
+            return sock
+        if process.poll() is not None:
+            raise OSError(f"the resident fork server exited with code {process.returncode}")
+        time.sleep(0.01)
+    raise OSError("the resident fork server did not start listening")
+
+
+def _request(sock: socket.socket, message: dict) -> dict:
+    sock.settimeout(REPLY_TIMEOUT_S)
+    sock.sendall(json.dumps(message).encode() + b"\n")
+    return json.loads(sock.makefile("rb").readline() or b"{}")
+
+
+def resident_servers(folder: Path | None = None) -> list[Path]:
+    """The sockets of the resident servers listening in ``folder`` (``resident_folder()`` when None)."""
+    folder = folder or resident_folder()
+    return sorted(folder.glob("server-*.sock")) if folder is not None else []
+
+
+def resident_cpu_s(folder: Path) -> dict[int, float]:
+    """CPU seconds each resident server in ``folder`` (by pid) and its finished kernels have used: a benchmark
+    reads the difference before and after a run, whose kernels are not its children."""
+    used = {}
+    for path in resident_servers(folder):
+        sock = _connect(path)
+        if sock is not None:
+            with sock:
+                times = _request(sock, {"times": True})
+            if "pid" in times:
+                used[times["pid"]] = times["cpu"] + times["children_cpu"]
+    return used
+
+
+def retire_resident(folder: Path | None = None, stamp: str | None = None) -> int:
+    """Retire the resident servers in ``folder``: each exits when its runs end (at once when idle). With ``stamp``
+    they stay, and instead import the ``helpers`` modules afresh for the next run, as after an edit."""
+    count = 0
+    for path in resident_servers(folder):
+        sock = _connect(path)
+        if sock is None:
+            continue
+        with sock:
+            if stamp is None:
+                _request(sock, {"retire": True})
+            else:
+                _request(sock, {"import": [], "stamp": stamp, "project": list(ResidentServer.PROJECT)})
+        count += 1
+    return count
 
 
 def _helpers_stamp() -> tuple:
@@ -545,3 +739,10 @@ class WarmKernelManager(IPCKernelManager):
         km = _active.take() if _active is not None else None
         # Not an instance of this class, so Python does not run __init__ on it again.
         return km if km is not None else IPCKernelManager(**kwargs)
+
+
+if __name__ == "__main__":  # python -m helpers.runner.kernels stop
+    if sys.argv[1:] != ["stop"]:
+        raise SystemExit("usage: python -m helpers.runner.kernels stop")
+    os.environ.setdefault("CLICKSTREAM_KERNEL_SERVER", "resident")
+    print(f"resident kernel servers stopped: {retire_resident()}")

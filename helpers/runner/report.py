@@ -161,6 +161,9 @@ def retire_scratch(run: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The command keeps its kernel server for the next command (``kernels.ResidentServer``);
+    # CLICKSTREAM_KERNEL_SERVER=process gives each command its own.
+    os.environ.setdefault("CLICKSTREAM_KERNEL_SERVER", "resident")
     parser = argparse.ArgumentParser(prog="python -m helpers.runner.report", description=__doc__.split("\n")[0])
     parser.add_argument("--run", default="default", help="name of the run: data/<run>/ and reports/<run>/")
     parser.add_argument("--scenario", default=None, help="notebooks/scenarios/NAME.yaml")

@@ -134,7 +134,7 @@ def run_all(
     pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
     likely = likely_reused(notebooks, reuse, present, chosen, declared)
     warm = [nb for nb in notebooks if nb.stem not in likely]
-    with _kernels_warmed(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+    with _kernels_warmed(warm, fresh=reuse.force), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         if warm:  # the front page is written after the last notebook: its imports need not wait for it
             threading.Thread(target=_import_page_modules, daemon=True).start()
         while pending or running:
@@ -159,13 +159,14 @@ def run_all(
     return outcomes
 
 
-def _kernels_warmed(notebooks: list[Path]):
-    """Kernels warmed for ``notebooks`` while the run lasts; with none to run, jupyter_client is not even loaded."""
+def _kernels_warmed(notebooks: list[Path], fresh: bool = False):
+    """Kernels warmed for ``notebooks`` while the run lasts; with none to run, jupyter_client is not even loaded.
+    ``fresh`` (a forced run): a resident kernel server is replaced, so nothing is reused."""
     if not notebooks:
         return contextlib.nullcontext()
     from helpers.runner import kernels
 
-    return kernels.warm_pool(notebooks)
+    return kernels.warm_pool(notebooks, fresh=fresh)
 
 
 def _import_page_modules() -> None:
