@@ -478,3 +478,22 @@ def test_a_mean_ci_uses_students_t_so_three_buyers_get_a_wide_interval():
     big = np.random.default_rng(1).normal(100, 10, 5000)
     m, lo, hi = stats.mean_ci(big)
     assert hi - m == pytest.approx(1.96 * big.std(ddof=1) / np.sqrt(big.size), rel=1e-3)
+
+
+def test_the_normal_distribution_gives_scipy_stats_norms_digits_without_importing_scipy_stats():
+    import subprocess
+    import sys
+
+    from scipy.stats import norm
+
+    x, q = np.linspace(-9, 9, 2001), np.linspace(1e-9, 1 - 1e-9, 2001)
+    assert np.array_equal(stats.normal_cdf(x), norm.cdf(x)) and np.array_equal(stats.normal_sf(x), norm.sf(x))
+    assert np.array_equal(stats.normal_ppf(q), norm.ppf(q)) and stats.Z95 == norm.ppf(0.975)
+    # every page loads the result types' modules: they leave SciPy's statistics and statsmodels to the fits
+    code = (
+        "import importlib, sys\nfrom helpers.analysis.results import RESULT_TYPES\n"
+        "for module, _ in RESULT_TYPES.values(): importlib.import_module(module)\n"
+        "print(sorted(m for m in ('scipy.stats', 'statsmodels', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -19,7 +19,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from helpers.analysis import results, stats
 from helpers.data import gold
@@ -126,6 +125,8 @@ def lr_test(small, big) -> float:
             f"a likelihood-ratio test needs both models on the same rows, got {small.nobs:,.0f} and {big.nobs:,.0f}"
         )
     dof = big.df_model - small.df_model
+    from scipy import stats as sps
+
     return float(sps.chi2.sf(2 * (big.llf - small.llf), dof)) if dof > 0 else float("nan")
 
 
@@ -161,7 +162,7 @@ def marginal_effects(fit, names=("engagement", "time")) -> pd.DataFrame:
                 "ame": ame,
                 "ame_lo": ame - stats.Z95 * se,
                 "ame_hi": ame + stats.Z95 * se,
-                "ame_p": float(2 * sps.norm.sf(abs(ame / se))),
+                "ame_p": float(2 * stats.normal_sf(abs(ame / se))),
             }
         )
     return pd.DataFrame(rows).set_index("feature")

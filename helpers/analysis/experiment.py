@@ -27,13 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
-from scipy.stats import norm
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_effectsize,
-    test_proportions_2indep,
-)
 
 from helpers.analysis import results, stats
 from helpers.data import simulate
@@ -148,6 +141,9 @@ def design_effect(frame: pd.DataFrame, outcome: str = "did_purchase") -> DesignE
 
 def sample_size(baseline: float, relative_mde: float, alpha: float, power: float, design_effect: float = 1.0) -> int:
     """Sessions per arm to detect a relative lift in conversion (two-sided, Cohen's h), times the design effect."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     effect = proportion_effectsize(baseline * (1 + relative_mde), baseline)
     n = NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0, alternative="two-sided")
     return int(math.ceil(n * design_effect))
@@ -275,12 +271,14 @@ def conversion_diff(y0: np.ndarray, g0, y1: np.ndarray, g1, alpha: float) -> dic
     diff, se = mean_diff(y0, g0, y1, g1)
     out = {"diff": diff, "diff_se": se, "diff_se_naive": mean_diff(y0, None, y1, None)[1]}
     if g0 is None and g1 is None:
+        from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
         counts = (int(y1.sum()), y1.size, int(y0.sum()), y0.size)
         lo, hi = confint_proportions_2indep(*counts, method="score", compare="diff", alpha=alpha)
         p = test_proportions_2indep(*counts, method="score", compare="diff").pvalue
         return out | {"diff_lo": float(lo), "diff_hi": float(hi), "p_value": float(p), "method": "score"}
-    half = norm.ppf(1 - alpha / 2) * se
-    p = 2 * norm.sf(abs(diff) / se) if se > 0 else float(diff == 0)
+    half = stats.normal_ppf(1 - alpha / 2) * se
+    p = 2 * stats.normal_sf(abs(diff) / se) if se > 0 else float(diff == 0)
     return out | {"diff_lo": diff - half, "diff_hi": diff + half, "p_value": float(p), "method": USER_LEVEL}
 
 
@@ -301,7 +299,7 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
     When a user has several sessions every variance is taken at user level (see the module); the
     conversion difference's CI and p-value always come from the same method.
     """
-    z = norm.ppf(1 - alpha / 2)
+    z = stats.normal_ppf(1 - alpha / 2)
     g0, g1 = stats.user_groups(control), stats.user_groups(treatment)
     y0, y1 = _arm(control, "did_purchase"), _arm(treatment, "did_purchase")
     out = conversion_diff(y0, g0, y1, g1, alpha)
@@ -326,7 +324,7 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
         "epm_lo": r1 - r0 - half,
         "epm_hi": r1 - r0 + half,
     }
-    out |= _guardrails(control, g0, treatment, g1, norm.ppf(1 - alpha), guardrail_margin)
+    out |= _guardrails(control, g0, treatment, g1, stats.normal_ppf(1 - alpha), guardrail_margin)
     out["decision"] = decide(out, out["diff_lo"], out["diff_hi"])
     return Outcome(**out)
 
@@ -431,7 +429,7 @@ def aa_pvalues(config: simulate.SimConfig, n: int, seeds, alpha: float = 0.05) -
         tests.append(conversion_diff(y0, g0, y1, g1, alpha))
     diff, se = (np.array([t[k] for t in tests], float) for k in ("diff", "diff_se_naive"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        naive = np.where(se > 0, 2 * norm.sf(np.abs(diff) / se), 1.0)
+        naive = np.where(se > 0, 2 * stats.normal_sf(np.abs(diff) / se), 1.0)
     methods = " and ".join(sorted({t["method"] for t in tests}))
     return {"p": np.array([t["p_value"] for t in tests]), "naive": naive, "method": methods}
 

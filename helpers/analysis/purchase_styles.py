@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from helpers.analysis import results, stats
 from helpers.data import gold as gold_table
@@ -117,7 +116,7 @@ def smd_ci(xa: np.ndarray, xb: np.ndarray, level: float, ga=None, gb=None) -> tu
     if ga is None or gb is None:
         return stats.smd_ci(xa, xb, level)
     d = stats.smd(xa, xb)
-    half = float(sps.norm.ppf(0.5 + level / 2)) * clustered_smd_se(xa, xb, ga, gb)
+    half = float(stats.normal_ppf(0.5 + level / 2)) * clustered_smd_se(xa, xb, ga, gb)
     return d, d - half, d + half
 
 
@@ -293,7 +292,9 @@ def batched_oof(X: np.ndarray, Y: np.ndarray, F: np.ndarray, folds: int) -> np.n
 
 def batched_auc(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """ROC-AUC of each line of ``scores`` against the same line of 0/1 ``Y`` (Mann-Whitney, ties halved)."""
-    ranks = sps.rankdata(scores, axis=1)
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores, axis=1)
     n1 = Y.sum(axis=1)
     return ((ranks * Y).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * (Y.shape[1] - n1))
 
@@ -579,9 +580,7 @@ def headline(result: StylesResult) -> results.Headline:
 
 def auc_bound(margin: float) -> float:
     """The AUC a standardised difference of ``margin`` gives two normal groups: Phi(margin / sqrt 2)."""
-    from scipy.stats import norm
-
-    return float(norm.cdf(margin / np.sqrt(2)))
+    return float(stats.normal_cdf(margin / np.sqrt(2)))
 
 
 def badge(result: StylesResult) -> results.Badge:

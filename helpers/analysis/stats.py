@@ -15,11 +15,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 from helpers.analysis.results import Record
 
-Z95 = sps.norm.ppf(0.975)
+
+# The standard normal distribution as scipy.stats.norm computes it (the same functions, so the same digits),
+# without importing scipy.stats: the result types' modules load for every page, and that import is half a second.
+def normal_cdf(x):
+    return ndtr(x)
+
+
+def normal_sf(x):
+    return ndtr(-np.asarray(x, float))
+
+
+def normal_ppf(q):
+    return ndtri(q)
+
+
+Z95 = float(normal_ppf(0.975))
 
 # Modelling scales of the behavioural features (log1p keeps zeros and tames long tails).
 FEATURES = {
@@ -141,6 +156,8 @@ def clustered_mean_se(values: np.ndarray, groups: np.ndarray | None) -> float:
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and its CI from Student's t with n - 1 degrees of freedom (honest for a handful of buyers)."""
+    from scipy import stats as sps
+
     values = np.asarray(values, float)
     mean = float(values.mean())
     half = float(sps.t.ppf(0.5 + level / 2, values.size - 1)) * float(values.std(ddof=1)) / np.sqrt(values.size)
@@ -449,7 +466,7 @@ def smd_ci(a, b, level: float) -> tuple[float, float, float]:
     d = smd(a, b)
     na, nb = a.size, b.size
     se = np.sqrt((na + nb) / (na * nb) + d**2 / (2 * (na + nb)))
-    z = sps.norm.ppf(0.5 + level / 2)
+    z = normal_ppf(0.5 + level / 2)
     return d, d - z * se, d + z * se
 
 
@@ -462,7 +479,7 @@ def auc_ci(y: np.ndarray, score: np.ndarray, level: float = 0.95) -> tuple[float
     n1, n0 = int(y.sum()), int(len(y) - y.sum())
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     se = np.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0))
-    z = sps.norm.ppf(0.5 + level / 2)
+    z = normal_ppf(0.5 + level / 2)
     return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
 
 
@@ -483,4 +500,4 @@ def classify_interval(lo: float, hi: float, band: float) -> str:
 
 def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest true effect a two-sided test at ``alpha`` detects with ``power``, given its standard error."""
-    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se)
+    return float((normal_ppf(1 - alpha / 2) + normal_ppf(power)) * se)

@@ -25,7 +25,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from helpers.analysis import experiment, results, stats
 from helpers.analysis.conversion import ConversionResult
@@ -291,8 +290,8 @@ def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) ->
         low, (y - y[low].mean()) / low.sum(), 0.0
     )
     se = math.sqrt(experiment.cluster_variance(influence, stats.user_groups(sessions)))
-    half = norm.ppf(0.5 + level / 2) * se
-    p = 2 * norm.sf(abs(diff) / se) if se > 0 else float(diff == 0)
+    half = stats.normal_ppf(0.5 + level / 2) * se
+    p = 2 * stats.normal_sf(abs(diff) / se) if se > 0 else float(diff == 0)
     return {"diff": float(diff), "lo": float(diff - half), "hi": float(diff + half), "p": float(p), "se": se}
 
 
@@ -365,17 +364,17 @@ def material_p(estimate: float, lo: float, hi: float, band: float, side: int = 0
     ``side`` +1 tests above the band, -1 below it, 0 either side (two one-sided tests); p < 1 - level
     exactly when the CI clears the band on that side, so the p-value and the interval rule agree.
     """
-    se = (hi - lo) / (2 * norm.ppf(0.5 + level / 2))
+    se = (hi - lo) / (2 * stats.normal_ppf(0.5 + level / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        tail = min(norm.sf((s * estimate - band) / se) for s in ((side,) if side else (1, -1)))
+        tail = min(stats.normal_sf((s * estimate - band) / se) for s in ((side,) if side else (1, -1)))
     return float(min(1.0, 2 * tail)) if np.isfinite(tail) else 1.0
 
 
 def tost_p(estimate: float, lo90: float, hi90: float, margin: float) -> float:
     """p-value of the equivalence test (TOST) within ±``margin``, read from a symmetric 90 % CI."""
-    se = (hi90 - lo90) / (2 * norm.ppf(0.95))
+    se = (hi90 - lo90) / (2 * stats.normal_ppf(0.95))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = max(norm.sf((estimate + margin) / se), norm.sf((margin - estimate) / se))
+        p = max(stats.normal_sf((estimate + margin) / se), stats.normal_sf((margin - estimate) / se))
     return float(p) if np.isfinite(p) else 1.0
 
 

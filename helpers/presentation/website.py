@@ -204,6 +204,16 @@ def _exporter():
     return exporter
 
 
+def warm_exporter() -> None:
+    """Render a one-cell notebook, discarding it: the exporter compiles its templates and page checks now, not
+    when the first real page is waited for."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# -")], metadata={"title": "-"})
+    with _EXPORTING:
+        _exporter().from_notebook_node(nb, resources={"site": {"header": "", "footer": ""}})
+
+
 def render_notebook(executed: Path, html_path: Path, run: str, parameters: dict, fingerprint: str) -> None:
     """Render an executed notebook as a site page: no code, no prompts, no parameter cells, no stderr."""
     import nbformat
