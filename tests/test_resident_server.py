@@ -100,6 +100,13 @@ def test_a_resident_server_serves_the_next_run_stops_each_runs_kernels_and_impor
     used = kernels.resident_cpu_s(servers)
     assert list(used) == [fourth] and used[fourth] > 0
 
+    a_run = kernels._connect(kernels.resident_servers(servers)[0])  # a run still in progress
+    assert kernels.retire_resident(servers) == 1
+    assert not kernels.resident_servers(servers)  # at once: the next command starts a new server
+    assert not _gone(fourth, within=0.5)  # while this one finishes the run it has
+    a_run.close()
+    assert _gone(fourth)
+
 
 def test_an_idle_resident_server_exits_and_removes_its_socket(servers, probe, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_KERNEL_SERVER_IDLE_S", "1")
@@ -142,4 +149,6 @@ def test_the_report_command_returns_while_its_server_stays_for_the_next_command(
     stop = subprocess.run(
         [sys.executable, "-m", "helpers.runner.kernels", "stop"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert stop.stdout.strip() == "resident kernel servers stopped: 1" and _gone(pids[0][0])
+    assert stop.stdout.strip() == "resident kernel servers stopped: 1"
+    assert not kernels.resident_servers(servers)  # its socket is gone at once: the next command starts a new one
+    assert _gone(pids[0][0])

@@ -103,7 +103,7 @@ def main_resident(path: str, idle_s: float, modules: list[str]) -> int:
         started_env = _import_all(modules)
         if threading.active_count() != 1:
             return 1  # every run's first request then fails, and its kernels start the usual way
-        Resident(listener, started_env, idle_s).serve()
+        Resident(listener, (path, own), started_env, idle_s).serve()
         return 0
     finally:
         _unlink_own(path, own)
@@ -120,8 +120,8 @@ def _unlink_own(path: str, inode: int) -> None:
 class Resident:
     """The resident server's loop: connections (one per run), each with its kernels."""
 
-    def __init__(self, listener: socket.socket, started_env: dict[str, str], idle_s: float):
-        self.listener, self.started_env, self.idle_s = listener, started_env, idle_s
+    def __init__(self, listener: socket.socket, own: tuple[str, int], started_env: dict[str, str], idle_s: float):
+        self.listener, self.own, self.started_env, self.idle_s = listener, own, started_env, idle_s
         self.runs: dict[socket.socket, dict] = {}  # connection -> {"buffer": bytes, "children": {pid: code}}
         self.stamp: str | None = None
         self.retired = False
@@ -175,7 +175,7 @@ class Resident:
             return {"cpu": t.user + t.system, "children_cpu": t.children_user + t.children_system, "pid": os.getpid()}
         if request.get("retire"):
             self.retired = True
-            _unlink_own(self.listener.getsockname(), os.fstat(self.listener.fileno()).st_ino)
+            _unlink_own(*self.own)  # the next runner starts a new server
             return {"retired": True}
         if "import" in request:
             stamp = request.get("stamp")

@@ -630,9 +630,13 @@ def _connect_when_listening(path: Path, process: subprocess.Popen) -> socket.soc
 
 
 def _request(sock: socket.socket, message: dict) -> dict:
-    sock.settimeout(REPLY_TIMEOUT_S)
-    sock.sendall(json.dumps(message).encode() + b"\n")
-    return json.loads(sock.makefile("rb").readline() or b"{}")
+    """One request and its answer; {} when the server left meanwhile (it was exiting)."""
+    try:
+        sock.settimeout(REPLY_TIMEOUT_S)
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        return json.loads(sock.makefile("rb").readline() or b"{}")
+    except OSError:
+        return {}
 
 
 def resident_servers(folder: Path | None = None) -> list[Path]:
