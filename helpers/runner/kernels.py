@@ -18,9 +18,9 @@ ipykernel and those modules once, so no kernel pays for them again: each is stil
 own with a fresh namespace and history. The server is kept for the next run of the same process
 (``_kept_server``), or, with ``CLICKSTREAM_KERNEL_SERVER=resident`` (the report command's default),
 for the next command (``ResidentServer``). When the server cannot start, or a fork fails, the kernel
-is started the usual way. A forked kernel's ``cpu_s`` counts its own work only (the imports are the server's); its
-``peak_mb`` counts the library pages it shares with the server, as a kernel started the usual way
-counts its own copy of them.
+is started the usual way. A forked kernel's ``cpu_s`` counts its own work only (the imports are the
+server's); its ``peak_mb`` counts the library pages it shares with the server, as a kernel started
+the usual way counts its own copy of them.
 """
 
 from __future__ import annotations
