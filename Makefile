@@ -21,6 +21,9 @@ SIZES ?= 1e5 1e6 1e7
 EVENTS ?= 1e6 1e7
 PYTEST_ARGS ?=
 WORKERS ?= 2
+# These reach the commands as arguments, never through their environment: a kernel server kept between
+# `make report` commands is one per environment, and RUN=... or FORCE=1 must not start another.
+unexport RUN PARAMS SCENARIO ONLY FORCE DATA EVENT_LOG MAPPING PRESET SESSION_TABLE SIZES EVENTS PYTEST_ARGS A B WORKERS
 A ?=
 B ?=
 

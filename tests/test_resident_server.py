@@ -152,3 +152,29 @@ def test_the_report_command_returns_while_its_server_stays_for_the_next_command(
     assert stop.stdout.strip() == "resident kernel servers stopped: 1"
     assert not kernels.resident_servers(servers)  # its socket is gone at once: the next command starts a new one
     assert _gone(pids[0][0])
+
+
+def test_commands_share_a_server_unless_something_an_import_could_read_differs(tmp_path):
+    python, cwd = sys.executable, str(tmp_path)
+    base = {"PATH": "/usr/bin", "OPENBLAS_NUM_THREADS": "1", "JPY_PARENT_PID": "11", "MAKEFLAGS": ""}
+    key = kernels._launch_key((python, base, cwd))
+    for same in ({"JPY_PARENT_PID": "12"}, {"MAKEFLAGS": " -- FORCE=1"}, {"CLICKSTREAM_RUN_DIR": "/x"}):
+        assert kernels._launch_key((python, base | same, cwd)) == key, same
+    for other in ({"OPENBLAS_NUM_THREADS": "2"}, {"MPLBACKEND": "agg"}):
+        assert kernels._launch_key((python, base | other, cwd)) != key, other
+    assert kernels._launch_key((python, base, str(tmp_path / "elsewhere"))) != key
+
+
+def test_make_gives_its_variables_to_the_report_as_arguments_not_in_its_environment(tmp_path):
+    """`make report FORCE=1` or `RUN=tm` must not change the environment, which keys the kept kernel server."""
+    from helpers import paths
+
+    probe = tmp_path / "probe.mk"
+    probe.write_text(f"include {paths.PROJECT_ROOT / 'Makefile'}\nprobe:\n\t@env\n")
+    out = subprocess.run(
+        ["make", "-s", "-f", str(probe), "probe", "FORCE=1", "RUN=tm", 'PARAMS="seed=7"', "ONLY=03"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert not [line for line in out.splitlines() if line.split("=", 1)[0] in {"FORCE", "RUN", "PARAMS", "ONLY"}]
