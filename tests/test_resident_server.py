@@ -158,7 +158,11 @@ def test_commands_share_a_server_unless_something_an_import_could_read_differs(t
     python, cwd = sys.executable, str(tmp_path)
     base = {"PATH": "/usr/bin", "OPENBLAS_NUM_THREADS": "1", "JPY_PARENT_PID": "11", "MAKEFLAGS": ""}
     key = kernels._launch_key((python, base, cwd))
-    for same in ({"JPY_PARENT_PID": "12"}, {"MAKEFLAGS": " -- FORCE=1"}, {"CLICKSTREAM_RUN_DIR": "/x"}):
+    for same in (
+        {"JPY_PARENT_PID": "12"},
+        {"MAKEFLAGS": " -- FORCE=1", "MAKEOVERRIDES": "x"},
+        {"CLICKSTREAM_RUN_DIR": "/x"},
+    ):
         assert kernels._launch_key((python, base | same, cwd)) == key, same
     for other in ({"OPENBLAS_NUM_THREADS": "2"}, {"MPLBACKEND": "agg"}):
         assert kernels._launch_key((python, base | other, cwd)) != key, other

@@ -571,7 +571,7 @@ def idle_s() -> float:
 
 # Set by the shell, make or the runner and read by no library when imported: commands that differ only in
 # these share a resident server (JPY_PARENT_PID is the runner's pid, read by a kernel when it starts).
-NOT_READ_BY_IMPORTS = {"JPY_PARENT_PID", "OLDPWD", "SHLVL", "_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+NOT_READ_BY_IMPORTS = {"JPY_PARENT_PID", "OLDPWD", "SHLVL", "_"} | {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
 
 
 def _launch_key(launch: tuple) -> str:
