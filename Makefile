@@ -53,6 +53,10 @@ $(STAMP): requirements.lock
 	  -r requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
 	  | xargs -I{} sh -c 'echo "$(CURDIR)" > {}/clickstream-report.pth'
+	@# Byte-compile now: pip skips it where PYTHONDONTWRITEBYTECODE is set, and then every kernel and
+	@# command would compile pandas, SciPy and the rest again (measured: a cold report 35 s instead of 22 s).
+	@$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+	  helpers >/dev/null 2>&1 || true
 	@git config filter.nbstripout.clean >/dev/null 2>&1 || $(BIN)/nbstripout --install 2>/dev/null || true
 	@# with the filter installed, let git refresh its index once now, not in every page's footer
 	@git status --porcelain --untracked-files=no >/dev/null 2>&1 || true
@@ -130,7 +134,7 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 .PHONY: clean
 clean: ## remove generated data and reports (keeps .venv)
 	rm -rf data/*/ data/.staging data/.locks reports/*/ reports/.staging
-	find . -name __pycache__ -prune -exec rm -rf {} +
+	find . -path ./.venv -prune -o -name __pycache__ -prune -exec rm -rf {} +
 
 .PHONY: distclean
 distclean: clean ## also remove .venv
