@@ -106,6 +106,22 @@ def test_a_rerun_reuses_what_is_up_to_date_and_runs_exactly_what_changed(tiny, c
     assert json.loads((data / "a" / "results" / "02_tiny.json").read_text()) == json.loads(reused) == {"n": 23}
 
 
+def test_a_notebook_edited_while_it_runs_runs_again_next_time(tiny, capsys):
+    """Its inputs are recorded as they were when it started: the edit made meanwhile is seen by the next run."""
+    _, reports = tiny
+    source = paths.NOTEBOOKS_DIR / "01_tiny.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("from pathlib import Path\nPath('01_tiny.ipynb').touch()"))
+    nb.cells[0].source = "# Tiny, edited while it runs"
+    edited = nbformat.writes(nb)
+    nb.cells[-1].source += f"\nPath('01_tiny.ipynb').write_text({edited!r})"
+    nbformat.write(nb, source)
+    report.execute("a")
+    capsys.readouterr()
+    report.execute("a")
+    assert _record(reports)["ran_now"] == ["01_tiny"] and "01_tiny runs:" in capsys.readouterr().out
+
+
 def test_runs_outside_the_runner_write_a_scratch_copy_that_the_next_report_retires(tiny, capsys, monkeypatch):
     from helpers.analysis import results
 

@@ -114,10 +114,29 @@ def test_an_idle_resident_server_exits_and_removes_its_socket(servers, probe, mo
     assert _gone(server) and not kernels.resident_servers(servers)
 
 
-def test_a_folder_other_users_can_enter_is_not_used(servers, capfd):
+def test_a_folder_other_users_can_enter_or_a_symlink_is_not_used(servers, tmp_path, monkeypatch, capfd):
     servers.chmod(0o755)
     assert kernels.resident_folder() is None
-    assert "not private to this user" in capfd.readouterr().err
+    servers.chmod(0o700)
+    link = tmp_path / "link"
+    link.symlink_to(servers)  # another user could re-point a link between the check and the use
+    monkeypatch.setenv("CLICKSTREAM_KERNEL_SERVER_DIR", str(link))
+    assert kernels.resident_folder() is None
+    assert capfd.readouterr().err.count("not a folder private to this user") == 2
+
+
+def test_a_request_the_server_cannot_read_ends_only_that_connection(servers, probe):
+    server, _, _ = _run_once(probe)
+    path = kernels.resident_servers(servers)[0]
+    other = kernels._connect(path)  # another run, connected meanwhile
+    assert kernels._request(other, {"times": True})["pid"] == server
+    for garbage in (b"[1]\n", b'{"status": [1]}\n', b"not json\n"):
+        bad = kernels._connect(path)
+        bad.sendall(garbage)
+        assert bad.recv(100) == b""  # that connection is closed
+        bad.close()
+    assert kernels._request(other, {"times": True})["pid"] == server  # the server and the other run go on
+    other.close()
 
 
 def test_the_report_command_returns_while_its_server_stays_for_the_next_command(servers, tmp_path):
@@ -149,7 +168,7 @@ def test_the_report_command_returns_while_its_server_stays_for_the_next_command(
     stop = subprocess.run(
         [sys.executable, "-m", "helpers.runner.kernels", "stop"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert stop.stdout.strip() == "resident kernel servers stopped: 1"
+    assert stop.stdout.strip().endswith("asked to leave (each finishes the runs it has first): 1")
     assert not kernels.resident_servers(servers)  # its socket is gone at once: the next command starts a new one
     assert _gone(pids[0][0])
 

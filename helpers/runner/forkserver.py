@@ -20,12 +20,14 @@ imported before the requested modules.
 ``PATH`` and outlives the command that started it, so the next ``make report`` forks its kernels at once. Each
 connection is one run: when it closes, that run's kernels are stopped. Three more requests:
 
-    {"import": [...], "stamp": "...", "project": ["helpers"]}  a changed stamp first drops the project's modules
-                                                               (edited on disk), so they are imported afresh
+    {"import": [...], "stamp": "...", "project": ["helpers"]}  a changed stamp (also sent with each fork) first
+                                                               drops the project's modules (edited on disk), so
+                                                               they are imported afresh
     {"times": true}    ->  {"cpu": s, "children_cpu": s, "pid": 123}   (its CPU and its reaped kernels')
     {"retire": true}   ->  {"retired": true}   (no new connection; it exits when its runs end)
 
-It exits after ``IDLE_S`` seconds without a connection, removing its socket.
+It exits after ``IDLE_S`` seconds without a connection, removing its socket. It serves only its own user (the
+peer's uid), and a request it cannot read ends that connection only.
 """
 
 from __future__ import annotations
@@ -136,9 +138,14 @@ class Resident:
                     _reap(run["children"])
                 for sock in readable:
                     if sock is self.listener:
+                        if self.retired:  # retired by a request read just before: its listener is closed
+                            continue
                         conn, _ = self.listener.accept()
-                        self.runs[conn] = {"buffer": b"", "children": {}}
-                    elif not self._serve(sock):
+                        if _peer_uid(conn) == os.getuid():  # the folder is private; this checks again
+                            self.runs[conn] = {"buffer": b"", "children": {}}
+                        else:
+                            conn.close()
+                    elif sock in self.runs and not self._serve(sock):
                         self._end(sock)
                 if self.runs:
                     idle_since = time.monotonic()
@@ -163,7 +170,7 @@ class Resident:
             while b"\n" in run["buffer"]:
                 line, run["buffer"] = run["buffer"].split(b"\n", 1)
                 _send(sock, self._answer(json.loads(line), sock, run["children"]))
-        except (OSError, ValueError):
+        except Exception:  # the runner went away, or sent what is not a request: only its run ends
             return False
         return True
 
@@ -174,18 +181,38 @@ class Resident:
             t = os.times()
             return {"cpu": t.user + t.system, "children_cpu": t.children_user + t.children_system, "pid": os.getpid()}
         if request.get("retire"):
-            self.retired = True
-            _unlink_own(*self.own)  # the next runner starts a new server
+            self._retire()
             return {"retired": True}
+        stamp = request.get("stamp")
+        if stamp is not None and stamp != self.stamp:  # sent with every import and fork request
+            if self.stamp is not None:
+                forget(request.get("project", []))  # edited on disk since they were imported
+            self.stamp = stamp
         if "import" in request:
-            stamp = request.get("stamp")
-            if stamp is not None and stamp != self.stamp:
-                if self.stamp is not None:
-                    forget(request.get("project", []))  # edited on disk since they were imported
-                self.stamp = stamp
-            return _answer(request, sock, children, self.started_env) | {"pid": os.getpid()}
+            answer = _answer(request, sock, children, self.started_env) | {"pid": os.getpid()}
+            if not answer["ready"]:
+                self._retire()  # an import left a thread running: no later run can fork from here
+            return answer
         close = [self.listener, *self.runs]  # a kernel holds no runner's connection and not the listener
         return _answer(request, sock, children, self.started_env, close)
+
+    def _retire(self) -> None:
+        """No new run: the path is freed for a new server at once, and a runner that connected meanwhile is
+        refused at once (it starts a new server); this one leaves when its runs end."""
+        if not self.retired:
+            self.retired = True
+            _unlink_own(*self.own)
+            self.listener.close()
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The user id of the process at the other end of a Unix socket (Linux), or None."""
+    import struct
+
+    try:
+        return struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    except (OSError, AttributeError):
+        return None
 
 
 def forget(packages: list[str]) -> None:

@@ -382,7 +382,7 @@ class ForkServer:
             try:
                 if self._channel is None:
                     self._start(launch)
-                reply = self._ask({"fork": cmd[3:], "env": env, "cwd": cwd})
+                reply = self._ask(self._fork_request(cmd[3:], env, cwd))
             except (OSError, ValueError) as exc:
                 self._fail(f"{type(exc).__name__}: {exc}")
                 return None
@@ -395,6 +395,9 @@ class ForkServer:
 
     def _import_request(self, modules: list[str]) -> dict:
         return {"import": modules}
+
+    def _fork_request(self, args: list[str], env: dict, cwd: str) -> dict:
+        return {"fork": args, "env": env, "cwd": cwd}
 
     def new_run(self, modules: list[str]) -> None:
         """A run needing ``modules`` starts using this server: the server imports those it lacks, and until the
@@ -505,39 +508,58 @@ class ResidentServer(ForkServer):
     def _import_request(self, modules: list[str]) -> dict:
         return {"import": modules, "stamp": _stamp_text(), "project": list(self.PROJECT)}
 
+    def _fork_request(self, args: list[str], env: dict, cwd: str) -> dict:
+        # A helper edited since the run began is imported afresh before this kernel is forked.
+        return super()._fork_request(args, env, cwd) | {"stamp": _stamp_text(), "project": list(self.PROJECT)}
+
     def _start(self, launch: tuple) -> None:
-        python, env, cwd = launch
+        if _private(self.folder) is None:  # checked again where it is used
+            raise OSError(f"{self.folder} is no longer a folder private to this user")
         path = self.folder / f"server-{_launch_key(launch)}.sock"
         if len(str(path)) > 100:
             raise OSError(f"the socket path {path} is too long for a Unix socket")
-        with _locked(path.with_suffix(".lock")):
-            sock = _connect(path)
-            if sock is not None and self.fresh:  # FORCE=1: the old server finishes its runs, a new one starts
-                _request(sock, {"retire": True})
+        for attempt in (1, 2):  # a server found may be leaving (retired, or idle) as it is reached: start one
+            with _locked(path.with_suffix(".lock")):
+                sock = _connect(path)
+                if sock is not None and (self.fresh or attempt == 2):  # FORCE=1: the old one ends its runs
+                    _request(sock, {"retire": True})
+                    sock.close()
+                    sock = None
+                if sock is None:
+                    sock = self._spawn(launch, path)
+            self._channel, self._launch, self._buffer = sock, launch, b""
+            sock.settimeout(START_TIMEOUT_S)
+            try:
+                ready = self._ask(self._import_request(self.modules))
+                break
+            except (OSError, ValueError):
                 sock.close()
-                sock = None
-            if sock is None:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                with open(path.with_suffix(".log"), "wb") as log:  # its kernels' own output too
-                    process = subprocess.Popen(
-                        [python, str(SERVER_SCRIPT), "--listen", str(path), str(idle_s()), *self.modules],
-                        cwd=cwd,
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=log,
-                        start_new_session=True,  # outlives this command; holds none of its pipes
-                    )
-                _started_servers.append(process)  # never waited for: it is meant to outlive this process
-                sock = _connect_when_listening(path, process)
-        self._channel, self._launch = sock, launch
-        sock.settimeout(START_TIMEOUT_S)
-        ready = self._ask(self._import_request(self.modules))
+                if attempt == 2:
+                    raise
         if not ready.get("ready"):
             raise OSError("the resident fork server had threads running after its imports")
         self.pid = ready["pid"]
         sock.settimeout(REPLY_TIMEOUT_S)
+
+    def _spawn(self, launch: tuple, path: Path) -> socket.socket:
+        python, env, cwd = launch
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        log = os.open(path.with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:  # the log takes the kernels' own output too (not the notebooks')
+            process = subprocess.Popen(
+                [python, str(SERVER_SCRIPT), "--listen", str(path), str(idle_s()), *self.modules],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # outlives this command; holds none of its pipes
+            )
+        finally:
+            os.close(log)
+        _started_servers.append(process)  # never waited for: it is meant to outlive this process
+        return _connect_when_listening(path, process)
 
 
 _started_servers: list[subprocess.Popen] = []
@@ -554,14 +576,27 @@ def resident_folder() -> Path | None:
     )
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
     except OSError as exc:
         _note(f"no resident kernel server ({exc}); this run imports the libraries itself")
         return None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        _note(f"no resident kernel server: {folder} is not private to this user (mode {oct(info.st_mode & 0o777)})")
+    if _private(folder) is None:
+        _note(
+            f"no resident kernel server: {folder} is not a folder private to this user (a symlink, or open to others)"
+        )
         return None
     return folder
+
+
+def _private(folder: Path) -> Path | None:
+    """``folder`` when it is a real folder (not a symlink) owned by this user and closed to others, else None."""
+    import stat
+
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    ok = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return folder if ok else None
 
 
 def idle_s() -> float:
@@ -571,7 +606,20 @@ def idle_s() -> float:
 
 # Set by the shell, make or the runner and read by no library when imported: commands that differ only in
 # these share a resident server (JPY_PARENT_PID is the runner's pid, read by a kernel when it starts).
-NOT_READ_BY_IMPORTS = {"JPY_PARENT_PID", "OLDPWD", "SHLVL", "_"} | {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+NOT_READ_BY_IMPORTS = {"JPY_PARENT_PID", "PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES"} | {
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "MAKEOVERRIDES",
+    "MAKE_TERMOUT",
+    "MAKE_TERMERR",  # make
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "TMUX_PANE",
+    "WINDOWID",
+    "TERM_SESSION_ID",  # the terminal
+}
 
 
 def _launch_key(launch: tuple) -> str:
@@ -582,9 +630,11 @@ def _launch_key(launch: tuple) -> str:
 
     python, env, cwd = _for_imports(launch)
     env = {k: v for k, v in env.items() if k not in NOT_READ_BY_IMPORTS}
-    site = Path(sysconfig.get_paths()["purelib"])
-    installed = site.stat().st_mtime_ns if site.exists() else 0
-    text = json.dumps([python, sorted(env.items()), cwd, SERVER_SCRIPT.read_bytes().hex(), str(site), installed])
+    stamps = []  # the interpreter, its standard library and the packages: replaced or upgraded, a new server
+    for folder in (os.path.realpath(python), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]):
+        with contextlib.suppress(OSError):
+            stamps.append((folder, os.stat(folder).st_mtime_ns))
+    text = json.dumps([python, sorted(env.items()), cwd, SERVER_SCRIPT.read_bytes().hex(), stamps])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -594,21 +644,37 @@ def _stamp_text() -> str:
     return hashlib.sha256(repr(_helpers_stamp()).encode()).hexdigest()[:16]
 
 
+LOCK_WAIT_S = 60  # another command starting the same server: its imports take a few seconds
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
-    """An exclusive lock on ``path`` (two commands starting at once start one server)."""
+    """An exclusive lock on ``path`` (two commands starting at once start one server); OSError after
+    ``LOCK_WAIT_S``, so a command never waits on another for ever (its kernels then start the usual way)."""
     import fcntl
 
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OSError(f"{path} stayed locked by another command for {LOCK_WAIT_S} s") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+CONNECT_TIMEOUT_S = 5  # a server that does not accept within this is stuck: none is used
 
 
 def _connect(path: Path) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_TIMEOUT_S)
     try:
         sock.connect(str(path))
     except OSError:  # none there, or a socket left by a server that died
@@ -748,5 +814,5 @@ class WarmKernelManager(IPCKernelManager):
 if __name__ == "__main__":  # python -m helpers.runner.kernels stop
     if sys.argv[1:] != ["stop"]:
         raise SystemExit("usage: python -m helpers.runner.kernels stop")
-    os.environ.setdefault("CLICKSTREAM_KERNEL_SERVER", "resident")
-    print(f"resident kernel servers stopped: {retire_resident()}")
+    os.environ["CLICKSTREAM_KERNEL_SERVER"] = "resident"  # whatever this shell set: stop the resident ones
+    print(f"resident kernel servers asked to leave (each finishes the runs it has first): {retire_resident()}")

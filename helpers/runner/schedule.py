@@ -246,8 +246,11 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
     _render(out_nb, page, job, run_dir)
     peak, cpu = kernels.PEAK_MB.pop(nb.stem, None), kernels.CPU_S.pop(nb.stem, None)
     say(f"[{job.i}/{job.total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
-    now = freshness.inputs(nb, job.own, run_dir, job.present)  # an input it also writes (none today) is seen
-    return Outcome(round(seconds, 2), False, why, now, peak, cpu)
+    ended = freshness.inputs(nb, job.own, run_dir, job.present)  # an input it also writes (none today) is seen
+    # An input that changed while the notebook ran (a helper or the notebook edited meanwhile) is recorded as it
+    # was when the notebook started, so the next run sees the edit and runs the notebook again.
+    recorded = {key: now.get(key, value) for key, value in ended.items()}
+    return Outcome(round(seconds, 2), False, why, recorded, peak, cpu)
 
 
 def clear_outputs(run_dir: Path, stem: str) -> None:
