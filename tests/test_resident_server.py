@@ -201,3 +201,10 @@ def test_make_gives_its_variables_to_the_report_as_arguments_not_in_its_environm
         check=True,
     ).stdout
     assert not [line for line in out.splitlines() if line.split("=", 1)[0] in {"FORCE", "RUN", "PARAMS", "ONLY"}]
+
+
+@pytest.mark.parametrize("given, expect", [("30", 30.0), ("abc", 600.0), ("-5", 600.0), ("nan", 600.0)])
+def test_the_idle_time_is_read_or_a_mistake_is_named(monkeypatch, capfd, given, expect):
+    monkeypatch.setenv("CLICKSTREAM_KERNEL_SERVER_IDLE_S", given)
+    assert kernels.idle_s() == expect
+    assert ("must be a number of seconds" in capfd.readouterr().err) == (expect == 600.0)

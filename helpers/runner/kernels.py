@@ -601,7 +601,15 @@ def _private(folder: Path) -> Path | None:
 
 def idle_s() -> float:
     """Seconds a resident server waits unused before it exits (``CLICKSTREAM_KERNEL_SERVER_IDLE_S``, 600)."""
-    return float(os.environ.get("CLICKSTREAM_KERNEL_SERVER_IDLE_S", "600"))
+    given = os.environ.get("CLICKSTREAM_KERNEL_SERVER_IDLE_S", "600")
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        _note(f"CLICKSTREAM_KERNEL_SERVER_IDLE_S must be a number of seconds, got {given!r}; using 600")
+        return 600.0
+    return seconds
 
 
 # Set by the shell, make or the runner and read by no library when imported: commands that differ only in
