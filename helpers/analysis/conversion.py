@@ -106,7 +106,8 @@ def fit_nested(
                 "model": name,
                 "terms": " + ".join(terms),
                 **cv,
-                "aic": fits[name].aic,
+                # AIC assumes independent sessions: not shown when errors are clustered by user
+                "aic": float("nan") if groups is not None else fits[name].aic,
                 "llf": fits[name].llf,
                 "df": fits[name].df_model,
             }
@@ -114,8 +115,18 @@ def fit_nested(
     table = pd.DataFrame(rows).set_index("model")
     for small, big in (("engagement only", "both"), ("time only", "both"), ("both", "both + controls")):
         if fits.get(small) is not None and fits.get(big) is not None:
-            table.loc[big, f"lr_p_vs_{small.split()[0]}"] = lr_test(fits[small], fits[big])
+            kind, p = nested_test(fits[small], fits[big])
+            table.loc[big, f"{kind}_p_vs_{small.split()[0]}"] = p
     return {"fits": fits, "table": table, "oof": oof, "health": stats.combine_health(health)}
+
+
+def nested_test(small, big) -> tuple[str, float]:
+    """The test of a nested model against a bigger one: ('wald', p) of the joint cluster-robust Wald test of the
+    added terms when the bigger fit's errors are clustered by user, else ('lr', p) of the likelihood-ratio test."""
+    if stats.is_clustered(big):
+        added = [n for n in big.params.index if n not in small.params.index]
+        return "wald", stats.wald_joint(big, added)
+    return "lr", lr_test(small, big)
 
 
 def lr_test(small, big) -> float:
@@ -317,7 +328,8 @@ def grid(gold: pd.DataFrame, q: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def binned_curve(gold: pd.DataFrame, col: str, bins: int = 10) -> pd.DataFrame:
-    """Conversion by value (event counts, 1 to 10+) or by decile (seconds), with Wilson 95 % CIs."""
+    """Conversion by value (event counts, 1 to 10+) or by decile (seconds), with Wilson 95 % CIs (clustered by user
+    when users repeat, ``stats.proportion_ci``)."""
     if col.endswith("count"):
         keys = gold[col].clip(lower=1, upper=10)
     else:
@@ -326,7 +338,11 @@ def binned_curve(gold: pd.DataFrame, col: str, bins: int = 10) -> pd.DataFrame:
     if col.endswith("count"):
         g["x"] = g.index.astype(float)
     g["rate"] = g["buyers"] / g["n"]
-    g["lo"], g["hi"] = stats.wilson(g["buyers"], g["n"])
+    if stats.user_groups(gold) is None:
+        g["lo"], g["hi"] = stats.wilson(g["buyers"], g["n"])
+        return g
+    bounds = [stats.proportion_ci(part[Y].to_numpy(), stats.user_groups(part)) for _, part in gold.groupby(keys)]
+    g["lo"], g["hi"] = [b[0] for b in bounds], [b[1] for b in bounds]  # clustered by user: users repeat
     return g
 
 

@@ -345,12 +345,13 @@ def money(buyers: pd.DataFrame) -> pd.DataFrame:
             "share_of_revenue": part["amount_usd"].sum() / total if total else np.nan,
         }
         for col, name in (("amount_usd", "revenue"), ("gross_margin_usd", "margin")):
-            values = part[col].to_numpy(float)
-            values = values[~np.isnan(values)]
+            known = part[part[col].notna()]
+            values = known[col].to_numpy(float)
             if values.size < 2:
                 row[f"{name}_per_buyer"] = row[f"{name}_lo"] = row[f"{name}_hi"] = np.nan
                 continue
-            row[f"{name}_per_buyer"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values)
+            groups = stats.user_groups(known)  # clustered by user when a user buys in several sessions
+            row[f"{name}_per_buyer"], row[f"{name}_lo"], row[f"{name}_hi"] = stats.mean_ci(values, groups=groups)
         rows.append(row)
     return pd.DataFrame(rows).set_index("style")
 

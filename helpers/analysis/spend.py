@@ -114,7 +114,7 @@ def fit_nested(
                 "adj_r2": fits[name].rsquared_adj,
                 "cv_rmse": rmse,
                 "cv_rmse_sd": rmse_sd,
-                "aic": fits[name].aic,
+                "aic": float("nan") if groups is not None else fits[name].aic,  # AIC assumes independent buyers
             }
         )
     return {"fits": fits, "table": pd.DataFrame(rows).set_index("model"), "health": stats.combine_health(health)}
@@ -331,7 +331,8 @@ def spend_by_engagement(buyers: pd.DataFrame) -> list[SegmentSpend]:
         values = part["amount_usd"].to_numpy(float)
         if values.size < 2:
             continue
-        rows.append(SegmentSpend(label, rule, int(values.size), *stats.mean_ci(values)))
+        groups = stats.user_groups(part)  # clustered by user when a user buys in several sessions
+        rows.append(SegmentSpend(label, rule, int(values.size), *stats.mean_ci(values, groups=groups)))
     return rows
 
 

@@ -134,11 +134,63 @@ def user_groups(frame: pd.DataFrame) -> np.ndarray | None:
     return pd.factorize(frame["user_id"])[0]
 
 
+MIN_CLUSTERS_NORMAL = 50  # with fewer users than this, clustered tests and CIs use t with G - 1 degrees of freedom
+
+
+def n_clusters(groups: np.ndarray | None) -> int | None:
+    """The number of users among ``groups`` (None when rows are independent)."""
+    return None if groups is None else int(np.count_nonzero(np.bincount(groups)))
+
+
+def critical_value(level: float, groups: np.ndarray | None = None) -> float:
+    """Two-sided critical value at ``level``: t on G - 1 df below ``MIN_CLUSTERS_NORMAL`` users, else normal."""
+    g = n_clusters(groups)
+    if g is not None and 1 < g < MIN_CLUSTERS_NORMAL:
+        from scipy import stats as sps
+
+        return float(sps.t.ppf(0.5 + level / 2, g - 1))
+    return float(normal_ppf(0.5 + level / 2))
+
+
 def cov_options(groups: np.ndarray | None, otherwise: str = "nonrobust") -> dict:
-    """statsmodels ``fit`` options: errors clustered by user when ``groups`` is given, else ``otherwise``."""
+    """statsmodels ``fit`` options: errors clustered by user when ``groups`` is given, else ``otherwise``.
+
+    With fewer than ``MIN_CLUSTERS_NORMAL`` users, tests and CIs use t with G - 1 degrees of freedom
+    (statsmodels' ``use_t`` under cluster covariance), not the normal.
+    """
     if groups is None:
         return {"cov_type": otherwise}
-    return {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+    return {
+        "cov_type": "cluster",
+        "cov_kwds": {"groups": groups},
+        "use_t": n_clusters(groups) < MIN_CLUSTERS_NORMAL,
+    }
+
+
+def is_clustered(fit) -> bool:
+    """Whether a statsmodels fit's covariance is clustered (its LR test and AIC then assume independence wrongly)."""
+    return str(getattr(fit, "cov_type", "")).startswith("cluster")
+
+
+def wald_joint(fit, names) -> float:
+    """p-value of the joint Wald test that every coefficient in ``names`` is 0, with the fit's own covariance.
+
+    Under clustered errors this is the cluster-robust test; when the fit uses t (fewer than
+    ``MIN_CLUSTERS_NORMAL`` users) the statistic is referred to F(q, G - 1), else to chi-squared(q).
+    """
+    from scipy import stats as sps
+
+    names = [n for n in names if n in fit.params.index]
+    if not names:
+        return float("nan")
+    b = np.asarray(fit.params[names], float)
+    cov = np.asarray(fit.cov_params().loc[names, names], float)
+    stat = float(b @ np.linalg.pinv(cov) @ b)
+    q = len(names)
+    if getattr(fit, "use_t", False):
+        df = float(getattr(fit, "df_resid_inference", None) or fit.df_resid)
+        return float(sps.f.sf(stat / q, q, df))
+    return float(sps.chi2.sf(stat, q))
 
 
 def clustered_mean_se(values: np.ndarray, groups: np.ndarray | None) -> float:
@@ -154,14 +206,63 @@ def clustered_mean_se(values: np.ndarray, groups: np.ndarray | None) -> float:
     return float(np.sqrt(g / max(g - 1, 1) * np.sum(totals**2)) / n)
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its CI from Student's t with n - 1 degrees of freedom (honest for a handful of buyers)."""
+def mean_ci(values: np.ndarray, level: float = 0.95, groups: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Mean and its CI: Student's t with n - 1 df when rows are independent (honest for a handful of buyers);
+    with ``groups`` (users with several rows) the CR1 clustered SE, with t at G - 1 df below
+    ``MIN_CLUSTERS_NORMAL`` users and the normal above."""
     from scipy import stats as sps
 
     values = np.asarray(values, float)
     mean = float(values.mean())
+    if groups is not None:
+        groups = pd.factorize(np.asarray(groups))[0]
+        half = critical_value(level, groups) * clustered_mean_se(values, groups)
+        return mean, mean - half, mean + half
     half = float(sps.t.ppf(0.5 + level / 2, values.size - 1)) * float(values.std(ddof=1)) / np.sqrt(values.size)
     return mean, mean - half, mean + half
+
+
+def proportion_ci(y: np.ndarray, groups: np.ndarray | None = None, level: float = 0.95) -> tuple[float, float]:
+    """CI of a proportion: Wilson's when rows are independent; with users repeating, Wilson's at the effective
+    sample size n / deff, where deff is the CR1 clustered variance over the binomial one (at least 1)."""
+    y = np.asarray(y, float)
+    n = y.size
+    z = critical_value(level, groups)
+    if groups is None or n < 2:
+        lo, hi = wilson(y.sum(), n, z)
+        return float(lo), float(hi)
+    p = y.mean()
+    se = clustered_mean_se(y, pd.factorize(np.asarray(groups))[0])
+    deff = max(se**2 / (p * (1 - p) / n), 1.0) if 0 < p < 1 else 1.0
+    n_eff = n / deff
+    lo, hi = wilson(p * n_eff, n_eff, z)
+    return float(lo), float(hi)
+
+
+def proportion_ci_from_sums(
+    users: int, successes: float, rows: float, sum_ss: float, sum_sr: float, sum_rr: float, level: float = 0.95
+) -> tuple[float, float]:
+    """``proportion_ci`` from per-user sums (successes s_u and rows r_u of each user: Σs, Σr, Σs², Σs r, Σr²).
+
+    For pages that hold totals, not rows (the front page, the comparison of runs): the same
+    interval, with the CR1 variance of the ratio Σs / Σr.
+    """
+    z = float(normal_ppf(0.5 + level / 2))
+    if 1 < users < MIN_CLUSTERS_NORMAL:
+        from scipy import stats as sps
+
+        z = float(sps.t.ppf(0.5 + level / 2, users - 1))
+    if rows <= 0:
+        return float("nan"), float("nan")
+    p = successes / rows
+    if users >= rows or users < 2 or not 0 < p < 1:
+        lo, hi = wilson(successes, rows, z)
+        return float(lo), float(hi)
+    residual = max(sum_ss - 2 * p * sum_sr + p * p * sum_rr, 0.0)
+    var = users / (users - 1) * residual / rows**2
+    n_eff = rows / max(var / (p * (1 - p) / rows), 1.0)
+    lo, hi = wilson(p * n_eff, n_eff, z)
+    return float(lo), float(hi)
 
 
 def wilson(successes, n, z: float = Z95):

@@ -272,10 +272,22 @@ def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFra
     )
     g = g.reindex(["low", "middle", "high"]).dropna(how="all")
     g["conversion"] = g["buyers"] / g["sessions"]
-    g["conv_lo"], g["conv_hi"] = stats.wilson(g["buyers"], g["sessions"])
+    g["conv_lo"], g["conv_hi"] = _segment_cis(sessions, seg, g.index)
     g["revenue_per_session"] = g["revenue"] / g["sessions"]
     g["spend_per_buyer"] = g["revenue"] / g["buyers"].replace(0, np.nan)
     return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut}
+
+
+def _segment_cis(sessions: pd.DataFrame, seg: np.ndarray, labels) -> tuple[list[float], list[float]]:
+    """Each segment's conversion CI, clustered by user when users repeat (``stats.proportion_ci``)."""
+    y = sessions["did_purchase"].to_numpy(float)
+    users = sessions["user_id"].to_numpy() if "user_id" in sessions else None
+    bounds = []
+    for label in labels:
+        part = seg == label
+        groups = None if users is None else stats.user_groups(pd.DataFrame({"user_id": users[part]}))
+        bounds.append(stats.proportion_ci(y[part], groups))
+    return [b[0] for b in bounds], [b[1] for b in bounds]
 
 
 def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) -> dict[str, float] | None:

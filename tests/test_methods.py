@@ -1,0 +1,74 @@
+"""Known-answer tests of the methods (issue 34): each calls an analysis step in-process on a small
+simulated table whose right answer is known, and fails on the method it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.analysis import conversion, stats
+
+# --------------------------------------------------------------------------------------------
+# 6 · Clustered all the way
+# --------------------------------------------------------------------------------------------
+
+
+def _repeated_users(rng: np.random.Generator, users: int = 60, per_user: int = 8) -> pd.DataFrame:
+    """Sessions of users who repeat: purchase depends on engagement and on a user effect; 'time' is a
+    user-level covariate with no effect at all."""
+    user = np.repeat(np.arange(users), per_user)
+    effect = rng.normal(0, 1.5, users)[user]
+    engagement = rng.normal(0, 1, user.size)
+    time = rng.normal(0, 1, users)[user]  # constant within a user, no effect on purchase
+    p = 1 / (1 + np.exp(-(-1.0 + 0.5 * engagement + effect)))
+    return pd.DataFrame(
+        {"user_id": user, "engagement": engagement, "time": time, "did_purchase": (rng.random(user.size) < p) * 1}
+    )
+
+
+def test_nested_test_of_a_null_user_level_covariate_keeps_its_size_under_clustering():
+    """The joint test of adding a null user-level covariate rejects near alpha (the LR test: about a quarter)."""
+    rng = np.random.default_rng(34)
+    wald, lr = [], []
+    for _ in range(200):
+        frame = _repeated_users(rng)
+        groups = stats.user_groups(frame)
+        small = conversion.fit_logit(frame, ["engagement"], groups)
+        big = conversion.fit_logit(frame, ["engagement", "time"], groups)
+        kind, p = conversion.nested_test(small, big)
+        assert kind == "wald"
+        wald.append(p < 0.05)
+        lr.append(conversion.lr_test(small, big) < 0.05)
+    assert np.mean(wald) <= 0.10
+    assert np.mean(lr) > np.mean(wald) + 0.05  # the test it replaced rejects far too often here
+
+
+def test_fewer_than_50_users_test_with_t_on_g_minus_1_degrees_of_freedom():
+    rng = np.random.default_rng(1)
+    frame = _repeated_users(rng, users=20, per_user=10)
+    groups = stats.user_groups(frame)
+    fit = conversion.fit_logit(frame, ["engagement", "time"], groups)
+    assert fit.use_t and fit.df_resid_inference == 19
+    assert stats.critical_value(0.95, groups) == pytest.approx(2.093, abs=1e-3)  # t(19)
+    many = stats.user_groups(_repeated_users(rng, users=60))
+    assert stats.critical_value(0.95, many) == pytest.approx(1.960, abs=1e-3)
+
+
+def test_proportion_and_mean_cis_widen_when_users_repeat_alike():
+    """Sessions of one user that all buy or all do not: the clustered CI is about sqrt(per-user) times wider."""
+    rng = np.random.default_rng(3)
+    buys = (rng.random(400) < 0.3).astype(float)
+    y, groups = np.repeat(buys, 10), np.repeat(np.arange(400), 10)
+    lo, hi = stats.proportion_ci(y, groups)
+    wlo, whi = stats.wilson(y.sum(), y.size)
+    assert (hi - lo) / (whi - wlo) == pytest.approx(np.sqrt(10), rel=0.1)
+    assert lo <= y.mean() <= hi
+    flo, fhi = stats.proportion_ci_from_sums(
+        400, y.sum(), y.size, (10 * buys) @ (10 * buys), 10 * (10 * buys).sum(), 400 * 100
+    )
+    assert (flo, fhi) == pytest.approx((lo, hi), rel=1e-6)
+    values = np.repeat(rng.normal(100, 20, 400), 10)
+    m, mlo, mhi = stats.mean_ci(values, groups=groups)
+    _, nlo, nhi = stats.mean_ci(values)
+    assert (mhi - mlo) / (nhi - nlo) == pytest.approx(np.sqrt(10), rel=0.1)
