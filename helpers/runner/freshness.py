@@ -7,11 +7,14 @@ Usage::
     why = freshness.changes(previous_inputs, now)       # [] when nothing it depends on changed
 
 A notebook depends on its own source, every ``helpers`` module it imports (followed through the
-modules' own imports, and the SQL files of ``helpers/data``), its parameters, the outputs of the
-notebooks it reads from (``schedule.READS_FROM``, by content), the data files a run imports and
-the locked environment. Its page also depends on the page template (``page`` below): when only
-that changed the page is rendered again from the executed notebook. Anything not hashed is not
-trusted: when a key is missing on either side the notebook runs.
+modules' own imports, read by parsing them: ``imports``; and the SQL files of ``helpers/data``),
+its parameters, the outputs of the notebooks it reads from (``registry``, by content), the data
+files a run imports and the locked environment. So rewording one notebook's findings reruns only
+the notebooks that import that wording, and the notebooks that read what they wrote.
+
+Its page also depends on the page template (``page`` below): when only that changed the page is
+rendered again from the executed notebook. Anything not hashed is not trusted: when a key is
+missing on either side the notebook runs.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import sys
 from pathlib import Path
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.data.files import data_fingerprint
+from helpers.runner import imports
 
 HELPERS_DIR = paths.PROJECT_ROOT / "helpers"
 PAGE_FILES = ("presentation/website.py", "presentation/templates")  # what a page's HTML is rendered with
@@ -55,68 +58,17 @@ def _hash_tree(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-_TRIPLE_QUOTED = re.compile(r"(\"\"\"|\'\'\')[\s\S]*?\1")  # docstrings: their usage examples are not imports
-_COMMENT = re.compile(r"#[^\n]*")
-_FROM = re.compile(r"^\s*from\s+(helpers(?:\.\w+)*)\s+import\s+(\([^)]*\)|[^\n#]+)", re.M)
-_IMPORT = re.compile(r"^\s*import\s+([^\n#]+)", re.M)
-
-
-def _imported(text: str) -> set[str]:
-    """``helpers`` module names a source text imports (``from helpers.x import y`` gives x and x.y).
-
-    Read with two regular expressions rather than a parse: ten times faster, and where they see
-    more than Python would (an import in a string), a notebook only reruns when it need not.
-    """
-    found = set()
-    text = _COMMENT.sub("", _TRIPLE_QUOTED.sub("", text))
-    for module, names in _FROM.findall(text):
-        found.add(module)
-        found |= {f"{module}.{n.split()[0]}" for n in names.strip("()").replace("\n", " ").split(",") if n.strip()}
-    for names in _IMPORT.findall(text):
-        found |= {n.split()[0] for n in names.split(",") if n.split() and n.split()[0].startswith("helpers")}
-    return found
-
-
-def _module_file(name: str) -> Path | None:
-    """The file of ``helpers...`` module ``name`` (a package's ``__init__.py``), or None for a non-module name."""
-    base = paths.PROJECT_ROOT.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-@functools.cache
-def _module_imports(path: Path) -> frozenset[str]:
-    return frozenset(_imported(path.read_text(encoding="utf-8")))
-
-
 def helper_files(modules: set[str] | frozenset[str]) -> set[Path]:
     """Every file of ``helpers`` reached from ``modules`` through imports (packages' ``__init__`` included)."""
-    return set(_helper_files(frozenset(modules)))
-
-
-@functools.cache
-def _helper_files(modules: frozenset[str]) -> frozenset[Path]:
-    seen: set[Path] = set()
-    todo = list(modules)
-    while todo:
-        name = todo.pop()
-        parts = name.split(".")
-        for i in range(1, len(parts) + 1):  # a module imports its packages' __init__ too
-            path = _module_file(".".join(parts[:i]))
-            if path is not None and path not in seen:
-                seen.add(path)
-                todo.extend(_module_imports(path))
-    return frozenset(seen)
+    return imports.closure(modules)
 
 
 def notebook_modules(nb: Path) -> set[str]:
     """``helpers`` modules the code cells of notebook ``nb`` import."""
-    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-    return _imported("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
+    return imports.of_notebook(nb)
 
 
+DATA_FOLDERS = ("raw", "gold")  # written folders of Parquet tables, known by their bytes (figures are not read back)
 VOLATILE = ("seconds",)  # keys of a results record that differ between identical runs (timings)
 
 
@@ -133,9 +85,9 @@ def _outputs(run_dir: Path, stem: str) -> dict[str, str]:
     out = {}
     record = run_dir / "results" / f"{stem}.json"
     out[f"{stem} results"] = _hash_record(record) if record.exists() else "missing"
-    folder = {"01": "raw", "02": "gold"}.get(stem[:2])
-    if folder:
-        out[{"raw": "raw tables", "gold": "gold table"}[folder]] = data_fingerprint(run_dir / folder)
+    for folder in registry.writes(stem):
+        if folder in DATA_FOLDERS:
+            out[registry.FOLDERS[folder]] = data_fingerprint(run_dir / folder)
     return out
 
 
@@ -153,8 +105,6 @@ def inputs(nb: Path, own: dict, run_dir: Path, present: list[str]) -> dict[str, 
 
     ``own`` are its parameters; ``present`` the stems of the run's notebooks (what it can read from).
     """
-    from helpers.runner.schedule import READS_FROM  # the schedule imports this module
-
     key = {"notebook": _hash_file(nb)}
     files = helper_files(notebook_modules(nb))
     if any(p.parent.name == "data" for p in files):
@@ -165,7 +115,7 @@ def inputs(nb: Path, own: dict, run_dir: Path, present: list[str]) -> dict[str, 
         key[f"parameter {name}"] = json.dumps(value, sort_keys=True, default=str)
         if name in USER_FILE_PARAMETERS and value:
             key[f"input file {name}"] = _user_file(str(value))
-    for upstream in sorted(p for p in present if p[:2] in READS_FROM.get(nb.name[:2], set())):
+    for upstream in sorted(p for p in present if p[:2] in registry.reads_from(nb.name)):
         key |= _outputs(run_dir, upstream)
     key["environment"] = environment()
     return key

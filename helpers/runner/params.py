@@ -19,27 +19,13 @@ import math
 import re
 from pathlib import Path
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.data.files import read_yaml_mapping
 from helpers.errors import ParameterError
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-# Value rules for parameters that are not simulator knobs (those are checked by SimConfig).
-RULES = {
-    "alpha": (lambda v: 0 < v < 0.5, "a significance level between 0 and 0.5"),
-    "power": (lambda v: 0.5 <= v < 1, "a power between 0.5 and 1"),
-    "relative_mde": (lambda v: 0 < v <= 5, "a relative lift between 0 and 5"),
-    "equivalence_margin": (lambda v: 0 < v <= 2, "a standardised margin between 0 and 2"),
-    "negligible_pct": (lambda v: 0 < v < 100, "a % of spend per SD between 0 and 100"),
-    "guardrail_margin": (lambda v: 0 < v <= 1, "a relative margin between 0 and 1"),
-    "cv_folds": (lambda v: 2 <= v <= 20, "between 2 and 20 folds"),
-    "max_model_rows": (lambda v: v >= 1000, "at least 1000 rows"),
-    "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),
-    "min_buyers": (lambda v: v >= 2, "at least 2"),
-    "session_gap_minutes": (lambda v: 0 < v <= 24 * 60, "between 0 and 1440 minutes"),
-    "min_events_per_parameter": (lambda v: 1 <= v <= 100, "between 1 and 100"),
-}
+RULES = registry.RULES  # the allowed values of parameters that are not simulator knobs (SimConfig checks those)
 
 
 def declared(notebooks: list[Path]) -> dict[str, dict]:
@@ -191,8 +177,9 @@ def check(values: dict, declared_params: dict[str, dict]) -> None:
                 raise ParameterError(f"parameter '{name}' must be {allowed}, got {value!r}")
     if "run" in values:
         check_run_name(values["run"])
-    if "engine" in values and values["engine"] not in ("duckdb", "spark"):
-        raise ParameterError(f"parameter 'engine' must be one of duckdb, spark, got {values['engine']!r}")
+    for name, allowed in registry.CHOICES.items():
+        if name in values and values[name] not in allowed:
+            raise ParameterError(f"parameter '{name}' must be one of {', '.join(allowed)}, got {values[name]!r}")
     if values.get("data_dir"):
         folder = Path(str(values["data_dir"])).expanduser()
         if not folder.exists():

@@ -1,4 +1,4 @@
-"""Which notebook runs when: each starts once the notebooks it reads from have finished (``READS_FROM``).
+"""Which notebook runs when: each starts once the notebooks it reads from have finished (``registry``).
 
 Usage::
 
@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.data.files import data_fingerprint
 from helpers.errors import ReportError
 from helpers.runner import freshness
@@ -36,20 +36,15 @@ def say(text: str) -> None:
 PARALLEL_NOTEBOOKS = 3  # 03, 04 and 05 read only the gold table, so they run side by side
 
 
-# Which notebooks read what another one wrote (by number): rerunning one makes these stale.
-READS_FROM = {"01": set(), "02": {"01"}, "03": {"02"}, "04": {"02"}, "05": {"02"}, "06": {"02", "03", "04", "05"}}
-# What each notebook writes in the run's data folder besides results/<notebook>.json (cleared before it reruns).
-WRITES = {"01": ("raw",), "02": ("gold",), "06": ("experiment", "figures")}
-
-
 def needs(nb: str, present: list[str]) -> set[str]:
     """Notebooks among ``present`` (by number) that must finish before ``nb`` starts.
 
-    Known notebooks wait for what they read (``READS_FROM``); any other waits for every earlier one.
+    Notebooks in the registry wait for what they read (``registry.reads_from``); any other waits for every
+    earlier one.
     """
     number = nb[:2]
     earlier = {p[:2] for p in present if p[:2] < number}
-    return (READS_FROM[number] & earlier) if number in READS_FROM else earlier
+    return (registry.reads_from(number) & earlier) if number in registry.BY_NUMBER else earlier
 
 
 def stale_after(rerun: set[str], known: set[str]) -> set[str]:
@@ -59,7 +54,7 @@ def stale_after(rerun: set[str], known: set[str]) -> set[str]:
     while grew:
         grew = False
         for name in sorted(known - changed):
-            if READS_FROM.get(name[:2], set()) & {c[:2] for c in changed}:
+            if registry.reads_from(name) & {c[:2] for c in changed}:
                 changed.add(name)
                 stale.add(name)
                 grew = True
@@ -101,7 +96,7 @@ def likely_reused(notebooks: list[Path], reuse: Reuse, present: list[str], chose
     likely: set[str] = set()
     for nb in notebooks:
         before = reuse.inputs.get(nb.stem)
-        upstream = {p for p in present if p[:2] in READS_FROM.get(nb.name[:2], set())}
+        upstream = {p for p in present if p[:2] in registry.reads_from(nb.name)}
         if nb.stem in reuse.always or not before or not upstream <= likely:
             continue
         now = freshness.inputs(nb, own_parameters(nb, chosen, declared), Path(os.devnull), [])
@@ -177,12 +172,10 @@ def _import_page_modules() -> None:
 
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    from helpers.analysis.results import RESULT_TYPES
-
     for module in ("helpers.presentation.website", "helpers.presentation.frontpage", "nbconvert"):
         importlib.import_module(module)
-    for module, _ in RESULT_TYPES.values():
-        importlib.import_module(module)
+    for dotted in registry.result_types().values():
+        importlib.import_module(dotted.rpartition(".")[0])
     sys.modules["helpers.presentation.website"].warm_exporter()
 
 
@@ -261,7 +254,7 @@ def clear_outputs(run_dir: Path, stem: str) -> None:
     import shutil
 
     (run_dir / "results" / f"{stem}.json").unlink(missing_ok=True)
-    for name in WRITES.get(stem[:2], ()):
+    for name in registry.writes(stem):
         shutil.rmtree(run_dir / name, ignore_errors=True)
 
 
