@@ -96,7 +96,7 @@ test-all: $(STAMP) ## every test, the slow ones too (more real-data shapes, pres
 
 .PHONY: validate
 validate: $(STAMP) ## score the verdicts against the simulator's truth over a grid of worlds: reports/validation/
-	$(BIN)/python -m helpers.analysis.validate
+	$(BIN)/python -m helpers.runner.validate
 
 .PHONY: bench
 bench: $(STAMP) ## time and memory by size, gold SQL vs Polars and pandas, then the rerun ratios (SIZES="1e5 1e6 1e7")

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.analysis import conversion, spend, stats, validate
+from helpers.analysis import conversion, spend, stats
 from helpers.data.gold import build_gold, read_gold
 from helpers.data.simulate import SimConfig, simulate_to_parquet
+from helpers.runner import validate
 
 
 def test_clustering_record_counts_rows_per_user():

@@ -72,3 +72,42 @@ def test_proportion_and_mean_cis_widen_when_users_repeat_alike():
     m, mlo, mhi = stats.mean_ci(values, groups=groups)
     _, nlo, nhi = stats.mean_ci(values)
     assert (mhi - mlo) / (nhi - nlo) == pytest.approx(np.sqrt(10), rel=0.1)
+
+
+# --------------------------------------------------------------------------------------------
+# 4 · 05's classifier asks about browsing given context
+# --------------------------------------------------------------------------------------------
+
+
+def _styles_by_device(rng: np.random.Generator, n: int = 1200, browse_effect: float = 0.0) -> pd.DataFrame:
+    """Buyers whose style depends on their device alone; browsing is noise unless ``browse_effect`` is set."""
+    from helpers.analysis import purchase_styles
+
+    device = rng.choice(["desktop", "mobile", "tablet"], n)
+    expensive = rng.random(n) < np.select([device == "desktop", device == "mobile"], [0.3, 0.5], 0.7)
+    shift = browse_effect * expensive
+    return pd.DataFrame(
+        {
+            "style": np.where(expensive, purchase_styles.EXPENSIVE_FEW, purchase_styles.CHEAP_MANY),
+            "device": device,
+            "pre_conversion_event_count": rng.poisson(np.exp(1.5 + shift)),
+            "pre_conversion_seconds": np.exp(rng.normal(5 + shift, 1, n)),
+            "pre_conversion_max_idle_seconds": np.exp(rng.normal(3, 1, n)),
+            "user_id": np.arange(n),
+        }
+    )
+
+
+def test_styles_that_differ_by_device_alone_are_not_told_apart_by_browsing():
+    """Context alone separates the styles: browsing adds nothing, so no 'browsing tells styles apart', and the
+    gain's upper bound allows 'alike'; with a real browsing difference the gain is found."""
+    from helpers.analysis import purchase_styles
+
+    rng = np.random.default_rng(5)
+    noise = purchase_styles.predictability(_styles_by_device(rng), ["C(device)"], 5, 1, permutations=99)
+    assert noise.auc > 0.58  # browsing + device does tell the styles apart: through device
+    assert noise.auc_controls > 0.58 and abs(noise.gain) < 0.02
+    assert not noise.above_chance and noise.p > 0.05
+    assert noise.gain_lo < noise.gain < noise.gain_hi <= purchase_styles.auc_bound(0.2) - 0.5
+    real = purchase_styles.predictability(_styles_by_device(rng, browse_effect=0.5), ["C(device)"], 5, 1, 99)
+    assert real.above_chance and real.gain_lo > 0

@@ -13,10 +13,10 @@ import json
 import pytest
 
 from helpers import paths
-from helpers.analysis import conversion, purchase_styles, results, spend, strategy, validate
+from helpers.analysis import conversion, purchase_styles, results, spend, strategy
 from helpers.data.files import read_json, write_json
 from helpers.errors import ParameterError
-from helpers.runner import params
+from helpers.runner import params, validate
 
 ANALYSES = {"03_conversion": conversion, "04_spend": spend, "05_purchase_style": purchase_styles}
 

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.analysis import purchase_styles, stats, validate
+from helpers.analysis import purchase_styles, stats
+from helpers.runner import validate
 
 CHEAP, EXPENSIVE = purchase_styles.CHEAP_MANY, purchase_styles.EXPENSIVE_FEW
 

@@ -183,17 +183,28 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
 
 @dataclass
 class Classifier(results.Record):
-    """Out-of-fold AUC of telling expensive-few from cheap-many, its 95 % CI and its permutation p-value."""
+    """What pre-checkout browsing adds, given context, to telling expensive-few from cheap-many.
+
+    ``auc`` is the out-of-fold AUC of browsing + context controls, ``auc_controls`` that of the
+    controls alone on the same folds, ``gain`` their difference; the CIs are percentile bootstraps
+    over users of the out-of-fold scores; ``p`` is the one-sided permutation p-value of the gain with
+    styles permuted within strata of device and traffic source (whole users when users repeat).
+    """
 
     auc: float
     lo: float
     hi: float
     p: float
-    above_chance: bool
+    above_chance: bool  # browsing adds to context: the gain's permutation p <= ALPHA
     permutations: int
     features: str
     folds: int
-    grouped: bool = False  # folds and permutations keep each user's rows together
+    grouped: bool = False  # folds, permutations and the bootstrap keep each user's rows together
+    auc_controls: float | None = None
+    gain: float | None = None
+    gain_lo: float | None = None
+    gain_hi: float | None = None
+    bootstraps: int = 0
 
 
 def classifier_features(controls: list[str]) -> str:
@@ -220,23 +231,63 @@ def fold_ids(y: np.ndarray, groups: np.ndarray | None, folds: int, seed: int) ->
     return out
 
 
-def permuted_rows(groups: np.ndarray | None, n: int, permutations: int, rng: np.random.Generator) -> np.ndarray:
+def permuted_rows(
+    groups: np.ndarray | None,
+    n: int,
+    permutations: int,
+    rng: np.random.Generator,
+    strata: np.ndarray | None = None,
+) -> np.ndarray:
     """Row indices of relabellings, one per line; the first line is the identity (the observed labels).
 
     Rows are shuffled when ``groups`` is None. Otherwise whole users are: each user takes the rows
     (labels and folds) of another user with as many rows, so labels stay together within users.
+    With ``strata`` (an integer code per row) labels move only within a stratum (a user's stratum
+    is that of its first row), so the permutation keeps what the strata explain.
     """
     index = np.tile(np.arange(n), (permutations + 1, 1))
+    strata = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(np.asarray(strata))[0]
     if groups is None:
-        index[1:] = rng.permuted(index[1:], axis=1)
+        for code in np.unique(strata):
+            rows = np.flatnonzero(strata == code)
+            index[1:, rows] = rows[rng.permuted(np.tile(np.arange(rows.size), (permutations, 1)), axis=1)]
         return index
     order = np.lexsort((np.arange(n), groups))  # rows by user
     size_of_row = np.bincount(groups)[groups[order]]
-    for size in np.unique(size_of_row):
-        users = order[size_of_row == size].reshape(-1, size)  # one line per user with this many rows
+    first = np.r_[True, groups[order][1:] != groups[order][:-1]]
+    stratum_of_row = np.repeat(strata[order][first], np.bincount(groups)[groups[order][first]])
+    keys = size_of_row * (int(strata.max()) + 1) + stratum_of_row
+    for key in np.unique(keys):
+        size = int(size_of_row[keys == key][0])
+        users = order[keys == key].reshape(-1, size)  # one line per user with this many rows in this stratum
         shuffled = rng.permuted(np.tile(np.arange(len(users)), (permutations, 1)), axis=1)
         index[1:, users] = users[shuffled]
     return index
+
+
+def bootstrap_rows(groups: np.ndarray | None, n: int, replicates: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Row indices of ``replicates`` bootstrap resamples: of rows, or of whole users when ``groups`` is given."""
+    if groups is None:
+        return list(rng.integers(0, n, size=(replicates, n)))
+    order = np.argsort(groups, kind="stable")
+    sizes = np.bincount(groups)
+    ends = np.cumsum(sizes)
+    out = []
+    for _ in range(replicates):
+        users = rng.integers(0, sizes.size, size=sizes.size)
+        take = np.repeat(ends[users] - sizes[users], sizes[users])
+        offset = np.arange(take.size) - np.repeat(np.cumsum(sizes[users]) - sizes[users], sizes[users])
+        out.append(order[take + offset])
+    return out
+
+
+def bootstrap_auc(y: np.ndarray, score: np.ndarray, rows: list[np.ndarray]) -> np.ndarray:
+    """ROC-AUC of ``score`` against 0/1 ``y`` on each bootstrap resample (NaN when one holds a single class)."""
+    out = np.full(len(rows), np.nan)
+    for k, r in enumerate(rows):
+        if 0 < y[r].sum() < r.size:
+            out[k] = batched_auc(y[r][None, :], score[r][None, :])[0]
+    return out
 
 
 def batched_logit(
@@ -299,38 +350,75 @@ def batched_auc(Y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return ((ranks * Y).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * (Y.shape[1] - n1))
 
 
+BOOTSTRAPS = 200  # user resamples behind the CIs of the AUC and its gain over the controls
+
+
+def control_strata(frame: pd.DataFrame, controls: list[str]) -> np.ndarray | None:
+    """An integer code per row for the combination of the categorical controls device and traffic source used."""
+    cols = [c[2:-1] for c in controls if c in ("C(device)", "C(traffic_source)")]
+    if not cols:
+        return None
+    return pd.factorize(frame[cols].astype(str).agg("|".join, axis=1))[0]
+
+
 def predictability(
-    buyers: pd.DataFrame, controls: list[str], folds: int, seed: int, permutations: int = PERMUTATIONS
+    buyers: pd.DataFrame,
+    controls: list[str],
+    folds: int,
+    seed: int,
+    permutations: int = PERMUTATIONS,
+    bootstraps: int = BOOTSTRAPS,
 ) -> Classifier:
-    """Out-of-fold AUC of telling expensive-few from cheap-many by pre-checkout browsing (and context).
+    """What pre-checkout browsing adds, given context, to telling expensive-few from cheap-many.
 
     Price is left out on purpose: the styles are defined by price, so a price model would score
-    near 1 by construction. Folds keep a user's rows together when users repeat (``fold_ids``). The p-value
-    (H0: browsing carries no information on the style) ranks the AUC among ``permutations``
-    relabellings, each with the whole cross-validation refitted; users are permuted whole when
-    they repeat. 'Above chance' needs p <= ``ALPHA``. The 95 % CI is the AUC +- 1.96 SD of the
-    permutation AUCs: the cross-validated AUC's spread when browsing carries no information.
+    near 1 by construction. Two logistic models are cross-validated on the same folds (a user's
+    rows in one fold): browsing + the context ``controls``, and the controls alone; the question is
+    the gain in out-of-fold AUC, since a style that differs by device alone lifts the first model's
+    AUC through the controls. The p-value (H0: browsing adds nothing given the context) ranks the
+    gain among ``permutations`` relabellings within strata of device and traffic source (whole users
+    when they repeat), each with both cross-validations refitted; 'above chance' needs p <= ``ALPHA``.
+    The CIs of the AUC and the gain are percentile bootstraps over users of the out-of-fold scores.
     """
     two = buyers[buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])]
-    X = stats.design(stats.behaviour_features(two), ["engagement", "time", "idle", *controls])
+    features = stats.behaviour_features(two)
+    X = stats.design(features, ["engagement", "time", "idle", *controls])
+    X_controls = stats.design(features, list(controls))
     y = (two["style"] == EXPENSIVE_FEW).to_numpy().astype(float)
     groups = stats.user_groups(two)
-    rows = permuted_rows(groups, len(y), permutations, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    rows = permuted_rows(groups, len(y), permutations, rng, control_strata(features, controls))
     labels, folds_of = y[rows], fold_ids(y, groups, folds, seed)[rows]
-    aucs = batched_auc(labels, batched_oof(X, labels, folds_of, folds))
-    auc, null = float(aucs[0]), aucs[1:]
-    p = float((1 + np.sum(null >= auc)) / (1 + permutations))
-    half = stats.Z95 * float(null.std(ddof=1))
+    scores = batched_oof(X, labels, folds_of, folds)
+    aucs = batched_auc(labels, scores)
+    if X_controls.shape[1]:
+        scores_controls = batched_oof(X_controls, labels, folds_of, folds)
+        aucs_controls = batched_auc(labels, scores_controls)
+    else:  # no controls: the controls-only model knows nothing
+        scores_controls, aucs_controls = np.zeros_like(scores), np.full(len(aucs), 0.5)
+    gains = aucs - aucs_controls
+    gain, null = float(gains[0]), gains[1:]
+    p = float((1 + np.sum(null >= gain)) / (1 + permutations))
+    boot = bootstrap_rows(groups, len(y), bootstraps, rng)
+    boot_full = bootstrap_auc(y, scores[0], boot)
+    boot_gain = boot_full - (bootstrap_auc(y, scores_controls[0], boot) if X_controls.shape[1] else 0.5)
+    lo, hi = np.nanpercentile(boot_full, [2.5, 97.5])
+    gain_lo, gain_hi = np.nanpercentile(boot_gain, [2.5, 97.5])
     return Classifier(
-        auc=auc,
-        lo=float(max(0.0, auc - half)),
-        hi=float(min(1.0, auc + half)),
+        auc=float(aucs[0]),
+        lo=float(lo),
+        hi=float(hi),
         p=p,
         above_chance=p <= ALPHA,
         permutations=permutations,
         features=classifier_features(controls),
         folds=folds,
         grouped=groups is not None,
+        auc_controls=float(aucs_controls[0]),
+        gain=gain,
+        gain_lo=float(gain_lo),
+        gain_hi=float(gain_hi),
+        bootstraps=bootstraps,
     )
 
 
@@ -590,12 +678,13 @@ def badge(result: StylesResult) -> results.Badge:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
     bound = auc_bound(result.equivalence_margin)
-    agree = {"similar": v.behaviour_auc_lo <= bound, "different": v.behaviour_above_chance}.get(v.browsing)
+    gain_hi = result.classifier.gain_hi if result.classifier and result.classifier.gain_hi is not None else 1.0
+    agree = {"similar": gain_hi <= bound - 0.5, "different": v.behaviour_above_chance}.get(v.browsing)
     return results.Badge.from_rules(
         v.browsing != "inconclusive",
         {
-            f"the browsing classifier agrees (for 'alike', its AUC's 95 % CI includes {bound:.3f} or less; "
-            f"permutation p ≤ {ALPHA:g} for 'different')": agree,
+            f"what browsing adds to context agrees (for 'alike', the upper 95 % bound of its AUC gain over the "
+            f"controls at most {bound - 0.5:.3f}; permutation p of the gain ≤ {ALPHA:g} for 'different')": agree,
             "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
         },
     )

@@ -69,7 +69,8 @@ def in_process_cpu(n_sessions: int) -> float:
     """
     code = f"""
 import resource, tempfile, pathlib
-from helpers.analysis import conversion, purchase_styles, spend, strategy, validate
+from helpers.analysis import strategy
+from helpers.runner import validate
 from helpers.data.gold import build_gold
 from helpers.data.simulate import SimConfig, simulate_to_parquet
 from helpers.runner import params

@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m helpers.analysis.validate                    # the full grid: reports/validation/
-    python -m helpers.analysis.validate --sessions 20000 --seeds 1 --worlds null,default
+    python -m helpers.runner.validate                    # the full grid: reports/validation/
+    python -m helpers.runner.validate --sessions 20000 --seeds 1 --worlds null,default
 
 For each world and seed the simulator writes raw tables, the gold SQL builds the session table,
 and the analyses run exactly as their notebooks run them: the same ``analyse`` call of
@@ -18,6 +18,7 @@ and a world where browsing says nothing about the purchase style gives 05's clas
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.analysis import conversion, experiment, purchase_styles, spend, stats, strategy
 from helpers.data.files import atomic_path, write_json
 from helpers.data.gold import build_gold
@@ -51,8 +52,13 @@ WORLDS: dict[str, dict] = {
 }
 CLUSTER_WORLD = "repeat_users"  # where coverage with and without clustering by user is compared
 COVERAGE_WORLDS = ("default", CLUSTER_WORLD)  # worlds run with --default-seeds seeds
-# Each analysis runs with its notebook's defaults, read from the notebook's parameters cell.
-ANALYSES = {"03_conversion": conversion, "04_spend": spend, "05_purchase_style": purchase_styles}
+# The analyses of the gold table alone (03, 04, 05), by the registry; each runs with its notebook's defaults,
+# read from the notebook's parameters cell.
+ANALYSES = {
+    nb.name: importlib.import_module(nb.settings.rpartition(".")[0])
+    for nb in registry.analyses()
+    if nb.reads == ("02_gold_table",)
+}
 
 
 def settings(notebook: str, seed: int):
