@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.data.files import read_json, write_json
 
 # --------------------------------------------------------------------------------------------
@@ -210,24 +210,16 @@ def save(run: str, notebook: str, values: Record | dict) -> None:
         print(f"Saved to {path}: outside `make report` the published run data/{run}/ is left as it was.")
 
 
-# Each notebook's result type, by module and class name: imported only when that result is read, so a
-# notebook that saves its own result does not depend on (and is not rerun for) the other analyses' code.
-RESULT_TYPES = {
-    "03_conversion": ("helpers.analysis.conversion", "ConversionResult"),
-    "04_spend": ("helpers.analysis.spend", "SpendResult"),
-    "05_purchase_style": ("helpers.analysis.purchase_styles", "StylesResult"),
-    "06_strategy": ("helpers.analysis.strategy", "StrategyResult"),
-}
+# Each notebook's result type (the registry's), by module and class name: imported only when that result is
+# read, so a notebook that saves its own result does not depend on (and is not rerun for) the other analyses' code.
+RESULT_TYPES = {name: tuple(dotted.rsplit(".", 1)) for name, dotted in registry.result_types().items()}
 
 
 def typed(notebook: str, data: dict):
     """A recorded JSON as its analysis's result type; notebooks without one (01, 02) stay dicts."""
-    import importlib
-
     if notebook not in RESULT_TYPES:
         return data
-    module, name = RESULT_TYPES[notebook]
-    return getattr(importlib.import_module(module), name).from_json(data)
+    return registry.load(".".join(RESULT_TYPES[notebook])).from_json(data)
 
 
 def load(run: str, notebook: str):

@@ -22,25 +22,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.analysis import conversion, results, strategy
 from helpers.analysis import stats as analysis_stats
-from helpers.analysis.conversion import ConversionResult
-from helpers.analysis.purchase_styles import StylesResult
-from helpers.analysis.spend import SpendResult
-from helpers.analysis.strategy import StrategyResult
 from helpers.compare import stats
 from helpers.data import duck, gold
 from helpers.data.files import read_json
 from helpers.errors import ReportError
 from helpers.presentation import findings
 
-ANALYSES = ("03_conversion", "04_spend", "05_purchase_style")
+ANALYSES = tuple(nb.name for nb in registry.analyses() if nb.reads == ("02_gold_table",))  # 03, 04, 05
 DRIFT_SAMPLE = 200_000  # sessions read per run for the drift statistics (a uniform sample beyond that)
 BUYER_COLUMNS = ("amount_usd", "n_orders", "n_items", "avg_item_price_usd", "gross_margin_usd")
 IDS = {"session_id", "user_id", "started_at"}
 UNITS = {col: unit for col, unit, _ in gold.DICTIONARY}
-RESULT_TYPES = (ConversionResult, SpendResult, StylesResult, StrategyResult)
+RESULT_TYPES = tuple(registry.load(dotted) for dotted in registry.result_types().values())
 
 
 class CompareError(ReportError):
@@ -144,7 +140,7 @@ def check_compatible(a: Run, b: Run) -> None:
 def _present_keys(run: Run) -> dict[str, set[str]]:
     """The fields each recorded result lists, by notebook."""
     out = {}
-    for nb in (*ANALYSES, "06_strategy", "02_gold_table"):
+    for nb in (*registry.result_types(), "02_gold_table"):
         path = run.data / "results" / f"{nb}.json"
         if path.exists():
             out[nb] = set(read_json(path))
