@@ -169,4 +169,4 @@ def notebook_table() -> str:
 
 
 def _outputs_in_words(nb: Notebook) -> str:
-    return ", ".join(FOLDERS[f] for f in nb.writes) or "its result"
+    return ", ".join(FOLDERS[f] for f in nb.writes) or "result"
