@@ -6,14 +6,14 @@ Usage::
     from helpers.analysis import needs
     fit = measure(paths.raw_dir(run), paths.gold_dir(run))
     verdict = needs.assess(fit, "03_conversion")        # Verdict: not_estimable, cap, reasons with values
-    badge = needs.cap_badge(badge, verdict)              # never above the cap; the cap's codes join badge.failed
+    badge = needs.cap_badge(badge, verdict)              # never above the cap; each reason a failed Rule
     days = needs.own_rate_runtime_days(fit, baseline, relative_mde=0.10, alpha=0.05, power=0.8)
     sizing = needs.assess(fit, "06_sizing", runtime_days=days)   # None when the store's daily traffic was given
     needs.eligible(answer.badge, verdict).ok           # may a recommendation rest on this answer?
 
 A need that is missing makes the answer not estimable (``Verdict.not_estimable``); one that is
 weakened caps its badge at ``CAP_LEVEL`` (never 'high'). Each reason is a code with the value
-that triggered it and the limit it crossed (the settings of :class:`Limits`); pages word the
+that triggered it and the threshold it crossed (the settings of :class:`Limits`); pages word the
 codes. Only the data's shape caps: realism bands (``Fitness.outside_bands``) inform, nothing more.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from helpers.analysis.results import Badge, Record
+from helpers.analysis.results import Badge, Record, Rule
 from helpers.data.fitness import LAID_OUT, MONTHS, SECONDS, Fitness
 
 # Reason codes
@@ -64,11 +64,16 @@ LIMITS = Limits()
 
 @dataclass
 class Reason(Record):
-    """One reason code, the value that triggered it and the limit it crossed (None where a flag decides)."""
+    """One reason code, the value that triggered it and the threshold it crossed (None where a flag decides)."""
 
     code: str
     value: float | str | bool | None = None
-    limit: float | None = None
+    threshold: float | None = None
+
+    def rule(self) -> Rule:
+        """The reason as a failed badge rule (a code's value that is not a number stays out of the rule)."""
+        number = self.value if isinstance(self.value, (int, float)) and not isinstance(self.value, bool) else None
+        return Rule(self.code, False, number, self.threshold)
 
 
 @dataclass
@@ -221,13 +226,16 @@ def own_rate_runtime_days(
 
 
 def cap_badge(badge: Badge, verdict: Verdict) -> Badge:
-    """``badge`` no higher than the verdict's cap, the cap's codes among its failed rules (the same badge if fit)."""
+    """``badge`` no higher than the verdict's cap, each reason a failed rule beside it (the same badge if fit).
+
+    Not estimable gives 'none' with the missing needs as its failed rules.
+    """
     if verdict.not_estimable:
-        return Badge("none", list(badge.passed), [*badge.failed, *verdict.codes])
+        return Badge("none", [*badge.rules, *(r.rule() for r in verdict.not_estimable)])
     if verdict.cap is None:
         return badge
     level = min(badge.level, verdict.cap, key=LEVELS.index)
-    return replace(badge, level=level, failed=[*badge.failed, *(r.code for r in verdict.capped)])
+    return replace(badge, level=level, rules=[*badge.rules, *(r.rule() for r in verdict.capped)])
 
 
 @dataclass
