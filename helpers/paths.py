@@ -91,11 +91,13 @@ def result_file(run: str, notebook: str, write: bool = False) -> Path:
 
 
 KEY_FIGURE = Path("figures") / "key_figure.png"  # inside a run's data folder: drawn by 06, shown on the front page
+KEY_FIGURE_NARROW = KEY_FIGURE.with_name("key_figure_narrow.png")  # the same figure drawn for a phone
 
 
-def key_figure(run: str, write: bool = False) -> Path:
-    """The front page's key figure of ``run``, drawn by ``06_strategy``."""
-    return _data(run, str(KEY_FIGURE.parent), write) / KEY_FIGURE.name
+def key_figure(run: str, write: bool = False, narrow: bool = False) -> Path:
+    """The front page's key figure of ``run``, drawn by ``06_strategy`` (``narrow``: its rendering for phones)."""
+    name = KEY_FIGURE_NARROW if narrow else KEY_FIGURE
+    return _data(run, str(name.parent), write) / name.name
 
 
 def experiment_dir(run: str, write: bool = False) -> Path:

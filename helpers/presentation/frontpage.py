@@ -55,14 +55,18 @@ def headline_html(gold: dict) -> str:
 
 
 def key_figure_html(data_folder: Path, caption: str) -> str:
-    """The key figure, embedded so the page stays one offline file; a sentence when there is none."""
-    path = Path(data_folder) / paths.KEY_FIGURE
+    """The key figure, embedded so the page stays one offline file; a sentence when there is none.
+
+    Screens up to 600 px wide (a phone) get its narrow drawing, whose text reads at that width.
+    """
+    path, narrow = Path(data_folder) / paths.KEY_FIGURE, Path(data_folder) / paths.KEY_FIGURE_NARROW
     if not path.exists():
         return "<p>No key figure: the strategy page did not draw one for these data.</p>"
-    data = base64.b64encode(path.read_bytes()).decode()
+    data, small = (base64.b64encode(p.read_bytes()).decode() if p.exists() else "" for p in (path, narrow))
+    phone = f'<source media="(max-width: 600px)" srcset="data:image/png;base64,{small}">' if small else ""
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
+        f'<figure class="key-figure"><picture>{phone}<img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
+        f"</picture><figcaption>{esc(caption)}</figcaption></figure>"
     )
 
 

@@ -13,6 +13,7 @@ subject, labelled axes with units, and figures sized to fit an HTML page.
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,6 +24,12 @@ import seaborn as sns
 PALETTE = sns.color_palette("colorblind")
 WIDE = (9, 4)
 SQUARE = (5.5, 4.5)
+# The key figure for a phone: at 200 dpi it is 720 px wide, shown about 366 px wide on a 390 px screen, so
+# text of 12 pt (33 px in the PNG) shows about 17 px high, above the page's 16 px body text.
+PHONE = (3.6, 6.4)
+PHONE_DPI = 200
+PHONE_TEXT = 12
+TEXT_PX_KEY = "Smallest text px"  # PNG text chunk written by save()
 
 
 def use_house_style() -> None:
@@ -313,9 +320,16 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     return fig, ax
 
 
-def segments(seg: pd.DataFrame, words: str = "events before checkout"):
-    """Conversion (95 % CI) and revenue per session by thirds of sessions on the driver (``words`` names it)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
+def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: bool = False):
+    """Conversion (95 % CI) and revenue per session by thirds of sessions on the driver (``words`` names it).
+
+    ``narrow`` draws the panels one above the other in larger type, each bar labelled with its value: the
+    front page's key figure on a phone, where the side-by-side figure shrinks to 40 % and its text to 6 px.
+    """
+    if narrow:
+        fig, (left, right) = plt.subplots(2, 1, figsize=PHONE)
+    else:
+        fig, (left, right) = plt.subplots(1, 2, figsize=WIDE)
     x = np.arange(len(seg))
     left.bar(
         x,
@@ -334,17 +348,67 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout"):
     right.set_xlabel(f"third of sessions by {words}")
     right.set_ylabel("revenue per session, USD")
     right.set_title("Revenue per session")
+    if narrow:
+        _phone_type(fig, (left, right), seg)
     return fig, (left, right)
 
 
-def save(fig, path: Path) -> None:
+def _phone_type(fig, axes, seg: pd.DataFrame) -> None:
+    """Large type for a phone, wrapped labels, and each bar's value written above it inside the axes."""
+    left, right = axes
+    for ax, top, labels in (
+        (left, seg["conv_hi"], [f"{v:.2%}" for v in seg["conversion"]]),
+        (right, seg["revenue_per_session"], [f"{v:,.2f}" for v in seg["revenue_per_session"]]),
+    ):
+        for xi, (y, label) in enumerate(zip(top.astype(float), labels)):
+            ax.annotate(label, (xi, y), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom")
+        ax.set_ylim(0, float(np.nanmax(top)) * 1.25 or 1)
+        ax.set_title(ax.get_title(), fontsize=PHONE_TEXT + 1, fontweight="bold")
+        ax.set_xlabel(textwrap.fill(ax.get_xlabel(), 26), fontsize=PHONE_TEXT)
+        ax.set_ylabel(ax.get_ylabel(), fontsize=PHONE_TEXT)
+        ax.tick_params(labelsize=PHONE_TEXT)
+        ax.yaxis.set_major_locator(plt.matplotlib.ticker.MaxNLocator(4))
+        for text in ax.texts:
+            text.set_fontsize(PHONE_TEXT)
+    fig.tight_layout(h_pad=1.5)
+
+
+def smallest_text_px(fig, dpi: float) -> float:
+    """The height in pixels of the smallest text in ``fig`` when saved at ``dpi`` (1 pt = 1/72 inch)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return round(min(sizes) * dpi / 72, 1) if sizes else 0.0
+
+
+def key_figure(seg: pd.DataFrame, words: str, path: Path, narrow_path: Path):
+    """The front page's key figure, drawn twice: side by side (shown here, and on wide screens) and one panel
+    above the other in large type (``narrow_path``, for screens up to 600 px wide)."""
+    phone, _ = segments(seg, words, narrow=True)
+    save(phone, narrow_path, show=False, dpi=PHONE_DPI)
+    plt.close(phone)
+    fig, axes = segments(seg, words)
+    save(fig, path)
+    return fig, axes
+
+
+def save(fig, path: Path, show: bool = True, dpi: float | None = None) -> None:
     """Write ``fig`` as a PNG (for the front page's key figure), creating its folder. In a notebook the same
-    image is shown and the figure closed: drawn once, not once for the file and again for the page (0.7 s)."""
+    image is shown (unless ``show`` is false) and the figure closed: drawn once, not once for the file and again
+    for the page (0.7 s). The PNG records its smallest text's height in pixels (``TEXT_PX_KEY``), so the site's
+    browser test can tell how large that text shows on a page."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    dpi = dpi or plt.rcParams["savefig.dpi"]
+    if dpi == "figure":
+        dpi = fig.dpi
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")  # the page's figures' resolution (savefig.dpi)
+    fig.savefig(  # the page's figures' resolution (savefig.dpi) unless told
+        buffer, format="png", bbox_inches="tight", dpi=dpi, metadata={TEXT_PX_KEY: str(smallest_text_px(fig, dpi))}
+    )
     path.write_bytes(buffer.getvalue())
+    if not show:
+        return
     try:
         from IPython import get_ipython
         from IPython.display import Image, display

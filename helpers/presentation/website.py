@@ -176,9 +176,52 @@ def link_terms(body: str, href: str = "glossary.html") -> str:
 
 
 def decorate(body: str) -> str:
-    """Add the contents box after the navigation and link glossary terms (a rendered page in, the page out)."""
-    body = link_terms(body)
+    """Add the contents box after the navigation, link glossary terms and label table cells (a rendered page in,
+    the page out)."""
+    body = stack_tables(link_terms(body))
     return body.replace("<!--toc-->", toc_html(body), 1)
+
+
+STACK_FROM_COLUMNS = 3  # tables with this many columns or more become one card per row on a phone
+
+
+def stack_tables(body: str) -> str:
+    """Mark each table of ``STACK_FROM_COLUMNS`` columns or more ``class="stack"`` and give each data cell its
+    column's header as ``data-label``: on a narrow screen site.css shows such a table as one card per row, each
+    value beside its header, instead of columns beyond the screen's edge."""
+    return re.sub(r"<table\b[^>]*>.*?</table>", _stack_table, body, flags=re.S)
+
+
+def _stack_table(match: re.Match) -> str:
+    table = match.group(0)
+    head = re.search(r"<thead>(.*?)</thead>", table, re.S)
+    if head is None or "<table" in table[6:] or re.match(r'<table[^>]*class="[^"]*answers', table):
+        return table
+    columns: list[list[str]] = []  # the header texts above each column, one list per column
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", head.group(1), re.S):
+        position = 0
+        for attrs, inner in re.findall(r"<th([^>]*)>(.*?)</th>", row, re.S):
+            span = re.search(r'colspan="?(\d+)', attrs)
+            text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", inner))).strip()
+            for _ in range(int(span.group(1)) if span else 1):
+                columns += [[]] * (position + 1 - len(columns))
+                columns[position] = [*columns[position], text] if text else columns[position]
+                position += 1
+    if len(columns) < STACK_FROM_COLUMNS:
+        return table
+    labels = [" · ".join(dict.fromkeys(texts)) for texts in columns]
+
+    def label_row(row: re.Match) -> str:
+        cells = re.findall(r"<td\b", row.group(0))
+        names = iter(labels[len(labels) - len(cells) :])  # data cells are the row's last; row headers may span
+        return re.sub(r"<td\b", lambda _: f'<td data-label="{html.escape(next(names, ""))}"', row.group(0))
+
+    body = re.sub(
+        r"<tbody>.*?</tbody>", lambda b: re.sub(r"<tr\b.*?</tr>", label_row, b.group(0), flags=re.S), table, flags=re.S
+    )
+    if re.match(r'<table[^>]*\bclass="', body):
+        return re.sub(r'\bclass="', 'class="stack ', body, count=1)
+    return '<table class="stack"' + body[len("<table") :]
 
 
 def header_html(current: str) -> str:
