@@ -67,7 +67,7 @@ class Fitness:
     distinct_prices: int  # positive unit prices (order totals when there are no order items)
     has_products: bool  # at least two products among the items bought
     # users
-    has_user_ids: bool  # some session's user differs from the session itself
+    has_user_ids: bool  # some session's user differs from the session itself (see _users)
     users: int | None  # None without user ids
     sessions_per_user: float | None
     # time
@@ -223,7 +223,12 @@ def _prices(con, provenance: dict) -> dict:
 
 
 def _users(con, sessions: int) -> dict:
-    """User ids: present when some session's user is not the session itself (the importers' fill)."""
+    """User ids: present when some session's user is not the session itself.
+
+    The importers fill a missing user with the session's id (``schema.UNKNOWN_FILL``), so the raw
+    tables cannot tell a user column holding one user per session, numbered as the sessions are,
+    from none; either way no session shares its user, so there is no design effect to measure.
+    """
     distinct_from_session, users = con.execute(
         "SELECT count(*) FILTER (WHERE user_id IS DISTINCT FROM session_id), count(DISTINCT user_id) FROM sessions"
     ).fetchone()
