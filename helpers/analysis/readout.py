@@ -482,41 +482,55 @@ def estimate(users: pd.DataFrame, metric: str, alpha: float) -> Estimate:
     )  # fmt: skip
 
 
-def cuped(users: pd.DataFrame, metric: str, alpha: float) -> Cuped | None:
-    """CUPED: the user's metric on the variant and the centred pre-period value of the same metric (HC1).
+def linearised(users: pd.DataFrame, metric: str, prefix: str = "", by_arm: bool = True) -> np.ndarray:
+    """Each user's value of ``metric`` linearised (Deng et al. 2013): ``R + (Y - R N) / mean(N)``.
 
-    Users without a pre-period session take the average pre-period value (0 once centred). A
-    ratio metric is the regression of each user's ratio weighted by its denominator, whose
-    unadjusted difference is the difference of the arms' ratios of sums.
+    ``R`` is the ratio of sums in the user's arm (``by_arm``) or overall, so the linearised values
+    average exactly to each arm's ratio; a per-user mean or share is the user's own value.
     """
     kind, num, den = METRICS[metric]
+    y = users[prefix + num].to_numpy(float)
+    if kind == "share":
+        y = (y > 0).astype(float)
+    if den is None:
+        return y
+    n = users[prefix + den].to_numpy(float)
+    arm = users["treated"].to_numpy(bool) if by_arm else np.zeros(len(users), bool)
+    out = np.empty(y.size)
+    for a in np.unique(arm):
+        m = arm == a
+        r, mean_n = y[m].sum() / n[m].sum(), n[m].mean()
+        out[m] = r + (y[m] - r * n[m]) / mean_n
+    return out
+
+
+def cuped(users: pd.DataFrame, metric: str, alpha: float) -> Cuped | None:
+    """CUPED: OLS of the user's metric on the variant and the centred pre-period value of the same metric (HC1).
+
+    Both are linearised (``linearised``; the pre-period pooled over arms, as nothing was treated
+    then). A user without pre-period sessions has the pre-period's own ratio for a ratio metric,
+    and 0 for a per-user sum or share. The unadjusted difference of the same regression is the
+    difference of the arms' ratios. Returns None with fewer than 10 users with a pre-period.
+    """
     has_pre = users["pre_sessions"].to_numpy() > 0
     if has_pre.sum() < 10:
         return None
-    y_num, x_num = users[num].to_numpy(float), users[f"pre_{num}"].to_numpy(float)
-    if kind == "share":
-        y_num, x_num = (y_num > 0).astype(float), (x_num > 0).astype(float)
-    w = users[den].to_numpy(float) if den else np.ones(len(users))
-    pre_w = users[f"pre_{den}"].to_numpy(float) if den else np.ones(len(users))
-    y = y_num / w
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(has_pre & (pre_w > 0), x_num / pre_w, np.nan)
-    x = np.where(np.isnan(x), np.nanmean(x), x)
-    x = x - np.sum(w * x) / w.sum()
+    y = linearised(users, metric)
+    x = linearised(users, metric, "pre_", by_arm=False)
+    x = x - x.mean()
     if np.allclose(x, 0):
         return None
     treated = users["treated"].to_numpy(float)
-    ones = np.ones(y.size)
-    b1, cov1, _ = weighted_ls(y, np.column_stack([ones, treated]), w)
-    b2, cov2, _ = weighted_ls(y, np.column_stack([ones, treated, x]), w)
+    base = np.column_stack([np.ones(y.size), treated])
+    b1, cov1, _ = weighted_ls(y, base)
+    b2, cov2, _ = weighted_ls(y, np.column_stack([base, x]))
     z = float(normal_ppf(1 - alpha / 2))
     se1, se2 = math.sqrt(cov1[1, 1]), math.sqrt(cov2[1, 1])
     lo, hi, p = _wald(float(b2[1]), se2, z)
     grad = np.array([-b2[1] / b2[0] ** 2, 1 / b2[0], 0.0])  # rel = b_T / b_0
     rel, rel_se = float(b2[1] / b2[0]), math.sqrt(grad @ cov2 @ grad)
-    ry = y - np.column_stack([ones, treated]) @ b1
-    rx = x - np.column_stack([ones, treated]) @ weighted_ls(x, np.column_stack([ones, treated]), w)[0]
-    rho2 = float(np.sum(w * ry * rx) ** 2 / (np.sum(w * ry**2) * np.sum(w * rx**2)))
+    ry, rx = y - base @ b1, x - base @ weighted_ls(x, base)[0]
+    rho2 = float(np.sum(ry * rx) ** 2 / (np.sum(ry**2) * np.sum(rx**2)))
     return Cuped(
         metric, f"pre_{metric}", int(has_pre.sum()), float(has_pre.mean()), float(b2[2]),
         float(b2[0]), float(b2[0] + b2[1]), float(b2[1]), se2, lo, hi, rel, rel - z * rel_se, rel + z * rel_se, p,
@@ -784,3 +798,145 @@ def decide(plan: Plan | None, rules: dict, rails: list[GuardrailCheck]) -> str:
     if not rules["primary_not_below_zero"] or clearly_worse:
         return "no_ship"
     return "inconclusive" if rules["full_size"] is False else "no_ship"
+
+
+# --------------------------------------------------------------------------------------------
+# Validation: the read-out on simulated experiments whose truth is known
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValidationRow(Record):
+    """One check of the read-out over simulated experiments, tested against its target.
+
+    ``test`` 'not_below': one-sided binomial test that the rate is below ``target`` (passes at
+    p >= 0.05); 'equal': two-sided binomial test of ``target``; 'relative': the mean ``value``
+    within ``RELATIVE_TOLERANCE`` of the mean ``reference`` (p of their paired difference beside it).
+    """
+
+    check: str
+    runs: int
+    hits: int
+    rate: float
+    target: float
+    test: str
+    p_value: float
+    passed: bool
+    value: float | None = None
+    reference: float | None = None
+
+
+RELATIVE_TOLERANCE = 0.10
+
+
+def _binomial_row(check: str, hits: int, runs: int, target: float, test: str) -> ValidationRow:
+    from scipy.stats import binomtest
+
+    p = binomtest(hits, runs, target, alternative="less" if test == "not_below" else "two-sided").pvalue
+    return ValidationRow(check, runs, hits, hits / runs, target, test, float(p), bool(p >= 0.05))
+
+
+def srm_rates(users: int, share: float, replications: int, seed: int, split=None) -> int:
+    """How many of ``replications`` assignments (``simulate_experiment.assign``) the SRM check stops."""
+    from helpers.data.simulate_experiment import CONTROL, TREATMENT, assign
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A]))
+    split = split or {CONTROL: 0.5, TREATMENT: 0.5}
+    stops = 0
+    for _ in range(replications):
+        treated = int(assign(users, share, rng).sum())
+        stops += sample_ratio({CONTROL: users - treated, TREATMENT: treated}, split).status == "stop"
+    return stops
+
+
+def readout_validation(
+    replications: int = 200,
+    users: int = 20_000,
+    density_lift: float = 0.15,
+    seed: int = 0,
+    srm_replications: int = 2_000,
+    alarm_replications: int = 20_000,
+) -> list[ValidationRow]:
+    """Lift, CUPED and IV coverage, CUPED's variance reduction, SRM detection and false alarms, the A/A rate."""
+    from helpers.data.simulate_experiment import ExperimentDesign, simulate_experiment
+
+    plan = Plan(users_per_arm=users // 2, start_date=ExperimentDesign.start_date)
+    runs = {"lift": [], "cuped": [], "iv": [], "reduction": [], "rho2": [], "aa": []}
+    for k in range(replications):
+        for lift in (density_lift, 0.0):
+            design = ExperimentDesign(users=users, density_lift=lift, pre_period_days=14, seed=seed * 100_003 + k)
+            data = simulate_experiment(design, raw=False)
+            r = analyse(data.sessions, plan)
+            truth = data.truth.conversion_diff
+            if lift == 0.0:
+                runs["aa"].append(r.primary.p_value < plan.alpha)
+                continue
+            runs["lift"].append(r.primary.diff_lo <= truth <= r.primary.diff_hi)
+            runs["cuped"].append(r.cuped.diff_lo <= truth <= r.cuped.diff_hi)
+            runs["iv"].append(r.instrument.effect_lo <= data.truth.behaviour_effect <= r.instrument.effect_hi)
+            runs["reduction"].append(r.cuped.variance_reduction)
+            runs["rho2"].append(r.cuped.rho_squared)
+    n = replications
+    rows = [
+        _binomial_row("lift_ci_coverage", sum(runs["lift"]), n, 0.95, "not_below"),
+        _binomial_row("cuped_ci_coverage", sum(runs["cuped"]), n, 0.95, "not_below"),
+        _binomial_row("iv_ci_coverage", sum(runs["iv"]), n, 0.95, "not_below"),
+        _binomial_row("aa_false_positive_rate", sum(runs["aa"]), n, plan.alpha, "equal"),
+        _binomial_row(
+            "srm_detected_52_48", srm_rates(20_000, 0.52, srm_replications, seed), srm_replications, 0.95, "not_below"
+        ),  # fmt: skip
+        _binomial_row(
+            "srm_false_alarm_50_50",
+            srm_rates(20_000, 0.5, alarm_replications, seed + 1),
+            alarm_replications,
+            SRM_STOP,
+            "equal",
+        ),  # fmt: skip
+    ]
+    reduction, rho2 = np.array(runs["reduction"]), np.array(runs["rho2"])
+    gap = reduction - rho2
+    p = 2 * float(normal_sf(abs(gap.mean()) / (gap.std(ddof=1) / math.sqrt(n)))) if n > 1 else float("nan")
+    close = abs(reduction.mean() - rho2.mean()) <= RELATIVE_TOLERANCE * rho2.mean()
+    rows.insert(
+        2,
+        ValidationRow(
+            "cuped_variance_reduction",
+            n,
+            int(np.sum(np.abs(gap) <= RELATIVE_TOLERANCE * rho2)),
+            float(reduction.mean()),
+            float(rho2.mean()),
+            "relative",
+            p,
+            bool(close),
+            float(reduction.mean()),
+            float(rho2.mean()),
+        ),  # fmt: skip
+    )
+    return rows
+
+
+def validation_table(rows: list[ValidationRow]) -> pd.DataFrame:
+    """The validation rows as a frame (numbers only)."""
+    return pd.DataFrame([r.to_json() for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Validate the experiment read-out on simulated experiments.")
+    parser.add_argument("--validate", action="store_true", help="run the validation and print its table")
+    parser.add_argument("--replications", type=int, default=200, help="simulated experiments per check")
+    parser.add_argument("--users", type=int, default=20_000, help="users per simulated experiment")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not args.validate:
+        parser.print_help()
+        return 0
+    rows = readout_validation(args.replications, args.users, seed=args.seed)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(validation_table(rows).to_string(index=False))
+    return 0 if all(r.passed for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
