@@ -109,12 +109,11 @@ def _moved(log: pd.DataFrame, starts: pd.Series) -> pd.Series:
 def session_table_months(folder: Path) -> Shape:
     """One row per session, months only (00:00 on the 1st), the purchase flag as revenue, no checkout, no users."""
     f = base_frames()
-    ev = (
-        f["events"]
-        .groupby("session_id")
-        .agg(pages=("event_type", lambda t: int((t != "purchase").sum())), last=("ts", "max"))
-    )
-    s = f["sessions"].set_index("session_id").join(ev)
+    events = f["events"].groupby("session_id")
+    browsing = f["events"]["event_type"] != "purchase"
+    s = f["sessions"].set_index("session_id")
+    s["pages"] = browsing.groupby(f["events"]["session_id"]).sum().reindex(s.index, fill_value=0)
+    s["last"] = events["ts"].max()
     rng = np.random.default_rng(1)
     months = np.array([2, 3, 5, 6, 7, 8, 9, 10, 11, 12])  # ten months of one year, as in public session tables
     flag = s.index.isin(f["orders"]["session_id"]).astype(int)

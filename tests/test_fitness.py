@@ -294,6 +294,11 @@ def test_eligibility_of_an_answer_for_a_recommendation(shapes):
     assert needs.eligible(Badge("none"), missing).codes == ["not_estimable", "shape_cap", "low_badge"]
 
 
+def test_the_record_from_raw_tables_alone_is_the_same(tmp_path):
+    raw = rawfixture.write(tmp_path / "raw")
+    assert fitness.measure(raw) == _measure(raw, tmp_path / "gold")
+
+
 def test_records_round_trip_through_json(shapes):
     import json
 

@@ -4,6 +4,7 @@ Usage::
 
     from helpers.data.fitness import measure, Fitness
     fit = measure(paths.raw_dir(run), paths.gold_dir(run))    # one typed record: numbers and codes
+    fit = measure(paths.raw_dir(run))                         # the same, in 01, before the gold table exists
     write_json(fit.to_json(), path); fit = Fitness.from_json(read_json(path))
 
 How 03 and 06 would call it, through the needs of each question (``helpers.analysis.needs``)::
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data import duck, schema
+from helpers.data import duck, gold, schema
 from helpers.data.data_profile import BENCHMARKS
 
 # Codes of the record's categorical fields.
@@ -115,16 +116,23 @@ class Fitness:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def measure(raw_dir: Path, gold_dir: Path) -> Fitness:
-    """The fitness record of one run's raw tables and gold table, in DuckDB SQL."""
-    raw_dir, gold_dir = Path(raw_dir), Path(gold_dir)
+def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
+    """The fitness record of one run's raw tables and gold table, in DuckDB SQL.
+
+    Without ``gold_dir`` (01, before the gold table is built) the gold table's own SQL runs over
+    the raw tables as a view, so the record is the same.
+    """
+    raw_dir = Path(raw_dir)
     con = duck.connect()
     for table in schema.TABLES:
         path = duck.literal(str(raw_dir / f"{table}.parquet"))
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
-    target = gold_dir / "sessions.parquet"
-    files = f"{target}/*.parquet" if target.is_dir() else str(target)
-    con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet({duck.literal(files)})")
+    if gold_dir is None:
+        con.execute(f"CREATE VIEW gold AS {gold.gold_sql('duckdb')}")
+    else:
+        target = Path(gold_dir) / "sessions.parquet"
+        files = f"{target}/*.parquet" if target.is_dir() else str(target)
+        con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet({duck.literal(files)})")
     provenance = _provenance(raw_dir)
     kind = provenance.get("kind") or ("simulator" if (raw_dir / "truth.json").exists() else "raw tables")
     g = _gold_facts(con)
