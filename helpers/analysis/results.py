@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from helpers import paths, registry
-from helpers.data.files import read_json, write_json
+from helpers.data import records
+from helpers.data.files import read_json
 
 # --------------------------------------------------------------------------------------------
 # The record machinery
@@ -204,10 +205,7 @@ def truth_covered(rows: list[TruthRow] | None) -> bool | None:
 
 def save(run: str, notebook: str, values: Record | dict) -> None:
     """Write ``data/<run>/results/<notebook>.json`` (outside the report runner: the run's scratch copy)."""
-    path = paths.result_file(run, notebook, write=True)
-    write_json(values.to_json() if isinstance(values, Record) else values, path)
-    if paths.outside_runner():
-        print(f"Saved to {path}: outside `make report` the published run data/{run}/ is left as it was.")
+    records.save(run, notebook, values)
 
 
 # Each notebook's result type (the registry's), by module and class name: imported only when that result is
