@@ -160,6 +160,19 @@ def test_session_table_with_months_only_and_the_flag_as_revenue(shapes):
     assert _codes(sizing.not_estimable) == {"dates_only"} and _codes(sizing.capped) == {"no_user_ids"}
 
 
+def test_session_table_without_start_times(shapes, tmp_path):
+    shape, _ = shapes["session_table_months"]
+    mapping = tmp_path / "no_start.yaml"
+    mapping.write_text(shape.mapping.read_text(encoding="utf-8").replace("started_at: Month, ", ""), encoding="utf-8")
+    no_start = dataclasses.replace(shape, mapping=mapping)
+    fit = _measure(shapefixtures.to_raw(no_start, tmp_path / "raw"), tmp_path / "gold")
+    assert fit.timestamp_resolution == "none"  # the importer spaced the sessions 1 s apart: no span to read
+    assert (fit.span_hours, fit.whole_weeks, fit.first_ts, fit.sessions_per_day, fit.edge_share) == (None,) * 5
+    assert [(r.code, r.value) for r in _sizing(fit).not_estimable] == [("no_timestamps", "none")]
+    assert "short_span" not in needs.assess(fit, "03_conversion").codes
+    assert "no_timestamps" in needs.assess(fit, "03_conversion").codes
+
+
 def test_thinned_log_where_most_purchases_stand_alone(shapes):
     shape, fit = shapes["thinned_log"]
     facts = shape.facts

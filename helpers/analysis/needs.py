@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from helpers.analysis.results import Badge, Record, Rule
-from helpers.data.fitness import LAID_OUT, MONTHS, SECONDS, Fitness
+from helpers.data.fitness import LAID_OUT, MONTHS, NO_TIMES, SECONDS, Fitness
 
 # Reason codes
 NO_CHECKOUT_STEP = "no_checkout_step"  # time before purchase includes buying
@@ -38,6 +38,7 @@ SHORT_SPAN = "short_span"  # under a day of data
 NO_WHOLE_WEEK = "no_whole_week"  # a day or more, but not one whole week
 EDGE_CUT = "edge_cut"  # many sessions may be cut at the slice's edges
 DATES_ONLY = "dates_only"  # session starts known to the day or the month only
+NO_TIMESTAMPS = "no_timestamps"  # no session start times at all: span and daily traffic unknown
 SAMPLE_RATE = "sample_rate"  # the data's own daily rate sizes the experiment at more than a year
 
 CAP_LEVEL = "medium"  # the highest badge an answer with a weakened need may carry
@@ -129,6 +130,8 @@ def _checkout_or_landmark(f: Fitness, lim: Limits) -> tuple[list[Reason], list[R
 
 
 def _times_within_day(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
+    if f.timestamp_resolution == NO_TIMES:
+        return [], [Reason(NO_TIMESTAMPS, NO_TIMES)]
     if f.timestamp_resolution != SECONDS:
         return [], [Reason(DATES_ONLY, f.timestamp_resolution)]
     return [], []
@@ -136,7 +139,7 @@ def _times_within_day(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reaso
 
 def _whole_day_uncut(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
     capped = []
-    if f.span_hours < lim.min_span_hours:
+    if f.span_hours is not None and f.span_hours < lim.min_span_hours:
         capped.append(Reason(SHORT_SPAN, f.span_hours, lim.min_span_hours))
     if f.edge_share is not None and f.edge_share > lim.max_edge_share:
         capped.append(Reason(EDGE_CUT, f.edge_share, lim.max_edge_share))
@@ -156,6 +159,8 @@ def _event_timing(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
 
 
 def _whole_weeks(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
+    if f.timestamp_resolution == NO_TIMES:
+        return [Reason(NO_TIMESTAMPS, NO_TIMES)], []
     if f.timestamp_resolution == MONTHS:
         return [Reason(DATES_ONLY, MONTHS)], []
     if f.span_hours < lim.min_span_hours:

@@ -40,6 +40,7 @@ from helpers.data.data_profile import BENCHMARKS
 # Codes of the record's categorical fields.
 PRICE_VARYING, PRICE_CONSTANT, PRICE_FLAG, PRICE_ABSENT = "varying", "constant", "flag", "absent"
 SECONDS, DATES, MONTHS = "seconds", "dates", "months"  # timestamp resolution of session starts
+NO_TIMES = "none"  # a session table without start times: the importer spaced its sessions 1 s apart
 PER_EVENT, LAID_OUT = "per_event", "laid_out"  # event times as recorded, or spread evenly by the importer
 
 EDGE_MINUTES = 30.0  # a session active this close to the slice's first or last event may be cut there
@@ -72,13 +73,13 @@ class Fitness:
     users: int | None  # None without user ids
     sessions_per_user: float | None
     # time
-    timestamp_resolution: str  # SECONDS, DATES (every start at 00:00), MONTHS (every start at 00:00 on the 1st)
+    timestamp_resolution: str  # SECONDS, DATES (every start at 00:00), MONTHS (... on the 1st), NO_TIMES
     event_timing: str  # PER_EVENT, or LAID_OUT when a session table's events were spread by the importer
     first_ts: str | None  # the first session start, ISO
     last_ts: str | None  # the last event (or session start), ISO
-    span_hours: float  # first to last; a date or month counts whole when the times are DATES or MONTHS
-    whole_days: int | None  # floor((span + SPAN_TOLERANCE_HOURS) / 24 h); None for MONTHS
-    whole_weeks: int | None  # the same in weeks; None for MONTHS
+    span_hours: float | None  # first to last; a date or month counts whole (DATES, MONTHS); None for NO_TIMES
+    whole_days: int | None  # floor((span + SPAN_TOLERANCE_HOURS) / 24 h); None for MONTHS and NO_TIMES
+    whole_weeks: int | None  # the same in weeks; None for MONTHS and NO_TIMES
     edge_share: float | None  # sessions active within EDGE_MINUTES of the slice's first or last event; SECONDS only
     # a thinned or split log
     share_purchases_without_browsing: float | None  # buyers with no browsing before the first checkout or purchase
@@ -87,8 +88,8 @@ class Fitness:
     landmark_at_risk_sessions: int  # sessions still active, unconverted, at the landmark (gold.LANDMARK_SECONDS)
     landmark_at_risk_buyers: int
     # daily traffic
-    days_observed: int | None  # calendar days with a session start; None for MONTHS
-    sessions_per_day: float | None  # sessions / span in days; None under a day of span or for MONTHS
+    days_observed: int | None  # calendar days with a session start; None for MONTHS and NO_TIMES
+    sessions_per_day: float | None  # sessions / span in days; None under a day of span, for MONTHS and NO_TIMES
     daily_sessions_median: float | None  # median sessions per calendar day, first and last day left out
     outside_bands: list[str] = field(default_factory=list)  # realism keys outside their published band
 
@@ -136,7 +137,7 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
     provenance = _provenance(raw_dir)
     kind = provenance.get("kind") or ("simulator" if (raw_dir / "truth.json").exists() else "raw tables")
     g = _gold_facts(con)
-    resolution = _resolution(con)
+    resolution = NO_TIMES if str(provenance.get("timezone", "")).startswith("not given") else _resolution(con)
     span = _span(con, resolution)
     users = _users(con, g["sessions"])
     record = Fitness(
@@ -262,8 +263,8 @@ def _span(con, resolution: str) -> dict:
         "SELECT (SELECT min(started_at) FROM sessions), (SELECT max(started_at) FROM sessions), "
         "(SELECT max(ts) FROM events)"
     ).fetchone()
-    if first is None:
-        return {"first_ts": None, "last_ts": None, "span_hours": 0.0, "whole_days": 0, "whole_weeks": 0}
+    if first is None or resolution == NO_TIMES:
+        return {"first_ts": None, "last_ts": None, "span_hours": None, "whole_days": None, "whole_weeks": None}
     first, last = pd.Timestamp(first), pd.Timestamp(max(x for x in (last_start, last_event) if x is not None))
     if resolution == MONTHS:  # a month known only by its first day covers the whole month
         end = pd.Timestamp(last_start).to_period("M").to_timestamp(how="end").ceil("D")
@@ -301,9 +302,9 @@ def _edge_share(con) -> float:
     )
 
 
-def _daily(con, resolution: str, sessions: int, span_hours: float) -> dict:
+def _daily(con, resolution: str, sessions: int, span_hours: float | None) -> dict:
     """Days with sessions, sessions per day over the span, median sessions per whole calendar day."""
-    if resolution == MONTHS:
+    if resolution in (MONTHS, NO_TIMES):
         return {"days_observed": None, "sessions_per_day": None, "daily_sessions_median": None}
     per_day = con.execute(
         "SELECT CAST(started_at AS DATE) AS day, count(*) AS n FROM sessions GROUP BY day ORDER BY day"
@@ -311,7 +312,7 @@ def _daily(con, resolution: str, sessions: int, span_hours: float) -> dict:
     inner = per_day["n"] if resolution == DATES else per_day["n"].iloc[1:-1]  # first and last day are partial
     return {
         "days_observed": len(per_day),
-        "sessions_per_day": sessions / (span_hours / 24) if span_hours >= 24 else None,
+        "sessions_per_day": sessions / (span_hours / 24) if span_hours and span_hours >= 24 else None,
         "daily_sessions_median": float(inner.median()) if len(inner) else None,
     }
 
