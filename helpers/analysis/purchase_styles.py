@@ -91,6 +91,61 @@ def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
     return {"agreement": agree, "adjusted_rand": ari, "components": names}
 
 
+MIXTURE_BOOTSTRAPS = 99  # simulated one-group samples behind the mixture's likelihood-ratio test
+MIXTURE_MAX_ROWS = 2_000  # buyers the mixture test reads (a random sample above this)
+MIXTURE_REG_COVAR = 1e-2  # covariance floor on standardised features: no component collapses onto one price
+
+
+def mixture_features(log_price: np.ndarray, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Standardised log price and log units, units spread uniformly within +-0.5 of their integer value
+    (dequantised, so a mixture cannot score by putting a component on one unit count)."""
+    X = np.column_stack([log_price, np.log(units - 0.5 + rng.random(units.size))])
+    sd = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def two_component_lr(X: np.ndarray, seed: int) -> float:
+    """Likelihood-ratio statistic 2 (log L of two Gaussian components - log L of one) on the rows of ``X``."""
+    from sklearn.mixture import GaussianMixture
+
+    one = GaussianMixture(1, reg_covar=MIXTURE_REG_COVAR, random_state=seed).fit(X)
+    two = GaussianMixture(2, reg_covar=MIXTURE_REG_COVAR, random_state=seed, n_init=2).fit(X)
+    return float(2 * len(X) * (two.score(X) - one.score(X)))
+
+
+def mixture_test(
+    buyers: pd.DataFrame, seed: int, bootstraps: int = MIXTURE_BOOTSTRAPS, max_rows: int = MIXTURE_MAX_ROWS
+) -> dict:
+    """Parametric-bootstrap likelihood-ratio test of one group against two on log price x log units.
+
+    The statistic is ``two_component_lr``. Under the null the buyers are one group: log price normal
+    (its mean and SD), units with their observed distribution, tied to price through one latent
+    normal correlation (units as cuts of a latent normal, the correlation that of log price with the
+    units' normal scores). ``bootstraps`` samples from that one group, each through the same
+    dequantising and fit, give the p-value (1 + b) / (1 + B). (BIC is not used: units are discrete,
+    so extra components buy likelihood on the integers whether or not there are groups.)
+    """
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x313]))
+    part = buyers if len(buyers) <= max_rows else buyers.sample(n=max_rows, random_state=seed)
+    log_price = np.log(part["avg_item_price_usd"].to_numpy(float))
+    units = part["n_items"].to_numpy(float)
+    n = units.size
+    if n < 10 or log_price.std() == 0:
+        return {"lr": None, "p": None, "bootstraps": 0, "rows": n}
+    observed = two_component_lr(mixture_features(log_price, units, rng), seed)
+    levels, counts = np.unique(units, return_counts=True)
+    cuts = stats.normal_ppf(np.cumsum(counts)[:-1] / n)
+    rho = float(np.corrcoef(log_price, stats.normal_ppf((rankdata(units) - 0.5) / n))[0, 1]) if levels.size > 1 else 0.0
+    null = np.empty(bootstraps)
+    for b in range(bootstraps):
+        z = rng.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], n)
+        null[b] = two_component_lr(mixture_features(z[:, 0], levels[np.searchsorted(cuts, z[:, 1])], rng), seed)
+    p = float((1 + np.sum(null >= observed)) / (1 + bootstraps))
+    return {"lr": observed, "p": p, "bootstraps": bootstraps, "rows": n}
+
+
 def metric_verdict(lo90: float, hi90: float, lo95: float, hi95: float, margin: float) -> str:
     """One behaviour metric's SMD against the equivalence band [-margin, margin].
 
@@ -535,14 +590,31 @@ class Verdicts(BrowsingCheck):
 
 @dataclass
 class Mixture(results.Record):
-    """How far a two-component mixture on log price x log units agrees with the median-split rule."""
+    """Whether the buyers are two groups on log price x log units, and how far a two-component mixture agrees
+    with the median-split rule.
+
+    ``verdict`` comes from the parametric-bootstrap likelihood-ratio test of one group against two
+    (``mixture_test``): 'two_groups' when it rejects one group at ``ALPHA``, else
+    'one_group_not_rejected'. Agreement and the adjusted Rand index describe; they decide nothing
+    (the mixture is fitted on the variables that define the styles, so it agrees on one group too).
+    """
 
     agreement: float | None
     adjusted_rand: float | None
-    verdict: str = "not estimated"  # 'agrees', 'partly', 'does not agree'
+    verdict: str = "not estimated"  # 'two_groups', 'one_group_not_rejected' or 'not estimated'
+    lr: float | None = None  # likelihood-ratio statistic, two components against one
+    p: float | None = None  # its parametric-bootstrap p-value
+    bootstraps: int = 0
 
 
 ARI_AGREES, ARI_PARTLY = 0.5, 0.2  # adjusted Rand index: at least 0.5 agrees, below 0.2 does not
+
+
+def groups_verdict(p: float | None) -> str:
+    """'two_groups' when the test of one group against two rejects at ``ALPHA``, else 'one_group_not_rejected'."""
+    if p is None or not np.isfinite(p):
+        return "not estimated"
+    return "two_groups" if p <= ALPHA else "one_group_not_rejected"
 
 
 def mixture_verdict(adjusted_rand: float | None) -> str:
@@ -630,7 +702,10 @@ def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
         stats.behaviour_features(ev.buyers), result.n_cheap_many + result.n_expensive_few
     )
     mix = mixture_agreement(ev.buyers, s.seed)
-    result.mixture = Mixture(mix["agreement"], mix["adjusted_rand"], mixture_verdict(mix["adjusted_rand"]))
+    test = mixture_test(ev.buyers, s.seed)
+    result.mixture = Mixture(
+        mix["agreement"], mix["adjusted_rand"], groups_verdict(test["p"]), test["lr"], test["p"], test["bootstraps"]
+    )
     result.clustering = stats.clustering(ev.buyers[ev.buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])])
     ev.comparison = compare_behaviour(ev.buyers, s.equivalence_margin)
     clf = result.classifier = predictability(ev.buyers, controls, s.cv_folds, s.seed)

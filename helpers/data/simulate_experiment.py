@@ -294,7 +294,14 @@ def raw_frames(chunks: list[dict], products: dict, sessions: pd.DataFrame) -> di
 
 def purchase_intercept(cfg: simulate.SimConfig) -> float:
     """The purchase intercept of ``cfg``'s untreated world, calibrated once per world (not per seed or size)."""
-    return _intercept(dataclasses.replace(cfg, seed=0, n_sessions=100_000, density_lift=0.0, start_date="2026-01-05"))
+    return _intercept(world_key(cfg))
+
+
+def world_key(cfg: simulate.SimConfig) -> simulate.SimConfig:
+    """``cfg`` without what leaves browsing and purchase probabilities as they are (size, seed, dates, lift)."""
+    return dataclasses.replace(
+        cfg, seed=0, n_sessions=100_000, sessions_per_user=3.0, n_days=28, start_date="2026-01-05", density_lift=0.0
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -309,9 +316,7 @@ def behaviour(events) -> np.ndarray:
 
 def true_effects(design: ExperimentDesign, intercept: float) -> ExperimentTruth:
     """The population truth of ``design``'s world (cached per world and lift)."""
-    cfg = design.config()
-    world = dataclasses.replace(cfg, seed=0, n_sessions=100_000, start_date="2026-01-05")
-    values = _truth(world, float(design.density_lift), intercept)
+    values = _truth(world_key(design.config()), float(design.density_lift), intercept)
     return ExperimentTruth(density_lift=design.density_lift, treatment_share=design.treatment_share, **values)
 
 
