@@ -21,8 +21,7 @@ SIZES ?= 1e5 1e6 1e7
 EVENTS ?= 1e6 1e7
 PYTEST_ARGS ?=
 WORKERS ?= 2
-# These reach the commands as arguments, never through their environment: a kernel server kept between
-# `make report` commands is one per environment, and RUN=... or FORCE=1 must not start another.
+# These reach the commands as arguments, not through their environment (nor every kernel's).
 unexport RUN PARAMS SCENARIO ONLY FORCE DATA EVENT_LOG MAPPING PRESET SESSION_TABLE SIZES EVENTS PYTEST_ARGS A B WORKERS
 A ?=
 B ?=
@@ -72,10 +71,6 @@ report: $(STAMP) ## run the notebooks whose inputs changed (FORCE=1: all) and re
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
-
-.PHONY: kernels-stop
-kernels-stop: $(STAMP) ## stop the kernel server `make report` keeps for the next command (it leaves after 10 idle minutes)
-	$(BIN)/python -m helpers.runner.kernels stop
 
 .PHONY: compare
 compare: $(STAMP) ## what changed between two runs: reports/compare-<A>-vs-<B>/index.html (A=run B=run)

@@ -18,9 +18,6 @@ from .runs import run_report
 KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report"}
 SHARED_REPORTS = KERNEL_FIXTURES - {"tiny"}
 TESTS = Path(__file__).parent
-# Each report command of a test has kernel servers of its own, none kept after it; the resident server
-# (the report command's default) has its own tests, in a folder of their own.
-os.environ["CLICKSTREAM_KERNEL_SERVER"] = "process"
 
 
 def pytest_collection_modifyitems(items):

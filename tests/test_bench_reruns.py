@@ -5,32 +5,60 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 
 from helpers import paths
 from helpers.runner import bench_reruns
 
 
-def test_the_table_gives_the_lesser_of_each_steps_two_runs_over_the_lesser_cold_run_and_both_cpu_ratios():
+def _steps(slower: float = 1.0) -> dict:
     steps = {}
     for again, scale in (("", 1.0), (", again", 1.5)):
-        steps[f"cold{again}"] = {"wall": 40.0 * scale, "cpu": 60.0 * scale}
+        steps[f"cold{again}"] = {"wall": 40.0 * scale * slower, "cpu": 60.0 * scale}
         steps[f"nothing changed{again}"] = {"wall": 1.0 * scale, "cpu": 1.0}
-        steps[f"06-only parameter{again}"] = {"wall": 12.0 * scale, "cpu": 15.0}
-        steps[f"{bench_reruns.EDITED_HELPER} edited{again}"] = {"wall": 14.0 * scale, "cpu": 18.0}
+        steps[f"06-only parameter{again}"] = {"wall": 16.0 * scale, "cpu": 15.0}
+        steps[f"{bench_reruns.EDITED_HELPER} edited{again}"] = {"wall": 14.0 * scale * slower, "cpu": 18.0}
         steps[f"forced{again}"] = {"wall": 50.0 * scale, "cpu": 61.0 * scale}
+    return steps
+
+
+def test_the_table_gives_the_lesser_of_each_steps_two_runs_over_the_lesser_cold_run_and_both_cpu_ratios():
+    steps = _steps()
     steps["notebooks in one process"] = {"wall": None, "cpu": 40.0}
     steps["in-process analyses"] = {"wall": None, "cpu": 20.0}
     text = bench_reruns.table(steps)
     assert "| nothing changed | 1.0, 1.5 | 1.0, 1.0 | 2% | ≤ 5% |" in text
-    assert "| 06-only parameter | 12.0, 18.0 | 15.0, 15.0 | 30% | ≤ 25% |" in text
+    assert "| 06-only parameter | 16.0, 24.0 | 15.0, 15.0 | 40% | ≤ 35% |" in text
     assert "(wall, the lesser of two runs each): 0.80 (target ≤ 1.1)" in text
     assert "Report CPU (60.0 s, the least of the cold and forced runs" in text
     assert "(40.0 s: imports, analyses, figures, tables): 1.50 (target ≤ 1.5)" in text
     assert "alone in one process (20.0 s, no figures or tables): 3.00." in text
     steps["cold"]["wall"], steps["06-only parameter, again"]["wall"], steps["forced, again"]["cpu"] = 80.0, 9.0, 50.0
     text = bench_reruns.table(steps)
-    assert "| 06-only parameter | 12.0, 9.0 | 15.0, 15.0 | 15% | ≤ 25% |" in text  # 9 s over the second cold's 60
+    assert "| 06-only parameter | 16.0, 9.0 | 15.0, 15.0 | 15% | ≤ 35% |" in text  # 9 s over the second cold's 60
     assert "(wall, the lesser of two runs each): 1.20" in text and "tables): 1.25 (target ≤ 1.5)" in text
+
+
+def test_side_by_side_gives_each_settings_lesser_runs_and_what_the_first_saves():
+    warm, cold = _steps(), _steps(slower=1.25)
+    warm["notebooks in one process"] = {"wall": None, "cpu": 40.0}  # baselines are not steps
+    text = bench_reruns.side_by_side({2: warm, 0: cold})
+    assert "| step | 2 ahead: wall s, CPU s | 0 ahead: wall s, CPU s | saved vs 0 ahead: wall s |" in text
+    assert "| cold | 40.0, 60.0 | 50.0, 60.0 | +10.0 |" in text
+    assert "| 06-only parameter | 16.0, 15.0 | 16.0, 15.0 | +0.0 |" in text
+    assert f"| {bench_reruns.EDITED_HELPER} edited | 14.0, 18.0 | 17.5, 18.0 | +3.5 |" in text
+    assert "one process" not in text and "again" not in text
+
+
+def test_an_edited_helper_no_notebook_reads_stops_the_benchmark(tmp_path):
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "run.json").write_text(json.dumps({"inputs": {"04_spend": {"helpers/paths.py": "h"}}}))
+    with pytest.raises(SystemExit, match="no notebook depends on"):
+        bench_reruns._pretend_edited(tmp_path, "helpers/analysis/spend.py")
+    bench_reruns._pretend_edited(tmp_path, "helpers/paths.py")
+    assert (
+        json.loads((tmp_path / "bench" / "run.json").read_text())["inputs"]["04_spend"]["helpers/paths.py"] == "edited"
+    )
 
 
 def test_the_one_process_baseline_runs_every_notebook_with_the_run_and_parameters(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""Kernels forked from the fork server: fresh, separate, launched as usual kernels are, and never left behind."""
+"""Kernels: started the usual way in the notebooks folder, warmed ahead, measured, over private sockets, and never
+left behind."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
+from helpers.errors import ReportError
 from helpers.runner import kernels
 
 PROBE = (
@@ -41,12 +44,6 @@ def folder(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _started() -> kernels.IPCKernelManager:
-    km = kernels.IPCKernelManager(kernel_name="python3")
-    km.start_kernel()
-    return km
-
-
 def _run(km, code: str, timeout: float = 30) -> tuple[dict, str]:
     """The reply's content and the printed text of ``code`` run on ``km``'s kernel."""
     client = kernels.blocking_client(km)
@@ -61,43 +58,35 @@ def _run(km, code: str, timeout: float = 30) -> tuple[dict, str]:
     return reply["content"], "".join(out)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
+def _descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
+def _gone(pids, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.mark.notebook
-def test_a_forked_kernel_runs_code_is_interrupted_measured_and_stopped(folder):
-    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
-        km = _started()
-        process = km.provisioner.process
-        assert isinstance(process, kernels.Forked) and process.pid in _children(kernels._server.pid)
+def test_a_warmed_kernel_runs_code_is_interrupted_measured_and_stopped(folder):
+    with kernels.warm_pool([folder / "01_a.ipynb"]), kernels.measuring() as measured:
+        km = kernels.WarmKernelManager(kernel_name="python3")  # as papermill makes it: the one warmed ahead
+        pid = km.provisioner.pid
+        assert pid in _descendants() and measured.pid == pid  # a child of this process, the usual way
         reply, out = _run(km, "import sys\nprint('fractions' in sys.modules, 'fractions' in dir(), 6 * 7)")
-        assert reply["status"] == "ok" and out.split() == ["True", "False", "42"]  # imported by the server, unbound
+        assert reply["status"] == "ok" and out.split() == ["True", "False", "42"]  # imported ahead, unbound
         threading.Timer(1.0, km.interrupt_kernel).start()
         t0 = time.monotonic()
         reply, _ = _run(km, "import time\ntime.sleep(30)")
         assert reply["ename"] == "KeyboardInterrupt" and time.monotonic() - t0 < 10
-        with kernels.measuring("probe"):
-            km.shutdown_kernel()
-        assert not km.is_alive() and not _alive(process.pid)
-        assert kernels.CPU_S.pop("probe") < 5 and kernels.PEAK_MB.pop("probe") > 0
+        _run(km, "block = bytearray(300 * 2**20)")
+        km.shutdown_kernel()
+        assert not km.is_alive() and _gone([pid])
+    assert measured.peak_mb > 300 and 0 < measured.cpu_s < 30
 
 
 @pytest.mark.notebook
@@ -112,135 +101,115 @@ def test_notebooks_share_no_names_and_one_that_forgets_an_import_fails(folder):
             str(folder / f"out-{nb.name}"),
             kernel_name="python3",
             progress_bar=False,
-            kernel_manager_class="helpers.runner.kernels.WarmKernelManager",
+            kernel_manager_class=kernels.MANAGER,
         )
 
     with kernels.warm_pool([folder / "01_a.ipynb", second]):
         execute(folder / "01_a.ipynb")  # binds x and imports fractions
         with pytest.raises(papermill.PapermillExecutionError) as raised:
             execute(second)
-        assert kernels._server.pid is not None
     assert raised.value.ename == "NameError" and raised.value.exec_count == 2  # the first cell passed
 
 
 @pytest.mark.notebook
-def test_a_forked_kernel_has_the_environment_folder_and_path_of_a_usual_one(folder, monkeypatch):
+def test_a_warmed_kernel_has_the_environment_folder_and_path_of_one_started_with_its_notebook(folder, monkeypatch):
     monkeypatch.setenv("CLICKSTREAM_PROBE", "given to kernels")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    usual = _started()
-    try:
-        assert not isinstance(usual.provisioner.process, kernels.Forked)
-        seen_usual = json.loads(_run(usual, PROBE)[1])
-    finally:
-        usual.shutdown_kernel(now=True)
-    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
-        forked = _started()
-        try:
-            assert isinstance(forked.provisioner.process, kernels.Forked)
-            seen_forked = json.loads(_run(forked, PROBE)[1])
-        finally:
-            forked.shutdown_kernel(now=True)
-    assert seen_forked == seen_usual  # environment, folder, sys.path, sys.argv[0], interpreter
-    env = seen_forked["env"]
-    assert seen_forked["cwd"] == str(folder) and env["CLICKSTREAM_PROBE"] == "given to kernels"
-    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["JPY_PARENT_PID"] == str(os.getpid())  # the runner's
-
-
-@pytest.mark.notebook
-def test_what_the_runner_sets_in_its_environment_meanwhile_does_not_stop_forking(folder, monkeypatch):
-    monkeypatch.delenv("CLICKSTREAM_SET_BY_AN_IMPORT", raising=False)
-    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
-        first = _started()  # starts the fork server with the environment the pool opened with
-        # as pyarrow sets _RJEM_MALLOC_CONF when the runner imports it for its pages while kernels start
-        monkeypatch.setenv("CLICKSTREAM_SET_BY_AN_IMPORT", "the runner's own")
-        second = _started()
-        try:
-            assert isinstance(second.provisioner.process, kernels.Forked)  # was: started the usual way
-            env = json.loads(_run(second, PROBE)[1])["env"]
-        finally:
-            second.shutdown_kernel(now=True)
-            first.shutdown_kernel(now=True)
-    assert "CLICKSTREAM_SET_BY_AN_IMPORT" not in env
-
-
-@pytest.mark.notebook
-def test_runs_of_one_process_share_a_server_that_imports_what_a_later_run_adds(folder, monkeypatch):
-    second = _notebook(folder, "02_b.ipynb", "import colorsys")
-    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
-        km = _started()
-        first = kernels._server.pid
-        km.shutdown_kernel(now=True)
-    monkeypatch.setenv("CLICKSTREAM_RUN_DIR", "another run")  # read when called, never at import: kept
-    with kernels.warm_pool([second], ahead=0):
-        km = _started()
-        try:
-            assert isinstance(km.provisioner.process, kernels.Forked) and kernels._server.pid == first
-            _, out = _run(km, "import sys\nprint('colorsys' in sys.modules, 'fractions' in sys.modules)")
-        finally:
-            km.shutdown_kernel(now=True)
-    assert out.split() == ["True", "True"]  # the later run's import was added to the server's
-    servers = [first]
-    for change in ("a helpers module edited", "an environment variable an import could read"):
-        if change.startswith("a helpers"):
-            monkeypatch.setattr(kernels, "_helpers_stamp", lambda: ("edited",))
-        else:
-            monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-        with kernels.warm_pool([second], ahead=0):
-            km = _started()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own setting wins
+    seen = []
+    for ahead in (0, 1):
+        with kernels.warm_pool([folder / "01_a.ipynb"], ahead=ahead):
+            km = kernels.WarmKernelManager(kernel_name="python3")
             try:
-                assert isinstance(km.provisioner.process, kernels.Forked), change
-                assert kernels._server.pid not in servers, change  # a server of its own
-                servers.append(kernels._server.pid)
+                if not ahead:
+                    assert not km.has_kernel  # nbclient starts it, as here
+                    km.start_kernel()
+                seen.append(json.loads(_run(km, PROBE)[1]))
             finally:
                 km.shutdown_kernel(now=True)
+    assert seen[0] == seen[1]  # environment, folder, sys.path, sys.argv[0], interpreter
+    env = seen[0]["env"]
+    assert seen[0]["cwd"] == str(folder) and env["CLICKSTREAM_PROBE"] == "given to kernels"
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "3"
+    assert env["JPY_PARENT_PID"] == str(os.getpid())  # the runner's: a kernel exits when its runner is gone
 
 
-FAKE_SERVER = """
-import json, socket, sys
-channel = socket.socket(fileno=int(sys.argv[1]))
-channel.sendall(json.dumps({"ready": True, "pid": 1}).encode() + b"\\n")
-for line in channel.makefile("rb"):
-    channel.sendall(b'{"error": "refused on purpose"}\\n')
-"""
+def test_kernels_ahead_is_read_from_the_environment(monkeypatch, capsys):
+    monkeypatch.delenv("CLICKSTREAM_KERNELS_AHEAD", raising=False)
+    assert kernels.kernels_ahead() == kernels.AHEAD
+    monkeypatch.setenv("CLICKSTREAM_KERNELS_AHEAD", "0")
+    assert kernels.kernels_ahead() == 0
+    monkeypatch.setenv("CLICKSTREAM_KERNELS_AHEAD", "two")
+    assert kernels.kernels_ahead() == kernels.AHEAD
+    assert "CLICKSTREAM_KERNELS_AHEAD must be a whole number, got 'two'" in capsys.readouterr().err
+
+
+def test_the_socket_folder_is_private_to_this_user_and_anything_else_is_refused(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = kernels.socket_folder()
+    assert folder == tmp_path / f"clickstream-kernels-{os.getuid()}" and oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert kernels.socket_folder() == folder  # found again as it was
+    km = kernels.NotebookKernelManager(kernel_name="python3")
+    assert km.transport == "ipc" and Path(km.ip).parent == folder
+    folder.chmod(0o755)
+    with pytest.raises(ReportError, match=r"only you can open .* mode 0o755"):
+        kernels.socket_folder()
+    folder.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    folder.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ReportError, match="not a folder"):
+        kernels.socket_folder()
+    monkeypatch.setattr(os, "getuid", lambda: 4242)  # a folder by that name made by someone else
+    (tmp_path / "clickstream-kernels-4242").mkdir(mode=0o700)
+    with pytest.raises(ReportError, match="owned by user"):
+        kernels.socket_folder()
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("server", ["exits", "refuses"])
-def test_without_a_working_fork_server_kernels_start_the_usual_way(folder, monkeypatch, tmp_path, capfd, server):
-    script = tmp_path / "server.py"
-    script.write_text("raise SystemExit(3)" if server == "exits" else FAKE_SERVER)
-    monkeypatch.setattr(kernels, "SERVER_SCRIPT", script)
-    with kernels.warm_pool([folder / "01_a.ipynb"], ahead=0):
-        km = _started()
-        try:
-            assert isinstance(km.provisioner.process, subprocess.Popen)  # launched as before, a child of this process
-            reply, out = _run(km, "print(6 * 7)")
-            assert reply["status"] == "ok" and out.strip() == "42"
-        finally:
-            km.shutdown_kernel(now=True)
-    said = capfd.readouterr().err
-    assert ("fork server failed" in said) if server == "exits" else ("refused on purpose" in said)
+def test_closing_the_pool_stops_every_kernel_it_warmed_or_saw_start(folder):
+    notebooks = [_notebook(folder, f"0{i}_n.ipynb", "import fractions") for i in (2, 3, 4)]
+    before = _descendants()
+    with kernels.warm_pool(notebooks, ahead=2):
+        km = kernels.WarmKernelManager(kernel_name="python3")  # taken; never stopped by its user
+        other = kernels.NotebookKernelManager(kernel_name="python3")  # started by hand while the pool is open
+        other.start_kernel()
+        time.sleep(0.5)  # the next one is warming now
+        started = _descendants() - before
+        assert km.provisioner.pid in started and other.provisioner.pid in started and len(started) >= 3
+    assert _gone(started) and not _descendants() - before
 
 
-def test_a_kernel_launched_differently_is_not_forked():
-    server = kernels.ForkServer([])
-    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"]
-    assert server.spawn([sys.executable, "-m", "other_kernel", "-f", "k.json"], {"env": {}}) is None
-    assert server.spawn(cmd, {"env": {}, "independent": True}) is None  # must outlive the runner
-    assert server.spawn(cmd, {"env": {}, "stdout": subprocess.PIPE}) is None
-    assert server._process is None  # none of them started the server
+CHILD = "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+
+
+@pytest.mark.notebook
+def test_what_a_notebook_started_is_stopped_even_when_its_kernel_dies(folder):
+    """A kernel stopped the usual way stops its subprocesses itself (ipykernel); one that died cannot."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    code = f"open({str(folder / 'pid')!r}, 'w').write(str(child.pid))\nimport os, signal\nos.kill(os.getpid(), 9)"
+    nb = _notebook(folder, "01_child.ipynb", CHILD + code)
+    with kernels.warm_pool([nb], ahead=0), kernels.measuring() as measured:
+        with pytest.raises(DeadKernelError):
+            papermill.execute_notebook(
+                str(nb), str(folder / "out.ipynb"), kernel_name="python3", kernel_manager_class=kernels.MANAGER
+            )
+    assert _gone([int((folder / "pid").read_text())], within=2)
+    assert measured.peak_mb > 0  # read while it ran: the one-line message of a kernel that died gives it
 
 
 RUNNER = """
 import pathlib, sys, time
 from helpers.runner import kernels
-with kernels.warm_pool([pathlib.Path(sys.argv[1])], ahead=1):
-    km = kernels.IPCKernelManager(kernel_name="python3")
-    km.start_kernel()
+with kernels.warm_pool([pathlib.Path(sys.argv[1])] * 3, ahead=2):
+    km = kernels.WarmKernelManager(kernel_name="python3")
     client = kernels.blocking_client(km)
     client.start_channels()
     client.execute("import time; time.sleep(60)")  # busy when the runner is killed
-    print(kernels._server.pid, flush=True)
+    print(km.provisioner.pid, flush=True)
     time.sleep(60)
 """
 
@@ -254,16 +223,47 @@ def test_killing_the_runner_leaves_no_kernel_behind(folder):
         start_new_session=True,
     )
     try:
-        server = int(runner.stdout.readline())
+        busy = int(runner.stdout.readline())
         deadline = time.monotonic() + 30
-        while len(_children(server)) < 2 and time.monotonic() < deadline:  # the kernel and the one warmed ahead
-            time.sleep(0.1)
-        forked = _children(server)
-        assert len(forked) == 2 and all(_alive(pid) for pid in forked)
+        while len(psutil.Process(runner.pid).children()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the busy kernel and the two warmed ahead
+        started = [p.pid for p in psutil.Process(runner.pid).children()]
+        assert busy in started and len(started) == 3
     finally:
-        os.killpg(runner.pid, signal.SIGKILL)
+        os.killpg(runner.pid, signal.SIGKILL)  # no chance to stop anything
         runner.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in [server, *forked]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in [server, *forked])
+    assert _gone(started, within=15)  # each kernel sees its runner gone (ipykernel watches its parent)
+
+
+RECORD = """
+from helpers.analysis import results
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # left running on purpose
+results.save(run, NAME, {"n": n, "child": child.pid})
+"""
+
+
+@pytest.mark.notebook
+def test_no_process_a_report_started_is_alive_when_it_returns(roots, tmp_path, monkeypatch):
+    from helpers import paths
+    from helpers.runner import report
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("01_first", "02_second", "03_third"):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        params = 'run: str = "default"  # name of the run\nn: int = 1  # a number to record'
+        nb.cells = [
+            nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(RECORD.replace("NAME", repr(name))),
+        ]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", folder)
+    before = _descendants()
+    report.execute("a", overrides="n=2", progress=False)
+    data, _ = roots
+    children = [json.loads(p.read_text())["child"] for p in (data / "a" / "results").glob("*.json")]
+    assert len(children) == 3
+    assert not _descendants() - before  # every kernel, warmed or not, is stopped
+    assert _gone(children, within=2)  # and what the notebooks left running in their kernels' sessions

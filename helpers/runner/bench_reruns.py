@@ -5,15 +5,13 @@ code run in one plain Python process (and against the analysis functions alone).
 Usage::
 
     python -m helpers.runner.bench_reruns                  # 100,000 sessions; prints the ratios
-    python -m helpers.runner.bench_reruns --sessions 20000
+    python -m helpers.runner.bench_reruns --sessions 20000 --ahead 2   # only the default number of warm kernels
 
-Every figure is a ratio measured in the same run on the same machine (machines differ by 2-3x).
-The report commands keep their kernel server between them, as ``make report`` does, in a folder of
-the benchmark's own (so the cold run starts none, and the user's servers are neither used nor
-stopped); each step's CPU adds what that server and its kernels used to the command's own.
-The edited helper is simulated by changing the hash ``run.json`` recorded for it, which is what the
-runner compares, and by telling the server its helpers changed, so it imports them again as after
-a real edit; the source tree is never touched.
+Every figure is a ratio measured in the same run on the same machine (machines differ by 2-3x). Each
+report command is a process of its own, as ``make report`` is; its CPU counts its kernels'. The whole
+sequence runs with kernels warmed ahead (``CLICKSTREAM_KERNELS_AHEAD``, 2) and, side by side, with none
+(0), so the table shows what warming buys on each step. The edited helper is simulated by changing the
+hash ``run.json`` recorded for it, which is what the runner compares; the source tree is never touched.
 """
 
 from __future__ import annotations
@@ -30,17 +28,13 @@ import time
 from pathlib import Path
 
 from helpers import paths
+from helpers.runner.kernels import AHEAD
 
 EDITED_HELPER = "helpers/analysis/spend.py"  # read by 04, and by 06 through its typed results
 
 
 def _report(params: str, env: dict, force: bool = False) -> dict:
-    """One ``make report`` equivalent in a child process: wall seconds, CPU seconds of it, its kernels and the
-    resident kernel server's share (``env`` names the server's folder)."""
-    from helpers.runner.kernels import resident_cpu_s
-
-    servers = Path(env["CLICKSTREAM_KERNEL_SERVER_DIR"])
-    resident_before = resident_cpu_s(servers)
+    """One ``make report`` equivalent in a child process: wall seconds, and CPU seconds of it and its kernels."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "helpers.runner.report", "--run", "bench", "--params", params]
@@ -48,16 +42,17 @@ def _report(params: str, env: dict, force: bool = False) -> dict:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    resident = sum(c - resident_before.get(pid, 0.0) for pid, c in resident_cpu_s(servers).items())
-    return {"wall": round(wall, 2), "cpu": round(cpu + resident, 2)}
+    return {"wall": round(wall, 2), "cpu": round(cpu, 2)}
 
 
 def _pretend_edited(reports: Path, helper: str) -> None:
     record_path = reports / "bench" / "run.json"
     record = json.loads(record_path.read_text())
-    for inputs in record["inputs"].values():
-        if helper in inputs:
-            inputs[helper] = "edited"
+    readers = [inputs for inputs in record["inputs"].values() if helper in inputs]
+    if not readers:
+        raise SystemExit(f"no notebook depends on {helper} any more: choose another EDITED_HELPER")
+    for inputs in readers:
+        inputs[helper] = "edited"
     record_path.write_text(json.dumps(record))
 
 
@@ -132,50 +127,47 @@ def notebooks_in_process_cpu(n_sessions: int, root: Path) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
-def measure(n_sessions: int) -> dict:
-    """Every rerun of one report and its ratio to the cold run: the whole sequence twice, from a fresh start."""
+def sequence(n_sessions: int, root: Path, ahead: int, again: bool) -> dict:
+    """Every rerun of one report, from a fresh start (no run), with ``ahead`` kernels warmed ahead."""
     base = f"n_sessions={n_sessions}"
-    from helpers.runner.kernels import retire_resident
-
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        root = Path(tmp)
-        servers = root / "k"
-        servers.mkdir(mode=0o700)
-        env = dict(
-            os.environ,
-            CLICKSTREAM_DATA_ROOT=str(root / "data"),
-            CLICKSTREAM_REPORTS_ROOT=str(root / "reports"),
-            CLICKSTREAM_KERNEL_SERVER="resident",
-            CLICKSTREAM_KERNEL_SERVER_DIR=str(servers),
-        )
-        env.pop("CLICKSTREAM_RUN_DIR", None)
-        steps = {}
-        try:
-            for again in ("", ", again"):
-                for folder in ("data", "reports"):  # as a fresh clone: no run, no kernel server
-                    shutil.rmtree(root / folder, ignore_errors=True)
-                retire_resident(servers)
-                steps[f"cold{again}"] = _report(base, env)
-                steps[f"nothing changed{again}"] = _report(base, env)
-                mde = "0.16" if again else "0.15"
-                steps[f"06-only parameter{again}"] = _report(f"{base} relative_mde={mde}", env)
-                _pretend_edited(root / "reports", EDITED_HELPER)
-                retire_resident(
-                    servers, stamp=f"edited{again}"
-                )  # the server imports every helper again, as after an edit
-                steps[f"{EDITED_HELPER} edited{again}"] = _report(f"{base} relative_mde={mde}", env)
-                # The cold report's parameters, every notebook again, on a new kernel server (as FORCE=1 does).
-                steps[f"forced{again}"] = _report(base, env, force=True)
-        finally:
-            retire_resident(servers)
-        # The least of two runs: noise on a shared machine only adds, and a smaller baseline is the stricter one.
-        in_one = min(notebooks_in_process_cpu(n_sessions, root / f"one-process-{i}") for i in (1, 2))
-        steps["notebooks in one process"] = {"wall": None, "cpu": in_one}
-    steps["in-process analyses"] = {"wall": None, "cpu": min(in_process_cpu(n_sessions) for _ in (1, 2))}
+    env = dict(
+        os.environ,
+        CLICKSTREAM_DATA_ROOT=str(root / "data"),
+        CLICKSTREAM_REPORTS_ROOT=str(root / "reports"),
+        CLICKSTREAM_KERNELS_AHEAD=str(ahead),
+    )
+    env.pop("CLICKSTREAM_RUN_DIR", None)
+    for folder in ("data", "reports"):  # as a fresh clone
+        shutil.rmtree(root / folder, ignore_errors=True)
+    mde = "0.16" if again else "0.15"
+    steps = {"cold": _report(base, env), "nothing changed": _report(base, env)}
+    steps["06-only parameter"] = _report(f"{base} relative_mde={mde}", env)
+    _pretend_edited(root / "reports", EDITED_HELPER)
+    steps[f"{EDITED_HELPER} edited"] = _report(f"{base} relative_mde={mde}", env)
+    steps["forced"] = _report(base, env, force=True)  # the cold report's parameters, every notebook again
     return steps
 
 
-TARGETS = {"nothing changed": 0.05, "06-only parameter": 0.25, f"{EDITED_HELPER} edited": 0.40}
+def measure(n_sessions: int, settings: tuple[int, ...] = (2, 0)) -> dict[int, dict]:
+    """Each setting's steps (by kernels warmed ahead): the whole sequence twice, each time from a fresh start, the
+    settings taking turns (the second round in the reverse order), so that a slower spell of a shared machine
+    weighs on both; then the one-process baselines, under the first setting."""
+    measured: dict[int, dict] = {ahead: {} for ahead in settings}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        root = Path(tmp)
+        for again, order in (("", settings), (", again", settings[::-1])):
+            for ahead in order:
+                steps = sequence(n_sessions, root / f"ahead-{ahead}", ahead, bool(again))
+                measured[ahead] |= {f"{name}{again}": step for name, step in steps.items()}
+        # The least of two runs: noise on a shared machine only adds, and a smaller baseline is the stricter one.
+        in_one = min(notebooks_in_process_cpu(n_sessions, root / f"one-process-{i}") for i in (1, 2))
+    first = measured[settings[0]]
+    first["notebooks in one process"] = {"wall": None, "cpu": in_one}
+    first["in-process analyses"] = {"wall": None, "cpu": min(in_process_cpu(n_sessions) for _ in (1, 2))}
+    return measured
+
+
+TARGETS = {"nothing changed": 0.05, "06-only parameter": 0.35, f"{EDITED_HELPER} edited": 0.40}
 
 
 def _least(steps: dict, name: str, key: str) -> float:
@@ -195,7 +187,7 @@ def table(steps: dict) -> str:
         target = {"forced": "cold ≤ 1.1 × forced"}.get(name, f"≤ {TARGETS[name]:.0%}" if name in TARGETS else "")
         lines.append(f"| {name} | {walls} | {cpus} | {share:.0%} | {target} |")
     notebooks, analyses = steps["notebooks in one process"]["cpu"], steps["in-process analyses"]["cpu"]
-    # A forced run does a cold run's work again (a new kernel server, every notebook).
+    # A forced run does a cold run's work again (every notebook).
     report_cpu = min(_least(steps, "cold", "cpu"), _least(steps, "forced", "cpu"))
     lines += [
         "",
@@ -204,7 +196,7 @@ def table(steps: dict) -> str:
         "of its runs too.",
         f"Cold report ÷ forced rerun (wall, the lesser of two runs each): {cold_wall / forced_wall:.2f} "
         "(target ≤ 1.1).",
-        f"Report CPU ({report_cpu:.1f} s, the least of the cold and forced runs: runner, kernel server, kernels, "
+        f"Report CPU ({report_cpu:.1f} s, the least of the cold and forced runs: runner, kernels, "
         f"papermill, pages) ÷ the notebooks' own code run in one plain Python process ({notebooks:.1f} s: imports, "
         f"analyses, figures, tables): {report_cpu / notebooks:.2f} (target ≤ 1.5).",
         f"The same report CPU ÷ the analysis functions alone in one process ({analyses:.1f} s, no figures or "
@@ -213,12 +205,38 @@ def table(steps: dict) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(measured: dict[int, dict]) -> str:
+    """Each step's lesser wall and CPU seconds under each setting of kernels warmed ahead, and what the first
+    setting saves against each other one."""
+    settings = list(measured)
+    first, others = settings[0], settings[1:]
+    head = " | ".join(f"{a} ahead: wall s, CPU s" for a in settings)
+    saved = " | ".join(f"saved vs {a} ahead: wall s" for a in others)
+    lines = [f"| step | {head} | {saved} |", "|---|" + "---:|" * (len(settings) + len(others))]
+    for name, step in measured[first].items():
+        if step["wall"] is None or name.endswith(", again"):
+            continue
+        walls = {a: _least(measured[a], name, "wall") for a in settings}
+        cells = " | ".join(f"{walls[a]:.1f}, {_least(measured[a], name, 'cpu'):.1f}" for a in settings)
+        gains = " | ".join(f"{walls[a] - walls[first]:+.1f}" for a in others)
+        lines.append(f"| {name} | {cells} | {gains} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--out", default=str(paths.reports_root() / "bench" / "reruns.md"))
+    parser.add_argument(
+        "--ahead", type=int, nargs="+", default=[AHEAD, 0], help="kernels warmed ahead: the first setting, then others"
+    )
     args = parser.parse_args(argv)
-    text = f"Reruns at {args.sessions:,} sessions ({os.cpu_count()} cores)\n\n" + table(measure(args.sessions))
+    measured = measure(args.sessions, tuple(dict.fromkeys(args.ahead)))
+    text = f"Reruns at {args.sessions:,} sessions ({os.cpu_count()} cores), {args.ahead[0]} kernels warmed ahead\n\n"
+    text += table(measured[args.ahead[0]])
+    if len(measured) > 1:
+        text += "\n\nThe same steps side by side, by kernels warmed ahead (the lesser of two runs each):\n\n"
+        text += side_by_side(measured)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(text)

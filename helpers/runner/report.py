@@ -161,9 +161,6 @@ def retire_scratch(run: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # The command keeps its kernel server for the next command (``kernels.ResidentServer``);
-    # CLICKSTREAM_KERNEL_SERVER=process gives each command its own.
-    os.environ.setdefault("CLICKSTREAM_KERNEL_SERVER", "resident")
     parser = argparse.ArgumentParser(prog="python -m helpers.runner.report", description=__doc__.split("\n")[0])
     parser.add_argument("--run", default="default", help="name of the run: data/<run>/ and reports/<run>/")
     parser.add_argument("--scenario", default=None, help="notebooks/scenarios/NAME.yaml")
@@ -210,10 +207,8 @@ def params_from_args(args) -> dict:
 
 if __name__ == "__main__":
     code = main()
-    if "helpers.runner.kernels" in sys.modules:  # a notebook ran: its kernel server goes with the command
-        sys.modules["helpers.runner.kernels"].close_kept_server()
-    # Every file is written and the run published: leave without tearing down the libraries the pages
-    # loaded (0.7 s of a rerun that takes a few seconds).
+    # Every file is written, the run published and its kernels stopped (``kernels.warm_pool``): leave without
+    # tearing down the libraries the pages loaded (0.7 s of a rerun that takes a few seconds).
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

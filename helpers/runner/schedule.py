@@ -85,7 +85,7 @@ class Outcome:
     why: list[str]
     inputs: dict[str, str]
     peak_mb: float | None = None  # the kernel's peak resident memory
-    cpu_s: float | None = None  # the kernel's CPU s (a forked kernel's imports are the fork server's)
+    cpu_s: float | None = None  # the kernel's CPU s, its start and warm-up included
 
 
 def likely_reused(notebooks: list[Path], reuse: Reuse, present: list[str], chosen: dict, declared: dict) -> set[str]:
@@ -129,7 +129,7 @@ def run_all(
     pending, running, done, outcomes, failure = list(notebooks), {}, set(), {}, None
     likely = likely_reused(notebooks, reuse, present, chosen, declared)
     warm = [nb for nb in notebooks if nb.stem not in likely]
-    with _kernels_warmed(warm, fresh=reuse.force), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
+    with _kernels_warmed(warm), ThreadPoolExecutor(max_workers=PARALLEL_NOTEBOOKS) as pool:
         if warm:  # the front page is written after the last notebook: its imports need not wait for it
             threading.Thread(target=_import_page_modules, daemon=True).start()
         while pending or running:
@@ -154,14 +154,14 @@ def run_all(
     return outcomes
 
 
-def _kernels_warmed(notebooks: list[Path], fresh: bool = False):
-    """Kernels warmed for ``notebooks`` while the run lasts; with none to run, jupyter_client is not even loaded.
-    ``fresh`` (a forced run): a resident kernel server is replaced, so nothing is reused."""
+def _kernels_warmed(notebooks: list[Path]):
+    """Kernels warmed for ``notebooks`` while the run lasts, every one stopped when it ends; with none to run,
+    jupyter_client is not even loaded."""
     if not notebooks:
         return contextlib.nullcontext()
     from helpers.runner import kernels
 
-    return kernels.warm_pool(notebooks, fresh=fresh)
+    return kernels.warm_pool(notebooks)
 
 
 def _import_page_modules() -> None:
@@ -215,7 +215,7 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
 
     t0 = time.perf_counter()
     try:
-        with kernels.measuring(nb.stem):
+        with kernels.measuring() as kernel:
             papermill.execute_notebook(
                 str(nb),
                 str(out_nb),
@@ -224,20 +224,20 @@ def run_one(job: Job, out_dir: Path, progress: bool, reuse: Reuse) -> Outcome:
                 progress_bar=progress,
                 log_output=False,
                 request_save_on_cell_execute=False,  # saving after every cell cost about 1 CPU-s per report
-                kernel_manager_class="helpers.runner.kernels.WarmKernelManager",  # started in the notebooks folder
+                kernel_manager_class=kernels.MANAGER,  # warmed ahead, in the notebooks folder, one BLAS thread
             )
     except papermill.PapermillExecutionError as exc:  # papermill saved the notebook up to the failing cell
         where = paths.reports_root() / f"{job.run}.failed" / nb.name
         raise NotebookFailed(nb.stem, exc.ename, exc.evalue, where) from None
     except DeadKernelError:
-        peak = kernels.PEAK_MB.pop(nb.stem, None)
+        peak = kernel.peak_mb
         raise ReportError(
             f"{nb.stem} failed: its kernel died while running"
             + (f" (peak memory {peak:,.0f} MB; most often the machine ran out of memory)" if peak else "")
         ) from None
     seconds = time.perf_counter() - t0
     _render(out_nb, page, job, run_dir)
-    peak, cpu = kernels.PEAK_MB.pop(nb.stem, None), kernels.CPU_S.pop(nb.stem, None)
+    peak, cpu = kernel.peak_mb, kernel.cpu_s
     say(f"[{job.i}/{job.total}] {nb.stem} done in {seconds:.1f} s" + (f", peak {peak:,.0f} MB" if peak else ""))
     ended = freshness.inputs(nb, job.own, run_dir, job.present)  # an input it also writes (none today) is seen
     # An input that changed while the notebook ran (a helper or the notebook edited meanwhile) is recorded as it
