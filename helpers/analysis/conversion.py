@@ -214,9 +214,9 @@ def entanglement(frame: pd.DataFrame) -> dict:
 
 
 AUDIT_DEFINITIONS = (
-    ("browsing before the first checkout (used)", "engagement", "time"),
-    ("browsing + add-to-cart steps", "engagement_cart", "time"),
-    ("whole session, funnel included", "engagement_all", "time_all"),
+    ("browsing", "engagement", "time"),  # before the first checkout: the definition used
+    ("browsing_with_cart", "engagement_cart", "time"),  # with the add-to-cart steps
+    ("whole_session", "engagement_all", "time_all"),  # the whole session, funnel included
 )
 
 
@@ -258,7 +258,8 @@ class Landmark(results.Record):
     verdict: str = "not estimated"  # effect_class of the landmark odds ratio, or 'not estimated'
     agrees: bool | None = None  # same class as the main model's engagement
     moved_pct: float | None = None
-    reason: str | None = None
+    reason: str | None = None  # why not estimated: 'no_landmark_columns', 'too_few_buyers' or 'fit_unhealthy'
+    min_buyers: int | None = None  # the buyers needed, when there were too few
 
 
 def landmark(
@@ -267,19 +268,16 @@ def landmark(
     """Purchase on browsing in the landmark window among sessions still active at the landmark (with controls)."""
     out = Landmark(seconds=gold.LANDMARK_SECONDS)
     if "at_risk" not in frame:
-        out.reason = "the gold table has no landmark columns"
+        out.reason = "no_landmark_columns"
         return out
     part = frame[frame["at_risk"] == 1]
     out.sessions, out.buyers = len(part), int(part[Y].sum())
     if out.buyers < min_buyers or out.buyers == len(part) or part["landmark"].nunique() < 2:
-        out.reason = (
-            f"{out.buyers} buyers among {len(part):,} sessions still active after {out.seconds} s "
-            f"(at least {min_buyers} needed, with varied browsing)"
-        )
+        out.reason, out.min_buyers = "too_few_buyers", min_buyers
         return out
     fit, health = stats.checked_fit(fit_logit, part, ["landmark", *controls], stats.user_groups(part))
     if not health["ok"]:
-        out.reason = "; ".join(health["reasons"])
+        out.reason = "fit_unhealthy"
         return out
     sd = float(part["landmark"].std())
     lo, hi = fit.conf_int().loc["landmark"]
@@ -707,11 +705,11 @@ def headline(result: ConversionResult) -> results.Headline:
         estimate=e.or_per_sd,
         lo=e.or_lo,
         hi=e.or_hi,
-        unit="odds ratio per SD",
+        unit="odds_ratio_per_sd",
         specification="both + controls",
-        rule=f"per-SD odds-ratio CI against [1/{result.negligible_or:g}, {result.negligible_or:g}]; "
-        "the answer's |log OR| CI clear of the other feature's",
+        rule="or_band_and_separation",  # per-SD OR CI against [1/x, x]; the answer's |log OR| CI clear of the other's
         verdict=v.answer,
+        threshold=result.negligible_or,
     )
 
 
@@ -724,10 +722,10 @@ def badge(result: ConversionResult) -> results.Badge:
     return results.Badge.from_rules(
         decisive,
         {
-            "CI clear of the negligible band": decisive,
-            "models healthy (converged, no separation, enough buyers per parameter)": v.healthy,
-            "same answer with and without controls": v.stable,
-            "true effects inside the 95 % CIs": results.truth_covered(result.truth),
+            "ci_clear_of_band": results.Rule("ci_clear_of_band", decisive, threshold=result.negligible_or),
+            "fits_healthy": v.healthy,
+            "stable_without_controls": v.stable,
+            "truth_covered": results.truth_covered(result.truth),
         },
     )
 

@@ -33,7 +33,14 @@ from helpers.data import simulate
 from helpers.data.gold import build_gold, read_gold
 
 ARM_COLUMNS = ["user_id", "did_purchase", "event_count", "amount_usd", "session_seconds"]
-USER_LEVEL = "delta method at user level"
+USER_LEVEL = "delta_user"  # the delta method at user level (each user's sessions summed)
+DECISIONS = (
+    "ship",
+    "no_ship_conversion_fell",
+    "no_ship_duration_guardrail",
+    "no_ship_revenue_guardrail",
+    "no_decision",
+)
 
 
 @dataclass
@@ -60,7 +67,7 @@ class Outcome(results.Record):
     duration_rel_hi: float
     guardrail_margin: float
     guardrail_ok: bool
-    decision: str
+    decision: str  # one of DECISIONS
     revenue_rel: float | None = None
     revenue_rel_hi: float | None = None
     duration_ok: bool | None = None
@@ -345,21 +352,16 @@ def _relative_change(a: np.ndarray, a_groups, b: np.ndarray, b_groups, z: float)
 
 
 def decide(out: dict, lo: float, hi: float) -> str:
-    """The pre-registered decision in words, following the numbers and the guardrails' margin."""
-    m = out["guardrail_margin"]
-    duration = (
-        f"session duration {out['duration_rel']:+.1%} (upper bound {out['duration_rel_hi']:+.1%}, margin +{m:.0%})"
-    )
-    revenue = f"revenue per session {out['revenue_rel']:+.1%} (upper bound {out['revenue_rel_hi']:+.1%})"
+    """The pre-registered decision as a code (``DECISIONS``), following the numbers and the guardrails' margin."""
     if hi < 0:
-        return "do not ship: conversion fell"
+        return "no_ship_conversion_fell"
     if not out["duration_ok"]:
-        return f"do not ship: the duration guardrail failed, {duration}"
+        return "no_ship_duration_guardrail"
     if not out["revenue_ok"]:
-        return f"do not ship: the revenue guardrail failed, {revenue}: a significant fall"
+        return "no_ship_revenue_guardrail"
     if lo > 0:
-        return f"ship: conversion rose; {duration} stays within its margin and {revenue} shows no significant fall"
-    return "no decision: the conversion difference's CI includes zero"
+        return "ship"
+    return "no_decision"
 
 
 def run_simulated(
@@ -428,7 +430,7 @@ def aa_pvalues(config: simulate.SimConfig, n: int, seeds, alpha: float = 0.05) -
     diff, se = (np.array([t[k] for t in tests], float) for k in ("diff", "diff_se_naive"))
     with np.errstate(divide="ignore", invalid="ignore"):
         naive = np.where(se > 0, 2 * stats.normal_sf(np.abs(diff) / se), 1.0)
-    methods = " and ".join(sorted({t["method"] for t in tests}))
+    methods = "+".join(sorted({t["method"] for t in tests}))
     return {"p": np.array([t["p_value"] for t in tests]), "naive": naive, "method": methods}
 
 

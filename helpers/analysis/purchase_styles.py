@@ -31,14 +31,7 @@ BEHAVIOUR = {
 }
 # duration and volume, all measured before checkout: the funnel steps every buyer takes are left out
 SIMILARITY_METRICS = ("pre_conversion_seconds", "pre_conversion_event_count", "pre_conversion_page_views")
-CLASSIFIER_FEATURES = "browsing events, time and longest idle gap before checkout"
-CONTROL_WORDS = {
-    "C(device)": "device",
-    "C(traffic_source)": "traffic source",
-    "C(start_weekday)": "weekday",
-    "C(start_hour)": "hour",
-    "first_delay": "delay to the first event",
-}
+CLASSIFIER_TERMS = ["engagement", "time", "idle"]  # pre-checkout browsing: events, time, longest idle gap
 PERMUTATIONS = 199  # label permutations behind the classifier's p-value and CI
 ALPHA = 0.05  # one-sided level of the permutation test ("above chance")
 
@@ -252,7 +245,7 @@ class Classifier(results.Record):
     p: float
     above_chance: bool  # browsing adds to context: the gain's permutation p <= ALPHA
     permutations: int
-    features: str
+    features: list[str]
     folds: int
     grouped: bool = False  # folds, permutations and the bootstrap keep each user's rows together
     auc_controls: float | None = None
@@ -262,10 +255,9 @@ class Classifier(results.Record):
     bootstraps: int = 0
 
 
-def classifier_features(controls: list[str]) -> str:
-    """The classifier's features in words: pre-checkout browsing, and the context controls when used."""
-    words = [CONTROL_WORDS.get(c, c) for c in controls]
-    return CLASSIFIER_FEATURES + (f", with context controls ({', '.join(words)})" if words else "")
+def classifier_features(controls: list[str]) -> list[str]:
+    """The classifier's terms: pre-checkout browsing, then the context controls when used."""
+    return [*CLASSIFIER_TERMS, *controls]
 
 
 def fold_ids(y: np.ndarray, groups: np.ndarray | None, folds: int, seed: int) -> np.ndarray:
@@ -735,10 +727,11 @@ def headline(result: StylesResult) -> results.Headline:
         estimate=row.smd,
         lo=row.smd_lo,
         hi=row.smd_hi,
-        unit="standardised mean difference",
-        specification="expensive-few minus cheap-many, log1p scale",
-        rule=f"TOST within ±{result.equivalence_margin:g} SD for every duration and volume metric (intersection-union)",
+        unit="smd",
+        specification="expensive_few_minus_cheap_many_log1p",
+        rule="tost_every_metric",  # TOST within ±margin SD for every duration and volume metric (intersection-union)
         verdict=result.verdicts.browsing,
+        threshold=result.equivalence_margin,
     )
 
 
@@ -752,14 +745,16 @@ def badge(result: StylesResult) -> results.Badge:
     if not result.ok:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
-    bound = auc_bound(result.equivalence_margin)
+    bound = auc_bound(result.equivalence_margin) - 0.5  # the AUC gain over the controls that browsing alike allows
     gain_hi = result.classifier.gain_hi if result.classifier and result.classifier.gain_hi is not None else 1.0
-    agree = {"similar": gain_hi <= bound - 0.5, "different": v.behaviour_above_chance}.get(v.browsing)
+    agree = {
+        "similar": results.Rule("classifier_alike", gain_hi <= bound, gain_hi, bound),
+        "different": results.Rule("classifier_above_chance", v.behaviour_above_chance, v.behaviour_p, ALPHA),
+    }.get(v.browsing)
     return results.Badge.from_rules(
         v.browsing != "inconclusive",
         {
-            f"what browsing adds to context agrees (for 'alike', the upper 95 % bound of its AUC gain over the "
-            f"controls at most {bound - 0.5:.3f}; permutation p of the gain ≤ {ALPHA:g} for 'different')": agree,
-            "simulator's truth agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
+            "classifier_agrees": agree,
+            "truth_agrees": None if not result.truth else result.truth.expected_browsing == v.browsing,
         },
     )

@@ -104,32 +104,55 @@ class Settings:
 
 
 @dataclass
+class Rule(Record):
+    """One rule beside a badge: its code, whether it holds, and the number and threshold it compares (if any)."""
+
+    code: str
+    passed: bool
+    value: float | None = None
+    threshold: float | None = None
+
+
+@dataclass
 class Badge(Record):
-    """Confidence in an answer: 'high', 'medium', 'low' or 'none', with the rules it passed and failed."""
+    """Confidence in an answer: 'high', 'medium', 'low' or 'none', with each rule's code and outcome.
+
+    The rules' words come from ``helpers.presentation.words`` (``RULE_WORDS``), never from here.
+    """
 
     level: str = "none"
-    passed: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+
+    @property
+    def passed(self) -> list[str]:
+        """The codes of the rules that hold."""
+        return [r.code for r in self.rules if r.passed]
+
+    @property
+    def failed(self) -> list[str]:
+        """The codes of the rules that do not hold."""
+        return [r.code for r in self.rules if not r.passed]
 
     @classmethod
-    def from_rules(cls, decisive: bool | None, checks: dict[str, bool | None]) -> Badge:
+    def from_rules(cls, decisive: bool | None, checks: dict[str, bool | Rule | None]) -> Badge:
         """'high' only when the answer is decisive and every rule holds.
 
-        ``decisive`` None means not estimated ('none'); False gives 'low'; a failed rule gives
-        'medium'. Rules whose value is None do not apply (for example a truth check on real data).
+        ``checks`` maps a rule's code to whether it holds (or to a :class:`Rule` carrying its value and
+        threshold). ``decisive`` None means not estimated ('none'); False gives 'low'; a failed rule
+        gives 'medium'. Rules whose value is None do not apply (for example a truth check on real data).
         """
         if decisive is None:
-            return cls("none", [], ["not estimated on these data"])
-        applicable = {name: ok for name, ok in checks.items() if ok is not None}
-        passed = [name for name, ok in applicable.items() if ok]
-        failed = [name for name, ok in applicable.items() if not ok]
+            return cls("none", [])
+        rules = [ok if isinstance(ok, Rule) else Rule(code, bool(ok)) for code, ok in checks.items() if ok is not None]
+        failed = any(not r.passed for r in rules)
         level = "low" if not decisive else ("high" if not failed else "medium")
-        return cls(level, passed, failed)
+        return cls(level, rules)
 
 
 @dataclass
 class Headline(Record):
-    """The one number an answer quotes: estimate and CI, the model it comes from and the rule that classified it."""
+    """The one number an answer quotes: estimate and CI, its unit, the model it comes from and the rule that
+    classified it (a code, with the threshold the rule compares against)."""
 
     feature: str
     estimate: float | None
@@ -139,6 +162,7 @@ class Headline(Record):
     specification: str
     rule: str
     verdict: str
+    threshold: float | None = None
 
 
 @dataclass
@@ -167,18 +191,6 @@ class AnalysisResult(Record):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-@dataclass
-class Answer(Record):
-    """One question's answer as the summary and the front page show it."""
-
-    question: str
-    page: str
-    link: str
-    answer: str
-    evidence: str
-    badge: Badge
 
 
 @dataclass

@@ -204,6 +204,7 @@ def truth_check(fit, truth: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("effect")
 
 
+STYLES_DIFFER = "styles_browse_differently"  # the reason code when 05's check finds the styles browse differently
 UNSIZEABLE_WIDTH_PCT = 100.0  # a per-SD CI wider than this (percentage points) cannot size an effect
 MAIN_SPEC, CENTRAL_SPEC = "both + idle + controls", "both + controls"
 
@@ -290,10 +291,7 @@ def verdicts(
     }
     reasons = list(health["reasons"])
     if confounded:
-        reasons.append(
-            "cheap-many and expensive-few buyers browse differently, so these associations may reflect "
-            "which products buyers choose rather than how they browse"
-        )
+        reasons.append(STYLES_DIFFER)
     if reasons:
         for call in calls.values():
             if call.verdict != "not available":
@@ -324,15 +322,12 @@ def spend_by_engagement(buyers: pd.DataFrame) -> list[SegmentSpend]:
     if hi_cut <= lo_cut:
         hi_cut = lo_cut + 1
     rows = []
-    for label, part, rule in (
-        ("few events", buyers[x <= lo_cut], f"at most {lo_cut:g}"),
-        ("many events", buyers[x >= hi_cut], f"at least {hi_cut:g}"),
-    ):
+    for label, part, bound in (("few", buyers[x <= lo_cut], lo_cut), ("many", buyers[x >= hi_cut], hi_cut)):
         values = part["amount_usd"].to_numpy(float)
         if values.size < 2:
             continue
         groups = stats.user_groups(part)  # clustered by user when a user buys in several sessions
-        rows.append(SegmentSpend(label, rule, int(values.size), *stats.mean_ci(values, groups=groups)))
+        rows.append(SegmentSpend(label, bound, int(values.size), *stats.mean_ci(values, groups=groups)))
     return rows
 
 
@@ -403,10 +398,11 @@ class FeatureCall(results.Record):
 
 @dataclass
 class SegmentSpend(results.Record):
-    """Mean spend per order of one group of buyers, with a 95 % CI."""
+    """Mean spend per order of one group of buyers, with a 95 % CI: 'few' (at most ``events`` events before
+    checkout) or 'many' (at least ``events``)."""
 
     segment: str
-    rule: str
+    events: float
     buyers: int
     mean_usd: float
     lo: float
@@ -550,11 +546,11 @@ def headline(result: SpendResult) -> results.Headline:
         estimate=lead.pct,
         lo=lead.lo,
         hi=lead.hi,
-        unit="% change in spend per SD",
+        unit="pct_spend_per_sd",
         specification=lead.specification,
-        rule=f"per-SD CI outside ±{result.verdicts.negligible_pct:g} % in every model shown, the Gamma GLM on "
-        "the same side of zero",
+        rule="pct_band_every_model_and_gamma",  # per-SD CI outside ±x % in every model shown, Gamma on the same side
         verdict=lead.verdict,
+        threshold=result.verdicts.negligible_pct,
     )
 
 
@@ -568,11 +564,9 @@ def badge(result: SpendResult) -> results.Badge:
     return results.Badge.from_rules(
         all(c.verdict in ("positive", "negative", "negligible", "not available") for c in v.calls()),
         {
-            "fits healthy": v.healthy,
-            "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)": (
-                result.style_check.browsing == "similar" if tested else None
-            ),
-            "behaviour explains a material share of spend": not v.explains_little,
-            "true effects inside the 95 % CIs": results.truth_covered(result.truth),
+            "fits_healthy": v.healthy,
+            "styles_browse_alike": result.style_check.browsing == "similar" if tested else None,
+            "explains_material_share": results.Rule("explains_material_share", not v.explains_little, v.best_adj_r2),
+            "truth_covered": results.truth_covered(result.truth),
         },
     )

@@ -7,7 +7,9 @@ Usage::
     result.recommendations[0].status                  # 'supported', 'withdrawn' or 'not estimated'
 
 The rules that turn answers into advice live here (which recommendation stands, which lever the
-experiment tests); the sentences that word them come from ``helpers.presentation.findings``.
+experiment tests). A recommendation is known by its stable ``id`` (``RECOMMENDATIONS``) and carries
+codes and numbers only; its title, advice, evidence and impact are worded when a page is built
+(``helpers.presentation.words.strategy``).
 
 Each recommendation rests on one interval-based test (its primary outcome, ``Recommendation.test``)
 whose p-value is read from the interval the rule uses, so p < alpha exactly when the rule holds.
@@ -32,7 +34,6 @@ from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import SpendResult
 from helpers.data import gold
 from helpers.data.simulate import SimConfig
-from helpers.presentation import findings
 
 SUPPORTED, WITHDRAWN, NOT_ESTIMATED = "supported", "withdrawn", "not estimated"
 GOLD_COLUMNS_READ = [
@@ -49,6 +50,16 @@ DRIVERS = {
     "engagement": ("pre_conversion_event_count", "events before checkout"),
     "time": ("pre_conversion_seconds", "seconds before checkout"),
 }
+# Every recommendation's stable id: what validation, comparison and the wording tables key on
+RECOMMENDATIONS = (
+    "engagement_over_time",
+    "time_richer_content",
+    "time_shorter_path",
+    "idle_to_interaction",
+    "segment_by_engagement",
+    "segment_by_time",
+    "styles_price_framing",
+)
 AA_REPLICATIONS, AA_SESSIONS = 200, 10_000  # A/A replications on the page: about a second of the purchase step
 
 
@@ -67,37 +78,38 @@ class Settings(results.Settings):
 
 @dataclass
 class Recommendation(results.Record):
-    """One recommendation: whether the evidence supports it, its expected impact and the section it rests on.
+    """One recommendation, by its stable ``id`` (one of ``RECOMMENDATIONS``): its status, why not supported, the
+    test it rests on, and the codes and numbers its words quote.
 
     ``kind`` is 'action' when the answer behind it is a direct effect the models estimate (and the
     simulator defines), 'hypothesis' when it rests on a description that only the experiment can
-    turn into a cause.
+    turn into a cause. ``reason`` is a code (for example 'time_helps', 'holm_adjusted') when the
+    status is not 'supported'; ``test`` is the code of the interval-based test behind it.
     """
 
-    title: str
+    id: str
     status: str
-    text: str
-    evidence: str
-    impact: str = ""
+    reason: str | None = None
     link: str = ""
     kind: str = "hypothesis"
-    test: str = ""  # the interval-based test the recommendation rests on
+    test: str = ""  # the interval-based test the recommendation rests on (a code)
     p_value: float | None = None
     p_holm: float | None = None  # Holm-adjusted across every recommendation's test
+    codes: dict[str, str] = field(default_factory=dict)  # the verdicts its evidence quotes
+    values: dict[str, float | None] = field(default_factory=dict)  # the numbers its evidence and impact quote
 
 
 @dataclass
 class ExperimentPlan(results.Record):
-    """The experiment the evidence points to."""
+    """The experiment the evidence points to: its lever, why that lever (``basis``), metrics and unit, as codes."""
 
-    primary: str
-    unit: str
-    guardrails: list[str]
-    lever: str
+    lever: str  # 'interaction_density' or 'time_before_checkout'
     simulate: bool
-    hypothesis: str
-    intervention: str
-    basis: str
+    basis: str  # 'engagement_positive', 'exploratory', 'time_positive' or 'time_negative'
+    guardrails: list[str]  # 'session_duration', 'checkout_completion', 'revenue_per_session'
+    guardrail_margin: float
+    primary: str = "session_conversion"
+    unit: str = "user"  # users where they are identified, else sessions
 
 
 @dataclass
@@ -110,10 +122,9 @@ class Evidence:
 
 @dataclass
 class StrategyResult(results.Record):
-    """06's result: the summary, the recommendations, the experiment's plan, size and simulated outcome."""
+    """06's result: the recommendations, the experiment's plan, size and simulated outcome (codes and numbers)."""
 
     NOTEBOOK: ClassVar[str] = "06_strategy"
-    summary: list[results.Answer] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)
     segment_cuts: dict[str, float] = field(default_factory=dict)
@@ -125,16 +136,13 @@ class StrategyResult(results.Record):
     days_needed: float | None = None
     experiment: experiment.Outcome | None = None
     aa: experiment.Outcome | None = None
-    not_simulated_because: str | None = None
+    not_simulated: str | None = None  # why the experiment was not simulated (a code), None when it was
     plan: ExperimentPlan | None = None
-    experiment_lines: list[str] = field(default_factory=list)
-    limitations: list[str] = field(default_factory=list)
     alpha: float | None = None
     power: float | None = None
     relative_mde: float | None = None
-    key_figure_caption: str = ""
     driver: str = "engagement"
-    driver_reason: str = ""
+    driver_from_answer: bool = False  # True when 03's answer names the driver, else engagement for reference
     weeks_needed: int | None = None
     design: experiment.DesignEffect | None = None
     users_per_arm: int | None = None
@@ -150,14 +158,14 @@ class StrategyResult(results.Record):
 def analyse(
     gold_dir: Path, upstream: dict, settings: Settings, truth: dict | None = None, folder: Path | None = None
 ) -> StrategyResult:
-    """06's whole analysis: summary, segments, recommendations, plan, power and (simulated) experiment.
+    """06's whole analysis: segments, recommendations, plan, power and (simulated) experiment.
 
     ``upstream`` holds the typed results of 01-05 by notebook name; ``folder`` receives the
     simulated arms.
     """
     s = settings
     sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed)
-    drive, why = driver(upstream.get("03_conversion"))
+    drive, named = driver(upstream.get("03_conversion"))
     seg, cuts = segments(sessions, drive)
     contrast = segment_contrast(sessions, cuts)
     flow = traffic(gold.traffic(gold_dir))  # the whole table, even when the segments read a share of users
@@ -173,7 +181,6 @@ def analyse(
     plan = experiment_plan(upstream, s.guardrail_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
-        summary=findings.summary(upstream),
         recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast),
         segments=segment_rows,
         segment_cuts=cuts,
@@ -188,20 +195,17 @@ def analyse(
         days_needed=days,
         weeks_needed=weeks,
         plan=plan,
-        experiment_lines=findings.experiment_lines(plan, n_needed, weeks, s.relative_mde, flow["span_hours"], design),
-        limitations=findings.limitations(upstream),
         alpha=s.alpha,
         power=s.power,
         relative_mde=s.relative_mde,
-        key_figure_caption=f"Conversion (95 % CI) and revenue per session by {DRIVERS[drive][1]} (thirds of sessions)",
         driver=drive,
-        driver_reason=why,
+        driver_from_answer=named,
         evidence=Evidence(segments=seg),
     )
     if n_needed and per_day:
         result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, design)
-    result.not_simulated_because = why_not_simulated(truth, plan, n_needed)
-    if result.not_simulated_because is None:
+    result.not_simulated = why_not_simulated(truth, plan, n_needed)
+    if result.not_simulated is None:
         config = SimConfig.from_dict(truth["config"])
         n_arm = s.experiment_sessions_per_arm or n_needed
         result.experiment, result.aa, result.aa_rate = simulated_experiment(config, n_arm, s, folder)
@@ -227,24 +231,21 @@ def simulated_experiment(
 
 
 def why_not_simulated(truth: dict | None, plan: ExperimentPlan, n_needed: int | None) -> str | None:
-    """Why the experiment cannot be run on the simulator here, or None when it can."""
+    """Why the experiment cannot be run on the simulator here (a code), or None when it can."""
     if truth is None:
-        return "these are not simulated data"
+        return "real_data"
     if not plan.simulate:
-        return f"the simulator has no lever for {plan.lever}"
+        return "no_simulator_lever"
     if not n_needed:
-        return "the baseline conversion is 0 or 1"
+        return "baseline_degenerate"
     return None
 
 
-def driver(conv) -> tuple[str, str]:
-    """The behaviour 06 splits sessions by: 03's answer when it names one, else engagement (and why)."""
+def driver(conv) -> tuple[str, bool]:
+    """The behaviour 06 splits sessions by: 03's answer when it names one (True), else engagement (False)."""
     if conv is not None and conv.ok and conv.verdicts.answer in DRIVERS:
-        return conv.verdicts.answer, f"03 finds {conv.verdicts.answer} the clearly stronger correlate of purchase"
-    return (
-        "engagement",
-        "03 names no clearly stronger correlate of purchase, so sessions are split by engagement for reference",
-    )
+        return conv.verdicts.answer, True
+    return "engagement", False
 
 
 def _thirds(sessions: pd.DataFrame, cuts: dict) -> np.ndarray:
@@ -390,48 +391,49 @@ def tost_p(estimate: float, lo90: float, hi90: float, margin: float) -> float:
     return float(p) if np.isfinite(p) else 1.0
 
 
-def _tested(rec: Recommendation, test: tuple[str, float | None]) -> Recommendation:
-    rec.test, rec.p_value = test
+def _tested(rec: Recommendation, test: tuple[str, float | None, dict]) -> Recommendation:
+    rec.test, rec.p_value, more = test
+    rec.values |= more
     return rec
 
 
-def _odds_test(conv: ConversionResult, feature: str, side: int) -> tuple[str, float | None]:
+def _odds_test(conv: ConversionResult, feature: str, side: int) -> tuple[str, float | None, dict]:
     """03: the feature's odds ratio per SD beyond the no-effect band (above it for +1, either side for 0)."""
     e = conv.effect(feature) if conv.ok and conv.effects and conv.negligible_or else None
     if e is None or e.or_per_sd is None:
-        return "", None
+        return "", None, {}
     with np.errstate(divide="ignore"):  # a separated fit's interval can reach 0 or infinity: then p = 1
         estimate, lo, hi = np.log([e.or_per_sd, e.or_lo, e.or_hi])
     p = material_p(estimate, lo, hi, math.log(conv.negligible_or), side)
-    return findings.odds_test_words(feature, side, conv.negligible_or), p
+    return f"{feature}_or_{'above' if side > 0 else 'outside'}_band", p, {"negligible_or": conv.negligible_or}
 
 
-def _idle_test(sp: SpendResult) -> tuple[str, float | None]:
+def _idle_test(sp: SpendResult) -> tuple[str, float | None, dict]:
     """04: the longest idle gap's spend change per SD below the band in both models shown (the larger p)."""
     call = sp.verdicts.idle if sp.ok and sp.verdicts else None
     if call is None or call.lo is None:
-        return "", None
+        return "", None, {}
     band = math.log1p(sp.verdicts.negligible_pct / 100)
     shown = [(call.pct, call.lo, call.hi), (call.other_pct, call.other_lo, call.other_hi)]
     ps = [material_p(*np.log1p(np.array(x) / 100), band, -1) for x in shown if x[0] is not None]
-    return findings.idle_test_words(sp.verdicts.negligible_pct), max(ps)
+    return "idle_spend_below_band", max(ps), {"negligible_pct": sp.verdicts.negligible_pct}
 
 
-def _segment_test(contrast: dict | None) -> tuple[str, float | None]:
+def _segment_test(contrast: dict | None) -> tuple[str, float | None, dict]:
     if contrast is None:
-        return "", None
-    return findings.segment_test_words(), contrast["p"]
+        return "", None, {}
+    return "segment_contrast", contrast["p"], {}
 
 
-def _style_test(st: StylesResult) -> tuple[str, float | None]:
+def _style_test(st: StylesResult) -> tuple[str, float | None, dict]:
     """05: every duration and volume SMD within ±margin (TOST on each, the largest p: intersection-union)."""
     from helpers.analysis.purchase_styles import SIMILARITY_METRICS
 
     rows = [r for r in st.comparison or [] if r.column in SIMILARITY_METRICS] if st.ok else []
     if not rows or not st.equivalence_margin:
-        return "", None
+        return "", None, {}
     p = max(tost_p(r.smd, r.smd_lo90, r.smd_hi90, st.equivalence_margin) for r in rows)
-    return findings.style_test_words(st.equivalence_margin, len(rows)), p
+    return "styles_tost", p, {"margin": st.equivalence_margin, "metrics": len(rows)}
 
 
 def holm_gate(recs: list[Recommendation], alpha: float) -> list[Recommendation]:
@@ -440,15 +442,16 @@ def holm_gate(recs: list[Recommendation], alpha: float) -> list[Recommendation]:
     for rec, adjusted in zip(tested, holm([r.p_value for r in tested])):
         rec.p_holm = float(adjusted)
         if rec.status == SUPPORTED and adjusted >= alpha:
-            why = findings.holm_withdrawal(rec.p_value, rec.p_holm, len(tested), alpha)
-            rec.status, rec.text, rec.impact = WITHDRAWN, f"Withdrawn: {why}.", ""
+            rec.status, rec.reason = WITHDRAWN, "holm_adjusted"
+            rec.values |= {"tests": len(tested), "alpha": alpha}
     return recs
 
 
 def multiplicity_table(recs: list[Recommendation]) -> pd.DataFrame:
-    """The family of tests behind the recommendations: each test, its raw and Holm-adjusted p, the status."""
+    """The family of tests behind the recommendations: each id, its test's code, its raw and Holm-adjusted p, the
+    status (the page words the ids and tests)."""
     rows = [
-        {"recommendation": r.title, "test": r.test, "p": r.p_value, "Holm-adjusted p": r.p_holm, "status": r.status}
+        {"recommendation": r.id, "test": r.test, "p": r.p_value, "Holm-adjusted p": r.p_holm, "status": r.status}
         for r in recs
         if r.p_value is not None
     ]
@@ -460,76 +463,58 @@ def _time_helps(conv: ConversionResult) -> bool:
     return v.time == "positive" and (v.answer == "time" or v.time_adds == "yes")
 
 
-def _conversion_impact(conv: ConversionResult, feature: str, mean_order: float | None) -> str:
+def _conversion_impact(conv: ConversionResult, feature: str, mean_order: float | None) -> tuple[dict, dict]:
+    """Points of conversion per extra unit with a CI, and USD per 1,000 sessions at the mean order value."""
     u = conv.unit(feature)
-    text = f"+1 {u.unit} before checkout ≈ {u.points:+.2f} points of conversion [{u.lo:+.2f}, {u.hi:+.2f}]"
+    values = {"points": u.points, "points_lo": u.lo, "points_hi": u.hi}
     if mean_order:
-        per_thousand = u.points / 100 * 1000 * mean_order
-        text += f", about {per_thousand:+,.0f} USD per 1,000 sessions at {mean_order:,.2f} USD an order"
-    return text
+        values |= {"usd_per_1000": u.points / 100 * 1000 * mean_order, "mean_order": mean_order}
+    return {"unit": u.unit}, values
 
 
 def _engagement_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
-    title = "Optimise for engagement, not time on site"
-    link = "03_conversion.html#Findings"
+    rec = Recommendation("engagement_over_time", NOT_ESTIMATED, "no_fit_03", link="03_conversion.html#Findings")
     if not conv.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+        return rec
     v = conv.verdicts
-    evidence = f"03: engagement {v.engagement}, time {v.time}, time adds: {v.time_adds}"
+    rec.codes = {"engagement": v.engagement, "time": v.time, "time_adds": v.time_adds}
     if v.answer == "engagement" and v.engagement == "positive" and not _time_helps(conv):
-        return Recommendation(
-            title,
-            SUPPORTED,
-            "Build features that invite meaningful actions (compare, save, read details) rather "
-            "than ones that only keep visitors longer.",
-            evidence,
-            _conversion_impact(conv, "engagement", mean_order),
-            link,
-            "action",
-        )
+        unit, values = _conversion_impact(conv, "engagement", mean_order)
+        rec.codes |= unit
+        rec.values |= values
+        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        return rec
     if not v.healthy:
-        why = "the conversion models are in poor health"
+        why = "fits_unhealthy"
     elif _time_helps(conv):
-        why = "longer time before checkout is associated with higher purchase odds by itself"
+        why = "time_helps"
     elif v.engagement != "positive":
-        why = findings.effect_phrase("engagement", v.engagement)
+        why = "engagement_not_positive"
     else:
-        why = "engagement is not clearly the stronger of the two"
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+        why = "engagement_not_stronger"
+    rec.status, rec.reason = WITHDRAWN, why
+    return rec
 
 
-TIME_RECS = {
-    "positive": (
-        "Hold attention before checkout with richer product content",
-        "Reviews, guides and fuller product pages give visitors reasons to stay before they decide.",
-    ),
-    "negative": (
-        "Shorten the path to checkout",
-        "Fewer steps and faster pages between the product and checkout: longer visits go with lower purchase odds "
-        "here, whatever the visitor does.",
-    ),
-}
+TIME_RECS = {"positive": "time_richer_content", "negative": "time_shorter_path"}  # 03's time sign -> the id
 
 
 def _time_rec(conv: ConversionResult, mean_order: float | None) -> Recommendation:
     """Content that holds attention (time positive) or a shorter path (time negative), when 03's answer is time."""
     sign = conv.verdicts.time if conv.ok and conv.verdicts.time in TIME_RECS else "positive"
-    title, text = TIME_RECS[sign]
-    link = "03_conversion.html#Findings"
+    rec = Recommendation(TIME_RECS[sign], NOT_ESTIMATED, "no_fit_03", link="03_conversion.html#Findings")
     if not conv.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+        return rec
     v = conv.verdicts
-    evidence = f"03: answer {v.answer}, time {v.time}, time adds: {v.time_adds}"
+    rec.codes = {"answer": v.answer, "time": v.time, "time_adds": v.time_adds}
     if v.answer == "time" and v.time in TIME_RECS:
-        return Recommendation(
-            title, SUPPORTED, text, evidence, _conversion_impact(conv, "time", mean_order), link, "action"
-        )
-    why = (
-        "the conversion models are in poor health"
-        if not v.healthy
-        else "03 does not find time before checkout the clearly stronger correlate of purchase"
-    )
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+        unit, values = _conversion_impact(conv, "time", mean_order)
+        rec.codes |= unit
+        rec.values |= values
+        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        return rec
+    rec.status, rec.reason = WITHDRAWN, "fits_unhealthy" if not v.healthy else "time_not_stronger"
+    return rec
 
 
 def _one_sd_shorter(mean_spend: float, call) -> tuple[float, float, float]:
@@ -543,170 +528,110 @@ def _one_sd_shorter(mean_spend: float, call) -> tuple[float, float, float]:
 
 
 def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
-    title = "Turn idle time into interaction"
-    link = "04_spend.html#Findings"
+    rec = Recommendation("idle_to_interaction", NOT_ESTIMATED, "no_fit_04", link="04_spend.html#Findings")
     if not sp.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "04 could not fit its models", link=link)
+        return rec
     v = sp.verdicts
     call = v.idle
     if call.verdict == "not available":
-        return Recommendation(
-            title, NOT_ESTIMATED, "", "04: idle gaps are not available for session-level input", link=link
-        )
-    evidence = f"04: longest idle gap and spend {findings.pct(call.pct, call.lo, call.hi)} per SD"
+        rec.reason = "idle_not_available"
+        return rec
+    rec.codes = {"idle": call.verdict}
+    rec.values = {"pct": call.pct, "pct_lo": call.lo, "pct_hi": call.hi, "negligible_pct": v.negligible_pct}
+    if call.verdict == "depends":
+        rec.values |= {"other_pct": call.other_pct}
     if call.verdict == "negative" and conv.ok and _time_helps(conv):
-        why = "shorter pauses would shorten the time before checkout that 03 links to higher purchase odds"
-        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+        rec.status, rec.reason = WITHDRAWN, "idle_shortens_time"
+        return rec
     if call.verdict == "negative":
-        return Recommendation(
-            title,
-            SUPPORTED,
-            "After a long pause, offer a low-effort next step (compare, see details, save for later); longer idle "
-            "gaps are associated with smaller orders.",
-            evidence,
-            f"a longest idle gap one SD shorter goes with {findings.usd(*_one_sd_shorter(sp.mean_spend, call))} "
-            "per order",
-            link,
-            "action",
-        )
-    why = (
-        "; ".join(v.reasons)
-        if call.verdict == "unclear" and v.reasons
-        else findings.spend_call_phrase(call, v.negligible_pct)
-    )
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
+        usd, lo, hi = _one_sd_shorter(sp.mean_spend, call)
+        rec.values |= {"usd_shorter": usd, "usd_shorter_lo": lo, "usd_shorter_hi": hi}
+        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        return rec
+    if call.verdict == "unclear" and v.reasons:
+        rec.codes |= {"confounded": "yes" if v.confounded else "no", "healthy": "yes" if v.healthy else "no"}
+        rec.status, rec.reason = WITHDRAWN, "spend_not_interpreted"
+        return rec
+    rec.status, rec.reason = WITHDRAWN, "idle_not_negative"
+    return rec
 
 
 def _segment_rec(
     low: dict, high: dict, cuts: dict, conv: ConversionResult, drive: str, contrast: dict | None = None
 ) -> Recommendation:
-    words = DRIVERS[drive][1]
-    title = f"Segment the experience by {drive} level"
     link = "06_strategy.html#2-%C2%B7-Segments-by-the-driver-of-purchase"
-    lo_txt = f"{low['conversion']:.2%} [{low['conv_lo']:.2%}, {low['conv_hi']:.2%}]"
-    hi_txt = f"{high['conversion']:.2%} [{high['conv_lo']:.2%}, {high['conv_hi']:.2%}]"
-    evidence = f"conversion: low {drive} {lo_txt}, high {drive} {hi_txt}"
+    rec = Recommendation(f"segment_by_{drive}", NOT_ESTIMATED, "no_fit_03", link=link)
+    rec.codes = {"driver": drive}
+    rec.values = {
+        "low": low["conversion"],
+        "low_lo": low["conv_lo"],
+        "low_hi": low["conv_hi"],
+        "high": high["conversion"],
+        "high_lo": high["conv_lo"],
+        "high_hi": high["conv_hi"],
+    }
     if not conv.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "03 could not fit its models", link=link)
+        return rec
     if contrast is None:
-        return Recommendation(title, NOT_ESTIMATED, "", "the low and high thirds cannot be compared", link=link)
-    evidence += f"; high minus low {findings.segment_contrast_phrase(contrast)}"
+        rec.reason = "no_thirds"
+        return rec
+    rec.values |= {"diff": contrast["diff"], "diff_lo": contrast["lo"], "diff_hi": contrast["hi"], "p": contrast["p"]}
     if conv.verdicts.answer != drive:
-        why = "03 does not find this behaviour the clearly stronger correlate of purchase, so segments by it would "
-        why += "only mirror what travels with it"
-        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
-    few, many = _amount(cuts.get("low_max", math.nan), drive), _amount(cuts.get("high_min", math.nan), drive)
-    impact = (
-        f"{(high['conversion'] - low['conversion']) * 100:+.2f} points of conversion and "
-        f"{high['revenue_per_session'] - low['revenue_per_session']:+,.2f} USD per session, "
-        "from the low to the high third"
-    )
+        rec.status, rec.reason = WITHDRAWN, "segment_not_driver"
+        return rec
+    rec.values |= {
+        "low_max": cuts.get("low_max", math.nan),
+        "high_min": cuts.get("high_min", math.nan),
+        "points": (high["conversion"] - low["conversion"]) * 100,
+        "usd_per_session": high["revenue_per_session"] - low["revenue_per_session"],
+    }
     if contrast["lo"] > 0:
-        text = SEGMENT_TEXT[drive, "high"].format(few=few, many=many)
+        rec.codes["converts_more"] = "high"
     elif contrast["hi"] < 0:
-        text = SEGMENT_TEXT[drive, "low"].format(few=few, many=many)
+        rec.codes["converts_more"] = "low"
     else:
-        why = f"the conversion difference between the high and low thirds by {words} has a CI that includes zero"
-        return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
-    return Recommendation(title, SUPPORTED, text, evidence, impact, link, "hypothesis")
+        rec.status, rec.reason = WITHDRAWN, "segment_ci_includes_zero"
+        return rec
+    rec.status, rec.reason, rec.kind = SUPPORTED, None, "hypothesis"
+    return rec
 
 
-SEGMENT_TEXT = {
-    ("engagement", "high"): "Sessions with at least {many} before checkout convert more: keep their path to checkout "
-    "short. Sessions with at most {few} convert less: guide them with fewer, clearer choices.",
-    ("engagement", "low"): "Sessions with at most {few} before checkout convert more: quick deciders should reach "
-    "checkout without extra steps. Sessions with at least {many} convert less: find where they get stuck.",
-    ("time", "high"): "Sessions that spend at least {many} before checkout convert more: give short visits a reason "
-    "to stay (guides, comparisons). Sessions under {few} convert least: they leave before they look.",
-    ("time", "low"): "Sessions that reach checkout within {few} convert more: keep that path fast. Sessions that "
-    "take at least {many} convert less: find what holds them up.",
-}
+STYLE_REASONS = {"different": "styles_differ", "inconclusive": "styles_inconclusive"}
 
 
 def _style_rec(st: StylesResult) -> Recommendation:
-    title = "Sell expensive items through price framing, not browsing mechanics"
-    link = "05_purchase_style.html#Findings"
+    rec = Recommendation("styles_price_framing", NOT_ESTIMATED, "no_fit_05", link="05_purchase_style.html#Findings")
     if not st.ok:
-        return Recommendation(title, NOT_ESTIMATED, "", "05 could not compare the styles", link=link)
+        return rec
     v = st.verdicts
-    evidence = f"05: browsing {v.browsing}, browsing classifier AUC {v.behaviour_auc:.3f}"
-    evidence += f" (permutation p = {v.behaviour_p:.3f})" if v.behaviour_p is not None else ""
+    rec.codes = {"browsing": v.browsing}
+    rec.values = {"auc": v.behaviour_auc, "auc_p": v.behaviour_p}
     share = next((r["share_of_revenue"] for r in st.money or [] if r["style"] == "expensive-few"), None)
-    impact = f"expensive-few buyers bring {share:.0%} of revenue" if share is not None else ""
+    if share is not None:
+        rec.values["revenue_share"] = share
     if v.browsing == "similar":
-        return Recommendation(
-            title,
-            SUPPORTED,
-            "The styles browse alike, so value framing (bundles, comparisons, guarantees) is the lever for expensive "
-            "items.",
-            evidence,
-            impact,
-            link,
-            "hypothesis",
-        )
-    why = {
-        "different": "the styles browse differently, so browsing mechanics may shape what is bought",
-        "inconclusive": "the data cannot tell whether the styles browse alike",
-    }[v.browsing]
-    return Recommendation(title, WITHDRAWN, f"Withdrawn: {why}.", evidence, link=link)
-
-
-# 03's time sign -> the experiment's hypothesis, intervention and basis (the simulator has no lever for either)
-TIME_PLANS = {
-    "positive": (
-        "Content that holds attention before checkout (reviews, guides, richer product pages) would raise conversion.",
-        "Show richer product content on the pages visitors read before checkout.",
-        "03 finds time before checkout the clearly stronger, positive correlate of purchase.",
-    ),
-    "negative": (
-        "A shorter path to checkout (fewer steps, faster pages) would raise conversion.",
-        "Remove a step between the product page and checkout, or make the pages faster.",
-        "03 finds time before checkout the clearly stronger correlate of purchase, and a negative one.",
-    ),
-}
+        rec.status, rec.reason, rec.kind = SUPPORTED, None, "hypothesis"
+        return rec
+    rec.status, rec.reason = WITHDRAWN, STYLE_REASONS[v.browsing]
+    return rec
 
 
 def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> ExperimentPlan:
-    """The experiment the evidence points to: lever, hypothesis, intervention, metrics, and whether it is simulated."""
+    """The experiment the evidence points to: lever, why that lever, metrics, and whether it is simulated."""
     conv = upstream.get("03_conversion")
     v = conv.verdicts if conv is not None and conv.ok else None
-    primary, unit = "session conversion", "user where users are identified, else session"
-    revenue = "revenue per session (no significant fall)"
-    if v and v.answer == "time" and v.time in TIME_PLANS:
-        hypothesis, intervention, basis = TIME_PLANS[v.time]
+    if v and v.answer == "time" and v.time in TIME_RECS:
         return ExperimentPlan(
-            primary=primary,
-            unit=unit,
-            guardrails=["checkout completion rate", revenue],
-            lever="time before checkout",
+            lever="time_before_checkout",
             simulate=False,
-            hypothesis=hypothesis,
-            intervention=intervention,
-            basis=basis,
+            basis=f"time_{v.time}",
+            guardrails=["checkout_completion", "revenue_per_session"],
+            guardrail_margin=guardrail_margin,
         )
-    supported = bool(v and v.engagement == "positive")
     return ExperimentPlan(
-        primary=primary,
-        unit=unit,
-        guardrails=[f"mean session duration (not more than {guardrail_margin:.0%} longer)", revenue],
-        lever="interaction density",
+        lever="interaction_density",
         simulate=True,
-        hypothesis="More interactions per minute at the same time on site would raise conversion.",
-        intervention="Detect idle gaps between interactions and offer a low-effort next step (compare, expand "
-        "details, save for later).",
-        basis=(
-            "03 links more events before checkout with higher purchase odds; only the experiment can show that "
-            "adding interactions causes it."
-            if supported
-            else "Exploratory: 03 supports no behavioural lever clearly, so the experiment tests the most "
-            "plausible one."
-        ),
+        basis="engagement_positive" if v and v.engagement == "positive" else "exploratory",
+        guardrails=["session_duration", "revenue_per_session"],
+        guardrail_margin=guardrail_margin,
     )
-
-
-def _amount(n: float, drive: str) -> str:
-    if isinstance(n, float) and math.isnan(n):
-        return "a few events" if drive == "engagement" else "a short time"
-    if drive == "time":
-        return f"{n:,.0f} seconds"
-    return f"{n:g} event" + ("" if n == 1 else "s")

@@ -29,7 +29,9 @@ from helpers.compare import stats
 from helpers.data import duck, gold
 from helpers.data.files import read_json
 from helpers.errors import ReportError
-from helpers.presentation import findings
+from helpers.presentation.words import answers as answer_words
+from helpers.presentation.words import common
+from helpers.presentation.words import strategy as strategy_words
 
 ANALYSES = tuple(nb.name for nb in registry.analyses() if nb.reads == ("02_gold_table",))  # 03, 04, 05
 DRIFT_SAMPLE = 200_000  # sessions read per run for the drift statistics (a uniform sample beyond that)
@@ -371,18 +373,16 @@ def verdict(nb: str, result) -> str:
     return f"browsing {v.browsing}; browsing classifier {above} chance"
 
 
-def answers(run: Run) -> dict[str, results.Answer]:
-    """The answers the run's front page shows (06's recorded summary; rebuilt from the results without 06)."""
-    recorded = run.results.get("06_strategy")
-    rows = recorded.summary if recorded is not None and recorded.summary else findings.summary(run.results)
-    return {r.page: r for r in rows}
+def answers(run: Run) -> dict[str, answer_words.Answer]:
+    """The answers the run's front page shows, worded from 03-05's own results."""
+    return {r.page: r for r in answer_words.summary(run.results)}
 
 
 def conclusions(a: Run, b: Run) -> list[Conclusion]:
     """For each question, A's verdict and badge beside B's; a changed verdict explained by its numbers."""
     ans_a, ans_b = answers(a), answers(b)
     out = []
-    for nb, question in findings.QUESTIONS.items():
+    for nb, question in common.QUESTIONS.items():
         ra, rb = a.results.get(nb), b.results.get(nb)
         va, vb = verdict(nb, ra), verdict(nb, rb)
         item = Conclusion(question, nb, ans_a.get(nb), ans_b.get(nb), va, vb, va != vb)
@@ -416,8 +416,13 @@ def badge_changes(ra, rb) -> list[str]:
         out.append(f"confidence {a.level} in A, {b.level} in B")
     if "none" in (a.level, b.level):  # one side estimated nothing: its rules say nothing
         return out
-    out += [f"now meets: {r}" for r in b.passed if r not in a.passed]
-    out += [f"no longer meets: {r}" for r in b.failed if r not in a.failed and r in a.passed]
+    passed_a, failed_a = set(a.passed), set(a.failed)  # rules are matched by their codes, worded only here
+    out += [f"now meets: {common.rule_text(r)}" for r in b.rules if r.passed and r.code not in passed_a]
+    out += [
+        f"no longer meets: {common.rule_text(r)}"
+        for r in b.rules
+        if not r.passed and r.code not in failed_a and r.code in passed_a
+    ]
     return out
 
 
@@ -430,6 +435,7 @@ def badge_changes(ra, rb) -> list[str]:
 class RecommendationChange:
     """A recommendation that appeared, disappeared or changed status between A and B, and why."""
 
+    id: str
     title: str
     change: str  # 'appeared', 'disappeared', 'status changed', 'unchanged'
     status_a: str
@@ -437,27 +443,42 @@ class RecommendationChange:
     reason: str
 
 
+class UnknownRecommendation(KeyError):
+    """A recorded recommendation whose id is not one of ``strategy.RECOMMENDATIONS``."""
+
+
+def _by_id(run: Run) -> dict[str, strategy.Recommendation]:
+    recs = getattr(run.results.get("06_strategy"), "recommendations", [])
+    unknown = [r.id for r in recs if r.id not in strategy.RECOMMENDATIONS]
+    if unknown:
+        raise UnknownRecommendation(f"run '{run.name}' records recommendation ids {unknown} that 06 does not define")
+    return {r.id: r for r in recs}
+
+
 def recommendation_changes(a: Run, b: Run) -> list[RecommendationChange]:
-    """Recommendations matched by title: appeared in B, gone from B, or with another status."""
-    recs_a = {r.title: r for r in getattr(a.results.get("06_strategy"), "recommendations", [])}
-    recs_b = {r.title: r for r in getattr(b.results.get("06_strategy"), "recommendations", [])}
+    """Recommendations matched by id: appeared in B, gone from B, or with another status (an unknown id raises)."""
+    recs_a, recs_b = _by_id(a), _by_id(b)
     out = []
-    for title in [*recs_a, *(t for t in recs_b if t not in recs_a)]:
-        ra, rb = recs_a.get(title), recs_b.get(title)
+    for rid in [*recs_a, *(i for i in recs_b if i not in recs_a)]:
+        ra, rb = recs_a.get(rid), recs_b.get(rid)
+        title = strategy_words.title(ra or rb)
         if ra is None:
-            out.append(RecommendationChange(title, "appeared", "absent", rb.status, _why(rb)))
+            out.append(RecommendationChange(rid, title, "appeared", "absent", rb.status, _why(rb)))
         elif rb is None:
-            why = f"In A it rested on {ra.evidence}."
-            out.append(RecommendationChange(title, "disappeared", ra.status, "absent", why))
+            why = f"In A it rested on {strategy_words.evidence(ra)}."
+            out.append(RecommendationChange(rid, title, "disappeared", ra.status, "absent", why))
         elif ra.status != rb.status:
-            out.append(RecommendationChange(title, "status changed", ra.status, rb.status, _why(rb, ra)))
+            out.append(RecommendationChange(rid, title, "status changed", ra.status, rb.status, _why(rb, ra)))
         else:
-            out.append(RecommendationChange(title, "unchanged", ra.status, rb.status, ""))
+            out.append(RecommendationChange(rid, title, "unchanged", ra.status, rb.status, ""))
     return out
 
 
-def _why(rec: strategy.Recommendation, before: strategy.Recommendation | None = None) -> str:
+def _why(recorded: strategy.Recommendation, before: strategy.Recommendation | None = None) -> str:
     """Why a recommendation has its status in B: its withdrawal reason, or the evidence it rests on."""
+    rec = strategy_words.recommendation(recorded)
+    if before is not None:
+        before = strategy_words.recommendation(before)
     if rec.status == "withdrawn":
         text = rec.text.removeprefix("Withdrawn: ")
     elif rec.status == "supported":

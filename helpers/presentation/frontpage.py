@@ -20,8 +20,10 @@ from pathlib import Path
 from helpers import paths
 from helpers.analysis import results, stats
 from helpers.data.files import atomic_path, read_json
-from helpers.presentation import findings, formatting, website
+from helpers.presentation import formatting, website
 from helpers.presentation.formatting import e as esc
+from helpers.presentation.words import answers
+from helpers.presentation.words import strategy as strategy_words
 
 
 def _results(data_folder: Path, name: str):
@@ -72,9 +74,9 @@ def key_figure_html(data_folder: Path, caption: str) -> str:
 
 def experiment_card_html(strategy) -> str:
     """The experiment on one card: hypothesis, lever, metrics, size, weeks and what the simulated run decided."""
-    plan = strategy.plan
-    if plan is None:
+    if strategy.plan is None:
         return ""
+    plan = strategy_words.plan_words(strategy.plan)
     if strategy.sample_size_per_arm and strategy.weeks_needed:
         size = (
             f"{strategy.sample_size_per_arm:,} sessions per arm to detect a {strategy.relative_mde:.0%} relative lift"
@@ -83,14 +85,15 @@ def experiment_card_html(strategy) -> str:
         if strategy.span_hours is not None and strategy.span_hours < 24:
             weeks += f" (a rough extrapolation: the data span only {strategy.span_hours * 60:,.0f} minutes)"
         if strategy.design is not None:
-            size += f"; {findings.design_phrase(strategy.design, strategy.sample_size_per_arm)}"
+            size += f"; {strategy_words.design_phrase(strategy.design, strategy.sample_size_per_arm)}"
     else:
         size, weeks = "cannot be sized: the baseline conversion or the traffic rate is unknown", "unknown"
     exp = strategy.experiment
     if exp is not None:
         result = (
             f"conversion {100 * exp.diff:+.2f} points [{100 * exp.diff_lo:+.2f}, {100 * exp.diff_hi:+.2f}] "
-            f"(true {100 * exp.true_diff:+.2f}; {exp.method}); decision: {exp.decision}"
+            f"(true {100 * exp.true_diff:+.2f}; {strategy_words.method_words(exp.method)}); "
+            f"decision: {strategy_words.decision(exp)}"
         )
         rate = strategy.aa_rate
         if rate is not None:
@@ -99,16 +102,16 @@ def experiment_card_html(strategy) -> str:
                 f"[{rate.lo:.1%}, {rate.hi:.1%}] at α = {rate.alpha:g}"
             )
     else:
-        result = f"not simulated: {strategy.not_simulated_because}"
+        result = f"not simulated: {strategy_words.not_simulated(strategy)}"
     rows = [
-        ("Hypothesis", plan.hypothesis),
-        ("Why this lever", plan.basis),
-        ("Lever", f"{plan.lever}: {plan.intervention}"),
-        ("Primary metric", plan.primary),
-        ("Guardrails", "; ".join(plan.guardrails)),
+        ("Hypothesis", plan["hypothesis"]),
+        ("Why this lever", plan["basis"]),
+        ("Lever", f"{plan['lever']}: {plan['intervention']}"),
+        ("Primary metric", plan["primary"]),
+        ("Guardrails", plan["guardrails"]),
         ("Size", size),
         ("Runtime", weeks),
-        ("Unit", plan.unit),
+        ("Unit", plan["unit"]),
         ("Simulated result", result),
     ]
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
@@ -117,27 +120,34 @@ def experiment_card_html(strategy) -> str:
 
 
 def summary_section(data_folder: Path) -> str:
-    """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run."""
+    """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run.
+
+    Each answer is worded from its own analysis's result (03, 04, 05), not from a copy kept by 06.
+    """
     strategy = _results(data_folder, "06_strategy")
     if strategy is None:
         return "<p>The answers appear once <code>06_strategy</code> has run.</p>"
+    res = {
+        name: _results(data_folder, name) for name in ("01_simulate", "03_conversion", "04_spend", "05_purchase_style")
+    }
+    res = {name: result for name, result in res.items() if result is not None}
     plan = experiment_card_html(strategy)
-    limits = "".join(f"<li>{esc(x)}</li>" for x in strategy.limitations)
-    conversion = _results(data_folder, "03_conversion")
+    limits = "".join(f"<li>{esc(x)}</li>" for x in answers.limitations(res))
+    conversion = res.get("03_conversion")
     if conversion is not None and not conversion.ok:  # a split of a handful of buyers shows noise, not a pattern
         figure = (
             f"<p>No key figure: {esc(conversion.reason or 'too few buyers')}, so conversion split into groups "
             "of sessions would show chance, not a pattern.</p>"
         )
     else:
-        figure = key_figure_html(data_folder, strategy.key_figure_caption)
+        figure = key_figure_html(data_folder, strategy_words.key_figure_caption(strategy))
     return (
         '<h2 id="answers">Answers</h2>'
-        + formatting.summary_html(strategy.summary)
+        + formatting.summary_html(answers.summary(res))
         + '<h2 id="key-figure">Key figure</h2>'
         + figure
         + '<h2 id="recommendations">Recommendations</h2>'
-        + formatting.recommendations_html(strategy.recommendations)
+        + formatting.recommendations_html(strategy_words.recommendations(strategy.recommendations))
         + (f'<h2 id="experiment">Proposed experiment</h2>{plan}' if plan else "")
         + (f'<h2 id="limitations">Limitations</h2><ul>{limits}</ul>' if limits else "")
     )

@@ -191,27 +191,36 @@ def definitions(conv) -> dict[str, str]:
     return {"used": conv.verdicts.engagement, "with cart steps": cart, "landmark": conv.landmark.verdict}
 
 
-def wrong_recommendations(recs: list, want: dict) -> list[str]:
-    """Supported recommendations whose lever the truth says does nothing, or harms."""
+class UnknownRecommendation(KeyError):
+    """A recommendation whose id validation has no rule for: an error, never a pass."""
+
+
+def supported_by_truth(want: dict) -> dict[str, bool]:
+    """For each recommendation id (``strategy.RECOMMENDATIONS``), whether the truth allows it to stand."""
     time_helps = want["time"] == "positive"
-    allowed = {
-        "Optimise for engagement": want["answer"] == "engagement"
-        and want["engagement"] == "positive"
-        and not time_helps,
-        "Hold attention before checkout": want["answer"] == "time" and time_helps,
-        "Shorten the path to checkout": want["answer"] == "time" and want["time"] == "negative",
-        "Turn idle time": want["idle"] == "negative" and not time_helps,
-        "Segment the experience by engagement": want["answer"] == "engagement",
-        "Segment the experience by time": want["answer"] == "time",
-        "Sell expensive items": want["browsing"] == "similar",
+    return {
+        "engagement_over_time": want["answer"] == "engagement" and want["engagement"] == "positive" and not time_helps,
+        "time_richer_content": want["answer"] == "time" and time_helps,
+        "time_shorter_path": want["answer"] == "time" and want["time"] == "negative",
+        "idle_to_interaction": want["idle"] == "negative" and not time_helps,
+        "segment_by_engagement": want["answer"] == "engagement",
+        "segment_by_time": want["answer"] == "time",
+        "styles_price_framing": want["browsing"] == "similar",
     }
+
+
+def wrong_recommendations(recs: list, want: dict) -> list[str]:
+    """The ids of supported recommendations whose lever the truth says does nothing, or harms.
+
+    Recommendations are matched by ``id``; an id without a rule raises ``UnknownRecommendation``.
+    """
+    allowed = supported_by_truth(want)
     bad = []
     for r in recs:
-        if r.status != strategy.SUPPORTED:
-            continue
-        rule = next((ok for prefix, ok in allowed.items() if r.title.startswith(prefix)), True)
-        if not rule:
-            bad.append(r.title)
+        if r.id not in allowed:
+            raise UnknownRecommendation(f"recommendation id {r.id!r} has no validation rule (known: {sorted(allowed)})")
+        if r.status == strategy.SUPPORTED and not allowed[r.id]:
+            bad.append(r.id)
     return bad
 
 

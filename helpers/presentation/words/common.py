@@ -1,0 +1,265 @@
+"""The words every page shares: numbers with CIs, fit health, clustering, badges and their rules.
+
+Usage::
+
+    from helpers.presentation.words import common
+    common.badge_line(result.badge)      # '**Confidence: high.** Rules met: ...'
+    common.lines(result)                 # the findings of any analysis result, dispatched on its type
+
+The generic functions (``intro``, ``lines``, ``answer``, ``evidence``) are ``functools.singledispatch``
+functions: each analysis's wording module registers its result type, so a page asks for words by
+the result it holds, never by its name. Direction words come from the sign of a CI; observational
+findings say "is associated with", never "drives" or "causes".
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from helpers.presentation.formatting import fmt
+
+SUPPORTED = "supported"
+HIGHER_LOWER = {"positive": "higher", "negative": "lower"}
+FEATURE_WORDS = {
+    "engagement": "a higher count of events before checkout",
+    "time": "a longer time before checkout",
+    "idle": "a longer idle gap before checkout",
+}
+QUESTIONS = {
+    "03_conversion": "Who purchases: engagement or time on site?",
+    "04_spend": "Who spends more among buyers?",
+    "05_purchase_style": "How do purchase styles arise?",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers
+# --------------------------------------------------------------------------------------------
+
+
+def ci(lo: float, hi: float, fmt: str = ".2f") -> str:
+    """A CI as '[lo, hi]'."""
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def times(value: float, lo: float, hi: float) -> str:
+    """An odds ratio with its CI: '×1.52 [1.40, 1.65]'."""
+    return f"×{value:.2f} {ci(lo, hi)}"
+
+
+def pct(value: float, lo: float, hi: float) -> str:
+    """A % change with its CI: '+4.1 % [+1.0 %, +7.3 %]'."""
+    return f"{value:+.1f} % [{lo:+.1f} %, {hi:+.1f} %]"
+
+
+def usd(value: float, lo: float | None = None, hi: float | None = None) -> str:
+    """A USD amount per order, with its CI when given: '+12.40 USD [+3.10, +21.70]'."""
+    text = f"{value:+,.2f} USD"
+    return text + (f" [{lo:+,.2f}, {hi:+,.2f}]" if lo is not None and hi is not None else "")
+
+
+def p_value(p: float) -> str:
+    """'p < 0.001' or 'p = 0.012' (the number as every table shows it)."""
+    text = fmt(p, "p")
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def cap(text: str) -> str:
+    """``text`` with its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
+def effect_phrase(feature: str, cls: str, outcome: str = "purchase odds", ci: tuple | None = None) -> str:
+    """One feature's association in words, from its class ('positive', 'negative', 'negligible', 'unclear').
+
+    ``ci`` (the odds ratio's 95 % CI) tells an unclear effect whose direction is known (the CI
+    excludes 1 but reaches into the band of no material association) from one whose direction is not.
+    """
+    words = FEATURE_WORDS[feature]
+    if cls in HIGHER_LOWER:
+        return f"{words} is associated with {HIGHER_LOWER[cls]} {outcome}"
+    if cls == "negligible":
+        return f"{words} has no material association with {outcome}"
+    if ci is not None and (ci[0] > 1 or ci[1] < 1):
+        return (
+            f"{words} is associated with {'higher' if ci[0] > 1 else 'lower'} {outcome}, "
+            "though whether by a material amount is unclear"
+        )
+    return f"the data cannot tell whether {words} goes with higher or lower {outcome}"
+
+
+# --------------------------------------------------------------------------------------------
+# Badges: each rule's code in words, with the number and threshold it compares
+# --------------------------------------------------------------------------------------------
+
+RULE_WORDS = {
+    "ci_clear_of_band": "CI clear of the negligible band",
+    "fits_healthy": "models healthy (converged, no separation, enough outcome events per parameter)",
+    "stable_without_controls": "same answer with and without controls",
+    "truth_covered": "true effects inside the 95 % CIs",
+    "styles_browse_alike": "purchase styles browse alike by 05's equivalence test at 5 % "
+    "(before 06 adjusts for its five tests)",
+    "explains_material_share": "behaviour explains a material share of spend (best adjusted R² {value:.3f})",
+    "classifier_alike": "the browsing classifier agrees: for 'alike', the lower end of its AUC's 95 % CI "
+    "({value:.3f}) is {threshold:.3f} or less",
+    "classifier_above_chance": "the browsing classifier agrees: for 'different', its permutation p ({value:.3f}) "
+    "is at most {threshold:g}",
+    "truth_agrees": "simulator's truth agrees",
+}
+
+
+def rule_text(rule) -> str:
+    """One badge rule (``results.Rule``) in words, with its number and threshold; an unknown code raises."""
+    words = RULE_WORDS[rule.code]
+    if rule.value is None and "{value" in words:
+        words = words.split(" (")[0]
+    return words.format(value=rule.value, threshold=rule.threshold)
+
+
+@dataclass
+class WordedBadge:
+    """A badge as a page shows it: its level and the rules met and not met, in words."""
+
+    level: str
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def badge(b) -> WordedBadge:
+    """A result's badge (``results.Badge``) with its rules in words ('not estimated' when it has none)."""
+    if b.level == "none" and not b.rules:
+        return WordedBadge("none", [], ["not estimated on these data"])
+    return WordedBadge(
+        b.level, [rule_text(r) for r in b.rules if r.passed], [rule_text(r) for r in b.rules if not r.passed]
+    )
+
+
+def badge_line(b) -> str:
+    """A badge as one Markdown line with the rules it passed and failed."""
+    w = badge(b)
+    text = f"**Confidence: {w.level}.**"
+    if w.passed:
+        text += " Rules met: " + "; ".join(w.passed) + "."
+    if w.failed:
+        text += " Not met: " + "; ".join(w.failed) + "."
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces several pages show
+# --------------------------------------------------------------------------------------------
+
+
+def health_note(health) -> str:
+    """One line on the health of a page's fits (``stats.Health``), shown beside their table."""
+    models = health.models
+    if health.ok:
+        epp = [h["events_per_parameter"] for h in models.values() if h.get("events_per_parameter") is not None]
+        cond = max((h["condition_number"] or 0) for h in models.values()) if models else 0
+        text = (
+            f"Fit health: all {len(models)} models converged with no sign of separation; largest condition "
+            f"number {cond:,.0f}" + (f"; at least {min(epp):,.0f} outcome events per parameter." if epp else ".")
+        )
+    else:
+        text = "**Fit health: problems, so no verdict rests on these fits.** " + "; ".join(health.reasons) + "."
+    if health.warnings:
+        text += " Warnings raised: " + "; ".join(health.warnings[:5]) + "."
+    return text
+
+
+def clustering_line(c, rows: str) -> str:
+    """How the rows group into users and what that does to the intervals (``c``: a ``stats.Clustering``)."""
+    if c.clustered:
+        return (
+            f"Intervals are clustered by user: {c.rows:,} {rows} from {c.users:,} users ({c.rows_per_user:.1f} per "
+            f"user, up to {c.max_rows_per_user:,}), so a user's repeated {rows} are not counted as independent "
+            "evidence."
+        )
+    return f"Each user has one of these {rows}, so they are treated as independent."
+
+
+def truth_lines(rows) -> list[str]:
+    """One bullet on how many true effects lie inside their CIs; none without a truth."""
+    if not rows:
+        return []
+    return [f"- Truth check: {sum(r.covered for r in rows)} of {len(rows)} true effects lie inside their 95 % CI."]
+
+
+def intro_tail(result, pooled: bool = True) -> str:
+    """The end of a page's opening: controls left out, pooled levels, and why nothing was estimated."""
+    skipped = getattr(result, "skipped_controls", None)
+    text = f" Controls left out: {', '.join(skipped)}." if skipped and result.ok else ""
+    if pooled and result.pooled:
+        text += f" Pooled: {'; '.join(result.pooled)}."
+    if not result.ok:
+        text += f"\n\n**Not estimable here: {result.reason}.** The sections below are skipped."
+    return text
+
+
+def limitations(res: dict) -> list[str]:
+    """What a reader must keep in mind, computed from what ran and what could not."""
+    simulated = (res.get("01_simulate") or {}).get("source") == "simulator"
+    out = [
+        "Observational data: every association here may reflect something not measured (intent, promotions, "
+        "prices seen); only the experiment can show cause and effect."
+    ]
+    if simulated:
+        out.append(
+            "The data are simulated, so the simulator's known truth is compared with each estimate; a real "
+            "shop's data can hold patterns the simulator lacks."
+        )
+    out.append("Spend is modelled among buyers only: it describes spend given a purchase, not spend per visitor.")
+    for page, question in QUESTIONS.items():
+        result = res.get(page)
+        if result is not None and not result.ok:
+            out.append(f"{question} Not estimable here: {result.reason or 'too few buyers'}.")
+    sp = res.get("04_spend")
+    if sp is not None and sp.ok and sp.verdicts.confounded:
+        out.append(
+            "The purchase styles browse differently, so 04's behaviour and spend associations are not interpreted."
+        )
+    conv = res.get("03_conversion")
+    if conv is not None and conv.sampled:
+        out.append("The conversion models were fitted on a uniform random sample of sessions.")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Generic functions: each analysis's wording module registers its result type
+# --------------------------------------------------------------------------------------------
+
+
+def _unregistered(kind: str, result):
+    raise TypeError(f"no {kind} words for {type(result).__name__}: import its wording module first")
+
+
+@functools.singledispatch
+def intro(result) -> str:
+    """A page's opening sentence, from its result."""
+    _unregistered("intro", result)
+
+
+@functools.singledispatch
+def lines(result) -> list[str]:
+    """A page's findings as Markdown bullets, from its result."""
+    _unregistered("findings", result)
+
+
+@functools.singledispatch
+def answer(result) -> str:
+    """A question's answer in one or two sentences, for the front page."""
+    _unregistered("answer", result)
+
+
+@functools.singledispatch
+def evidence(result) -> str:
+    """The key numbers behind an answer, with their CIs, for the front page."""
+    _unregistered("evidence", result)
+
+
+def closing(result) -> str:
+    """A page's findings block: its bullets and badge, or why nothing could be estimated."""
+    if not result.ok:
+        return f"- Not estimable here: {result.reason}."
+    return "\n".join(lines(result)) + "\n\n" + badge_line(result.badge)
