@@ -20,6 +20,7 @@ from helpers.presentation import website
 pytestmark = pytest.mark.notebook
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTHS = (1280, 390)
+PHONE = 390
 
 
 @pytest.fixture
@@ -156,9 +157,13 @@ def _browser_check(folder: Path) -> list[str]:
                     )
                     if broken:
                         problems.append(f"{where}: {broken} broken image(s)")
-                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                    if overflow > 1:
+                    overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+                    if overflow > 0:
                         problems.append(f"{where}: the page is {overflow} px wider than the window")
+                    if width == PHONE:
+                        problems += [f"{where}: {t}" for t in page.evaluate(HIDDEN_COLUMNS)]
+                        if path.name == "index.html":
+                            problems += _key_figure_too_small(page, where)
                     missing_alt = page.evaluate("[...document.images].filter(i => !i.alt).length")
                     if missing_alt and path.name == "index.html":
                         problems.append(f"{where}: {missing_alt} image(s) without alt text")
@@ -171,6 +176,38 @@ def _browser_check(folder: Path) -> list[str]:
         finally:
             browser.close()
     return problems
+
+
+# Tables whose columns run beyond their own box or the window (scrolled out of sight), as their first words.
+HIDDEN_COLUMNS = """[...document.querySelectorAll('table')].filter(t => {
+    const box = t.closest('.jp-OutputArea-output') || t.parentElement;
+    return t.scrollWidth > t.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1
+        || t.getBoundingClientRect().right > window.innerWidth;
+}).map(t => 'a table scrolls sideways: ' + t.innerText.replace(/\\s+/g, ' ').slice(0, 50))"""
+
+
+def _key_figure_too_small(page, where: str) -> list[str]:
+    """The key figure's smallest text as shown (its PNG records it in pixels) against the body text's size."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from helpers.presentation.plots import TEXT_PX_KEY
+
+    shown = page.evaluate(
+        """() => { const img = document.querySelector('figure.key-figure img');
+        return img && {src: img.currentSrc, width: img.clientWidth, natural: img.naturalWidth,
+                       body: parseFloat(getComputedStyle(document.body).fontSize)}; }"""
+    )
+    if shown is None:  # no key figure on these data, and the page says so in a sentence
+        found = page.evaluate("document.body.innerText.includes('No key figure')")
+        return [] if found else [f"{where}: no key figure (figure.key-figure img) and no sentence saying why"]
+    png = Image.open(io.BytesIO(base64.b64decode(shown["src"].split(",", 1)[1])))
+    text_px = float(png.text[TEXT_PX_KEY]) * shown["width"] / shown["natural"]
+    if text_px < shown["body"]:
+        return [f"{where}: the key figure's text shows {text_px:.1f} px high, below the body text's {shown['body']} px"]
+    return []
 
 
 def _dead_links(folder: Path, page: Path, links: list[str]) -> list[str]:
