@@ -3,6 +3,7 @@ experiments whose truth is known: score test, delta method, CUPED as OLS, 2SLS, 
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -387,6 +388,7 @@ def test_plan_hash_and_json_round_trip(result):
     p = plan()
     assert p.hash() == plan().hash() and p.hash() != plan(alpha=0.01).hash()
     assert readout.Plan.from_json(p.to_json()) == p
+    json.dumps(result.to_json(), allow_nan=False)  # plain numbers, codes and lists only
     again = readout.ReadoutResult.from_json(result.to_json())
     assert again.to_json() == result.to_json()
     assert isinstance(again.guardrails[0], readout.GuardrailCheck) and isinstance(again.cuped, readout.Cuped)

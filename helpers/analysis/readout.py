@@ -40,7 +40,6 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -273,7 +272,6 @@ class PeriodLift(Record):
 class ReadoutResult(Record):
     """The experiment's read-out: decision with its rules, SRM, primary (and CUPED), guardrails, mechanism, time."""
 
-    NOTEBOOK: ClassVar[str] = "06_strategy"
     decision: str
     rules: dict[str, bool | None]
     alpha: float
