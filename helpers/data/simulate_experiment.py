@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.analysis.results import Record
 from helpers.data import simulate
+from helpers.data.records import Record
 from helpers.errors import ParameterError
 
 CONTROL, TREATMENT = "control", "treatment"
