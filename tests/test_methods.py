@@ -111,3 +111,38 @@ def test_styles_that_differ_by_device_alone_are_not_told_apart_by_browsing():
     assert noise.gain_lo < noise.gain < noise.gain_hi <= purchase_styles.auc_bound(0.2) - 0.5
     real = purchase_styles.predictability(_styles_by_device(rng, browse_effect=0.5), ["C(device)"], 5, 1, 99)
     assert real.above_chance and real.gain_lo > 0
+
+
+# --------------------------------------------------------------------------------------------
+# 5 · The mixture tested against one group
+# --------------------------------------------------------------------------------------------
+
+
+def _price_world(rng: np.random.Generator, n: int = 1200, groups: bool = False) -> pd.DataFrame:
+    """Buyers with styles by the median split: one unimodal log-normal population (units discrete, a little
+    fewer at higher prices), or two well separated groups (cheap-many and expensive-few)."""
+    from helpers.analysis import purchase_styles
+
+    if groups:
+        g = rng.random(n) < 0.5
+        price = np.exp(np.where(g, 3.0, 4.2) + 0.3 * rng.normal(size=n))
+        units = np.where(g, 1 + rng.poisson(4, n), 1 + rng.poisson(0.3, n))
+    else:
+        z = rng.multivariate_normal([0, 0], [[1, -0.3], [-0.3, 1]], n)
+        price, units = np.exp(3.5 + 0.6 * z[:, 0]), np.ceil(np.exp(0.7 + 0.5 * z[:, 1])).astype(int)
+    frame = pd.DataFrame({"did_purchase": 1, "avg_item_price_usd": price, "n_items": units})
+    return purchase_styles.assign(frame)[0]
+
+
+def test_one_unimodal_price_world_is_not_called_two_groups():
+    """The mixture on the defining variables agrees with the rule in one population too; the likelihood-ratio
+    test of one group against two does not call it two groups, and does call two separated groups so."""
+    from helpers.analysis import purchase_styles
+
+    rng = np.random.default_rng(2)
+    one = _price_world(rng)
+    assert purchase_styles.mixture_agreement(one, 0)["adjusted_rand"] > 0.5  # agreement proves nothing here
+    test = purchase_styles.mixture_test(one, 0, bootstraps=39)
+    assert purchase_styles.groups_verdict(test["p"]) == "one_group_not_rejected"
+    two = purchase_styles.mixture_test(_price_world(rng, groups=True), 0, bootstraps=39)
+    assert purchase_styles.groups_verdict(two["p"]) == "two_groups" and two["p"] == pytest.approx(1 / 40)

@@ -414,6 +414,24 @@ def test_bad_inputs_name_the_column():
         readout.analyse(three, None)
 
 
+def test_intention_to_treat_first_exposure_second():
+    """With a start date every test session counts; sessions from each user's exposure on give the secondary."""
+    table = hand_table(0.1, 0.2)
+    rng = np.random.default_rng(4)
+    first = table.groupby("user_id")["started_at"].transform("min")
+    table["exposed_at"] = first + pd.to_timedelta(
+        rng.integers(0, 3 * 86_400, len(table)) * (table["user_id"] % 3 == 0), unit="s"
+    )
+    table["exposed_at"] = table.groupby("user_id")["exposed_at"].transform("first")
+    r = readout.analyse(table, plan())
+    assert sum(r.sessions_per_arm) == len(table)  # intention to treat: every session from the start date
+    kept = table[table["started_at"] >= table["exposed_at"]]
+    assert 0 < len(kept) < len(table)
+    users = readout.per_user(kept.assign(treated=kept["variant"] == "treatment"), None)
+    assert r.exposed.diff == pytest.approx(readout.estimate(users, "session_conversion", 0.05).diff, abs=1e-12)
+    assert readout.analyse(table.drop(columns="exposed_at"), plan()).exposed is None
+
+
 def test_sessions_without_a_variant_are_dropped_and_counted():
     table = hand_table(0.1, 0.2)
     table.loc[:9, "variant"] = None

@@ -14,12 +14,13 @@ Usage (the one call 06 makes when the data carry a variant)::
 ``sessions`` is one row per session (the gold table's columns) with ``user_id``, ``variant`` and
 ``did_purchase``; ``started_at``, ``exposed_at`` (the user's first exposure), ``amount_usd`` and the
 browsing columns (``pre_conversion_event_count``, ``pre_conversion_seconds``,
-``pre_conversion_max_idle_seconds``, ``session_seconds``) are used when present. Sessions that
-started before the user's exposure (or, without ``exposed_at``, before the plan's start date) form
-the pre-period; the rest are the test. A per-user export reads as one session per user.
+``pre_conversion_max_idle_seconds``, ``session_seconds``) are used when present. Sessions before
+the plan's start date (without one, before the user's exposure) form the pre-period; the rest are
+the test. A per-user export reads as one session per user.
 
-Users are randomised, so every estimate is at user level (intention to treat: a user counts in the
-arm assigned, from exposure on). A ratio metric (purchasing sessions per session, revenue per
+Users are randomised, so every estimate is at user level, by intention to treat: a user counts in
+the arm assigned, with every test session; the primary metric from each user's exposure on is
+secondary (``ReadoutResult.exposed``). A ratio metric (purchasing sessions per session, revenue per
 session) is a ratio of sums per arm with the delta method: ``Var(R) = sum((Y - R N)^2) G / ((G - 1)
 (sum N)^2)`` over the arm's G users; a per-user mean is the same with N = 1; the share of users
 who purchase has the score method (Miettinen and Nurminen) for its CI and p-value. Each metric's CI
@@ -282,6 +283,7 @@ class ReadoutResult(Record):
     plan_hash: str | None = None
     cuped: Cuped | None = None
     decided_on: str = "unadjusted"  # or 'cuped'
+    exposed: Estimate | None = None  # the primary metric from each user's exposure on (secondary)
     secondary: list[Estimate] = field(default_factory=list)
     guardrails: list[GuardrailCheck] = field(default_factory=list)
     mechanism: list[Estimate] = field(default_factory=list)
@@ -603,25 +605,34 @@ def per_user(test: pd.DataFrame, pre: pd.DataFrame | None) -> pd.DataFrame:
 
     A sum whose session column is absent stays empty (NaN), so the metrics that need it are not estimated.
     """
-    users = _sums(test).join(test.groupby("user_id", sort=True)["treated"].first())
+    codes, ids = pd.factorize(test["user_id"], sort=True)
+    users = pd.DataFrame({"user_id": ids})
+    treated = np.zeros(ids.size, bool)
+    treated[codes] = test["treated"].to_numpy(bool)
+    users["treated"] = treated
+    users = users.join(_sums(test, codes, ids.size))
     if pre is not None:
-        pre_users = _sums(pre).add_prefix("pre_")
-        users = users.join(pre_users, how="left")
-        users[pre_users.columns] = users[pre_users.columns].fillna(0.0)
+        pre_codes = ids.get_indexer(pd.Index(pre["user_id"]))
+        keep = pre_codes >= 0
+        sums = _sums(pre[keep], pre_codes[keep], ids.size).add_prefix("pre_")
+        users = users.join(sums.fillna(0.0))
     else:
         users["pre_sessions"] = 0.0
-    return users.reset_index()
+    return users
 
 
-def _sums(sessions: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame({"user_id": sessions["user_id"].to_numpy()})
+def _sums(sessions: pd.DataFrame, codes: np.ndarray, users: int) -> pd.DataFrame:
+    out = {}
     for name, column in SUMS.items():
         if column is None:
-            frame[name] = 1.0
+            out[name] = np.bincount(codes, minlength=users).astype(float)
+        elif column in sessions:
+            values = sessions[column].astype(float).fillna(0.0).to_numpy()
+            out[name] = np.bincount(codes, weights=values, minlength=users)
         else:
-            frame[name] = sessions[column].astype(float).fillna(0.0).to_numpy() if column in sessions else np.nan
-    frame["browsing_minutes"] = frame["browsing_seconds"] / 60.0
-    return frame.groupby("user_id", sort=True).sum(min_count=1)
+            out[name] = np.full(users, np.nan)
+    out["browsing_minutes"] = out["browsing_seconds"] / 60.0
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -633,7 +644,12 @@ REQUIRED = ("user_id", "variant", "did_purchase")
 
 
 def split_periods(sessions: pd.DataFrame, plan: Plan | None) -> tuple[pd.DataFrame, pd.DataFrame | None, int]:
-    """The test's sessions and the pre-period's (None without one); sessions dropped (no variant, never exposed)."""
+    """The test's sessions and the pre-period's (None without one); sessions dropped (no variant, never exposed).
+
+    With the plan's start date the test is every session of an assigned user from that day on
+    (intention to treat) and the pre-period every session before; without it, a user's sessions
+    from the first exposure on, and before it. Without either, every session is the test's.
+    """
     for column in REQUIRED:
         if column not in sessions:
             raise DataContractError(
@@ -644,18 +660,34 @@ def split_periods(sessions: pd.DataFrame, plan: Plan | None) -> tuple[pd.DataFra
     if "started_at" not in known:
         return known, None, dropped
     started = pd.to_datetime(known["started_at"])
-    if "exposed_at" in known:
-        exposed = pd.to_datetime(known["exposed_at"])
-        is_pre, in_test = started < exposed, started >= exposed
-    elif plan is not None and plan.start_date:
+    if plan is not None and plan.start_date:
         is_pre = started < pd.Timestamp(plan.start_date)
         in_test = ~is_pre
+    elif "exposed_at" in known:
+        exposed = pd.to_datetime(known["exposed_at"])
+        is_pre, in_test = started < exposed, started >= exposed
     else:
         return known, None, dropped
     test = known[in_test.to_numpy()]
     pre = known[is_pre.to_numpy() & known["user_id"].isin(test["user_id"]).to_numpy()]
     dropped += len(known) - len(test) - len(pre)
     return test, (pre if len(pre) else None), dropped
+
+
+def exposed_only(test: pd.DataFrame, metric: str, alpha: float) -> Estimate | None:
+    """The primary metric on sessions from each user's exposure on (secondary to intention to treat).
+
+    None when the data carry no exposure or when it changes nothing (every test session is exposed).
+    """
+    if "exposed_at" not in test or "started_at" not in test:
+        return None
+    keep = (pd.to_datetime(test["started_at"]) >= pd.to_datetime(test["exposed_at"])).to_numpy()
+    if keep.all() or not keep.any():
+        return None
+    users = per_user(test[keep], None)
+    if users["treated"].value_counts().reindex([False, True], fill_value=0).min() < 2:
+        return None
+    return estimate(users, metric, alpha)
 
 
 def arms(test: pd.DataFrame, plan: Plan | None) -> tuple[str, str]:
@@ -700,6 +732,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
     primary_metric = plan.primary if plan is not None else "session_conversion"
     primary = estimate(users, primary_metric, alpha)
     adjusted = cuped(users, primary_metric, alpha) if pre is not None else None
+    exposed = exposed_only(test, primary_metric, alpha)
     lever = plan.lever if plan is not None else "interaction density"
     targets, (behaviour, column) = LEVERS.get(lever, ((), (None, None)))
     secondary = [estimate(users, m, alpha) for m in SECONDARY if m != primary_metric and available(users, m)]
@@ -745,6 +778,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
         plan_hash=plan.hash() if plan is not None else None,
         cuped=adjusted,
         decided_on=decided_on,
+        exposed=exposed,
         secondary=secondary,
         guardrails=rails,
         mechanism=mechanism,
