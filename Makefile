@@ -22,9 +22,10 @@ EVENTS ?= 1e6 1e7
 PYTEST_ARGS ?=
 WORKERS ?= 2
 # These reach the commands as arguments, not through their environment (nor every kernel's).
-unexport RUN PARAMS SCENARIO ONLY FORCE DATA EVENT_LOG MAPPING PRESET SESSION_TABLE SIZES EVENTS PYTEST_ARGS A B WORKERS
+unexport RUN PARAMS SCENARIO ONLY FORCE DATA EVENT_LOG MAPPING PRESET SESSION_TABLE SIZES EVENTS PYTEST_ARGS A B WORKERS ALL
 A ?=
 B ?=
+ALL ?=
 
 .PHONY: help
 help: ## show this help
@@ -42,6 +43,7 @@ help: ## show this help
 	@echo "  make report RUN=shop EVENT_LOG=events.csv PRESET=rees46       # also: retailrocket, ga4"
 	@echo "  make report RUN=st SESSION_TABLE=sessions.csv MAPPING=sessions.yaml"
 	@echo "  make compare A=default B=tm                   # what changed: reports/compare-default-vs-tm/"
+	@echo "  make pdf RUN=default ALL=1                    # every page in one file: reports/default/report.pdf"
 
 # The environment comes from requirements.lock (exact versions with hashes, nothing resolved here);
 # the project itself is put on the path by a .pth file, so there is nothing to build.
@@ -71,6 +73,10 @@ report: $(STAMP) ## run the notebooks whose inputs changed (FORCE=1: all) and re
 	  $(if $(DATA),--data "$(DATA)") $(if $(EVENT_LOG),--event-log "$(EVENT_LOG)") \
 	  $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(PRESET),--preset "$(PRESET)") \
 	  $(if $(SESSION_TABLE),--session-table "$(SESSION_TABLE)")
+
+.PHONY: pdf
+pdf: $(STAMP) ## one file to attach: the front page (ALL=1: every page) printed to reports/<RUN>/report.pdf
+	$(BIN)/python -m helpers.presentation.pdf "$(RUN)" $(if $(ALL),--all)
 
 .PHONY: compare
 compare: $(STAMP) ## what changed between two runs: reports/compare-<A>-vs-<B>/index.html (A=run B=run)

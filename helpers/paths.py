@@ -92,6 +92,7 @@ def result_file(run: str, notebook: str, write: bool = False) -> Path:
 
 KEY_FIGURE = Path("figures") / "key_figure.png"  # inside a run's data folder: drawn by 06, shown on the front page
 KEY_FIGURE_NARROW = KEY_FIGURE.with_name("key_figure_narrow.png")  # the same figure drawn for a phone
+REPORT_PDF = "report.pdf"  # inside a run's reports folder: the pages printed by make pdf (helpers/presentation/pdf.py)
 
 
 def key_figure(run: str, write: bool = False, narrow: bool = False) -> Path:

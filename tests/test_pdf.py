@@ -139,3 +139,24 @@ def test_the_print_document_keeps_links_between_printed_pages_and_drops_the_rest
     both = pdf.print_document(tmp_path, ["index", "03_conversion"])
     assert 'href="#3-Effects"' in both and both.count('class="print-page"') == 2
     assert both.index('id="page-index"') < both.index('id="page-03_conversion"')
+
+
+def test_the_runners_pdf_option_prints_after_a_successful_run_only(monkeypatch, capsys):
+    from helpers.errors import ReportError
+    from helpers.runner import report
+
+    calls = []
+    monkeypatch.setattr(report, "execute", lambda run, *a, **k: calls.append(("run", run)))
+    monkeypatch.setattr(pdf, "write_pdf", lambda run, all_pages: calls.append(("pdf", run, all_pages)) or Path("x.pdf"))
+    assert report.main(["--run", "r1", "--pdf"]) == 0
+    assert report.main(["--run", "r2", "--pdf", "all"]) == 0
+    assert report.main(["--run", "r3"]) == 0
+    assert calls == [("run", "r1"), ("pdf", "r1", False), ("run", "r2"), ("pdf", "r2", True), ("run", "r3")]
+
+    def failing(run, *a, **k):
+        raise ReportError("02_gold_table failed")
+
+    monkeypatch.setattr(report, "execute", failing)
+    calls.clear()
+    assert report.main(["--run", "r4", "--pdf"]) == 2 and calls == []
+    assert "02_gold_table failed" in capsys.readouterr().err

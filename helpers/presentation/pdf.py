@@ -35,7 +35,6 @@ from helpers.presentation import website
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 180
 PROFILE_PREFIX = "clickstream-pdf-"  # the temporary folder of Chromium's profile
-PDF_NAME = "report.pdf"
 
 
 class PdfError(ReportError):
@@ -110,11 +109,11 @@ def write_pdf(run: str, all_pages: bool = False, folder: Path | None = None) -> 
             f"make it first: make report RUN={run}"
         )
     browser = chromium()
-    out = folder / PDF_NAME
+    out = folder / paths.REPORT_PDF
     with tempfile.TemporaryDirectory(prefix=PROFILE_PREFIX) as scratch:
         document = Path(scratch) / "report.html"
         document.write_text(print_document(folder, page_names(all_pages)), encoding="utf-8")
-        printed = Path(scratch) / PDF_NAME
+        printed = Path(scratch) / paths.REPORT_PDF
         _print(browser, document, printed, Path(scratch) / "profile")
         if not printed.exists() or not printed.read_bytes().startswith(b"%PDF"):
             raise PdfError(f"Chromium ({browser}) wrote no PDF for {folder}")

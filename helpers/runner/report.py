@@ -5,6 +5,7 @@ Usage::
     python -m helpers.runner.report --run default
     python -m helpers.runner.report --run big --params "n_sessions=1000000 seed=7"
     python -m helpers.runner.report --run tm --scenario time_matters --only 03
+    python -m helpers.runner.report --run default --pdf        # then reports/default/report.pdf (--pdf all)
 
 A run builds into staging folders and replaces ``data/<run>/`` and ``reports/<run>/`` only when
 every notebook succeeded, so a failed or interrupted run never loses the last good report. Two
@@ -88,6 +89,7 @@ def execute(
         if only or previous:
             link_copy(data_final, data_stage)
             link_copy(reports_final, reports_stage)
+            (reports_stage / paths.REPORT_PDF).unlink(missing_ok=True)  # printed from the old pages: not this run's
         data_stage.mkdir(parents=True, exist_ok=True)
         reports_stage.mkdir(parents=True, exist_ok=True)
         timings = previous_timings(reports_stage)
@@ -172,11 +174,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--session-table", default="", help="a table with one row per session (CSV or Parquet)")
     parser.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 03,04")
     parser.add_argument("--force", action="store_true", help="run every notebook, even those that are up to date")
+    parser.add_argument(
+        "--pdf",
+        nargs="?",
+        const="front",
+        choices=("front", "all"),
+        help="then print the front page (--pdf all: every page) to reports/<run>/report.pdf with headless Chromium",
+    )
     args = parser.parse_args(argv)
     overrides = params_from_args(args)
     only = [o for o in args.only.split(",") if o.strip()] or None
     try:
         execute(args.run, args.scenario or None, overrides, only, force=args.force)
+        if args.pdf:
+            from helpers.presentation import pdf
+
+            print(f"pdf: {pdf.write_pdf(args.run, all_pages=args.pdf == 'all')}")
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
