@@ -383,26 +383,25 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 
-def weighted_ls(y, x, w=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Weighted) least squares: coefficients, HC1 covariance and nonrobust covariance."""
+def ols(y, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least squares: coefficients, HC1 covariance and nonrobust covariance."""
     y, x = np.asarray(y, float), np.asarray(x, float)
-    w = np.ones(y.size) if w is None else np.asarray(w, float)
-    xw = x * w[:, None]
-    bread = np.linalg.inv(x.T @ xw)
-    beta = bread @ (xw.T @ y)
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ (x.T @ y)
     e = y - x @ beta
     n, k = x.shape
-    score = xw * e[:, None]
+    score = x * e[:, None]
     robust = bread @ (score.T @ score) @ bread * n / (n - k)
-    nonrobust = bread * float(np.sum(w * e**2) / (n - k))
+    nonrobust = bread * float(e @ e / (n - k))
     return beta, robust, nonrobust
 
 
 def two_stage(y, d, z, groups) -> dict:
     """2SLS of ``y`` on ``d`` with instrument ``z`` (one each, with intercepts): coefficients and covariances.
 
-    Returns the effect of ``d``, its SE clustered by ``groups`` (CR1: G / (G - 1)) and nonrobust
-    (residual variance on n - 2 degrees of freedom, as statsmodels' IV2SLS), with the first stage.
+    Returns the coefficients (intercept, effect of ``d``), their covariance clustered by ``groups``
+    (CR1: G / (G - 1)) and nonrobust (residual variance on n - 2 degrees of freedom, as statsmodels'
+    IV2SLS), and the number of users.
     """
     y, d, z = (np.asarray(a, float) for a in (y, d, z))
     n = y.size
@@ -422,7 +421,7 @@ def two_stage(y, d, z, groups) -> dict:
 def clustered_diff(values, treated, groups) -> tuple[float, float, float]:
     """Difference of means (treated minus control) by session, its SE clustered by user (CR1), the nonrobust F."""
     x = np.column_stack([np.ones(values.size), treated.astype(float)])
-    beta, _, nonrobust = weighted_ls(values, x)
+    beta, _, nonrobust = ols(values, x)
     bread = np.linalg.inv(x.T @ x)
     e = values - x @ beta
     totals = np.column_stack([np.bincount(groups, weights=x[:, j] * e) for j in range(2)])
@@ -522,14 +521,14 @@ def cuped(users: pd.DataFrame, metric: str, alpha: float) -> Cuped | None:
         return None
     treated = users["treated"].to_numpy(float)
     base = np.column_stack([np.ones(y.size), treated])
-    b1, cov1, _ = weighted_ls(y, base)
-    b2, cov2, _ = weighted_ls(y, np.column_stack([base, x]))
+    b1, cov1, _ = ols(y, base)
+    b2, cov2, _ = ols(y, np.column_stack([base, x]))
     z = float(normal_ppf(1 - alpha / 2))
     se1, se2 = math.sqrt(cov1[1, 1]), math.sqrt(cov2[1, 1])
     lo, hi, p = _wald(float(b2[1]), se2, z)
     grad = np.array([-b2[1] / b2[0] ** 2, 1 / b2[0], 0.0])  # rel = b_T / b_0
     rel, rel_se = float(b2[1] / b2[0]), math.sqrt(grad @ cov2 @ grad)
-    ry, rx = y - base @ b1, x - base @ weighted_ls(x, base)[0]
+    ry, rx = y - base @ b1, x - base @ ols(x, base)[0]
     rho2 = float(np.sum(ry * rx) ** 2 / (np.sum(ry**2) * np.sum(rx**2)))
     return Cuped(
         metric, f"pre_{metric}", int(has_pre.sum()), float(has_pre.mean()), float(b2[2]),
