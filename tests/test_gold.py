@@ -39,6 +39,8 @@ EXPECTED = {
     # the landmark at 120 s: only session 7 is still active then without a checkout
     "landmark_event_count": [2, 0, 0, 1, 2, 0, 2],
     "landmark_at_risk": [0, 0, 0, 0, 0, 0, 1],
+    # the second browsing event: session 1 at 10 s, 5 at 0 s (two page views at the start), 7 at 60 s
+    "landmark_seconds": [10, NAN, NAN, NAN, 0, NAN, 60],
     "did_purchase": [1, 0, 1, 1, 0, 0, 0],
     "amount_usd": [25, 0, 7.5, 15, 0, 0, 0],
     "n_orders": [1, 0, 1, 2, 0, 0, 0],

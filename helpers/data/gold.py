@@ -26,6 +26,7 @@ from helpers.data import duck, schema
 from helpers.paths import SQL_DIR
 
 LANDMARK_SECONDS = 120  # the landmark: browsing in a session's first two minutes, for sessions still active then
+LANDMARK_EVENTS = 2  # the time landmark: seconds to a session's second browsing event, the same count for all
 
 # column, unit, definition (with edge cases). The one place a gold column is explained.
 DICTIONARY: list[tuple[str, str, str]] = [
@@ -80,6 +81,12 @@ DICTIONARY: list[tuple[str, str, str]] = [
         f"1 when the session is still active {LANDMARK_SECONDS} seconds after its start (an event after that "
         "moment) and has not checked out or purchased by then: the sessions a landmark analysis compares.",
     ),
+    (
+        "landmark_seconds",
+        "s",
+        f"Seconds from session start to its browsing event number {LANDMARK_EVENTS}: time over the same number of "
+        "events for every session, so it cannot include buying (03's landmark check of time); empty with fewer.",
+    ),
     ("did_purchase", "0/1", "1 when the session has at least one order."),
     ("amount_usd", "USD", "Sum of the session's order totals; 0 without orders."),
     ("n_orders", "orders", "Orders placed in the session."),
@@ -106,7 +113,12 @@ def dictionary_frame() -> pd.DataFrame:
 
 def gold_sql(dialect: str = "duckdb") -> str:
     """The gold-table SQL in ``dialect`` ('duckdb' or 'spark')."""
-    sql = (SQL_DIR / "gold_table.sql").read_text(encoding="utf-8").replace("{landmark_seconds}", str(LANDMARK_SECONDS))
+    sql = (
+        (SQL_DIR / "gold_table.sql")
+        .read_text(encoding="utf-8")
+        .replace("{landmark_seconds}", str(LANDMARK_SECONDS))
+        .replace("{landmark_events}", str(LANDMARK_EVENTS))
+    )
     if dialect == "duckdb":
         return sql
     import sqlglot
@@ -393,12 +405,15 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     browsing = browsing.merge(sessions[["session_id", "started_at"]], on="session_id")
     landmark = browsing["started_at"] + pd.Timedelta(seconds=LANDMARK_SECONDS)
     browsing["early"] = (browsing["ts"] <= landmark).astype(int)
+    rank = browsing.groupby("session_id", sort=False).cumcount() + 1
+    browsing["landmark_events_ts"] = browsing["ts"].where(rank == LANDMARK_EVENTS)
     w = browsing.groupby("session_id").agg(
         pre_count=("event_id", "size"),
         pre_page_views=("page_view", "sum"),
         pre_end_ts=("ts", "max"),
         pre_max_idle=("browse_gap", "max"),
         landmark_count=("early", "sum"),
+        landmark_events_ts=("landmark_events_ts", "max"),
     )
     agg = (
         events.groupby("session_id")
@@ -443,6 +458,7 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     not_yet = out["conversion_ts"].isna() | (out["conversion_ts"] > mark)
     out["landmark_at_risk"] = ((out["last_ts"] > mark) & not_yet).astype(int)
     out["pre_conversion_seconds"] = (out["pre_end_ts"] - out["started_at"]).dt.total_seconds().fillna(0.0)
+    out["landmark_seconds"] = (out["landmark_events_ts"] - out["started_at"]).dt.total_seconds()
     out["did_purchase"] = (out["n_orders"].fillna(0) > 0).astype(int)
     out["amount_usd"] = out["amount_usd"].fillna(0.0)
     out["avg_item_price_usd"] = out["items_usd"] / out["n_items"].where(out["n_items"] > 0)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from helpers import paths
-from helpers.data.gold import GOLD_COLUMNS, LANDMARK_SECONDS
+from helpers.data.gold import GOLD_COLUMNS, LANDMARK_EVENTS, LANDMARK_SECONDS
 from helpers.data.schema import FUNNEL_STEPS as FUNNEL
 
 PANDAS_MAX_SESSIONS = 4_000_000  # the pandas reference needs ~10x the data in memory; skipped above
@@ -75,6 +75,7 @@ def gold_polars(raw_dir: Path):
             pre_cart_count=((pl.col("seen") == 0) & (pl.col("event_type") == "add_to_cart")).sum().cast(pl.Int64),
             pre_end_ts=pl.col("ts").filter(pl.col("browsing")).max(),
             landmark_count=(pl.col("browsing") & (pl.col("since_start") <= landmark_ms)).sum().cast(pl.Int64),
+            landmark_events_ts=pl.col("ts").filter(pl.col("browsing")).get(LANDMARK_EVENTS - 1, null_on_oob=True),
         )
     )
     orders = (
@@ -121,6 +122,7 @@ def gold_polars(raw_dir: Path):
             .fill_null(False)
             .cast(pl.Int32),
             pre_conversion_seconds=ms_since_start("pre_end_ts").fill_null(0) / 1000,
+            landmark_seconds=ms_since_start("landmark_events_ts") / 1000,
             did_purchase=(pl.col("n_orders") > 0).fill_null(False).cast(pl.Int32),
             amount_usd=pl.col("amount_usd").fill_null(0.0),
             avg_item_price_usd=pl.col("items_usd") / pl.when(pl.col("n_items") > 0).then(pl.col("n_items")),

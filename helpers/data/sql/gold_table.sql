@@ -20,7 +20,8 @@ browsing AS (
         session_id,
         ts,
         event_type,
-        date_diff('millisecond', LAG(ts) OVER (PARTITION BY session_id ORDER BY ts, event_id), ts) AS gap_ms
+        date_diff('millisecond', LAG(ts) OVER (PARTITION BY session_id ORDER BY ts, event_id), ts) AS gap_ms,
+        ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY ts, event_id) AS browse_rank
     FROM ev
     WHERE conversion_seen = 0 AND event_type <> 'add_to_cart'
 ),
@@ -32,7 +33,9 @@ browse_agg AS (
         MAX(b.ts) AS browse_end_ts,
         MAX(b.gap_ms) AS browse_max_gap_ms,
         -- landmark: browsing within the first {landmark_seconds} seconds of the session
-        SUM(CASE WHEN b.ts <= s.started_at + INTERVAL {landmark_seconds} SECOND THEN 1 ELSE 0 END) AS landmark_count
+        SUM(CASE WHEN b.ts <= s.started_at + INTERVAL {landmark_seconds} SECOND THEN 1 ELSE 0 END) AS landmark_count,
+        -- time landmark: when the session reached its {landmark_events}th browsing event
+        MAX(CASE WHEN b.browse_rank = {landmark_events} THEN b.ts END) AS landmark_events_ts
     FROM browsing AS b
     JOIN sessions AS s ON b.session_id = s.session_id
     GROUP BY b.session_id
@@ -97,6 +100,7 @@ joined AS (
             WHEN e.last_ts > s.started_at + INTERVAL {landmark_seconds} SECOND
                 AND (e.conversion_ts IS NULL OR e.conversion_ts > s.started_at + INTERVAL {landmark_seconds} SECOND)
             THEN 1 ELSE 0 END AS INTEGER) AS landmark_at_risk,
+        date_diff('millisecond', s.started_at, w.landmark_events_ts) / CAST(1000 AS DOUBLE) AS landmark_seconds,
         CAST(CASE WHEN o.n_orders > 0 THEN 1 ELSE 0 END AS INTEGER) AS did_purchase,
         COALESCE(o.amount_usd, 0.0) AS amount_usd,
         CAST(COALESCE(o.n_orders, 0) AS BIGINT) AS n_orders,
