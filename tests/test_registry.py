@@ -97,3 +97,17 @@ def test_the_readme_notebook_table_is_the_registry():
         "the README's notebook table differs from helpers/registry.py; paste registry.notebook_table():\n"
         + registry.notebook_table()
     )
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.name)
+def test_each_notebook_s_header_says_what_the_registry_says_it_reads_and_writes(nb):
+    import json
+
+    cells = json.loads((paths.NOTEBOOKS_DIR / f"{nb.name}.ipynb").read_text())["cells"]
+    header = " ".join("".join(cells[0]["source"]).split())
+    reads, writes = header.split("**Reads**", 1)[1].split("**Writes**", 1)
+    for folder in nb.writes:
+        assert f"`data/<run>/{folder}/" in writes, folder
+    assert f"results/{nb.name}.json`" in writes
+    for upstream in (registry.NOTEBOOKS[r] for r in nb.reads):
+        assert all(f"{folder}/" in reads for folder in upstream.writes) if upstream.writes else "results/" in reads
