@@ -13,7 +13,9 @@ subject, labelled axes with units, and figures sized to fit an HTML page.
 from __future__ import annotations
 
 import io
+import struct
 import textwrap
+import zlib
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -374,7 +376,10 @@ def _phone_type(fig, axes, seg: pd.DataFrame) -> None:
 
 
 def smallest_text_px(fig, dpi: float) -> float:
-    """The height in pixels of the smallest text in ``fig`` when saved at ``dpi`` (1 pt = 1/72 inch)."""
+    """The height in pixels of the smallest text in ``fig`` when saved at ``dpi`` (1 pt = 1/72 inch).
+
+    Measure a figure that has been drawn (saved): tick labels get their text only when it is drawn.
+    """
     from matplotlib.text import Text
 
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
@@ -403,10 +408,9 @@ def save(fig, path: Path, show: bool = True, dpi: float | None = None) -> None:
     if dpi == "figure":
         dpi = fig.dpi
     buffer = io.BytesIO()
-    fig.savefig(  # the page's figures' resolution (savefig.dpi) unless told
-        buffer, format="png", bbox_inches="tight", dpi=dpi, metadata={TEXT_PX_KEY: str(smallest_text_px(fig, dpi))}
-    )
-    path.write_bytes(buffer.getvalue())
+    fig.savefig(buffer, format="png", bbox_inches="tight", dpi=dpi)  # the page's figures' resolution unless told
+    png = _png_text(buffer.getvalue(), TEXT_PX_KEY, str(smallest_text_px(fig, dpi)))  # tick labels exist once drawn
+    path.write_bytes(png)
     if not show:
         return
     try:
@@ -415,5 +419,13 @@ def save(fig, path: Path, show: bool = True, dpi: float | None = None) -> None:
     except ImportError:
         return
     if get_ipython() is not None:
-        display(Image(buffer.getvalue()), metadata={"image/png": {"alt": alt_text(fig)}})
+        display(Image(png), metadata={"image/png": {"alt": alt_text(fig)}})
         plt.close(fig)
+
+
+def _png_text(png: bytes, key: str, value: str) -> bytes:
+    """``png`` with a text chunk ``key``: ``value`` added before its end (PNG specification, section 11.3.4.3)."""
+    data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    end = png.rindex(b"IEND") - 4  # the IEND chunk starts with its length
+    return png[:end] + chunk + png[end:]
