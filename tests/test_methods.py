@@ -146,3 +146,53 @@ def test_one_unimodal_price_world_is_not_called_two_groups():
     assert purchase_styles.groups_verdict(test["p"]) == "one_group_not_rejected"
     two = purchase_styles.mixture_test(_price_world(rng, groups=True), 0, bootstraps=39)
     assert purchase_styles.groups_verdict(two["p"]) == "two_groups" and two["p"] == pytest.approx(1 / 40)
+
+
+# --------------------------------------------------------------------------------------------
+# 3 · One rule for "alike"
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_withdrawal_by_holm_records_that_the_answer_holds_alone():
+    """05's equivalence at p = 0.046 stands at alpha alone; Holm over 06's family withdraws the recommendation
+    and records that code, so no high badge meets a rejection that says nothing."""
+    from helpers.analysis import strategy
+
+    recs = [
+        strategy.Recommendation("style_alike", strategy.SUPPORTED, p_value=0.046),
+        strategy.Recommendation("segment", strategy.SUPPORTED, p_value=0.001),
+        strategy.Recommendation("engagement", strategy.WITHDRAWN, p_value=0.40),
+        strategy.Recommendation("idle", strategy.SUPPORTED, p_value=0.20),  # supported by a rule, not its test
+    ]
+    out = {r.id: r for r in strategy.holm_gate(recs, 0.05)}
+    assert out["style_alike"].status == strategy.WITHDRAWN and out["style_alike"].p_holm == pytest.approx(3 * 0.046)
+    assert out["style_alike"].codes["family"] == strategy.HOLDS_ALONE
+    assert out["segment"].status == strategy.SUPPORTED and "family" not in out["segment"].codes
+    assert "family" not in out["idle"].codes  # its own test does not hold either
+
+
+def test_04_reads_05s_equivalence_on_05s_buyers_with_the_ci_its_test_uses():
+    """One rule: 04's check is 05's TOST on 05's sample of buyers, 'similar' exactly when its p < alpha, and the
+    p agrees with 06's reading of the 90 % CI."""
+    from helpers.analysis import purchase_styles, strategy
+
+    rng = np.random.default_rng(7)
+    n = 900
+    gold = pd.DataFrame(
+        {
+            "did_purchase": 1,
+            "n_items": rng.integers(1, 6, n),
+            "avg_item_price_usd": np.exp(rng.normal(3.5, 0.6, n)),
+            "pre_conversion_seconds": np.exp(rng.normal(5, 1, n)),
+            "pre_conversion_event_count": rng.poisson(5, n),
+            "pre_conversion_page_views": rng.poisson(3, n),
+            "user_id": np.arange(n),
+        }
+    )
+    check = purchase_styles.browsing_check(gold, 0.2, 20, max_rows=400, seed=3)
+    buyers = stats.sample_rows(purchase_styles.assign(gold)[0], 400, 3)[0]
+    table = purchase_styles.compare_behaviour(buyers, 0.2)
+    assert check == purchase_styles.verdict(table)  # 05's rows, not all buyers
+    assert check.tost_p is not None and (check.browsing == "similar") == (check.tost_p < check.alpha)
+    row = table.iloc[0]
+    assert row.tost_p == pytest.approx(strategy.tost_p(row.smd, row.smd_lo90, row.smd_hi90, 0.2))

@@ -192,10 +192,12 @@ def clustered_smd_se(xa: np.ndarray, xb: np.ndarray, ga: np.ndarray, gb: np.ndar
     return float(np.sqrt(var_cl / s2 + deff * d**2 / (2 * (na + nb))))
 
 
-def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
+def compare_behaviour(buyers: pd.DataFrame, margin: float, alpha: float = ALPHA) -> pd.DataFrame:
     """Expensive-few against cheap-many on each behaviour (log1p scale): SMD with 90 % and 95 % CIs, verdict.
 
-    The CIs are clustered by user when a user has several buyer sessions, else Hedges-Olkin's.
+    The CIs are clustered by user when a user has several buyer sessions, else Hedges-Olkin's. The
+    '90 %' CI is the one the equivalence test (TOST at ``alpha``) reads, level 1 - 2 alpha; ``tost_p``
+    is that test's p-value (below ``alpha`` exactly when the CI lies inside ±``margin``).
     """
     two = buyers[buyers["style"].isin([CHEAP_MANY, EXPENSIVE_FEW])]
     is_b = (two["style"] == EXPENSIVE_FEW).to_numpy()
@@ -208,7 +210,7 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
         x = np.log1p(two[col].to_numpy(float))
         xa, xb = x[~is_b], x[is_b]
         d, lo95, hi95 = smd_ci(xa, xb, 0.95, ga, gb)
-        _, lo90, hi90 = smd_ci(xa, xb, 0.90, ga, gb)
+        _, lo90, hi90 = smd_ci(xa, xb, 1 - 2 * alpha, ga, gb)
         rows.append(
             {
                 "metric": label,
@@ -221,6 +223,7 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float) -> pd.DataFrame:
                 "smd_lo90": lo90,
                 "smd_hi90": hi90,
                 "verdict": metric_verdict(lo90, hi90, lo95, hi95, margin),
+                "tost_p": stats.tost_p(d, lo90, hi90, margin, 1 - 2 * alpha),
             }
         )
     return pd.DataFrame(rows).set_index("metric")
@@ -511,6 +514,8 @@ class BrowsingCheck(results.Record):
     browsing: str
     by_metric: dict[str, str] = field(default_factory=dict)
     idle: str = "not measured"
+    tost_p: float | None = None  # the equivalence test's p: the largest over duration and volume (intersection-union)
+    alpha: float = ALPHA  # its level; 'similar' exactly when tost_p < alpha (every 1 - 2 alpha CI inside the band)
 
 
 def verdict(comparison: pd.DataFrame) -> BrowsingCheck:
@@ -525,12 +530,21 @@ def verdict(comparison: pd.DataFrame) -> BrowsingCheck:
     else:
         overall = "inconclusive"
     idle = comparison.set_index("column")["verdict"].get("pre_conversion_max_idle_seconds", "not measured")
-    return BrowsingCheck(overall, states, idle)
+    tost = float(sub["tost_p"].max()) if "tost_p" in sub and len(sub) else None
+    return BrowsingCheck(overall, states, idle, tost, ALPHA)
 
 
-def browsing_check(gold: pd.DataFrame, margin: float, min_buyers: int) -> BrowsingCheck:
-    """The purchase-style browsing verdict straight from the gold table (used by 04 to flag confounding)."""
+def browsing_check(
+    gold: pd.DataFrame, margin: float, min_buyers: int, max_rows: int | None = None, seed: int = 0
+) -> BrowsingCheck:
+    """05's browsing verdict straight from the gold table's buyer sessions (04 reads it to flag confounding).
+
+    One rule for 'alike': the same buyers as 05 (styles assigned on all, then 05's sample of
+    ``max_rows`` with ``seed``), the same equivalence test at ``ALPHA``, so 04 and 05 cannot disagree.
+    """
     buyers, _ = assign(gold)
+    if max_rows is not None:
+        buyers, _ = stats.sample_rows(buyers, max_rows, seed)
     counts = buyers["style"].value_counts()
     if min(counts.get(CHEAP_MANY, 0), counts.get(EXPENSIVE_FEW, 0)) < min_buyers:
         return BrowsingCheck("not estimated", {}, "not estimated")
@@ -567,6 +581,7 @@ class SmdRow(results.Record):
     smd_lo90: float
     smd_hi90: float
     verdict: str
+    tost_p: float | None = None  # the equivalence test within ±margin at level 1 - 2 alpha (the 90 % CI)
 
 
 @dataclass
@@ -724,11 +739,11 @@ def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:
 def headline(result: StylesResult) -> results.Headline:
     """The number 05's answer quotes: the SMD of the duration before checkout, expensive-few minus cheap-many."""
     row = result.metric("pre_conversion_seconds") or result.comparison[0]
-    return results.Headline(
+    return results.Headline(  # with the 1 - 2 alpha (90 %) CI the equivalence test reads, not the 95 % one
         feature=row.column,
         estimate=row.smd,
-        lo=row.smd_lo,
-        hi=row.smd_hi,
+        lo=row.smd_lo90,
+        hi=row.smd_hi90,
         unit="smd",
         specification="expensive_few_minus_cheap_many_log1p",
         rule="tost_every_metric",  # TOST within ±margin SD for every duration and volume metric (intersection-union)

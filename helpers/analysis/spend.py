@@ -489,7 +489,10 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None, idle:
         evidence=Evidence(buyers=frame),
     )
     if reason is None:
-        check = purchase_styles.browsing_check(buyer_sessions, s.equivalence_margin, s.min_buyers)
+        # 05's own rule and buyers (its sample of max_model_rows), so 04's confounding rule and 05's badge agree
+        check = purchase_styles.browsing_check(
+            buyer_sessions, s.equivalence_margin, s.min_buyers, s.max_model_rows, s.seed
+        )
         _fit(result, s, truth, check)
     result.badge = badge(result)
     return result

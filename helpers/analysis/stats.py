@@ -599,6 +599,17 @@ def classify_interval(lo: float, hi: float, band: float) -> str:
     return "unclear"
 
 
+def tost_p(estimate: float, lo: float, hi: float, margin: float, level: float = 0.90) -> float:
+    """p-value of the equivalence test (TOST) within ±``margin``, read from a symmetric CI at ``level`` (1 - 2 alpha).
+
+    p < (1 - level) / 2 exactly when the CI lies inside the band, so the test and the interval agree.
+    """
+    se = (hi - lo) / (2 * normal_ppf(0.5 + level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = max(normal_sf((estimate + margin) / se), normal_sf((margin - estimate) / se))
+    return float(p) if np.isfinite(p) else 1.0
+
+
 def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest true effect a two-sided test at ``alpha`` detects with ``power``, given its standard error."""
     return float((normal_ppf(1 - alpha / 2) + normal_ppf(power)) * se)

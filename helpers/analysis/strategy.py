@@ -385,10 +385,7 @@ def material_p(estimate: float, lo: float, hi: float, band: float, side: int = 0
 
 def tost_p(estimate: float, lo90: float, hi90: float, margin: float) -> float:
     """p-value of the equivalence test (TOST) within ±``margin``, read from a symmetric 90 % CI."""
-    se = (hi90 - lo90) / (2 * stats.normal_ppf(0.95))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = max(stats.normal_sf((estimate + margin) / se), stats.normal_sf((margin - estimate) / se))
-    return float(p) if np.isfinite(p) else 1.0
+    return stats.tost_p(estimate, lo90, hi90, margin, 0.90)
 
 
 def _tested(rec: Recommendation, test: tuple[str, float | None, dict]) -> Recommendation:
@@ -436,6 +433,9 @@ def _style_test(st: StylesResult) -> tuple[str, float | None, dict]:
     return "styles_tost", p, {"margin": st.equivalence_margin, "metrics": len(rows)}
 
 
+HOLDS_ALONE = "holds_alone_not_in_family"  # the answer holds at alpha alone, not as one of the family's tests
+
+
 def holm_gate(recs: list[Recommendation], alpha: float) -> list[Recommendation]:
     """Holm across every recommendation's test; a supported one whose adjusted p is not below ``alpha`` is withdrawn."""
     tested = [r for r in recs if r.p_value is not None]
@@ -444,6 +444,8 @@ def holm_gate(recs: list[Recommendation], alpha: float) -> list[Recommendation]:
         if rec.status == SUPPORTED and adjusted >= alpha:
             rec.status, rec.reason = WITHDRAWN, "holm_adjusted"
             rec.values |= {"tests": len(tested), "alpha": alpha}
+            if rec.p_value < alpha:  # its answer stands on its own test; only the family's adjustment rejects it
+                rec.codes["family"] = HOLDS_ALONE
     return recs
 
 
