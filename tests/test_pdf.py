@@ -127,7 +127,8 @@ def test_the_print_document_keeps_links_between_printed_pages_and_drops_the_rest
         '<html><head><title>T · run</title></head><body><nav class="site-nav">nav</nav><main class="site-main">'
         '<h1>{}</h1><a href="03_conversion.html#3-Effects">effects</a> <a href="glossary.html#sd">SD</a> '
         '<a href="#answers">here</a> <a href="../compare-a-vs-b/index.html">compare</a><details><summary>s</summary>'
-        '</details></main><nav class="prev-next">next</nav><footer class="repro">footer</footer></body></html>'
+        '</details><p><a href="06_strategy.html#4">The plan in full</a></p></main><nav class="prev-next">next</nav>'
+        '<footer class="repro">footer</footer></body></html>'
     )
     for name in ("index", "03_conversion"):
         (tmp_path / f"{name}.html").write_text(page.format(name))
@@ -136,6 +137,7 @@ def test_the_print_document_keeps_links_between_printed_pages_and_drops_the_rest
     assert "site-nav" not in front and "prev-next" not in front  # only the main content and the footer
     assert 'href="#answers"' in front and "03_conversion.html" not in front and "glossary.html" not in front
     assert "compare-a-vs-b" not in front and "<a >effects</a>" in front  # a link to a file not printed goes
+    assert "The plan in full" not in front  # and a paragraph that was only such a link
     both = pdf.print_document(tmp_path, ["index", "03_conversion"])
     assert 'href="#3-Effects"' in both and both.count('class="print-page"') == 2
     assert both.index('id="page-index"') < both.index('id="page-03_conversion"')

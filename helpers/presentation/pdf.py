@@ -96,7 +96,8 @@ def _local_links(body: str, included: set[str]) -> str:
             return f'href="#{page.group(2) or "page-" + page.group(1)}"'
         return ""
 
-    return re.sub(r'href="([^"]*)"', fix, body)
+    body = re.sub(r'href="([^"]*)"', fix, body)
+    return re.sub(r"<p>\s*<a\s*>[^<]*</a>\s*</p>", "", body)  # a paragraph that was only such a link
 
 
 def write_pdf(run: str, all_pages: bool = False, folder: Path | None = None) -> Path:
