@@ -119,6 +119,7 @@ RULES = {
     "equivalence_margin": (lambda v: 0 < v <= 2, "a standardised margin between 0 and 2"),
     "negligible_pct": (lambda v: 0 < v < 100, "a % of spend per SD between 0 and 100"),
     "guardrail_margin": (lambda v: 0 < v <= 1, "a relative margin between 0 and 1"),
+    "revenue_margin": (lambda v: 0 < v <= 1, "a relative margin between 0 and 1"),
     "cv_folds": (lambda v: 2 <= v <= 20, "between 2 and 20 folds"),
     "max_model_rows": (lambda v: v >= 1000, "at least 1000 rows"),
     "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),

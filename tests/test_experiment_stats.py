@@ -256,11 +256,12 @@ def test_the_aa_rate_beside_the_arms_is_the_one_computed_alone(tmp_path):
         power=0.8,
         relative_mde=0.1,
         guardrail_margin=0.05,
+        revenue_margin=0.05,
         experiment_density_lift=0.15,
         experiment_sessions_per_arm=1_500,
     )
     outcome, aa, rate = strategy.simulated_experiment(config, 1_500, s, tmp_path / "both")
-    alone = experiment.run_simulated(config, 1_500, 29, 0.15, 0.05, 0.05, tmp_path / "alone")
+    alone = experiment.run_simulated(config, 1_500, 29, 0.15, 0.05, 0.05, tmp_path / "alone", 0.05)
     assert (outcome, aa) == alone
     assert rate == experiment.aa_rate(config, 1_500, strategy.AA_REPLICATIONS, 0.05, 29)
 

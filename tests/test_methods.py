@@ -196,3 +196,67 @@ def test_04_reads_05s_equivalence_on_05s_buyers_with_the_ci_its_test_uses():
     assert check.tost_p is not None and (check.browsing == "similar") == (check.tost_p < check.alpha)
     row = table.iloc[0]
     assert row.tost_p == pytest.approx(strategy.tost_p(row.smd, row.smd_lo90, row.smd_hi90, 0.2))
+
+
+# --------------------------------------------------------------------------------------------
+# 2 · Guardrails as powered non-inferiority
+# --------------------------------------------------------------------------------------------
+
+
+def _revenue_arm(rng: np.random.Generator, n: int, scale: float) -> pd.DataFrame:
+    """Sessions with 2.5 % buyers spending about ``scale`` x 100 USD; durations and events unremarkable."""
+    bought = rng.random(n) < 0.025
+    return pd.DataFrame(
+        {
+            "did_purchase": bought.astype(int),
+            "amount_usd": np.where(bought, scale * np.exp(rng.normal(4.5, 0.5, n)), 0.0),
+            "event_count": rng.poisson(5, n).astype(float),
+            "session_seconds": np.exp(rng.normal(5, 0.5, n)),
+        }
+    )
+
+
+def test_a_revenue_guardrail_passes_only_when_its_bound_clears_the_margin():
+    """A true 10 % fall in revenue per session with an SE near 5 %: 'no significant fall' passed it about half
+    the time; the non-inferiority test at a 5 % margin passes it rarely, and passes a true no-change when the
+    arms are large enough."""
+    from helpers.analysis import experiment
+
+    rng = np.random.default_rng(11)
+    passed = []
+    for _ in range(60):
+        out = experiment.analyse(_revenue_arm(rng, 25_000, 1.0), _revenue_arm(rng, 25_000, 0.9), 0.05, 0.05, 0.05)
+        assert out.revenue_margin == 0.05 and out.revenue_rel_lo < out.revenue_rel < out.revenue_rel_hi
+        passed.append(out.revenue_ok)
+    assert np.mean(passed) <= 0.1
+    same = experiment.analyse(_revenue_arm(rng, 400_000, 1.0), _revenue_arm(rng, 400_000, 1.0), 0.05, 0.05, 0.05)
+    assert same.revenue_ok  # SE near 1.2 %: the bound clears -5 %
+
+
+def test_each_guardrail_states_the_size_it_needs_and_its_power_at_the_planned_size():
+    from helpers.analysis import experiment
+
+    n = experiment.noninferiority_sessions(7.0, 0.05, 0.05, 0.8)
+    assert n == pytest.approx(2 * (2.4865 * 7 / 0.05) ** 2, rel=1e-3)  # about 242,000 sessions per arm
+    sessions = _revenue_arm(np.random.default_rng(2), 200_000, 1.0)
+    plan = experiment.guardrail_plan(
+        sessions, 66_569, {"revenue_per_session": 0.05, "session_duration": 0.05}, 0.05, 0.8
+    )
+    revenue = plan["revenue_per_session"]
+    assert revenue["margin"] == 0.05 and revenue["cv"] == pytest.approx(7.0, rel=0.1)
+    assert revenue["sessions_per_arm"] > 66_569 and 0.3 < revenue["power_at_plan"] < 0.6
+    assert plan["session_duration"]["power_at_plan"] > 0.99  # durations vary little: this guardrail is powered
+    big = experiment.guardrail_plan(sessions, revenue["sessions_per_arm"], {"revenue_per_session": 0.05}, 0.05, 0.8)
+    assert big["revenue_per_session"]["power_at_plan"] == pytest.approx(0.8, abs=0.005)
+
+
+def test_a_simulated_experiment_says_its_lever_effect_was_assumed_and_its_power_at_the_lift(tmp_path):
+    from helpers.analysis import experiment
+    from helpers.data.simulate import SimConfig
+
+    config = SimConfig(n_sessions=10_000, seed=8)
+    outcome, _ = experiment.run_simulated(config, 8_000, 3, 0.15, 0.05, 0.05, tmp_path, revenue_margin=0.05)
+    assert outcome.lever_effect == "assumed" and outcome.assumed_density_lift == 0.15
+    assert outcome.true_diff > 0 and 0.0 < outcome.power_at_true_diff < 1.0
+    n_for_80 = experiment.sample_size(0.025, 0.10, 0.05, 0.8)
+    assert experiment.conversion_power(0.025, 0.0025, n_for_80, 0.05) == pytest.approx(0.8, abs=0.02)

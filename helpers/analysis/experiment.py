@@ -80,6 +80,11 @@ class Outcome(results.Record):
     users_treatment: int | None = None
     diff_se: float | None = None  # the conversion difference's SE as analysed
     diff_se_naive: float | None = None  # the same with every session independent
+    revenue_rel_lo: float | None = None  # one-sided lower bound of revenue per session's relative change
+    revenue_margin: float | None = None  # non-inferiority margin: revenue passes when its lower bound > -margin
+    lever_effect: str = "measured"  # 'assumed' when the treatment's effect on the lever is an input of the simulator
+    assumed_density_lift: float | None = None  # that input: relative rise in interactions per minute
+    power_at_true_diff: float | None = None  # power of the conversion test at the true difference that follows
 
 
 @dataclass
@@ -291,11 +296,19 @@ def _arm(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].to_numpy(float)
 
 
-def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardrail_margin: float) -> Outcome:
+def analyse(
+    control: pd.DataFrame,
+    treatment: pd.DataFrame,
+    alpha: float,
+    guardrail_margin: float,
+    revenue_margin: float | None = None,
+) -> Outcome:
     """The pre-registered analysis: conversion difference with CI and test, secondaries, guardrails, decision.
 
     When a user has several sessions every variance is taken at user level (see the module); the
-    conversion difference's CI and p-value always come from the same method.
+    conversion difference's CI and p-value always come from the same method. Each guardrail is a
+    non-inferiority test at its own margin: session duration ``guardrail_margin``, revenue per
+    session ``revenue_margin`` (``guardrail_margin`` when not given).
     """
     z = stats.normal_ppf(1 - alpha / 2)
     g0, g1 = stats.user_groups(control), stats.user_groups(treatment)
@@ -322,19 +335,87 @@ def analyse(control: pd.DataFrame, treatment: pd.DataFrame, alpha: float, guardr
         "epm_lo": r1 - r0 - half,
         "epm_hi": r1 - r0 + half,
     }
-    out |= _guardrails(control, g0, treatment, g1, stats.normal_ppf(1 - alpha), guardrail_margin)
+    revenue_margin = guardrail_margin if revenue_margin is None else revenue_margin
+    out |= _guardrails(control, g0, treatment, g1, stats.normal_ppf(1 - alpha), guardrail_margin, revenue_margin)
     out["decision"] = decide(out, out["diff_lo"], out["diff_hi"])
     return Outcome(**out)
 
 
-def _guardrails(control, g0, treatment, g1, z: float, margin: float) -> dict:
-    """Session duration (non-inferiority within ``margin``) and revenue per session (no significant fall)."""
+def _guardrails(control, g0, treatment, g1, z: float, margin: float, revenue_margin: float) -> dict:
+    """Both guardrails as non-inferiority tests, each passing only when its one-sided bound clears its margin:
+    session duration (upper bound below +``margin``) and revenue per session (lower bound above
+    -``revenue_margin``). Not detecting a change is not a pass."""
     dur, dur_hi = _relative_change(_arm(control, "session_seconds"), g0, _arm(treatment, "session_seconds"), g1, z)
     rev, rev_hi = _relative_change(_arm(control, "amount_usd"), g0, _arm(treatment, "amount_usd"), g1, z)
+    rev_lo = 2 * rev - rev_hi  # the bound is symmetric: rel +- z se
     out = {"duration_rel": dur, "duration_rel_hi": dur_hi, "revenue_rel": rev, "revenue_rel_hi": rev_hi}
-    out |= {"guardrail_margin": margin, "duration_ok": bool(dur_hi < margin), "revenue_ok": bool(rev_hi >= 0)}
+    out |= {"revenue_rel_lo": rev_lo, "guardrail_margin": margin, "revenue_margin": revenue_margin}
+    out |= {"duration_ok": bool(dur_hi < margin), "revenue_ok": bool(rev_lo > -revenue_margin)}
     out["guardrail_ok"] = out["duration_ok"] and out["revenue_ok"]
     return out
+
+
+def noninferiority_power(se: float, margin: float, alpha: float, true_change: float = 0.0) -> float:
+    """Power of a one-sided non-inferiority test at level ``alpha`` against ``margin``, for a relative change
+    estimated with standard error ``se`` whose true value is ``true_change`` (toward harm when negative)."""
+    if not se or not np.isfinite(se) or se <= 0:
+        return float("nan")
+    return float(stats.normal_cdf((margin + true_change) / se - stats.normal_ppf(1 - alpha)))
+
+
+def noninferiority_sessions(cv: float, margin: float, alpha: float, power: float, design_effect: float = 1.0) -> int:
+    """Sessions per arm for a non-inferiority test of a mean's relative change (no true change) at ``margin``.
+
+    The relative change of two arms' means has variance about 2 cv^2 / n (cv: the per-session
+    coefficient of variation), times the design effect of repeated users.
+    """
+    z = stats.normal_ppf(1 - alpha) + stats.normal_ppf(power)
+    return int(math.ceil(2 * (z * cv / margin) ** 2 * design_effect))
+
+
+GUARDRAIL_COLUMNS = {"session_duration": "session_seconds", "revenue_per_session": "amount_usd"}
+
+
+def guardrail_plan(
+    sessions: pd.DataFrame,
+    n_arm: int | None,
+    margins: dict[str, float],
+    alpha: float,
+    power: float,
+    design_effect: float = 1.0,
+) -> dict[str, dict[str, float]]:
+    """Each guardrail's margin, the sessions per arm its non-inferiority test needs at ``power``, and its power at
+    the planned ``n_arm`` (no true change), from the per-session spread of its metric in ``sessions``."""
+    out = {}
+    for code, margin in margins.items():
+        column = GUARDRAIL_COLUMNS.get(code)
+        if column is None or column not in sessions or not margin:
+            continue
+        values = sessions[column].to_numpy(float)
+        mean = float(np.nanmean(values)) if values.size else 0.0
+        if mean <= 0:
+            continue
+        cv = float(np.nanstd(values, ddof=1)) / mean
+        row = {
+            "margin": float(margin),
+            "cv": cv,
+            "sessions_per_arm": noninferiority_sessions(cv, margin, alpha, power, design_effect),
+        }
+        if n_arm:
+            row["power_at_plan"] = noninferiority_power(cv * math.sqrt(2 * design_effect / n_arm), margin, alpha)
+        out[code] = row
+    return out
+
+
+def conversion_power(baseline: float, diff: float, n_arm: int, alpha: float, design_effect: float = 1.0) -> float:
+    """Power of the two-sided conversion test at level ``alpha`` for a true difference ``diff`` from ``baseline``,
+    ``n_arm`` sessions per arm (normal approximation, variance times the design effect)."""
+    p1 = min(max(baseline + diff, 0.0), 1.0)
+    se = math.sqrt((baseline * (1 - baseline) + p1 * (1 - p1)) / n_arm * design_effect)
+    if se <= 0:
+        return float("nan")
+    z = stats.normal_ppf(1 - alpha / 2)
+    return float(stats.normal_cdf(abs(diff) / se - z) + stats.normal_cdf(-abs(diff) / se - z))
 
 
 def _relative_change(a: np.ndarray, a_groups, b: np.ndarray, b_groups, z: float) -> tuple[float, float]:
@@ -372,22 +453,28 @@ def run_simulated(
     alpha: float,
     guardrail_margin: float,
     folder: Path,
+    revenue_margin: float | None = None,
 ) -> tuple[Outcome, Outcome]:
     """Control, treatment and a second control through the real pipeline; the experiment and a pipeline A/A check.
 
     The arms draw their users, sessions and purchases from seeds ``seed + 1``, ``seed + 2`` and
     ``seed + 3`` and share the control's product catalogue; the outcome carries the simulator's
-    true difference and whether its CI covers it.
+    true difference and whether its CI covers it, that the lever's effect (``density_lift``) was assumed,
+    and the power of the conversion test at the true difference that follows from it.
     """
     folder = Path(folder)
     arms = [
         simulate_arm(config, n_arm, seed + k, lift, folder / name, catalogue_seed=seed + 1)
         for k, lift, name in ((1, 0.0, "control"), (2, density_lift, "treatment"), (3, 0.0, "control_b"))
     ]
-    outcome = analyse(arms[0], arms[1], alpha, guardrail_margin)
-    aa = analyse(arms[0], arms[2], alpha, guardrail_margin)
-    outcome.true_diff = true_conversion(config, density_lift) - true_conversion(config, 0.0)
+    outcome = analyse(arms[0], arms[1], alpha, guardrail_margin, revenue_margin)
+    aa = analyse(arms[0], arms[2], alpha, guardrail_margin, revenue_margin)
+    base = true_conversion(config, 0.0)
+    outcome.true_diff = true_conversion(config, density_lift) - base
     outcome.true_covered = bool(outcome.diff_lo <= outcome.true_diff <= outcome.diff_hi)
+    outcome.lever_effect, outcome.assumed_density_lift = "assumed", float(density_lift)
+    deff = (outcome.diff_se / outcome.diff_se_naive) ** 2 if outcome.diff_se and outcome.diff_se_naive else 1.0
+    outcome.power_at_true_diff = conversion_power(base, outcome.true_diff, n_arm, alpha, deff)
     outcome.aa_p_value = aa.p_value
     return outcome, aa
 

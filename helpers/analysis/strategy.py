@@ -44,6 +44,7 @@ GOLD_COLUMNS_READ = [
     "amount_usd",
     "pre_conversion_event_count",
     "pre_conversion_seconds",
+    "session_seconds",
 ]
 MAX_SESSIONS_READ = 2_000_000  # above this, 06 reads every session of a random share of users (memory stays flat)
 DRIVERS = {
@@ -72,6 +73,7 @@ class Settings(results.Settings):
     power: float
     relative_mde: float
     guardrail_margin: float
+    revenue_margin: float
     experiment_density_lift: float
     experiment_sessions_per_arm: int
 
@@ -109,6 +111,7 @@ class ExperimentPlan(results.Record):
     guardrails: list[str]  # 'session_duration', 'checkout_completion', 'revenue_per_session'
     guardrail_margin: float
     primary: str = "session_conversion"
+    margins: dict[str, float] = field(default_factory=dict)  # each guardrail's non-inferiority margin (relative)
     unit: str = "user"  # users where they are identified, else sessions
 
 
@@ -148,6 +151,7 @@ class StrategyResult(results.Record):
     users_per_arm: int | None = None
     segment_contrast: dict[str, float] | None = None
     aa_rate: experiment.AARate | None = None
+    guardrail_sizing: dict[str, dict[str, float]] = field(default_factory=dict)  # experiment.guardrail_plan
     evidence: Evidence | None = results.memory()
 
     @property
@@ -178,7 +182,7 @@ def analyse(
     )
     days = 2 * n_needed / per_day if n_needed and per_day else None
     weeks = max(1, math.ceil(days / 7)) if days is not None else None
-    plan = experiment_plan(upstream, s.guardrail_margin)
+    plan = experiment_plan(upstream, s.guardrail_margin, s.revenue_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
         recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast),
@@ -202,6 +206,8 @@ def analyse(
         driver_from_answer=named,
         evidence=Evidence(segments=seg),
     )
+    deff = design.design_effect
+    result.guardrail_sizing = experiment.guardrail_plan(sessions, n_needed, plan.margins, s.alpha, s.power, deff)
     if n_needed and per_day:
         result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, design)
     result.not_simulated = why_not_simulated(truth, plan, n_needed)
@@ -225,7 +231,7 @@ def simulated_experiment(
     with ThreadPoolExecutor(max_workers=1) as pool:
         rate = pool.submit(experiment.aa_rate, config, min(n_arm, AA_SESSIONS), AA_REPLICATIONS, s.alpha, s.seed)
         outcome, aa = experiment.run_simulated(
-            config, n_arm, s.seed, s.experiment_density_lift, s.alpha, s.guardrail_margin, folder
+            config, n_arm, s.seed, s.experiment_density_lift, s.alpha, s.guardrail_margin, folder, s.revenue_margin
         )
         return outcome, aa, rate.result()
 
@@ -618,8 +624,21 @@ def _style_rec(st: StylesResult) -> Recommendation:
     return rec
 
 
-def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> ExperimentPlan:
-    """The experiment the evidence points to: lever, why that lever, metrics, and whether it is simulated."""
+def experiment_plan(
+    upstream: dict, guardrail_margin: float = 0.05, revenue_margin: float | None = None
+) -> ExperimentPlan:
+    """The experiment the evidence points to: lever, why that lever, metrics, and whether it is simulated.
+
+    Every guardrail is a non-inferiority test with a named margin (``margins``): session duration may
+    rise by less than ``guardrail_margin``; revenue per session and checkout completion may fall by
+    less than ``revenue_margin`` (``guardrail_margin`` when not given).
+    """
+    revenue_margin = guardrail_margin if revenue_margin is None else revenue_margin
+    margins = {
+        "session_duration": guardrail_margin,
+        "checkout_completion": revenue_margin,
+        "revenue_per_session": revenue_margin,
+    }
     conv = upstream.get("03_conversion")
     v = conv.verdicts if conv is not None and conv.ok else None
     if v and v.answer == "time" and v.time in TIME_RECS:
@@ -629,6 +648,7 @@ def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> Experimen
             basis=f"time_{v.time}",
             guardrails=["checkout_completion", "revenue_per_session"],
             guardrail_margin=guardrail_margin,
+            margins={g: margins[g] for g in ("checkout_completion", "revenue_per_session")},
         )
     return ExperimentPlan(
         lever="interaction_density",
@@ -636,4 +656,5 @@ def experiment_plan(upstream: dict, guardrail_margin: float = 0.05) -> Experimen
         basis="engagement_positive" if v and v.engagement == "positive" else "exploratory",
         guardrails=["session_duration", "revenue_per_session"],
         guardrail_margin=guardrail_margin,
+        margins={g: margins[g] for g in ("session_duration", "revenue_per_session")},
     )
