@@ -63,6 +63,15 @@ def helper_files(modules: set[str] | frozenset[str]) -> set[Path]:
     return imports.closure(modules)
 
 
+def prime(notebooks: list[Path]) -> None:
+    """Parse every helper the ``notebooks`` reach now, in the calling thread: CPython 3.11 can fail parsing in
+    two threads at once (``SystemError: AST constructor recursion depth mismatch``), and the runner asks for
+    inputs from the notebooks' threads, which then only read what was parsed here."""
+    for nb in notebooks:
+        if Path(nb).exists():
+            helper_files(notebook_modules(nb))
+
+
 def notebook_modules(nb: Path) -> set[str]:
     """``helpers`` modules the code cells of notebook ``nb`` import."""
     return imports.of_notebook(nb)

@@ -21,11 +21,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 from helpers import paths
 
 ROOT = "helpers"
+_LOCK = threading.RLock()  # the runner asks from several threads (notebooks run side by side)
 
 
 def imported(source: str, module: str = "") -> set[str]:
@@ -34,7 +36,8 @@ def imported(source: str, module: str = "") -> set[str]:
     ``module`` is the source's own dotted name, for relative imports; a text that does not parse imports nothing.
     """
     try:
-        tree = ast.parse(source)
+        with _LOCK:  # CPython 3.11 can fail parsing in two threads at once ("AST constructor recursion depth mismatch")
+            tree = ast.parse(source)
     except SyntaxError:
         return set()
     found: set[str] = set()
@@ -93,10 +96,11 @@ def of_file(path: Path, root: Path | None = None) -> frozenset[str]:
     module = module_name(path, root)
     key = hashlib.sha256(data + module.encode()).hexdigest()[:20]
     known = _cache()
-    if key not in known:
-        known[key] = sorted(imported(data.decode("utf-8"), module))
-        _DIRTY.add(key)
-    return frozenset(known[key])
+    with _LOCK:
+        if key not in known:
+            known[key] = sorted(imported(data.decode("utf-8"), module))
+            _DIRTY.add(key)
+        return frozenset(known[key])
 
 
 _DIRTY: set[str] = set()
@@ -120,10 +124,11 @@ def save_cache() -> None:
         return
     from helpers.data.files import write_json
 
-    known = _cache()
+    with _LOCK:
+        kept = dict(list(_cache().items())[-500:])
+        _DIRTY.clear()
     with contextlib.suppress(OSError):
-        write_json(dict(list(known.items())[-500:]), _cache_file())
-    _DIRTY.clear()
+        write_json(kept, _cache_file())
 
 
 def of_notebook(nb: Path) -> set[str]:

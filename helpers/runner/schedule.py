@@ -91,6 +91,7 @@ class Outcome:
 def likely_reused(notebooks: list[Path], reuse: Reuse, present: list[str], chosen: dict, declared: dict) -> set[str]:
     """Notebooks whose own source, helpers, parameters and environment are unchanged and whose upstream
     notebooks are likely reused too: no kernel is warmed for them (a wrong guess only costs a cold start)."""
+    freshness.prime(notebooks)  # here, before any thread starts: the notebooks' threads then parse nothing
     if reuse.force:
         return set()
     likely: set[str] = set()
