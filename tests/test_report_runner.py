@@ -61,7 +61,7 @@ results.save(run, "02_tiny", {"n": results.load(run, "01_tiny")["n"] * 10 + m})
 
 
 def _reader(folder):
-    """02_tiny: reads what 01_tiny recorded (READS_FROM) and has a parameter of its own, ``m``."""
+    """02_tiny: reads what 01_tiny recorded (the registry: 02 reads 01) and has a parameter of its own, ``m``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = 'run: str = "default"  # name of the run\nm: int = 0  # added to ten times 01\'s number'
@@ -197,7 +197,7 @@ def test_only_reruns_selected_notebooks_on_a_copy(tiny):
 def test_partial_rerun_records_what_ran_and_marks_downstream_pages_stale(tiny):
     data, reports = tiny
     first = nbformat.read(paths.NOTEBOOKS_DIR / "01_tiny.ipynb", as_version=4)
-    nbformat.write(first, paths.NOTEBOOKS_DIR / "02_tiny.ipynb")  # 02 reads what 01 writes (READS_FROM)
+    nbformat.write(first, paths.NOTEBOOKS_DIR / "02_tiny.ipynb")  # 02 reads what 01 writes (the registry)
     report.execute("a", overrides="n=1")
     full = json.loads((reports / "a" / "run.json").read_text())
     assert full["stale"] == [] and full["ran_now"] == ["01_tiny", "02_tiny"]
