@@ -184,22 +184,35 @@ def unit_effects(fit, frame: pd.DataFrame) -> list[UnitEffect]:
 
     Each session's purchase probability is recomputed with its count raised by one unit (on the
     model's log1p scale, so a minute adds much to a short visit and little to a long one), the
-    others held; the change is averaged over sessions. The CI repeats this at the coefficient's
-    CI bounds (the change is monotone in the coefficient).
+    others held; the change is averaged over sessions. Its 95 % CI is the delta method over every
+    coefficient with the fit's covariance (clustered by user when users repeat), as the AMEs: the
+    level of each session's probability is uncertain too, not only the feature's coefficient.
     """
-    eta = np.asarray(fit.fittedvalues)
-    p0 = 1 / (1 + np.exp(-eta))
-    ci = fit.conf_int()
+    from scipy.special import expit
+
+    X = np.asarray(fit.model.exog, float)
+    beta = np.asarray(fit.params, float)
+    eta = X @ beta
+    p0 = expit(eta)
+    cov = np.asarray(fit.cov_params(), float)
+    columns = list(fit.params.index)
+    if getattr(fit, "use_t", False):  # fewer than 50 users: t on G - 1 df, as the fit's own CIs
+        from scipy import stats as sps
+
+        z = float(sps.t.ppf(0.975, float(getattr(fit, "df_resid_inference", None) or fit.df_resid)))
+    else:
+        z = stats.Z95
     out = []
     for name, unit, step in (("engagement", "event", 1.0), ("time", "minute", 60.0)):
         raw = np.expm1(frame[name].to_numpy())
         shift = np.log1p(raw + step) - np.log1p(raw)
-
-        def points(b, shift=shift):
-            return 100 * float(np.mean(1 / (1 + np.exp(-(eta + b * shift))) - p0))
-
-        bounds = sorted((points(ci.loc[name, 0]), points(ci.loc[name, 1])))
-        out.append(UnitEffect(name, unit, points(fit.params[name]), *bounds, float(np.median(raw) / step)))
+        j = columns.index(name)
+        p1 = expit(eta + beta[j] * shift)
+        points = 100 * float(np.mean(p1 - p0))
+        grad = ((p1 * (1 - p1) - p0 * (1 - p0)) @ X) / len(eta)
+        grad[j] += float(np.mean(p1 * (1 - p1) * shift))
+        half = 100 * z * float(np.sqrt(grad @ cov @ grad))
+        out.append(UnitEffect(name, unit, points, points - half, points + half, float(np.median(raw) / step)))
     return out
 
 

@@ -73,6 +73,15 @@ def cv_rmse(
     frame: pd.DataFrame, terms: list[str], folds: int, seed: int, groups: np.ndarray | None = None
 ) -> tuple[float, float]:
     """Cross-validated RMSE of log spend (mean and sd over folds); a user's buyers stay in one fold."""
+    errs = cv_rmse_folds(frame, terms, folds, seed, groups)
+    return float(np.mean(errs)), float(np.std(errs, ddof=1))
+
+
+def cv_rmse_folds(
+    frame: pd.DataFrame, terms: list[str], folds: int, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Each fold's RMSE of log spend; the folds depend only on ``seed`` and the users, so two models given the
+    same seed are scored on the same folds (their gaps pair up)."""
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import GroupKFold, KFold
 
@@ -85,7 +94,36 @@ def cv_rmse(
     for train, test in splits:
         pred = LinearRegression().fit(X[train], y[train]).predict(X[test])
         errs.append(np.sqrt(np.mean((y[test] - pred) ** 2)))
-    return float(np.mean(errs)), float(np.std(errs, ddof=1))
+    return np.asarray(errs, float)
+
+
+def rmse_gap_test(rmse_a: np.ndarray, rmse_b: np.ndarray) -> float:
+    """Two-sided p-value of the paired gap between two models' fold RMSEs (same folds): a t-test on the
+    per-fold differences with Nadeau and Bengio's correction for folds that share training rows
+    (variance times 1/K + n_test/n_train = 1/K + 1/(K - 1)), on K - 1 degrees of freedom."""
+    from scipy import stats as sps
+
+    d = np.asarray(rmse_b, float) - np.asarray(rmse_a, float)
+    k = d.size
+    if k < 2:
+        return float("nan")
+    var = float(np.var(d, ddof=1)) * (1 / k + 1 / (k - 1))
+    if var <= 0:
+        return 0.0 if d.mean() != 0 else 1.0
+    return float(2 * sps.t.sf(abs(d.mean()) / np.sqrt(var), k - 1))
+
+
+def explains_better(
+    rmse_engagement: np.ndarray, rmse_time: np.ndarray, rmse_gain: float, alpha: float
+) -> tuple[str, float]:
+    """'engagement' or 'time' when its fold RMSEs are lower by at least ``rmse_gain`` (relative, on the means) and
+    the paired test of the gap (``rmse_gap_test``) rejects at ``alpha``; else 'neither clearly'. With the p."""
+    eng, tim = float(np.mean(rmse_engagement)), float(np.mean(rmse_time))
+    gap = (tim - eng) / max(eng, tim)
+    p = rmse_gap_test(rmse_engagement, rmse_time)
+    if abs(gap) < rmse_gain or not p < alpha:
+        return "neither clearly", p
+    return ("engagement" if gap > 0 else "time"), p
 
 
 def fit_nested(
@@ -100,13 +138,14 @@ def fit_nested(
 
     Errors are clustered by user whenever a user has several buying sessions (``stats.user_groups``).
     """
-    fits, rows, health = {}, [], {}
+    fits, rows, health, fold_rmse = {}, [], {}, {}
     groups = stats.user_groups(frame)
     for name, terms in nested_specs(controls, idle).items():
         fits[name], health[name] = stats.checked_fit(
             fit_ols, frame, terms, groups, events=len(frame), min_events_per_parameter=min_events_per_parameter
         )
-        rmse, rmse_sd = cv_rmse(frame, terms, folds, seed, groups)
+        fold_rmse[name] = cv_rmse_folds(frame, terms, folds, seed, groups)
+        rmse, rmse_sd = float(np.mean(fold_rmse[name])), float(np.std(fold_rmse[name], ddof=1))
         rows.append(
             {
                 "model": name,
@@ -117,7 +156,14 @@ def fit_nested(
                 "aic": float("nan") if groups is not None else fits[name].aic,  # AIC assumes independent buyers
             }
         )
-    return {"fits": fits, "table": pd.DataFrame(rows).set_index("model"), "health": stats.combine_health(health)}
+    table = pd.DataFrame(rows).set_index("model")
+    return {"fits": fits, "table": table, "health": stats.combine_health(health), "fold_rmse": fold_rmse}
+
+
+def smearing_mean(fit) -> float:
+    """Mean spend per order the log-spend OLS implies, retransformed by Duan's smearing: mean(exp(fitted)) times
+    mean(exp(residual)) (exp of a mean log is a geometric mean, below the arithmetic one)."""
+    return float(np.mean(np.exp(np.asarray(fit.fittedvalues))) * np.mean(np.exp(np.asarray(fit.resid))))
 
 
 def per_sd_effects(
@@ -215,9 +261,18 @@ def effect_class(coef_lo: float, coef_hi: float, sd: float, negligible_pct: floa
 
 
 def feature_call(
-    feature: str, specs: dict[str, pd.DataFrame], negligible_pct: float, gamma: pd.DataFrame | None, mean_spend: float
+    feature: str,
+    specs: dict[str, pd.DataFrame],
+    negligible_pct: float,
+    gamma: pd.DataFrame | None,
+    mean_spend: float,
+    smeared_mean: float | None = None,
 ) -> FeatureCall:
     """One feature's call across the specifications that hold it (smallest last is the answer's own).
+
+    USD per order per SD: the Gamma GLM's % change of the mean times the mean spend when the Gamma
+    fit ran (it models the arithmetic mean directly); else the log-spend % times the mean the OLS
+    implies, retransformed by Duan's smearing (``smeared_mean``; ``mean_spend`` when not given).
 
     A direction ('positive' or 'negative') needs a material CI in every specification shown and,
     where the Gamma GLM ran, a Gamma CI on the same side of zero. Material but of opposite or
@@ -255,9 +310,7 @@ def feature_call(
         pct=float(own.pct_per_sd),
         lo=float(own.pct_lo),
         hi=float(own.pct_hi),
-        usd=float(mean_spend * own.pct_per_sd / 100),
-        usd_lo=float(mean_spend * own.pct_lo / 100),
-        usd_hi=float(mean_spend * own.pct_hi / 100),
+        **_usd_per_sd(own, mean_spend, smeared_mean),
         detectable=float(own.detectable_pct),
         classes=classes,
         other_specification=other_spec,
@@ -265,6 +318,21 @@ def feature_call(
         other_lo=None if other is None else float(other.pct_lo),
         other_hi=None if other is None else float(other.pct_hi),
     )
+
+
+def _usd_per_sd(row, mean_spend: float, smeared_mean: float | None) -> dict:
+    """USD per order for one SD more of a feature, with its CI (see ``feature_call``), and where it comes from."""
+    if "gamma_pct" in row and pd.notna(row.get("gamma_pct")) and pd.notna(row.get("gamma_lo")):
+        pct, lo, hi, base, source = row.gamma_pct, row.gamma_lo, row.gamma_hi, mean_spend, "gamma_mean"
+    else:
+        base = mean_spend if smeared_mean is None else smeared_mean
+        pct, lo, hi, source = row.pct_per_sd, row.pct_lo, row.pct_hi, "ols_smearing"
+    return {
+        "usd": float(base * pct / 100),
+        "usd_lo": float(base * lo / 100),
+        "usd_hi": float(base * hi / 100),
+        "usd_from": source,
+    }
 
 
 def verdicts(
@@ -275,19 +343,30 @@ def verdicts(
     confounded: bool,
     settings: Settings,
     mean_spend: float,
+    smeared_mean: float | None = None,
+    fold_rmse: dict[str, np.ndarray] | None = None,
 ) -> Verdicts:
     """Which feature predicts spend better on its own, and each feature's call (see ``feature_call``).
 
     ``explains_better``: the single-feature model whose CV RMSE is lower by at least ``rmse_gain``
-    (relative), else 'neither clearly'. Every call turns 'unclear' when a fit is in poor health or
-    when purchase styles browse differently (``confounded``: then what buyers choose can
-    masquerade as how they browse). ``explains_little``: the best adjusted R² is below ``little_r2``.
+    (relative) and, given its folds' RMSEs (``fold_rmse``), whose paired test of the gap across folds
+    rejects at ``settings.alpha`` (``explains_better``), else 'neither clearly'. Every call turns
+    'unclear' when a fit is in poor health or when purchase styles browse differently (``confounded``:
+    then what buyers choose can masquerade as how they browse). ``explains_little``: the best adjusted
+    R² is below ``little_r2``.
     """
     eng, tim = table.loc["engagement only"], table.loc["time only"]
-    gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
-    better = "neither clearly" if abs(gap) < settings.rmse_gain else ("engagement" if gap > 0 else "time")
+    gap_p = None
+    if fold_rmse is not None:
+        better, gap_p = explains_better(
+            fold_rmse["engagement only"], fold_rmse["time only"], settings.rmse_gain, settings.alpha
+        )
+    else:
+        gap = (tim.cv_rmse - eng.cv_rmse) / max(eng.cv_rmse, tim.cv_rmse)
+        better = "neither clearly" if abs(gap) < settings.rmse_gain else ("engagement" if gap > 0 else "time")
     calls = {
-        f: feature_call(f, specs, settings.negligible_pct, gamma, mean_spend) for f in ("engagement", "time", "idle")
+        f: feature_call(f, specs, settings.negligible_pct, gamma, mean_spend, smeared_mean)
+        for f in ("engagement", "time", "idle")
     }
     reasons = list(health["reasons"])
     if confounded:
@@ -312,6 +391,7 @@ def verdicts(
         engagement=calls["engagement"],
         time=calls["time"],
         idle=calls["idle"],
+        rmse_gap_p=gap_p,
     )
 
 
@@ -394,6 +474,7 @@ class FeatureCall(results.Record):
     other_pct: float | None = None
     other_lo: float | None = None
     other_hi: float | None = None
+    usd_from: str | None = None  # 'gamma_mean' (the Gamma GLM's change of the mean) or 'ols_smearing' (Duan)
 
 
 @dataclass
@@ -407,6 +488,7 @@ class SegmentSpend(results.Record):
     mean_usd: float
     lo: float
     hi: float
+    population: str = "buyers"  # thirds of buyers (06's segments are thirds of sessions: 'sessions')
 
 
 @dataclass
@@ -427,6 +509,7 @@ class Verdicts(results.Record):
     engagement: FeatureCall
     time: FeatureCall
     idle: FeatureCall
+    rmse_gap_p: float | None = None  # paired test across folds of the RMSE gap behind explains_better
 
     def calls(self) -> list[FeatureCall]:
         return [self.engagement, self.time, self.idle]
@@ -520,7 +603,10 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     specs = {MAIN_SPEC: ev.effects, CENTRAL_SPEC: ev.central} if idle else {CENTRAL_SPEC: ev.effects}
     gamma_table = ev.effects if gamma is not None else None
     confounded = check.browsing == "different"
-    v = verdicts(ev.models, specs, gamma_table, nested["health"], confounded, s, result.mean_spend)
+    smeared = smearing_mean(full_fit)
+    v = verdicts(
+        ev.models, specs, gamma_table, nested["health"], confounded, s, result.mean_spend, smeared, nested["fold_rmse"]
+    )
     result.health = stats.Health.from_json(nested["health"])
     result.clustering = stats.clustering(ev.buyers)
     result.style_check = check

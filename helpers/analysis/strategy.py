@@ -282,7 +282,8 @@ def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFra
     g["conv_lo"], g["conv_hi"] = _segment_cis(sessions, seg, g.index)
     g["revenue_per_session"] = g["revenue"] / g["sessions"]
     g["spend_per_buyer"] = g["revenue"] / g["buyers"].replace(0, np.nan)
-    return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut}
+    # thirds of sessions, where 04's few/many events are thirds of buyers ('population' says which)
+    return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut, "population": "sessions"}
 
 
 def _segment_cis(sessions: pd.DataFrame, seg: np.ndarray, labels) -> tuple[list[float], list[float]]:
@@ -529,9 +530,12 @@ def _one_sd_shorter(mean_spend: float, call) -> tuple[float, float, float]:
     """USD per order, with its CI, for one SD less of a feature whose effect is ``call.pct`` % per SD more.
 
     The model is multiplicative (log spend): one SD less divides spend by (1 + pct / 100), so
-    -23.6 % per SD longer is +30.9 % per SD shorter, not +23.6 %.
+    -23.6 % per SD longer is +30.9 % per SD shorter, not +23.6 %. The % is that of the mean order when
+    04's USD come from the Gamma fit of the mean (``call.usd_from``), else the log-spend one.
     """
     less = lambda pct: mean_spend * (1 / (1 + pct / 100) - 1)  # noqa: E731
+    if getattr(call, "usd_from", None) == "gamma_mean" and call.usd is not None and mean_spend:
+        return tuple(less(100 * usd / mean_spend) for usd in (call.usd, call.usd_hi, call.usd_lo))
     return less(call.pct), less(call.hi), less(call.lo)
 
 
