@@ -353,3 +353,49 @@ def test_04_and_06_record_which_population_their_low_and_high_thirds_cut():
     buyers = stats.behaviour_features(sessions[sessions["did_purchase"] == 1])
     rows = spend.spend_by_engagement(buyers)
     assert cuts["population"] == "sessions" and {r.population for r in rows} == {"buyers"}
+
+
+# --------------------------------------------------------------------------------------------
+# 8 · Sizing with its uncertainty
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_icc_upper_bound_covers_the_true_icc_and_stays_above_a_zero_estimate():
+    """Users with a known ICC of 0.05: the one-sided 95 % bound lies above it in about 95 % of samples; where
+    the point estimate is clipped at 0, sizing still pays for the users it cannot rule out."""
+    from helpers.analysis import experiment
+
+    rng = np.random.default_rng(8)
+    groups = np.repeat(np.arange(300), 4)
+    covered, clipped = [], []
+    for _ in range(300):
+        y = rng.normal(0, np.sqrt(0.05), 300)[groups] + rng.normal(0, np.sqrt(0.95), groups.size)
+        upper = experiment.icc_upper_bound(y, groups)
+        covered.append(upper >= 0.05)
+        if experiment.icc_anova(y, groups) == 0.0:
+            clipped.append(upper)
+    assert 0.91 <= np.mean(covered) <= 0.99
+    assert clipped and min(clipped) > 0.0
+
+
+def test_sizing_uses_the_sessions_per_user_of_the_planned_weeks_and_the_icc_bound():
+    """Users visiting at steady, unequal rates: the size-weighted sessions per user over 42 days follows from
+    28 days of data; the sample size uses that and the ICC's upper bound, not 28 days and the point estimate."""
+    from helpers.analysis import experiment
+
+    rng = np.random.default_rng(9)
+    rate = rng.gamma(0.5, 0.1, 400_000)  # visits per day
+
+    def weighted(days):
+        m = rng.poisson(rate * days)
+        m = m[m > 0]
+        return float(np.sum(m.astype(float) ** 2) / m.sum())
+
+    m28, m42 = weighted(28), weighted(42)
+    assert experiment.cluster_size_over(m28, 28, 42) == pytest.approx(m42, rel=0.03)
+    design = experiment.DesignEffect(100_000, 30_000, 3.3, m28, 0.0, 1.0, icc_upper=0.01)
+    n, planned = experiment.planned_size(0.025, 0.10, 0.05, 0.8, design, 28.0, 100_000 / 28)
+    assert planned.planned_days % 7 == 0 and planned.planned_days >= 2 * n / (100_000 / 28)
+    assert planned.design_effect_planned == pytest.approx(1 + (planned.cluster_size_planned - 1) * 0.01)
+    assert n > experiment.sample_size(0.025, 0.10, 0.05, 0.8, design.design_effect)
+    assert n == experiment.sample_size(0.025, 0.10, 0.05, 0.8, planned.design_effect_planned)

@@ -98,6 +98,12 @@ class DesignEffect(results.Record):
     icc: float
     design_effect: float
     icc_buyers: int | None = None  # set when too few buyers to estimate the ICC: it is then taken as 0
+    icc_upper: float | None = None  # one-sided 95 % upper bound of the ICC (F distribution): what sizing uses
+    span_days: float | None = None  # days of data the cluster size was measured over
+    planned_days: float | None = None  # days the planned experiment runs (whole weeks)
+    cluster_size_planned: float | None = None  # m over the planned days (repeat visits scale with time)
+    sessions_per_user_planned: float | None = None
+    design_effect_planned: float | None = None  # 1 + (m_planned - 1) icc_upper: what the sample size uses
 
 
 MIN_ICC_BUYERS = 30  # below this, an ICC of conversion is noise (three buyers gave 1.000)
@@ -135,6 +141,82 @@ def icc_anova(y: np.ndarray, groups: np.ndarray) -> float:
     return float(np.clip((msb - msw) / denominator, 0.0, 1.0)) if denominator > 0 else 0.0
 
 
+def icc_upper_bound(y: np.ndarray, groups: np.ndarray, level: float = 0.95) -> float:
+    """One-sided upper confidence bound of the one-way ANOVA ICC (``icc_anova``), from the F distribution.
+
+    With F = MSB / MSW on (k - 1, n - k) degrees of freedom and m0 the ANOVA's mean group size,
+    F_U = F / F_(1 - level)(k - 1, n - k) and the bound is (F_U - 1) / (F_U + m0 - 1), in [0, 1]
+    (Searle's interval, with m0 for unequal sizes). It stays above 0 when the point estimate is 0.
+    """
+    from scipy import stats as sps
+
+    y = np.asarray(y, float)
+    sizes = np.bincount(groups)
+    sums = np.bincount(groups, weights=y)[sizes > 0]
+    sizes = sizes[sizes > 0]
+    n, k = y.size, sizes.size
+    if k < 2 or n <= k:
+        return 1.0
+    between = np.sum(sums**2 / sizes) - y.sum() ** 2 / n
+    within = np.sum(y**2) - np.sum(sums**2 / sizes)
+    msb, msw = between / (k - 1), within / (n - k)
+    if msw <= 0:
+        return 1.0
+    m0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    f_upper = (msb / msw) / float(sps.f.ppf(1 - level, k - 1, n - k))
+    return float(np.clip((f_upper - 1) / (f_upper + m0 - 1), 0.0, 1.0))
+
+
+def cluster_size_over(m: float, span_days: float | None, days: float | None) -> float:
+    """The size-weighted sessions per user over ``days`` from ``m`` measured over ``span_days``.
+
+    When each user's visits arrive at their own steady rate, sum(m_i^2) / sum(m_i) - 1 grows in
+    proportion to the time observed (users with no visit add nothing to either sum), so
+    m_days = 1 + (m - 1) days / span_days. Unchanged when either span is unknown or the data span less
+    than a day (repeat visits over hours say little about weeks).
+    """
+    if not span_days or not days or span_days < 1:
+        return float(m)
+    return float(1 + (m - 1) * days / span_days)
+
+
+def planned_size(
+    baseline: float,
+    relative_mde: float,
+    alpha: float,
+    power: float,
+    design: DesignEffect,
+    span_days: float | None,
+    sessions_per_day: float | None,
+    max_iter: int = 20,
+) -> tuple[int, DesignEffect]:
+    """Sessions per arm with the design effect the planned experiment will have: the ICC's upper bound and the
+    sessions per user over the planned duration (whole weeks), found together (the duration depends on
+    the size, the size on the design effect, the design effect on the duration). Returns the size and
+    ``design`` completed with the planned days, cluster size and design effect."""
+    icc = design.icc if design.icc_upper is None else design.icc_upper
+    days = span_days
+    for _ in range(max_iter):
+        m = cluster_size_over(design.cluster_size, span_days, days)
+        deff = 1 + (m - 1) * icc
+        n = sample_size(baseline, relative_mde, alpha, power, deff)
+        if not sessions_per_day:
+            break
+        weeks_days = 7.0 * max(1, math.ceil(2 * n / sessions_per_day / 7))
+        if weeks_days == days:
+            break
+        days = weeks_days
+    planned = dataclasses.replace(
+        design,
+        span_days=span_days,
+        planned_days=days,
+        cluster_size_planned=m,
+        sessions_per_user_planned=cluster_size_over(design.sessions_per_user, span_days, days),
+        design_effect_planned=deff,
+    )
+    return n, planned
+
+
 def design_effect(frame: pd.DataFrame, outcome: str = "did_purchase") -> DesignEffect:
     """Sessions per user, the ICC of ``outcome`` within users and the design effect 1 + (m - 1) ICC of ``frame``."""
     groups = stats.user_groups(frame)
@@ -148,7 +230,7 @@ def design_effect(frame: pd.DataFrame, outcome: str = "did_purchase") -> DesignE
     if y.sum() < MIN_ICC_BUYERS:
         return DesignEffect(n, users, n / users, m, 0.0, 1.0, int(y.sum()))
     icc = icc_anova(y, groups)
-    return DesignEffect(n, users, n / users, m, icc, 1 + (m - 1) * icc)
+    return DesignEffect(n, users, n / users, m, icc, 1 + (m - 1) * icc, icc_upper=icc_upper_bound(y, groups))
 
 
 def sample_size(baseline: float, relative_mde: float, alpha: float, power: float, design_effect: float = 1.0) -> int:

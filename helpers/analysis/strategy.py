@@ -19,6 +19,7 @@ when its test survives it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -175,11 +176,12 @@ def analyse(
     flow = traffic(gold.traffic(gold_dir))  # the whole table, even when the segments read a share of users
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
     design = experiment.design_effect(sessions)
-    n_needed = (
-        experiment.sample_size(baseline, s.relative_mde, s.alpha, s.power, design.design_effect)
-        if 0 < baseline < 1
-        else None
-    )
+    n_needed = None
+    if 0 < baseline < 1:  # sized with the ICC's upper bound and the sessions per user over the planned weeks
+        span_days = flow["span_hours"] / 24 if flow["span_hours"] else None
+        n_needed, design = experiment.planned_size(
+            baseline, s.relative_mde, s.alpha, s.power, design, span_days, per_day
+        )
     days = 2 * n_needed / per_day if n_needed and per_day else None
     weeks = max(1, math.ceil(days / 7)) if days is not None else None
     plan = experiment_plan(upstream, s.guardrail_margin, s.revenue_margin)
@@ -191,7 +193,9 @@ def analyse(
         segment_sessions_read=len(sessions) if len(sessions) < flow["sessions"] else None,
         segment_contrast=contrast,
         design=design,
-        users_per_arm=math.ceil(n_needed / design.sessions_per_user) if n_needed else None,
+        users_per_arm=math.ceil(n_needed / (design.sessions_per_user_planned or design.sessions_per_user))
+        if n_needed
+        else None,
         baseline=baseline,
         sessions_per_day=per_day,
         span_hours=flow["span_hours"],
@@ -206,10 +210,11 @@ def analyse(
         driver_from_answer=named,
         evidence=Evidence(segments=seg),
     )
-    deff = design.design_effect
+    deff = design.design_effect_planned or design.design_effect
     result.guardrail_sizing = experiment.guardrail_plan(sessions, n_needed, plan.margins, s.alpha, s.power, deff)
     if n_needed and per_day:
-        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, design)
+        planned = dataclasses.replace(design, design_effect=deff, sessions_per_user=design.sessions_per_user_planned)
+        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, planned)
     result.not_simulated = why_not_simulated(truth, plan, n_needed)
     if result.not_simulated is None:
         config = SimConfig.from_dict(truth["config"])
