@@ -72,7 +72,12 @@ def test_landmark_finds_a_known_association_and_its_absence():
     none = conversion.landmark(_landmark_frame(200_000, 0.0, seed=1), [], MAIN, 1.15, 30)
     assert none.verdict == "negligible" and none.agrees is False
     few = conversion.landmark(_landmark_frame(200, 1.5), [], MAIN, 1.15, 30)
-    assert few.verdict == "not estimated" and "still active" in few.reason
+    assert few.verdict == "not estimated" and few.reason == "too_few_buyers" and few.agrees is None
+    # both windows unclear is no agreement: only one material sign, or both negligible, agree
+    wide = pd.Series({"or_per_sd": 1.1, "or_lo": 0.7, "or_hi": 1.7})
+    unclear = conversion.landmark(_landmark_frame(3_000, 0.1, seed=2), [], wide, 1.15, 30)
+    assert unclear.verdict == "unclear" and unclear.agrees is False and unclear.believe == "neither"
+    assert none.believe == "landmark"  # its class is clear (negligible) where the main window's is material
 
 
 def _run(world, covered, naive, defs, engagement_truth="negligible"):

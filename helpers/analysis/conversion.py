@@ -20,8 +20,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import results, stats
+from helpers.analysis import needs, results, stats
 from helpers.data import gold
+from helpers.data.fitness import Fitness
 
 Y = "did_purchase"
 # The gold columns 03 reads: the behaviour features, the context controls and the outcome.
@@ -33,6 +34,7 @@ GOLD_COLUMNS_READ = [
     "pre_conversion_cart_count",
     "landmark_event_count",
     "landmark_at_risk",
+    "landmark_seconds",
     Y,
 ]
 
@@ -50,6 +52,10 @@ def prepare(gold: pd.DataFrame) -> pd.DataFrame:
     if "landmark_event_count" in gold:
         frame["landmark"] = np.log1p(gold["landmark_event_count"].astype(float))
         frame["at_risk"] = gold["landmark_at_risk"].astype(int)
+    if "landmark_seconds" in gold:  # time over the first LANDMARK_EVENTS browsing events; sessions with fewer: none
+        seconds = gold["landmark_seconds"].astype(float)
+        frame["landmark_time"] = np.log1p(seconds.fillna(0.0).clip(lower=0))
+        frame["time_at_risk"] = seconds.notna().astype(int)
     return frame
 
 
@@ -254,49 +260,68 @@ def leakage_audit(frame: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("features")
 
 
+LANDMARK_COLUMNS = {"engagement": ("landmark", "at_risk"), "time": ("landmark_time", "time_at_risk")}
+CLEAR_CLASSES = ("positive", "negative", "negligible")  # a class an interval settles (not 'unclear')
+
+
 @dataclass
 class Landmark(results.Record):
-    """Engagement measured in a fixed window: browsing in the first ``seconds`` of sessions still active then.
+    """A feature measured where it cannot include buying, the same way for buyers and non-buyers.
 
-    The window has the same length for buyers and non-buyers, so it cannot restate the funnel;
-    ``moved_pct`` is how far its per-SD odds ratio lies from the main model's engagement odds ratio.
+    Engagement: browsing in the first ``seconds`` of sessions still active then (a window of fixed
+    length). Time: seconds to the session's browsing event number ``events`` (a fixed count of
+    events), among sessions that reach it before any checkout. ``moved_pct`` is how far its per-SD
+    odds ratio lies from the main model's; ``agrees`` holds only when both are material with one sign
+    or both negligible, and ``believe`` says which reading to trust when they differ.
     """
 
     seconds: int
+    feature: str = "engagement"  # 'engagement' or 'time'
+    events: int = gold.LANDMARK_EVENTS
+    main_verdict: str | None = None  # the main model's class of the same feature
+    believe: str | None = None  # 'both' (they agree), 'landmark' (its class is clear), 'neither' (it is unclear)
     sessions: int = 0
     buyers: int = 0
     or_per_sd: float | None = None
     or_lo: float | None = None
     or_hi: float | None = None
     verdict: str = "not estimated"  # effect_class of the landmark odds ratio, or 'not estimated'
-    agrees: bool | None = None  # same class as the main model's engagement
+    agrees: bool | None = None  # both material with one sign, or both negligible
     moved_pct: float | None = None
     reason: str | None = None  # why not estimated: 'no_landmark_columns', 'too_few_buyers' or 'fit_unhealthy'
     min_buyers: int | None = None  # the buyers needed, when there were too few
 
 
 def landmark(
-    frame: pd.DataFrame, controls: list[str], main: pd.Series, negligible_or: float, min_buyers: int
+    frame: pd.DataFrame,
+    controls: list[str],
+    main: pd.Series,
+    negligible_or: float,
+    min_buyers: int,
+    feature: str = "engagement",
 ) -> Landmark:
-    """Purchase on browsing in the landmark window among sessions still active at the landmark (with controls)."""
-    out = Landmark(seconds=gold.LANDMARK_SECONDS)
-    if "at_risk" not in frame:
+    """Purchase on ``feature`` measured at the landmark (with controls), beside the main model's ``main`` row."""
+    column, risk = LANDMARK_COLUMNS[feature]
+    out = Landmark(seconds=gold.LANDMARK_SECONDS, feature=feature)
+    if risk not in frame:
         out.reason = "no_landmark_columns"
         return out
-    part = frame[frame["at_risk"] == 1]
+    part = frame[frame[risk] == 1]
     out.sessions, out.buyers = len(part), int(part[Y].sum())
-    if out.buyers < min_buyers or out.buyers == len(part) or part["landmark"].nunique() < 2:
+    if out.buyers < min_buyers or out.buyers == len(part) or part[column].nunique() < 2:
         out.reason, out.min_buyers = "too_few_buyers", min_buyers
         return out
-    fit, health = stats.checked_fit(fit_logit, part, ["landmark", *controls], stats.user_groups(part))
+    fit, health = stats.checked_fit(fit_logit, part, [column, *controls], stats.user_groups(part))
     if not health["ok"]:
         out.reason = "fit_unhealthy"
         return out
-    sd = float(part["landmark"].std())
-    lo, hi = fit.conf_int().loc["landmark"]
-    out.or_per_sd, out.or_lo, out.or_hi = (float(np.exp(v * sd)) for v in (fit.params["landmark"], lo, hi))
+    sd = float(part[column].std())
+    lo, hi = fit.conf_int().loc[column]
+    out.or_per_sd, out.or_lo, out.or_hi = (float(np.exp(v * sd)) for v in (fit.params[column], lo, hi))
     out.verdict = effect_class(out, negligible_or)
-    out.agrees = out.verdict == effect_class(main, negligible_or)
+    out.main_verdict = effect_class(main, negligible_or)
+    out.agrees = out.verdict == out.main_verdict and out.verdict in CLEAR_CLASSES
+    out.believe = "both" if out.agrees else ("landmark" if out.verdict in CLEAR_CLASSES else "neither")
     out.moved_pct = 100 * (out.or_per_sd / float(main.or_per_sd) - 1)
     return out
 
@@ -375,7 +400,8 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
 
 
 def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame:
-    """Per-SD odds ratios of engagement and time within each level of ``by`` (overall SDs)."""
+    """Per-SD odds ratios of engagement and time within each level of ``by`` (overall SDs); ``note`` is a code
+    ('too_few_buyers', 'fit_unhealthy') where a level is not estimated."""
     sds = {n: frame[n].std() for n in ("engagement", "time")}
     rows = []
     for level, part in frame.groupby(by):
@@ -611,7 +637,8 @@ class ConversionResult(results.ModelledResult):
     buyers: int = 0
     skipped_segments: list[str] = field(default_factory=list)
     leakage: list[dict] | None = None
-    landmark: Landmark | None = None
+    landmark: Landmark | None = None  # engagement in the first LANDMARK_SECONDS
+    landmark_time: Landmark | None = None  # time to the LANDMARK_EVENTS-th browsing event
     clustering: stats.Clustering | None = None  # sessions per user; errors clustered by user when users repeat
     health: stats.Health | None = None  # typed here, declared by ModelledResult
     verdicts: Verdicts | None = None
@@ -629,6 +656,10 @@ class ConversionResult(results.ModelledResult):
         """The per-SD effect of ``feature`` ('engagement' or 'time') from the model with controls."""
         return next(e for e in self.effects if e.feature == feature)
 
+    def landmark_of(self, feature: str) -> Landmark | None:
+        """The landmark check of ``feature`` ('engagement' or 'time')."""
+        return self.landmark_time if feature == "time" else self.landmark
+
     def unit(self, feature: str) -> UnitEffect:
         """Points of conversion per extra event ('engagement') or minute ('time')."""
         return next(u for u in self.per_unit if u.feature == feature)
@@ -640,8 +671,14 @@ class ConversionResult(results.ModelledResult):
         return self.leakage[0]["cv_auc"], self.leakage[-1]["cv_auc"]
 
 
-def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> ConversionResult:
-    """03's whole analysis on a gold table: sample, pool, fit, classify, check against the truth."""
+def analyse(
+    gold_dir: Path, settings: Settings, truth: dict | None = None, fitness: Fitness | None = None
+) -> ConversionResult:
+    """03's whole analysis on a gold table: sample, pool, fit, classify, check against the truth.
+
+    ``fitness`` (01's record, ``helpers.data.fitness``) says what the data can support: a missing need
+    makes the answer not estimable (its codes as the reason), a weakened one caps the badge.
+    """
     s = settings
     n_sessions, n_buyers = gold.count_sessions(gold_dir), gold.count_buyers(gold_dir)
     # Larger tables are sampled while reading: only max_model_rows sessions are ever in memory.
@@ -651,8 +688,12 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> Co
     frame, pooled = stats.pool_sparse_levels(frame, CATEGORICAL, Y, s.min_level_events)
     controls, skipped = stats.usable_controls(frame, min(buyers, len(frame) - buyers), s.min_events_per_parameter)
     reason = estimability(frame, s.min_buyers)
+    shape = needs.assess(fitness, ConversionResult.NOTEBOOK) if fitness is not None else None
+    status = "ok" if reason is None else "insufficient"
+    if shape is not None and shape.not_estimable:  # the data's shape first: it is the root of any other reason
+        status, reason = needs.NOT_ESTIMABLE_STATUS, ", ".join(r.code for r in shape.not_estimable)
     result = ConversionResult(
-        status="ok" if reason is None else "insufficient",
+        status=status,
         reason=reason,
         sessions=n_sessions,
         all_buyers=n_buyers,
@@ -665,7 +706,7 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> Co
     )
     if reason is None:
         _fit(result, s, truth)
-    result.badge = badge(result)
+    result.badge = badge(result) if shape is None else needs.cap_badge(badge(result), shape)
     return result
 
 
@@ -688,7 +729,9 @@ def _fit(result: ConversionResult, s: Settings, truth: dict | None) -> None:
         ev.truth = truth_check(main_fit, truth)
     v = verdicts(ev.effects, effects_small, ev.models, nested["health"], s.negligible_or, s.alpha)
     result.leakage = ev.audit.reset_index().to_dict(orient="records")
-    result.landmark = landmark(frame, controls, ev.effects.loc["engagement"], s.negligible_or, s.min_buyers)
+    result.landmark, result.landmark_time = (
+        landmark(frame, controls, ev.effects.loc[f], s.negligible_or, s.min_buyers, f) for f in ("engagement", "time")
+    )
     result.clustering = stats.clustering(frame)
     result.health = stats.Health.from_json(nested["health"])
     result.verdicts = Verdicts(**v)
@@ -739,8 +782,17 @@ def badge(result: ConversionResult) -> results.Badge:
             "fits_healthy": v.healthy,
             "stable_without_controls": v.stable,
             "truth_covered": results.truth_covered(result.truth),
+            "landmark_agrees": landmark_rule(result),
         },
     )
+
+
+def landmark_rule(result: ConversionResult) -> results.Rule | None:
+    """The landmark check of the headline's feature as a badge rule; None (no rule) when it was not estimated."""
+    lm = result.landmark_of(result.headline.feature) if result.headline else None
+    if lm is None or lm.agrees is None:
+        return None
+    return results.Rule("landmark_agrees", lm.agrees, lm.or_per_sd, result.negligible_or)
 
 
 def heterogeneity_long(het: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Usage::
     fit = measure(paths.raw_dir(run), paths.gold_dir(run))
     verdict = needs.assess(fit, "03_conversion")        # Verdict: not_estimable, cap, reasons with values
     badge = needs.cap_badge(badge, verdict)              # never above the cap; each reason a failed Rule
+    result = needs.apply(result, fit)                    # 04, 05: not estimable, or the badge capped
     days = needs.own_rate_runtime_days(fit, baseline, relative_mde=0.10, alpha=0.05, power=0.8)
     sizing = needs.assess(fit, "06_sizing", runtime_days=days)   # None when the store's daily traffic was given
     needs.eligible(answer.badge, verdict).ok           # may a recommendation rest on this answer?
@@ -241,6 +242,25 @@ def cap_badge(badge: Badge, verdict: Verdict) -> Badge:
         return badge
     level = min(badge.level, verdict.cap, key=LEVELS.index)
     return replace(badge, level=level, rules=[*badge.rules, *(r.rule() for r in verdict.capped)])
+
+
+NOT_ESTIMABLE_STATUS = "not estimable"  # an analysis result's status when its data lack a need
+
+
+def apply(result, fit: Fitness | None, question: str | None = None):
+    """``result`` (an analysis's, with ``status``, ``reason``, ``badge``) as the data's fitness leaves it.
+
+    A missing need makes the result not estimable, its reason the missing needs' codes joined by ', '
+    (they come before any reason of the analysis's own, such as too few buyers: the data's shape is the
+    root); the badge is capped (``cap_badge``). No record (``fit`` None): ``result`` unchanged.
+    """
+    if fit is None:
+        return result
+    verdict = assess(fit, question or result.NOTEBOOK)
+    if verdict.not_estimable:
+        result.status, result.reason = NOT_ESTIMABLE_STATUS, ", ".join(r.code for r in verdict.not_estimable)
+    result.badge = cap_badge(result.badge, verdict)
+    return result
 
 
 @dataclass

@@ -19,8 +19,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import results, stats
+from helpers.analysis import needs, results, stats
 from helpers.data import gold as gold_table
+from helpers.data.fitness import Fitness
 
 CHEAP_MANY, EXPENSIVE_FEW, OTHER = "cheap-many", "expensive-few", "other"
 BEHAVIOUR = {
@@ -675,8 +676,13 @@ class StylesResult(results.AnalysisResult):
         return next((r for r in self.comparison or [] if r.column == column), None)
 
 
-def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> StylesResult:
-    """05's whole analysis: assign styles, compare browsing, predict the style, money, truth."""
+def analyse(
+    gold_dir: Path, settings: Settings, truth: dict | None = None, fitness: Fitness | None = None
+) -> StylesResult:
+    """05's whole analysis: assign styles, compare browsing, predict the style, money, truth.
+
+    ``fitness`` (01's record): without prices or products not estimable; a weakened need caps the badge.
+    """
     s = settings
     buyer_sessions = gold_table.read_gold(gold_dir, buyers_only=True)  # styles concern buyers only
     all_buyers, medians = assign(buyer_sessions)
@@ -701,7 +707,7 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None) -> St
     if can_compare:
         _compare(result, s, truth)
     result.badge = badge(result)
-    return result
+    return needs.apply(result, fitness)
 
 
 def _compare(result: StylesResult, s: Settings, truth: dict | None) -> None:

@@ -21,8 +21,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import purchase_styles, results, stats
+from helpers.analysis import needs, purchase_styles, results, stats
 from helpers.data import gold
+from helpers.data.fitness import Fitness
 
 Y = "log_spend"
 
@@ -547,8 +548,13 @@ class SpendResult(results.ModelledResult):
     evidence: Evidence | None = results.memory()
 
 
-def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None, idle: bool = True) -> SpendResult:
-    """04's whole analysis on a gold table's buyers (``idle``: whether idle gaps were measured)."""
+def analyse(
+    gold_dir: Path, settings: Settings, truth: dict | None = None, idle: bool = True, fitness: Fitness | None = None
+) -> SpendResult:
+    """04's whole analysis on a gold table's buyers (``idle``: whether idle gaps were measured).
+
+    ``fitness`` (01's record): without prices the answer is not estimable; a weakened need caps the badge.
+    """
     s = settings
     buyer_sessions = gold.read_gold(gold_dir, buyers_only=True)  # spend concerns buyers only
     all_buyers = prepare(buyer_sessions)
@@ -578,7 +584,7 @@ def analyse(gold_dir: Path, settings: Settings, truth: dict | None = None, idle:
         )
         _fit(result, s, truth, check)
     result.badge = badge(result)
-    return result
+    return needs.apply(result, fitness)
 
 
 def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_styles.BrowsingCheck) -> None:

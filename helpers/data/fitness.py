@@ -5,7 +5,7 @@ Usage::
     from helpers.data.fitness import measure, Fitness
     fit = measure(paths.raw_dir(run), paths.gold_dir(run))    # one typed record: numbers and codes
     fit = measure(paths.raw_dir(run))                         # the same, in 01, before the gold table exists
-    write_json(fit.to_json(), path); fit = Fitness.from_json(read_json(path))
+    save(fit, raw_dir); fit = load(raw_dir)   # 01 writes raw/fitness.json; 03-06 and the front page read it
 
 How 03 and 06 would call it, through the needs of each question (``helpers.analysis.needs``)::
 
@@ -43,6 +43,7 @@ SECONDS, DATES, MONTHS = "seconds", "dates", "months"  # timestamp resolution of
 NO_TIMES = "none"  # a session table without start times: the importer spaced its sessions 1 s apart
 PER_EVENT, LAID_OUT = "per_event", "laid_out"  # event times as recorded, or spread evenly by the importer
 
+FILE = "fitness.json"  # beside the raw tables it describes (01 writes both)
 EDGE_MINUTES = 30.0  # a session active this close to the slice's first or last event may be cut there
 SPAN_TOLERANCE_HOURS = 1.0  # a slice from 00:07 on the 1st to 23:54 on the 28th covers 28 whole days
 DATES_ONLY_SHARE = 0.99  # at least this share of session starts at 00:00:00 means the times are dates only
@@ -166,6 +167,86 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
     )
     record.outside_bands = _outside_bands(record)
     return record
+
+
+def save(fit: Fitness, raw_dir: Path) -> Path:
+    """Write the record to ``raw_dir/fitness.json`` (01, once the raw tables are written)."""
+    path = Path(raw_dir) / FILE
+    path.write_text(json.dumps(fit.to_json(), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load(raw_dir: Path) -> Fitness | None:
+    """The record 01 wrote beside the raw tables; None when there is none (a run from before the record)."""
+    path = Path(raw_dir) / FILE
+    return Fitness.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
+
+# --------------------------------------------------------------------------------------------
+# The record shown: 01's table (01 imports no analysis and no wording module, so it sits here)
+# --------------------------------------------------------------------------------------------
+
+
+def hours_text(hours: float) -> str:
+    """A span in hours and minutes under a day ('2 h 50 min'), in days above."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 24:
+        h, m = divmod(round(hours * 60), 60)
+        return f"{h} h {m:02d} min" if m else f"{h} h"
+    return f"{hours / 24:.1f} days" if hours < 72 else f"{hours / 24:.0f} days"
+
+
+def span_text(fit) -> str:
+    """What time the data cover, as precisely as the data know it: hours under a day, months when only months."""
+    if fit.timestamp_resolution == "none" or not fit.first_ts:
+        return "unknown: the sessions have no start times"
+    first, last = pd.Timestamp(fit.first_ts), pd.Timestamp(fit.last_ts)
+    if fit.timestamp_resolution == "months":
+        return f"{first:%B %Y} to {last:%B %Y} (months only: every session is dated the 1st at 00:00)"
+    if fit.timestamp_resolution == "dates":
+        return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} (dates only: every session starts at 00:00)"
+    if fit.span_hours < 24:
+        day = f"{first:%Y-%m-%d} {first:%H:%M} to " + (f"{last:%H:%M}" if first.date() == last.date() else f"{last}")
+        return f"{hours_text(fit.span_hours)} ({day} UTC)"
+    return f"{hours_text(fit.span_hours)} ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+
+
+PRICE_TEXT = {
+    PRICE_VARYING: "vary",
+    PRICE_CONSTANT: "one price for everything: no prices",
+    PRICE_FLAG: "the 0/1 purchase flag: no prices",
+    PRICE_ABSENT: "none",
+}
+
+
+def table(fit) -> pd.DataFrame:
+    """01's table of the record: each measure, its value, and what it means for the answers."""
+    rows = [
+        ("input", fit.input_kind, ""),
+        ("sessions", f"{fit.sessions:,}", f"{fit.buyers:,} with an order"),
+        ("time covered", span_text(fit), ""),
+        ("daily sessions", f"{fit.sessions_per_day:,.0f}" if fit.sessions_per_day else "unknown", ""),
+        (
+            "checkout step",
+            f"{fit.checkout_share_of_buyers:.0%} of buyers" if fit.checkout_share_of_buyers is not None else "none",
+            "",
+        ),
+        ("prices", PRICE_TEXT.get(fit.price_kind, fit.price_kind), f"{fit.distinct_prices:,} distinct"),
+        (
+            "user ids",
+            f"{fit.users:,} users, {fit.sessions_per_user:.2f} sessions each" if fit.has_user_ids else "none",
+            "",
+        ),
+        (
+            "purchases with no browsing before them",
+            "" if fit.share_purchases_without_browsing is None else f"{fit.share_purchases_without_browsing:.0%}",
+            "",
+        ),
+        ("one-event sessions", f"{fit.single_event_share:.0%}", f"{fit.events_per_session:.2f} events per session"),
+        ("sessions near the slice's edges", "" if fit.edge_share is None else f"{fit.edge_share:.0%}", ""),
+    ]
+    return pd.DataFrame(rows, columns=["measure", "value", "note"])
 
 
 def _ratio(part: int, whole: int) -> float | None:

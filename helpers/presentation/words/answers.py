@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.presentation.words import conversion, spend, styles  # noqa: F401  (registers each result's words)
+from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words.common import QUESTIONS, WordedBadge, answer, badge, evidence, limitations  # noqa: F401
 
 
@@ -37,7 +38,7 @@ def summary(res: dict) -> list[Answer]:
         result = res.get(page)
         where = {"question": question, "page": page, "link": f"{page}.html#Findings"}
         if result is None or not result.ok:
-            reason = (result.reason if result is not None else None) or "too few buyers"
+            reason = fitness_words.reason_text(result.reason if result is not None else None) or "too few buyers"
             none = WordedBadge("none", [], ["not estimated on these data"])
             rows.append(Answer(**where, answer=f"Not estimable here: {reason}.", evidence="", badge=none))
             continue

@@ -18,6 +18,7 @@ import functools
 from dataclasses import dataclass, field
 
 from helpers.presentation.formatting import fmt
+from helpers.presentation.words import fitness as fitness_words
 
 SUPPORTED = "supported"
 HIGHER_LOWER = {"positive": "higher", "negative": "lower"}
@@ -107,6 +108,7 @@ RULE_WORDS = {
     "is at most {threshold:g}",
     "truth_agrees": "simulator's truth agrees",
 }
+RULE_WORDS |= fitness_words.RULE_WORDS  # what the data's shape allows: helpers/presentation/words/fitness.py
 
 
 def rule_text(rule) -> str:
@@ -193,7 +195,9 @@ def intro_tail(result, pooled: bool = True) -> str:
     if pooled and result.pooled:
         text += f" Pooled: {'; '.join(result.pooled)}."
     if not result.ok:
-        text += f"\n\n**Not estimable here: {result.reason}.** The sections below are skipped."
+        text += (
+            f"\n\n**Not estimable here: {fitness_words.reason_text(result.reason)}.** The sections below are skipped."
+        )
     return text
 
 
@@ -213,7 +217,9 @@ def limitations(res: dict) -> list[str]:
     for page, question in QUESTIONS.items():
         result = res.get(page)
         if result is not None and not result.ok:
-            out.append(f"{question} Not estimable here: {result.reason or 'too few buyers'}.")
+            out.append(
+                f"{question} Not estimable here: {fitness_words.reason_text(result.reason) or 'too few buyers'}."
+            )
     sp = res.get("04_spend")
     if sp is not None and sp.ok and sp.verdicts.confounded:
         out.append(
@@ -261,5 +267,5 @@ def evidence(result) -> str:
 def closing(result) -> str:
     """A page's findings block: its bullets and badge, or why nothing could be estimated."""
     if not result.ok:
-        return f"- Not estimable here: {result.reason}."
+        return f"- Not estimable here: {fitness_words.reason_text(result.reason)}."
     return "\n".join(lines(result)) + "\n\n" + badge_line(result.badge)

@@ -146,16 +146,25 @@ def landmark_reason(lm) -> str:
 
 
 def landmark_line(lm, main) -> str:
-    """03's landmark check in one sentence: the same question in a window of fixed length."""
+    """03's landmark check of one feature in one sentence: the same question where it cannot include buying."""
     if lm.verdict == "not estimated":
-        return f"Landmark check not run: {landmark_reason(lm)}."
+        return f"Landmark check of {lm.feature} not run: {landmark_reason(lm)}."
     same = "the same reading as" if lm.agrees else "a different reading from"
-    return (
-        f"Landmark check: among {lm.sessions:,} sessions still active {lm.seconds} s after they start "
-        f"({lm.buyers:,} buyers), each SD more browsing in those first {lm.seconds} s goes with purchase odds "
-        f"{times(lm.or_per_sd, lm.or_lo, lm.or_hi)}; the window is the same length for buyers and non-buyers, so "
-        f"it cannot restate the funnel. That is {same} the main window (×{main.or_per_sd:.2f}), "
-        f"{lm.moved_pct:+.0f} % on the odds ratio."
+    if lm.feature == "time":
+        where = (
+            f"among {lm.sessions:,} sessions that reach their browsing event number {lm.events} before any "
+            f"checkout ({lm.buyers:,} buyers), each SD longer to reach it goes with purchase odds"
+        )
+        why = "the count of events is the same for buyers and non-buyers, so the time cannot include buying"
+    else:
+        where = (
+            f"among {lm.sessions:,} sessions still active {lm.seconds} s after they start ({lm.buyers:,} buyers), "
+            f"each SD more browsing in those first {lm.seconds} s goes with purchase odds"
+        )
+        why = "the window is the same length for buyers and non-buyers, so it cannot restate the funnel"
+    text = (
+        f"Landmark check of {lm.feature}: {where} {times(lm.or_per_sd, lm.or_lo, lm.or_hi)}; {why}. That is {same} "
+        f"the main window (×{main.or_per_sd:.2f}), {lm.moved_pct:+.0f} % on the odds ratio."
     )
 
 
@@ -170,6 +179,11 @@ def unit_phrase(u) -> str:
 
 def forest_title(result) -> str:
     """Title of 03's effect plot: what is shown, with the numbers."""
+    if not lm.agrees and lm.believe:
+        from helpers.presentation.words.fitness import BELIEVE_WORDS
+
+        text += f" Which to believe: {BELIEVE_WORDS[lm.believe]}."
+    return text
     return (
         f"Purchase odds per SD: engagement ×{result.effect('engagement').or_per_sd:.2f}, "
         f"time ×{result.effect('time').or_per_sd:.2f}"

@@ -1,0 +1,130 @@
+"""The data's fitness in a reader's words: what these data hold, what they cannot tell, and why an answer is capped.
+
+Usage::
+
+    from helpers.data import fitness
+    from helpers.presentation.words import fitness as words
+    fit = fitness.load(paths.raw_dir(run))
+    words.cannot_tell(fit)          # the front page's list, before the answers
+    words.table(fit)                # 01's small table: what was measured, its value, what it means
+    words.reason_text("no_prices")  # a not-estimable reason (codes joined by ', ') in words
+    words.RULE_WORDS                # each reason code as a badge rule (common.RULE_WORDS takes them in)
+
+The record (``helpers.data.fitness.Fitness``) and the needs (``helpers.analysis.needs``) hold numbers
+and codes only; every sentence about them is made here, when a page is built.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.analysis.needs import LIMITS
+from helpers.data.fitness import hours_text, span_text, table  # noqa: F401  (01's table: data layer, no analysis)
+
+# Each reason code of ``helpers.analysis.needs`` as a badge rule. A rule whose value is not a number
+# keeps only the words before " (" (``common.rule_text``), so the number sits in the last parentheses.
+RULE_WORDS = {
+    "no_checkout_step": "a distinct checkout step: without one, time before purchase includes buying "
+    "({value:.0%} of buyers check out; {threshold:.0%} needed)",
+    "no_landmark_window": "a landmark window to stand in for the missing checkout step "
+    "({value:,.0f} buyers still active at the landmark; {threshold:,.0f} needed)",
+    "no_browsing_before_purchase": "browsing before the purchase: nearly every purchase stands alone "
+    "({value:.0%} of purchasing sessions have no browsing before it; at most {threshold:.0%} allowed)",
+    "thinned_log": "an unthinned log: many purchases stand alone, so the log looks thinned or split "
+    "({value:.0%} of purchasing sessions have no browsing before the purchase; at most {threshold:.0%} allowed)",
+    "no_prices": "prices: revenue and spend are not in these data",
+    "no_products": "products: no order names two or more products",
+    "no_event_timing": "times of events: one row per session, so the events' times were laid out by the importer",
+    "no_user_ids": "user ids: sessions cannot be grouped into users",
+    "few_sessions_per_user": "repeat visits to measure a design effect "
+    "({value:.2f} sessions per user; {threshold:.0f} needed)",
+    "short_span": "a whole day of data ({value:.1f} hours; {threshold:.0f} needed)",
+    "no_whole_week": "a whole week of data ({value:.0f} whole weeks; {threshold:.0f} needed)",
+    "edge_cut": "sessions whole: many may be cut at the slice's first or last minutes "
+    "({value:.0%} of sessions near an edge; at most {threshold:.0%} allowed)",
+    "dates_only": "times within the day: session starts are known to the day or the month only",
+    "no_timestamps": "session start times",
+    "sample_rate": "the store's own daily traffic: at the data's rate the experiment would run more than a year "
+    "({value:,.0f} days; at most {threshold:,.0f})",
+    # 03's landmark check of the answer's own feature (helpers.analysis.conversion.landmark)
+    "landmark_agrees": "the landmark check agrees: the answer's feature, measured where it cannot include buying, "
+    "reads the same (both material with one sign, or both negligible)",
+}
+
+# The same codes as reasons an answer is not estimable (a phrase after "Not estimable here: ").
+REASON_WORDS = {
+    "no_checkout_step": "there is no distinct checkout step, so time before purchase includes buying",
+    "no_landmark_window": "and no landmark window can stand in for it",
+    "no_browsing_before_purchase": "nearly every purchase stands alone, with no browsing before it",
+    "no_prices": "there are no prices, so revenue and spend are not in these data",
+    "no_products": "no order names two or more products",
+    "no_event_timing": "there is one row per session, so the times of events are not known",
+    "no_timestamps": "there are no session start times",
+    "short_span": "the data cover less than a day",
+    "dates_only": "session starts are known to the day or month only",
+    "sample_rate": "at the data's own rate the experiment would run more than a year: the data look like a sample",
+}
+
+# Which window to believe when 03's landmark check disagrees with the main model (``Landmark.believe``).
+BELIEVE_WORDS = {
+    "landmark": "believe the landmark check: its window cannot include buying",
+    "neither": "believe neither yet: the landmark check is too uncertain to confirm the main model",
+    "both": "both windows read the same",
+}
+
+
+def reason_text(reason: str | None) -> str | None:
+    """A not-estimable reason in words: codes joined by ', ' are worded; any other text is returned as it is."""
+    if not reason:
+        return reason
+    codes = [c.strip() for c in reason.split(",")]
+    if not all(c in REASON_WORDS for c in codes):
+        return reason
+    return "; ".join(REASON_WORDS[c] for c in codes)
+
+
+def months_text(fit) -> str | None:
+    """The headline's time range when only months are known ('2017-02 to 2017-12'), else None."""
+    if fit is None or fit.timestamp_resolution != "months" or not fit.first_ts:
+        return None
+    return f"{pd.Timestamp(fit.first_ts):%Y-%m} to {pd.Timestamp(fit.last_ts):%Y-%m} (months only)"
+
+
+def cannot_tell(fit, limits=None) -> list[str]:
+    """What these data cannot tell, one short line each, from the record (empty when every need is met)."""
+    lim = limits or LIMITS
+    out = []
+    if fit.timestamp_resolution == "none":
+        out.append("No session start times: the span, the daily traffic and an experiment's runtime are unknown.")
+    elif fit.timestamp_resolution == "months":
+        out.append(f"Dates known to the month only ({months_text(fit)}): no times of day, no days, no weeks.")
+    elif fit.timestamp_resolution == "dates":
+        out.append("Dates only, no times of day: patterns within the day cannot be read.")
+    if fit.span_hours is not None and fit.span_hours < lim.min_span_hours:
+        out.append(
+            f"Only {hours_text(fit.span_hours)} of data ({span_text(fit)}): no whole day or week, so no daily "
+            "traffic and no experiment runtime can be read from them."
+        )
+    if fit.edge_share is not None and fit.edge_share > lim.max_edge_share:
+        out.append(f"Sessions cut at the slice's edges: {fit.edge_share:.0%} lie near its first or last minutes.")
+    if not fit.has_prices:
+        kind = {"constant": " (one price for everything)", "flag": " (the price column is the 0/1 purchase flag)"}
+        out.append(f"No prices{kind.get(fit.price_kind, '')}: revenue and spend are not in these data.")
+    if not fit.has_user_ids:
+        out.append("No user ids: repeat visits cannot be told apart, so there is no design effect to measure.")
+    elif fit.sessions_per_user is not None and fit.sessions_per_user < lim.min_sessions_per_user:
+        out.append(
+            f"Few repeat visits ({fit.sessions_per_user:.2f} sessions per user): the design effect cannot be measured."
+        )
+    if (fit.checkout_share_of_buyers or 0) < lim.min_checkout_share_of_buyers:
+        out.append("No checkout step: time and events before the purchase include buying itself.")
+    share = fit.share_purchases_without_browsing
+    if share is not None and share > lim.max_share_purchases_without_browsing:
+        out.append(
+            f"Looks thinned: {share:.0%} of purchasing sessions have no browsing before the purchase "
+            f"({fit.single_event_share:.0%} of sessions hold one event), so browsing and buying look unrelated "
+            "by how the log was cut."
+        )
+    if fit.event_timing == "laid_out":
+        out.append("One row per session: the times of single events are not known.")
+    return out
