@@ -124,9 +124,9 @@ def _quoted():
     from helpers.analysis import spend
     from helpers.runner import params
 
-    power = inspect.signature(spend.per_sd_effects).parameters["power"].default
+    assert inspect.signature(spend.per_sd_effects).parameters["power"].default == spend.DETECT_POWER
     return [
-        ("04_spend", r"would detect with (\d+) % power", 100 * power),
+        ("04_spend", r"would detect with (\d+) % power", 100 * spend.DETECT_POWER),
         ("04_spend", r"a CI wider than (\d+) points per SD", spend.UNSIZEABLE_WIDTH_PCT),
         (
             "05_purchase_style",

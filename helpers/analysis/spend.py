@@ -167,10 +167,13 @@ def smearing_mean(fit) -> float:
     return float(np.mean(np.exp(np.asarray(fit.fittedvalues))) * np.mean(np.exp(np.asarray(fit.resid))))
 
 
+DETECT_POWER = 0.8  # the power at which the smallest detectable change per SD is stated (the words quote it)
+
+
 def per_sd_effects(
-    fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05, power: float = 0.8
+    fit, frame: pd.DataFrame, names=("engagement", "time", "idle"), alpha: float = 0.05, power: float = DETECT_POWER
 ) -> pd.DataFrame:
-    """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at 80 % power."""
+    """% change in spend per SD of each feature with a 95 % CI, and the smallest change detectable at ``power``."""
 
     table = stats.per_sd(fit, frame, names, _pct, ("pct_per_sd", "pct_lo", "pct_hi"))
     table["detectable_pct"] = [_pct(stats.mde(fit.bse[n], alpha, power) * table.loc[n, "sd"]) for n in table.index]

@@ -9,7 +9,7 @@ Usage::
 
 from __future__ import annotations
 
-from helpers.analysis.spend import STYLES_DIFFER, UNSIZEABLE_WIDTH_PCT, SpendResult
+from helpers.analysis.spend import DETECT_POWER, STYLES_DIFFER, UNSIZEABLE_WIDTH_PCT, SpendResult
 from helpers.presentation.words import common
 from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a page imports one module)
     FEATURE_WORDS,
@@ -86,7 +86,7 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
             f"{held_fixed(call.feature, call.specification)}"
         )
     detect = (
-        f"; these data would detect about ±{abs(call.detectable):.1f} % per SD with 80 % power"
+        f"; these data would detect about ±{abs(call.detectable):.1f} % per SD with {100 * DETECT_POWER:g} % power"
         if call.detectable is not None and abs(call.detectable) <= 50
         else ""
     )
