@@ -401,18 +401,20 @@ def _arm(n: int, buyers: int, seconds: float) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    "treatment_buyers, treatment_seconds, words",
+    "treatment_buyers, treatment_seconds, code, words",
     [
-        (1_300, 100.0, "ship: conversion rose"),
-        (700, 100.0, "do not ship: conversion fell"),
-        (1_000, 100.0, "no decision"),
-        (1_300, 130.0, "guardrail failed"),
+        (1_300, 100.0, "ship", "ship: conversion rose"),
+        (700, 100.0, "no_ship_conversion_fell", "do not ship: conversion fell"),
+        (1_000, 100.0, "no_decision", "no decision"),
+        (1_300, 130.0, "no_ship_duration_guardrail", "guardrail failed"),
     ],
 )
-def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, words):
+def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, code, words):
+    from helpers.presentation.words import strategy as strategy_words
+
     control = _arm(20_000, 1_000, 100.0)
     result = experiment.analyse(control, _arm(20_000, treatment_buyers, treatment_seconds), 0.05, 0.05)
-    assert words in result.decision
+    assert result.decision == code and words in strategy_words.decision(result)
     assert result.diff == pytest.approx((treatment_buyers - 1_000) / 20_000)
     assert result.diff_lo <= result.diff <= result.diff_hi
     assert result.duration_rel == pytest.approx(treatment_seconds / 100.0 - 1, abs=1e-9)

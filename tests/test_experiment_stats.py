@@ -307,13 +307,20 @@ def test_the_material_p_value_agrees_with_the_interval_rule(estimate):
 
 
 def test_a_recommendation_counts_only_when_its_test_survives_holm():
-    rec = lambda title, p: strategy.Recommendation(title, strategy.SUPPORTED, "text", "ev", "impact", p_value=p)  # noqa: E731
-    recs = strategy.holm_gate([rec("a", 0.001), rec("b", 0.04), rec("c", 0.2), rec("d", None)], 0.05)
+    from helpers.presentation.words import strategy as words
+
+    ids = ["engagement_over_time", "idle_to_interaction", "segment_by_engagement", "styles_price_framing"]
+    values = {"pct": -10.0, "pct_lo": -15.0, "pct_hi": -5.0, "usd_shorter": 5.0, "usd_shorter_lo": 2.0}
+    values |= {"usd_shorter_hi": 8.0}
+    rec = lambda rid, p: strategy.Recommendation(rid, strategy.SUPPORTED, p_value=p, values=dict(values))  # noqa: E731
+    recs = strategy.holm_gate([rec(i, p) for i, p in zip(ids, (0.001, 0.04, 0.2, None))], 0.05)
     assert [r.status for r in recs] == ["supported", "withdrawn", "withdrawn", "supported"]
-    assert recs[1].p_holm == pytest.approx(0.08) and "Holm's adjustment across the 3 tests" in recs[1].text
-    assert recs[1].impact == "" and recs[3].p_holm is None
+    assert recs[1].p_holm == pytest.approx(0.08) and recs[1].reason == "holm_adjusted" and recs[3].p_holm is None
+    assert (recs[1].values["tests"], recs[1].values["alpha"]) == (3, 0.05)
+    worded = words.recommendation(recs[1])
+    assert "Holm's adjustment across the 3 tests" in worded.text and worded.impact == ""
     table = strategy.multiplicity_table(recs)
-    assert table["recommendation"].tolist() == ["a", "b", "c"] and table["Holm-adjusted p"].iloc[0] == 0.003
+    assert table["recommendation"].tolist() == ids[:3] and table["Holm-adjusted p"].iloc[0] == 0.003
 
 
 def test_segment_contrast_uses_user_level_variance():
@@ -335,7 +342,7 @@ def test_an_interval_reaching_infinity_gives_p_one():
 
 
 def test_too_few_buyers_give_no_icc_and_the_page_says_so():
-    from helpers.presentation import findings
+    from helpers.presentation.words import strategy as words
 
     # the real sample: 3 buyers, each alone with one other session: the ANOVA ICC would read 1.000
     frame = pd.DataFrame(
@@ -344,5 +351,5 @@ def test_too_few_buyers_give_no_icc_and_the_page_says_so():
     assert experiment.icc_anova(frame["did_purchase"].to_numpy(float), stats.user_groups(frame)) == 1.0
     d = experiment.design_effect(frame)
     assert (d.icc, d.design_effect, d.icc_buyers) == (0.0, 1.0, 6)
-    said = findings.design_phrase(d, 1_000)
+    said = words.design_phrase(d, 1_000)
     assert "not estimable from 6 buyers (taken as 0)" in said and "1.000" not in said.split("D =")[0]

@@ -1,4 +1,7 @@
-"""Every branch of the findings module: each verdict and sign gives the right words, badge and advice."""
+"""Every branch of the words: each verdict and sign gives the right words, badge and advice.
+
+The results hold codes and numbers; these tests check the codes the analyses return and the words
+``helpers.presentation.words`` makes of them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,11 @@ from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import SpendResult
 from helpers.analysis.stats import Clustering, Health
 from helpers.presentation import findings
+from helpers.presentation.words import answers, common
+from helpers.presentation.words import conversion as conv_words
+from helpers.presentation.words import spend as spend_words
+from helpers.presentation.words import strategy as strategy_words
+from helpers.presentation.words import styles as style_words
 
 CLASSES = ("positive", "negative", "negligible", "unclear")
 
@@ -75,8 +83,8 @@ def conv_record(truth_covered=None, **kw):
 
 @pytest.mark.parametrize("feature,cls", list(itertools.product(("engagement", "time", "idle"), CLASSES)))
 def test_effect_phrase_direction_words_follow_the_class(feature, cls):
-    text = findings.effect_phrase(feature, cls)
-    assert findings.FEATURE_WORDS[feature] in text
+    text = common.effect_phrase(feature, cls)
+    assert common.FEATURE_WORDS[feature] in text
     assert ("associated with higher" in text) == (cls == "positive")
     assert ("associated with lower" in text) == (cls == "negative")
     assert ("no material association" in text) == (cls == "negligible")
@@ -86,7 +94,7 @@ def test_effect_phrase_direction_words_follow_the_class(feature, cls):
 
 @pytest.mark.parametrize("sign,word,other", [("positive", "higher", "lower"), ("negative", "lower", "higher")])
 def test_time_adds_follows_the_sign_of_time(sign, word, other):
-    text = findings.time_adds_phrase(conv_verdicts(time_adds="yes", time_sign=sign, time=sign))
+    text = conv_words.time_adds_phrase(conv_verdicts(time_adds="yes", time_sign=sign, time=sign))
     assert f"longer time before checkout is associated with {word} purchase odds" in text
     assert f"associated with {other}" not in text
 
@@ -102,7 +110,7 @@ def test_time_adds_follows_the_sign_of_time(sign, word, other):
 )
 def test_conversion_answer_per_verdict(answer, expect):
     v = conv_verdicts(answer=answer, time="positive" if answer == "time" else "negligible")
-    assert findings.conversion_answer(v).startswith(expect)
+    assert conv_words.conversion_answer(v).startswith(expect)
 
 
 @pytest.mark.parametrize(
@@ -114,12 +122,12 @@ def test_conversion_answer_per_verdict(answer, expect):
     ],
 )
 def test_conversion_answer_says_what_time_adds(adds, expect):
-    assert expect in findings.conversion_answer(conv_verdicts(time_adds=adds, time_sign="positive"))
+    assert expect in conv_words.conversion_answer(conv_verdicts(time_adds=adds, time_sign="positive"))
 
 
 def test_poor_health_answers_nothing_and_says_why():
     v = conv_verdicts(healthy=False, health_reasons=["both: separation"], answer="unclear")
-    assert findings.conversion_answer(v) == "Not answered: both: separation."
+    assert conv_words.conversion_answer(v) == "Not answered: both: separation."
 
 
 def test_badge_levels_follow_their_rules():
@@ -127,14 +135,20 @@ def test_badge_levels_follow_their_rules():
     assert results.Badge.from_rules(False, {"a": True}).level == "low"
     assert results.Badge.from_rules(True, {"a": True, "b": None}).level == "high"
     b = results.Badge.from_rules(True, {"a": True, "b": False})
-    assert b == results.Badge("medium", ["a"], ["b"])
+    assert b == results.Badge("medium", [results.Rule("a", True), results.Rule("b", False)])
+    assert (b.passed, b.failed) == (["a"], ["b"])
+    ruled = results.Badge.from_rules(True, {"share": results.Rule("explains_material_share", False, 0.01)})
+    assert common.badge(ruled).failed == ["behaviour explains a material share of spend (best adjusted R² 0.010)"]
+    assert common.badge(results.Badge.from_rules(None, {})).failed == ["not estimated on these data"]
 
 
 def test_conversion_badge_high_only_when_every_rule_holds():
     assert conv_record(truth_covered=True).badge.level == "high"
     assert conv_record().badge.level == "high"  # real data: no truth rule
     missed = conv_record(truth_covered=False).badge
-    assert missed.level == "medium" and missed.failed == ["true effects inside the 95 % CIs"]
+    assert missed.level == "medium" and missed.failed == ["truth_covered"]
+    assert common.badge(missed).failed == ["true effects inside the 95 % CIs"]
+    assert conv_record().badge.rules[0] == results.Rule("ci_clear_of_band", True, None, 1.15)
     assert conv_record(stable=False).badge.level == "medium"
     assert conv_record(answer="unclear").badge.level == "low"
     assert conversion.badge(ConversionResult(status="insufficient")).level == "none"
@@ -174,8 +188,8 @@ def spend_record(verdicts=None, browsing="similar"):
         mean_spend=100.0,
         style_check=purchase_styles.BrowsingCheck(browsing),
         by_engagement=[
-            spend.SegmentSpend("few events", "at most 2", 100, 120.0, 110.0, 130.0),
-            spend.SegmentSpend("many events", "at least 5", 100, 95.0, 88.0, 102.0),
+            spend.SegmentSpend("few", 2, 100, 120.0, 110.0, 130.0),
+            spend.SegmentSpend("many", 5, 100, 95.0, 88.0, 102.0),
         ],
     )
     result.headline = spend.headline(result)
@@ -195,7 +209,7 @@ def spend_record(verdicts=None, browsing="similar"):
     ],
 )
 def test_spend_call_phrase_per_verdict(verdict, expect):
-    text = findings.spend_call_phrase(call("idle", verdict), 5.0)
+    text = spend_words.spend_call_phrase(call("idle", verdict), 5.0)
     assert expect in text
     assert ("would detect about ±3.0 % per SD" in text) == (verdict == "unclear")
     assert "drive" not in text and "cause" not in text
@@ -204,7 +218,7 @@ def test_spend_call_phrase_per_verdict(verdict, expect):
 def test_a_spend_association_that_depends_on_idle_time_says_so_with_both_numbers():
     c = call("time", "depends")
     c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "unclear"}
-    assert findings.spend_call_phrase(c, 5.0) == (
+    assert spend_words.spend_call_phrase(c, 5.0) == (
         "a longer time before checkout goes with lower spend by a material amount only while idle time is not held "
         "fixed: "
         "-10.0 % [-14.0 %, -6.0 %] per SD holding engagement and context fixed, -8.0 % [-12.0 %, -4.0 %] "
@@ -212,15 +226,15 @@ def test_a_spend_association_that_depends_on_idle_time_says_so_with_both_numbers
     )
     c.classes = {spend.CENTRAL_SPEC: "negative", spend.MAIN_SPEC: "positive"}
     assert "goes with higher or lower spend depending on whether idle time is held fixed" in (
-        findings.spend_call_phrase(c, 5.0)
+        spend_words.spend_call_phrase(c, 5.0)
     )
 
 
 def test_spend_answer_starts_from_the_plain_fact_and_says_when_behaviour_explains_little():
-    text = findings.spend_answer(spend_record(spend_verdicts(explains_little=True, best_adj_r2=0.01)))
+    text = spend_words.spend_answer(spend_record(spend_verdicts(explains_little=True, best_adj_r2=0.01)))
     assert text.startswith("Buyers with at most 2 events before checkout spend 120.00 USD per order [110.00, 130.00]")
     assert "explains little of spend" in text
-    assert "explains little" not in findings.spend_answer(spend_record())
+    assert "explains little" not in spend_words.spend_answer(spend_record())
 
 
 def test_confounded_spend_is_not_interpreted_and_badge_is_low():
@@ -229,28 +243,25 @@ def test_confounded_spend_is_not_interpreted_and_badge_is_low():
         time="unclear",
         idle="unclear",
         confounded=True,
-        reasons=["cheap-many and expensive-few buyers browse differently"],
+        reasons=[spend.STYLES_DIFFER],
     )
     rec = spend_record(v, browsing="different")
-    lines = findings.spend_lines(rec)
+    lines = spend_words.spend_lines(rec)
     assert any(line.startswith("- Not interpreted: cheap-many") for line in lines)
     b = rec.badge
+    assert b.level == "low" and "styles_browse_alike" in b.failed
     assert (
-        b.level == "low"
-        and "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)"
-        in b.failed
+        "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)"
+        in common.badge(b).failed
     )
 
 
 def test_the_confounding_rule_counts_only_when_it_was_tested():
-    assert (
-        "purchase styles browse alike by 05's equivalence test at 5 % (before 06 adjusts for its five tests)"
-        in spend_record().badge.passed
-    )
+    assert "styles_browse_alike" in spend_record().badge.passed
     untested = spend_record(browsing="not estimated").badge
-    assert not any("browse alike" in rule for rule in untested.passed + untested.failed)
+    assert "styles_browse_alike" not in untested.passed + untested.failed
     inconclusive = spend_record(browsing="inconclusive").badge
-    assert any("browse alike" in rule for rule in inconclusive.failed)
+    assert "styles_browse_alike" in inconclusive.failed
 
 
 def styles_record(browsing, above, truth=None, by_metric=None, n_other=40, controls=("C(device)",), users=60):
@@ -315,7 +326,7 @@ def styles_record(browsing, above, truth=None, by_metric=None, n_other=40, contr
     ],
 )
 def test_styles_answer_names_each_metric_and_who_is_in_neither(browsing, by_metric, expect):
-    text = findings.styles_answer(styles_record(browsing, False, by_metric=by_metric))
+    text = style_words.styles_answer(styles_record(browsing, False, by_metric=by_metric))
     assert expect in text
     assert "40% of buyers (40 of 100) fall in neither style." in text
     assert "prices they choose" not in text  # true by definition: never said
@@ -326,8 +337,10 @@ def test_styles_badge_needs_the_classifier_and_the_truth_to_agree():
     assert styles_record("similar", True).badge.level == "medium"  # CI from 0.57: above the 0.556 a 0.2 SD allows
     assert styles_record("similar", False, "different").badge.level == "medium"
     assert styles_record("inconclusive", False).badge.level == "low"
-    rule = styles_record("different", True, "different").badge.passed[0]
-    assert "CI includes 0.556 or less" in rule and "p ≤ 0.05 for 'different'" in rule
+    rule = styles_record("different", True, "different").badge.rules[0]
+    assert rule == results.Rule("classifier_above_chance", True, 0.01, 0.05)
+    said = common.rule_text(rule)
+    assert "permutation p of its AUC gain (0.010)" in said and "at most 0.05" in said
 
 
 @pytest.mark.parametrize("controls", [(), ("C(device)", "C(start_hour)", "first_delay")])
@@ -335,17 +348,17 @@ def test_styles_classifier_wording_names_its_features_and_its_p_value(controls):
     result = styles_record("different", True, "different", controls=controls)
     words = "browsing events, time and longest idle gap before checkout"
     context = ", with context controls (device, hour, delay to the first event)" if controls else ""
-    for text in (findings.classifier_line(result), "\n".join(findings.styles_lines(result))):
+    for text in (style_words.classifier_line(result), "\n".join(style_words.styles_lines(result))):
         assert words + context in text and "p = 0.01" in text
         assert "alone" not in text and ("context" in text) == bool(controls)
-    assert "0.600 [0.570, 0.650], p = 0.01" in findings.summary(res_with(st=result))[2].evidence
+    assert "0.600 [0.570, 0.650], p = 0.01" in answers.summary(res_with(st=result))[2].evidence
 
 
 @pytest.mark.parametrize("users,expect", [(40, "60 buyer sessions from 40 users"), (60, "Hedges and Olkin")])
 def test_styles_method_lines_say_how_users_and_the_classifier_are_treated(users, expect):
     result = styles_record("similar", False, users=users)
-    assert expect in findings.smd_method_line(result)
-    line = findings.classifier_method_line(result, 0.2)
+    assert expect in style_words.smd_method_line(result)
+    line = style_words.classifier_method_line(result, 0.2)
     assert "199 permutations" in line and "AUC ± 1.96 SD" in line and "0.556 or below" in line
     assert ("whole users" in line) == (users < 60) and ("each user's sessions in one fold" in line) == (users < 60)
 
@@ -365,8 +378,12 @@ def res_with(conv=None, sp=None, st=None):
     }
 
 
-def rec_by_title(recs, prefix):
-    return next(r for r in recs if r.title.startswith(prefix))
+def rec_by_id(recs, rid):
+    return next(r for r in recs if r.id == rid)
+
+
+def worded(rec):
+    return strategy_words.recommendation(rec)
 
 
 @pytest.mark.parametrize(
@@ -390,10 +407,10 @@ def rec_by_title(recs, prefix):
     ],
 )
 def test_engagement_recommendation_follows_the_evidence(kw, status):
-    rec = rec_by_title(strategy.recommendations(res_with(conv=conv_record(**kw))), "Optimise for engagement")
+    rec = rec_by_id(strategy.recommendations(res_with(conv=conv_record(**kw))), "engagement_over_time")
     assert rec.status == status
     if status == "withdrawn":
-        assert rec.text.startswith("Withdrawn: ")
+        assert rec.reason and worded(rec).text.startswith("Withdrawn: ")
 
 
 @pytest.mark.parametrize(
@@ -408,14 +425,16 @@ def test_engagement_recommendation_follows_the_evidence(kw, status):
 )
 def test_idle_recommendation_needs_a_material_negative_association(call, status):
     sp = spend_verdicts(idle=call, reasons=["x"] if call == "unclear" else [])
-    rec = rec_by_title(strategy.recommendations(res_with(sp=sp)), "Turn idle time")
+    rec = rec_by_id(strategy.recommendations(res_with(sp=sp)), "idle_to_interaction")
     assert rec.status == status
     if call == "positive":
-        assert "higher spend" in rec.text
+        assert rec.reason == "idle_not_negative" and "higher spend" in worded(rec).text
     if status == "supported":
         # -8 % per SD longer at 100 USD is 100 x (1 / 0.92 - 1) = +8.70 USD per SD shorter, not +8.00
-        assert rec.kind == "action" and rec.impact.startswith("a longest idle gap one SD shorter goes with +8.70 USD")
-        assert "+4.17" in rec.impact and "+13.64" in rec.impact
+        assert rec.values["usd_shorter"] == pytest.approx(100 * (1 / 0.92 - 1))
+        impact = worded(rec).impact
+        assert rec.kind == "action" and impact.startswith("a longest idle gap one SD shorter goes with +8.70 USD")
+        assert "+4.17" in impact and "+13.64" in impact
 
 
 def segment(conv, lo, hi):
@@ -451,17 +470,17 @@ def contrast(low, high, se=0.004):
 def test_segment_recommendation_needs_a_difference_that_excludes_zero_and_follows_its_sign(low, high, status, word):
     seg, cuts = [low, segment(0.02, 0.01, 0.03), high], {"low_max": 1, "high_min": 3}
     recs = strategy.recommendations(res_with(), seg, cuts, contrast=contrast(low, high))
-    rec = rec_by_title(recs, "Segment the experience by engagement")
-    assert rec.status == status and word in rec.text
-    assert rec.p_value == contrast(low, high)["p"] and "high minus low" in rec.evidence
+    rec = rec_by_id(recs, "segment_by_engagement")
+    assert rec.status == status and word in worded(rec).text
+    assert rec.p_value == contrast(low, high)["p"] and "high minus low" in worded(rec).evidence
     if status == "supported":
-        assert rec.kind == "hypothesis" and "points of conversion" in rec.impact
+        assert rec.kind == "hypothesis" and "points of conversion" in worded(rec).impact
 
 
 def test_segment_recommendation_without_a_contrast_is_not_estimated():
     seg = [segment(0.01, 0.008, 0.012), segment(0.05, 0.045, 0.055)]
-    rec = rec_by_title(strategy.recommendations(res_with(), seg, {}), "Segment the experience")
-    assert rec.status == "not estimated" and rec.p_value is None
+    rec = rec_by_id(strategy.recommendations(res_with(), seg, {}), "segment_by_engagement")
+    assert rec.status == "not estimated" and rec.p_value is None and rec.reason == "no_thirds"
 
 
 def test_segments_follow_the_driver_03_names():
@@ -472,13 +491,11 @@ def test_segments_follow_the_driver_03_names():
     assert strategy.driver(time_world)[0] == "time"
     diff = contrast(*seg)
     recs = strategy.recommendations(res_with(conv=time_world), seg, {}, "time", contrast=diff)
-    rec = rec_by_title(recs, "Segment the experience")
-    assert rec.title.endswith("by time level") and rec.status == "supported"
+    rec = rec_by_id(recs, "segment_by_time")
+    assert strategy_words.title(rec).endswith("by time level") and rec.status == "supported"
     neither = conv_record(answer="neither", engagement="negligible")
-    assert strategy.driver(neither)[0] == "engagement" and "names no" in strategy.driver(neither)[1]
-    rec = rec_by_title(
-        strategy.recommendations(res_with(conv=neither), seg, {}, contrast=diff), "Segment the experience"
-    )
+    assert strategy.driver(neither) == ("engagement", False) and strategy.driver(time_world) == ("time", True)
+    rec = rec_by_id(strategy.recommendations(res_with(conv=neither), seg, {}, contrast=diff), "segment_by_engagement")
     assert rec.status == "withdrawn"  # engagement only travels with purchase here: no segments by it
 
 
@@ -486,10 +503,12 @@ def test_segments_follow_the_driver_03_names():
     "browsing,status", [("similar", "supported"), ("different", "withdrawn"), ("inconclusive", "withdrawn")]
 )
 def test_price_framing_recommendation_needs_alike_browsing(browsing, status):
-    rec = rec_by_title(strategy.recommendations(res_with(st=styles_record(browsing, False))), "Sell expensive items")
+    rec = rec_by_id(strategy.recommendations(res_with(st=styles_record(browsing, False))), "styles_price_framing")
     assert rec.status == status
     if status == "supported":
-        assert rec.impact == "expensive-few buyers bring 60% of revenue"
+        assert worded(rec).impact == "expensive-few buyers bring 60% of revenue"
+    else:
+        assert rec.reason == {"different": "styles_differ", "inconclusive": "styles_inconclusive"}[browsing]
 
 
 def test_time_world_gets_the_content_recommendation_and_loses_the_idle_one():
@@ -497,11 +516,13 @@ def test_time_world_gets_the_content_recommendation_and_loses_the_idle_one():
         answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive"
     )
     recs = strategy.recommendations(res_with(conv=time_world))
-    content = rec_by_title(recs, "Hold attention before checkout")
-    assert content.status == "supported" and content.kind == "action" and "per minute" not in content.impact
-    assert content.impact.startswith("+1 minute before checkout")
-    idle = rec_by_title(recs, "Turn idle time")
-    assert idle.status == "withdrawn" and "shorten the time before checkout" in idle.text
+    content = rec_by_id(recs, "time_richer_content")
+    impact = worded(content).impact
+    assert content.status == "supported" and content.kind == "action" and "per minute" not in impact
+    assert impact.startswith("+1 minute before checkout")
+    idle = rec_by_id(recs, "idle_to_interaction")
+    assert idle.status == "withdrawn" and idle.reason == "idle_shortens_time"
+    assert "shorten the time before checkout" in worded(idle).text
 
 
 def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows():
@@ -512,14 +533,15 @@ def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows
     }
     recs = strategy.recommendations(res)
     assert {r.status for r in recs} == {"not estimated"}
-    rows = findings.summary(res)
+    assert all(worded(r).evidence and worded(r).text == "" for r in recs)
+    rows = answers.summary(res)
     assert rows[0].answer == "Not estimable here: 2 buyers." and rows[0].badge.level == "none"
 
 
 @pytest.mark.parametrize(
     "kw,lever,simulate",
     [
-        ({}, "interaction density", True),
+        ({}, "interaction_density", True),
         (
             {
                 "answer": "time",
@@ -528,17 +550,19 @@ def test_not_estimated_pages_give_not_estimated_recommendations_and_summary_rows
                 "time_adds": "yes",
                 "time_sign": "positive",
             },
-            "time before checkout",
+            "time_before_checkout",
             False,
         ),
-        ({"answer": "neither", "engagement": "negligible"}, "interaction density", True),
+        ({"answer": "neither", "engagement": "negligible"}, "interaction_density", True),
     ],
 )
 def test_experiment_lever_follows_the_conversion_answer(kw, lever, simulate):
     plan = strategy.experiment_plan(res_with(conv=conv_record(**kw)))
     assert plan.lever == lever and plan.simulate is simulate
+    said = strategy_words.plan_words(plan)
+    assert said["hypothesis"] and said["intervention"] and said["guardrails"]
     if kw.get("answer") == "neither":
-        assert plan.basis.startswith("Exploratory")
+        assert plan.basis == "exploratory" and said["basis"].startswith("Exploratory")
 
 
 def test_limitations_name_what_could_not_be_estimated():
@@ -546,7 +570,7 @@ def test_limitations_name_what_could_not_be_estimated():
         "01_simulate": {"source": "user data"},
         "03_conversion": ConversionResult(status="insufficient", reason="3 buyers"),
     }
-    limits = findings.limitations(res)
+    limits = common.limitations(res)
     assert limits[0].startswith("Observational data")
     assert not any("simulated" in x for x in limits)
     assert any("Not estimable here: 3 buyers" in x for x in limits)
@@ -554,13 +578,13 @@ def test_limitations_name_what_could_not_be_estimated():
 
 def test_health_note_reports_problems_and_warnings():
     bad = Health(False, ["both: did not converge"], ["both: ConvergenceWarning"], {})
-    note = findings.health_note(bad)
+    note = common.health_note(bad)
     assert "no verdict rests on these fits" in note and "did not converge" in note and "ConvergenceWarning" in note
 
 
 def test_time_answer_does_not_repeat_itself():
     v = conv_verdicts(answer="time", time="positive", engagement="negligible", time_adds="yes", time_sign="positive")
-    text = findings.conversion_answer(v)
+    text = conv_words.conversion_answer(v)
     assert text == (
         "Time is the clearly stronger of the two: a longer time before checkout is associated with higher "
         "purchase odds, and it adds to what engagement explains."
@@ -569,8 +593,8 @@ def test_time_answer_does_not_repeat_itself():
 
 def test_session_level_input_says_idle_is_not_available():
     v = spend_verdicts(idle="not available")
-    assert findings.spend_answer(spend_record(v)).endswith("Idle gaps are not available for session-level input.")
-    rec = rec_by_title(strategy.recommendations(res_with(sp=v)), "Turn idle time")
+    assert spend_words.spend_answer(spend_record(v)).endswith("Idle gaps are not available for session-level input.")
+    rec = rec_by_id(strategy.recommendations(res_with(sp=v)), "idle_to_interaction")
     assert rec.status == "not estimated"
 
 
@@ -591,7 +615,7 @@ def outcome(**kw):
         duration_ok=True,
         revenue_ok=True,
         guardrail_ok=True,
-        decision="no decision",
+        decision="no_decision",
         true_covered=True,
         method="score",
         users_control=None,
@@ -604,44 +628,50 @@ def outcome(**kw):
 
 
 def test_the_method_line_names_the_user_level_analysis_and_what_it_changes():
-    assert "score method" in findings.method_line(outcome())
-    text = findings.method_line(outcome(method="delta method at user level", diff_se=0.003, diff_se_naive=0.002))
+    assert "score method" in strategy_words.method_line(outcome())
+    text = strategy_words.method_line(outcome(method="delta_user", diff_se=0.003, diff_se_naive=0.002))
     assert "delta method at user level" in text and "0.300 pp against 0.200 pp" in text and "×1.50" in text
 
 
 def test_the_aa_line_gives_the_rate_over_replications_never_one_p_value():
     from helpers.analysis.experiment import AARate
 
-    rate = AARate(200, 10_000, 0.05, 11, 0.055, 0.031, 0.096, "delta method at user level", 30)
-    text = findings.aa_rate_line(rate, outcome(diff=0.0008))
+    rate = AARate(200, 10_000, 0.05, 11, 0.055, 0.031, 0.096, "delta_user", 30)
+    text = strategy_words.aa_rate_line(rate, outcome(diff=0.0008))
     assert "11 of 200 simulated A/A replications" in text and "**5.5%** (Wilson 95 % CI [3.1%, 9.6%])" in text
     assert "would reject 30 of them" in text and "not of the rate" in text and "as expected" not in text
     same = AARate(200, 10_000, 0.05, 11, 0.055, 0.031, 0.096, "score", 11)
-    assert "independent" not in findings.aa_rate_line(same)
-    lines = findings.experiment_result_lines(outcome(true_diff=0.001), outcome(), 20_000, 0.05, rate)
-    assert lines[-1] == findings.aa_rate_line(rate, outcome()) and not any("no rejection" in x for x in lines)
+    assert "independent" not in strategy_words.aa_rate_line(same)
+    lines = strategy_words.experiment_result_lines(outcome(true_diff=0.001), outcome(), 20_000, 0.05, rate)
+    assert lines[-1] == strategy_words.aa_rate_line(rate, outcome()) and not any("no rejection" in x for x in lines)
+    assert "**Decision: no decision: the conversion difference's CI includes zero.**" in lines
 
 
 def test_the_design_effect_is_stated_with_m_icc_d_and_both_sizes():
     from helpers.analysis.experiment import DesignEffect
 
     d = DesignEffect(100_000, 25_000, 4.0, 5.0, 0.1, 1.4)
-    assert findings.design_phrase(d, 70_000) == (
+    assert strategy_words.design_phrase(d, 70_000) == (
         "sessions per user m = 5.0 (size-weighted; 4.0 on average), ICC of conversion within user 0.100, "
         "design effect D = 1.400: 17,500 users / 70,000 sessions per arm"
     )
     plan = strategy.experiment_plan(res_with())
-    size = findings.experiment_lines(plan, 70_000, 3, 0.1, None, d)[2]
+    from types import SimpleNamespace
+
+    sized = {"sample_size_per_arm": 70_000, "weeks_needed": 3, "relative_mde": 0.1, "span_hours": None}
+    size = strategy_words.experiment_lines(SimpleNamespace(plan=plan, design=d, **sized))[2]
     assert size.startswith("- **Size:** 70,000 sessions per arm, 3 weeks") and "design effect D = 1.400" in size
 
 
 def test_multiplicity_wording_counts_the_survivors():
     recs = strategy.recommendations(res_with())
-    line = findings.multiplicity_line(recs, 0.05)
+    line = strategy_words.multiplicity_line(recs, 0.05)
     tested = [r for r in recs if r.p_value is not None]
     assert f"across these {len(tested)} tests" in line
     assert f"**{sum(r.p_holm < 0.05 for r in tested)} of {len(tested)}**" in line
-    why = findings.holm_withdrawal(0.03, 0.09, 3, 0.05)
+    held = strategy.Recommendation("engagement_over_time", "withdrawn", "holm_adjusted", p_value=0.03, p_holm=0.09)
+    held.values = {"tests": 3, "alpha": 0.05}
+    why = strategy_words.why_not(held)
     assert why == (
         "its test (p = 0.030) does not survive Holm's adjustment across the 3 tests behind the recommendations "
         "(adjusted p = 0.090, not below α = 0.05)"
@@ -655,21 +685,21 @@ def test_the_traffic_line_states_the_design_effect_when_known():
 
     flow = dict(sample_size_per_arm=70_000, sessions_per_day=3_000.0, baseline=0.025, span_hours=672.0)
     result = SimpleNamespace(**flow, alpha=0.05, power=0.8, design=DesignEffect(100_000, 25_000, 4.0, 5.0, 0.1, 1.4))
-    text = findings.traffic_line(result)
+    text = strategy_words.traffic_line(result)
     assert "m = 5.0 and an ICC of 0.100" in text and "D = 1 + (m − 1) × ICC = **1.400**" in text
     result.design = None
-    assert "design effect" not in findings.traffic_line(result)
+    assert "design effect" not in strategy_words.traffic_line(result)
 
 
 def test_one_session_per_user_needs_no_design_effect_words():
     from helpers.analysis.experiment import DesignEffect
 
-    text = findings.design_phrase(DesignEffect(5_000, 5_000, 1.0, 1.0, 0.0, 1.0), 64_000)
+    text = strategy_words.design_phrase(DesignEffect(5_000, 5_000, 1.0, 1.0, 0.0, 1.0), 64_000)
     assert text == "one session per user (no user repeats), so design effect D = 1: 64,000 sessions per arm"
 
 
 def test_an_unclear_effect_with_a_known_direction_says_the_direction():
-    from helpers.presentation.findings import effect_phrase
+    effect_phrase = common.effect_phrase
 
     # tm: x1.17 [1.12, 1.23] against a band of [1/1.15, 1.15]: higher odds, materiality unclear
     said = effect_phrase("engagement", "unclear", ci=(1.12, 1.23))
@@ -695,7 +725,7 @@ def test_a_short_slice_of_real_data_is_named_as_a_reason_for_realism_misses():
 
 
 def test_the_multiplicity_line_counts_one_test_in_the_singular():
-    one = [strategy.Recommendation("a", "supported", "", "", p_value=0.02, p_holm=0.02)]
-    assert "across this one test, and **1 of 1**" in findings.multiplicity_line(one, 0.05)
-    two = one + [strategy.Recommendation("b", "withdrawn", "", "", p_value=0.5, p_holm=0.5)]
-    assert "across these 2 tests, and **1 of 2**" in findings.multiplicity_line(two, 0.05)
+    one = [strategy.Recommendation("engagement_over_time", "supported", p_value=0.02, p_holm=0.02)]
+    assert "across this one test, and **1 of 1**" in strategy_words.multiplicity_line(one, 0.05)
+    two = one + [strategy.Recommendation("styles_price_framing", "withdrawn", "styles_differ", p_value=0.5, p_holm=0.5)]
+    assert "across these 2 tests, and **1 of 2**" in strategy_words.multiplicity_line(two, 0.05)

@@ -77,13 +77,16 @@ def test_conversion_time_matters_flips(time_matters):
     _, r = time_matters
     v = r["03_conversion"]["verdicts"]
     assert v["answer"] == "time" and v["time_adds"] == "yes" and v["time_sign"] == "positive"
-    summary = r["06_strategy"]["summary"][0]["answer"]
+    from helpers.analysis.results import typed
+    from helpers.presentation.words import answers
+
+    summary = answers.summary({name: typed(name, data) for name, data in r.items()})[0].answer
     assert summary.startswith(
         "Time is the clearly stronger of the two: a longer time before checkout is associated with higher"
     )
-    rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Optimise for engagement"))
-    assert rec["status"] == "withdrawn"
-    assert r["06_strategy"]["plan"]["lever"] == "time before checkout" and r["06_strategy"]["experiment"] is None
+    rec = next(x for x in r["06_strategy"]["recommendations"] if x["id"] == "engagement_over_time")
+    assert rec["status"] == "withdrawn" and rec["reason"] == "time_helps"
+    assert r["06_strategy"]["plan"]["lever"] == "time_before_checkout" and r["06_strategy"]["experiment"] is None
 
 
 def test_spend_truth_is_covered_by_default(default):
@@ -102,8 +105,8 @@ def test_styles_default_similar_and_flip_scenario_different(default, styles_brow
     r = styles_browse[1]
     assert r["05_purchase_style"]["verdicts"]["browsing"] == "different"
     assert r["05_purchase_style"]["verdicts"]["behaviour_above_chance"]
-    rec = next(x for x in r["06_strategy"]["recommendations"] if x["title"].startswith("Sell expensive items"))
-    assert rec["status"] == "withdrawn"
+    rec = next(x for x in r["06_strategy"]["recommendations"] if x["id"] == "styles_price_framing")
+    assert rec["status"] == "withdrawn" and rec["reason"] == "styles_differ"
     spend_v = r["04_spend"]["verdicts"]  # 04 sees the same confounding and states no direction
     assert spend_v["confounded"] and {spend_v[f]["verdict"] for f in ("engagement", "time", "idle")} == {"unclear"}
     assert r["04_spend"]["badge"]["level"] == "low"
@@ -112,7 +115,7 @@ def test_styles_default_similar_and_flip_scenario_different(default, styles_brow
 def test_strategy_default_supports_engagement_and_sizes_the_experiment(default):
     _, r = default
     s = r["06_strategy"]
-    rec = next(x for x in s["recommendations"] if x["title"].startswith("Optimise for engagement"))
+    rec = next(x for x in s["recommendations"] if x["id"] == "engagement_over_time")
     assert rec["status"] == "supported"
     base, mde = s["baseline"], s["relative_mde"]
     expected = NormalIndPower().solve_power(
@@ -174,7 +177,7 @@ def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_
     assert r["02_gold_table"]["rows"] == 40 and r["02_gold_table"]["buyers"] == 1
     assert r["03_conversion"]["status"] == "insufficient"
     assert r["04_spend"]["status"] == "insufficient"
-    assert r["06_strategy"]["summary"][0]["badge"]["level"] == "none" and r["06_strategy"]["experiment"] is None
+    assert r["03_conversion"]["badge"]["level"] == "none" and r["06_strategy"]["experiment"] is None
 
 
 def test_report_runs_on_raw_tables_with_zero_purchasers(tmp_path_factory, tmp_path):

@@ -152,7 +152,7 @@ def test_validate_scores_known_wrong_verdicts_false_effects_and_a_wrong_recommen
     assert scored["false_material"] == ["04 idle: negative, truth no material effect"] and scored["null_cells"] == 2
     assert scored["wrong_high_badges"] == ["03"]
     assert scored["wrong_driver"]  # 03 says time, the truth says engagement: the key figure splits by time
-    assert "Hold attention before checkout with richer product content" in scored["wrong_recommendations"]
+    assert "time_richer_content" in scored["wrong_recommendations"]
     assert scored["coverage"] == [("engagement", True), ("idle", False)]
 
 

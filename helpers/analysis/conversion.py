@@ -412,7 +412,7 @@ def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame
                     by: level,
                     "sessions": len(part),
                     "buyers": buyers,
-                    "note": f"fewer than {min_buyers} buyers: not estimated",
+                    "note": "too_few_buyers",
                 }
             )
             continue
@@ -420,10 +420,10 @@ def heterogeneity(frame: pd.DataFrame, by: str, min_buyers: int) -> pd.DataFrame
             fit_logit, part, ["engagement", "time"], stats.user_groups(part), events=min(buyers, len(part) - buyers)
         )
         if not health["ok"]:
-            rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": "; ".join(health["reasons"])})
+            rows.append({by: level, "sessions": len(part), "buyers": buyers, "note": "fit_unhealthy"})
             continue
         ci = fit.conf_int()
-        row = {by: level, "sessions": len(part), "buyers": buyers, "note": ""}
+        row = {by: level, "sessions": len(part), "buyers": buyers, "note": None}
         for n in ("engagement", "time"):
             row[f"{n}_or"] = np.exp(fit.params[n] * sds[n])
             row[f"{n}_lo"], row[f"{n}_hi"] = np.exp(ci.loc[n, 0] * sds[n]), np.exp(ci.loc[n, 1] * sds[n])

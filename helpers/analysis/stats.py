@@ -541,7 +541,7 @@ def pool_sparse_levels(
     For a 0/1 ``outcome`` the events of a level are its rarer outcome (buyers or non-buyers); with
     ``outcome=None`` they are its rows. A level with very few outcome events gives a logit that
     cannot converge (separation); pooled, it still contributes its sessions. Returns the new frame
-    and a note per pooled column.
+    and, per pooled column, the code 'column:levels pooled' (the page words it).
     """
     out, notes = frame.copy(), []
     if outcome is None:
@@ -557,7 +557,7 @@ def pool_sparse_levels(
         sparse = counts.index[counts < min_events].tolist()
         if sparse and len(sparse) < len(counts):
             out[col] = out[col].astype(str).where(~out[col].astype(str).isin(sparse), "other (pooled)")
-            notes.append(f"{col}: {len(sparse)} level(s) with fewer than {min_events} outcome events pooled")
+            notes.append(f"{col}:{len(sparse)}")  # a code: the column and how many of its levels were pooled
     return out, notes
 
 

@@ -102,17 +102,26 @@ RULE_WORDS = {
     "styles_browse_alike": "purchase styles browse alike by 05's equivalence test at 5 % "
     "(before 06 adjusts for its five tests)",
     "explains_material_share": "behaviour explains a material share of spend (best adjusted R² {value:.3f})",
-    "classifier_alike": "the browsing classifier agrees: for 'alike', the lower end of its AUC's 95 % CI "
-    "({value:.3f}) is {threshold:.3f} or less",
-    "classifier_above_chance": "the browsing classifier agrees: for 'different', its permutation p ({value:.3f}) "
-    "is at most {threshold:g}",
+    "classifier_alike": "what browsing adds to context agrees: for 'alike', the upper 95 % bound of its AUC gain "
+    "over the controls ({value:.3f}) is at most {threshold:.3f}",
+    "classifier_above_chance": "what browsing adds to context agrees: for 'different', the permutation p of its "
+    "AUC gain ({value:.3f}) is at most {threshold:g}",
     "truth_agrees": "simulator's truth agrees",
 }
 RULE_WORDS |= fitness_words.RULE_WORDS  # what the data's shape allows: helpers/presentation/words/fitness.py
 
 
 def rule_text(rule) -> str:
-    """One badge rule (``results.Rule``) in words, with its number and threshold; an unknown code raises."""
+    """One badge rule (``results.Rule``) in words, with its number and threshold.
+
+    A code without words here (a data need's, from ``analysis.needs``) is shown as its code with its numbers,
+    never dropped; every code the analyses' own badges use has words (tested).
+    """
+    if rule.code not in RULE_WORDS:
+        numbers = ", ".join(
+            f"{k} {v:g}" for k, v in (("value", rule.value), ("threshold", rule.threshold)) if v is not None
+        )
+        return rule.code.replace("_", " ") + (f" ({numbers})" if numbers else "")
     words = RULE_WORDS[rule.code]
     if rule.value is None and "{value" in words:
         words = words.split(" (")[0]
@@ -188,12 +197,18 @@ def truth_lines(rows) -> list[str]:
     return [f"- Truth check: {sum(r.covered for r in rows)} of {len(rows)} true effects lie inside their 95 % CI."]
 
 
+def pooled_phrase(code: str) -> str:
+    """A pooled column's code ('start_hour:6') in words."""
+    column, _, levels = code.partition(":")
+    return f"{levels} level(s) of {column.replace('_', ' ')} with too few outcome events, as 'other (pooled)'"
+
+
 def intro_tail(result, pooled: bool = True) -> str:
     """The end of a page's opening: controls left out, pooled levels, and why nothing was estimated."""
     skipped = getattr(result, "skipped_controls", None)
     text = f" Controls left out: {', '.join(skipped)}." if skipped and result.ok else ""
     if pooled and result.pooled:
-        text += f" Pooled: {'; '.join(result.pooled)}."
+        text += f" Pooled: {'; '.join(pooled_phrase(code) for code in result.pooled)}."
     if not result.ok:
         text += (
             f"\n\n**Not estimable here: {fitness_words.reason_text(result.reason)}.** The sections below are skipped."

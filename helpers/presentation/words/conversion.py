@@ -123,6 +123,19 @@ def conversion_intro(result: ConversionResult) -> str:
     return text + common.intro_tail(result)
 
 
+HETEROGENEITY_NOTES = {
+    "too_few_buyers": "too few buyers: not estimated",
+    "fit_unhealthy": "the fit is in poor health: not estimated",
+}
+
+
+def noted(table):
+    """A per-segment table of 03 with its ``note`` codes in words (the columns are shown as they are)."""
+    if "note" not in table:
+        return table
+    return table.assign(note=table["note"].map(lambda c: HETEROGENEITY_NOTES.get(c, "") if isinstance(c, str) else ""))
+
+
 def cart_steps_line(audit: list[dict]) -> str:
     """What counting the add-to-cart steps as engagement would do to its odds ratio (03's audit rows)."""
     used, carts = audit[0]["engagement_or_per_sd"], audit[1]["engagement_or_per_sd"]

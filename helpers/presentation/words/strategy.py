@@ -102,8 +102,8 @@ BASIS = {
 }
 GUARDRAILS = {
     "session_duration": "mean session duration (not more than {margin:.0%} longer)",
-    "checkout_completion": "checkout completion rate",
-    "revenue_per_session": "revenue per session (no significant fall)",
+    "checkout_completion": "checkout completion rate (not more than {margin:.0%} lower)",
+    "revenue_per_session": "revenue per session (not more than {margin:.0%} lower)",
 }
 PRIMARY = {"session_conversion": "session conversion"}
 UNITS = {"user": "user where users are identified, else session"}
@@ -113,10 +113,10 @@ NOT_SIMULATED = {
     "baseline_degenerate": "the baseline conversion is 0 or 1",
 }
 DECISIONS = {
-    "ship": "ship: conversion rose; {duration} stays within its margin and {revenue} shows no significant fall",
+    "ship": "ship: conversion rose; {duration} and {revenue} both stay within their margins",
     "no_ship_conversion_fell": "do not ship: conversion fell",
     "no_ship_duration_guardrail": "do not ship: the duration guardrail failed, {duration}",
-    "no_ship_revenue_guardrail": "do not ship: the revenue guardrail failed, {revenue}: a significant fall",
+    "no_ship_revenue_guardrail": "do not ship: the revenue guardrail failed, {revenue}",
     "no_decision": "no decision: the conversion difference's CI includes zero",
 }
 METHODS = {"score": "score method", "delta_user": "delta method at user level"}
@@ -361,7 +361,9 @@ def plan_words(plan) -> dict[str, str]:
         "lever": LEVERS[plan.lever],
         "intervention": intervention,
         "primary": PRIMARY[plan.primary],
-        "guardrails": "; ".join(GUARDRAILS[g].format(margin=plan.guardrail_margin) for g in plan.guardrails),
+        "guardrails": "; ".join(
+            GUARDRAILS[g].format(margin=plan.margins.get(g, plan.guardrail_margin)) for g in plan.guardrails
+        ),
         "unit": UNITS[plan.unit],
     }
 
@@ -455,12 +457,19 @@ def decision(exp) -> str:
     """The pre-registered decision in words, with the guardrails' numbers."""
     m = exp.guardrail_margin
     duration = f"session duration {exp.duration_rel:+.1%} (upper bound {exp.duration_rel_hi:+.1%}, margin +{m:.0%})"
-    revenue = (
-        f"revenue per session {exp.revenue_rel:+.1%} (upper bound {exp.revenue_rel_hi:+.1%})"
-        if exp.revenue_rel is not None
-        else "revenue per session"
+    return DECISIONS[exp.decision].format(duration=duration, revenue=revenue_phrase(exp))
+
+
+def revenue_phrase(exp) -> str:
+    """Revenue per session's relative change with the bound its guardrail reads, and the margin it must clear."""
+    if exp.revenue_rel is None:
+        return "revenue per session"
+    if exp.revenue_rel_lo is None or exp.revenue_margin is None:  # recorded before the non-inferiority margin
+        return f"revenue per session {exp.revenue_rel:+.1%} (upper bound {exp.revenue_rel_hi:+.1%})"
+    return (
+        f"revenue per session {exp.revenue_rel:+.1%} (lower bound {exp.revenue_rel_lo:+.1%}, "
+        f"margin −{exp.revenue_margin:.0%})"
     )
-    return DECISIONS[exp.decision].format(duration=duration, revenue=revenue)
 
 
 def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None) -> list[str]:
@@ -482,9 +491,8 @@ def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None) -> lis
         f"{exp.epm_diff:+.2f} ({exp.epm_lo:+.2f} to {exp.epm_hi:+.2f}); spend per session "
         f"{exp.spend_diff:+.3f} USD ({exp.spend_lo:+.3f} to {exp.spend_hi:+.3f} USD).",
         f"Guardrails: session duration {exp.duration_rel:+.1%} (one-sided upper bound {exp.duration_rel_hi:+.1%} "
-        f"against a margin of +{exp.guardrail_margin:.0%}: {'holds' if exp.duration_ok else 'fails'}); revenue per "
-        f"session {exp.revenue_rel:+.1%} (upper bound {exp.revenue_rel_hi:+.1%}: "
-        f"{'no significant fall' if exp.revenue_ok else 'a significant fall'}).",
+        f"against a margin of +{exp.guardrail_margin:.0%}: {'holds' if exp.duration_ok else 'fails'}); "
+        f"{revenue_phrase(exp)}: {'holds' if exp.revenue_ok else 'fails'}.",
         f"**Decision: {decision(exp)}.**",
     ] + ([aa_rate_line(rate, aa)] if rate is not None else [])
 

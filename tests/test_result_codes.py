@@ -1,0 +1,161 @@
+"""Results hold numbers and codes; pages hold words.
+
+Each analysis runs in-process on one small simulated gold table (as ``make validate`` runs them), and
+every string in the JSON of its result must be a code, an id, a name from a closed set the analyses
+declare, a model formula or a path: nothing with a space outside those, so no sentence. Rewording a
+recommendation changes no validation or comparison outcome, and an unknown recommendation id is an
+error in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from helpers.analysis import conversion, experiment, purchase_styles, spend, strategy
+from helpers.compare import comparison
+from helpers.data.gold import build_gold
+from helpers.data.simulate import SimConfig, simulate_to_parquet
+from helpers.presentation.words import answers, common
+from helpers.presentation.words import strategy as strategy_words
+from helpers.runner import params, validate
+
+CONTROLS = ["C(device)", "C(traffic_source)", "C(start_weekday)", "C(start_hour)", "first_delay"]
+# Codes, ids, column and term names, links and paths: one token, no space.
+CODE = re.compile(r"[A-Za-z0-9_.+\-/()<>=|#%:']{1,80}")
+# Names that hold a space, each from a closed set the analyses declare: model specifications, the
+# truth's effects, 05's metrics, and verdicts spelled with a space.
+NAMES = {
+    *conversion.nested_specs(CONTROLS),
+    *spend.nested_specs(CONTROLS, idle=True),
+    "Gamma GLM check",
+    *purchase_styles.BEHAVIOUR.values(),
+    "engagement -> purchase (log-odds per log1p unit)",
+    "time -> purchase (log-odds per log1p unit)",
+    "engagement -> log spend (per log1p event)",
+    "time -> log spend (per log1p second)",
+    "idle -> log spend (per log1p second)",
+    "not estimated",
+    "not available",
+    "not measured",
+    "cannot size",
+    "neither clearly",
+    "small difference",
+    "does not agree",
+}
+# Fields whose value is a model formula (terms joined by ' + ', a scale such as 'log1p(seconds before ...)').
+FORMULA_FIELDS = {"models[].terms", "effects[].scale"}
+
+
+def strings(value, path=""):
+    """Every string in a JSON value (dict keys included), with where it sits ('verdicts.time.classes{key}')."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{path}{{key}}", key
+            yield from strings(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, f"{path}[]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def prose(record: dict) -> list[tuple[str, str]]:
+    """The strings of a result's JSON that are neither a code nor a declared name or formula."""
+    return [
+        (path, text)
+        for path, text in strings(record)
+        if not CODE.fullmatch(text) and text not in NAMES and path not in FORMULA_FIELDS
+    ]
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    """03-06 on one small simulated shop, with each notebook's default settings."""
+    folder = tmp_path_factory.mktemp("codes")
+    truth = simulate_to_parquet(SimConfig(n_sessions=20_000, seed=5), folder / "raw")
+    build_gold(folder / "raw", folder / "gold")
+    out = validate.analyse_world(folder / "gold", truth, 5)
+    chosen = {**params.notebook_defaults("06_strategy"), "seed": 5, "experiment_sessions_per_arm": 3_000}
+    out["06_strategy"] = strategy.analyse(folder / "gold", out, strategy.Settings.pick(chosen), truth, folder / "exp")
+    return out
+
+
+def test_every_result_holds_codes_and_numbers_not_sentences(found):
+    assert set(found) == {"03_conversion", "04_spend", "05_purchase_style", "06_strategy"}
+    assert all(r.ok for r in found.values() if hasattr(r, "ok")), "the small world must estimate every answer"
+    for name, result in found.items():
+        assert prose(result.to_json()) == [], name
+
+
+def test_the_scan_rejects_a_sentence_anywhere():
+    assert prose({"a": {"b": ["supported", "ship"]}, "models": [{"terms": "engagement + time"}]}) == []
+    assert prose({"reason": "too few buyers"}) == [("reason", "too few buyers")]
+    assert prose({"classes": {"both plus everything": "positive"}}) == [("classes{key}", "both plus everything")]
+    assert prose({"decision": "ship: conversion rose"}) == [("decision", "ship: conversion rose")]
+
+
+def test_every_code_in_the_results_has_words(found):
+    """Each badge rule, recommendation id, reason, test and decision the analyses returned is worded."""
+    for result in found.values():
+        for rule in getattr(result, "badge", None) and result.badge.rules or []:
+            assert rule.code in common.RULE_WORDS, rule.code
+    worded = strategy_words.recommendations(found["06_strategy"].recommendations)
+    assert [w.id for w in worded] == [r.id for r in found["06_strategy"].recommendations]
+    assert all(w.title and w.evidence for w in worded)
+    assert all(w.text for w in worded if w.status != "not estimated")
+    assert strategy_words.experiment_lines(found["06_strategy"])
+    rows = answers.summary(found)
+    assert [r.page for r in rows] == ["03_conversion", "04_spend", "05_purchase_style"]
+    assert all(r.answer and r.evidence and r.badge.passed + r.badge.failed for r in rows)
+    exp = found["06_strategy"].experiment
+    assert exp.decision in experiment.DECISIONS and strategy_words.decision(exp)
+
+
+def test_recommendation_ids_are_the_declared_ones_and_every_id_has_a_title_and_a_truth_rule():
+    assert set(strategy.RECOMMENDATIONS) == set(strategy_words.TITLES)
+    want = {"answer": "engagement", "engagement": "positive", "time": "negligible", "idle": "negative"}
+    assert set(validate.supported_by_truth(want | {"browsing": "similar"})) == set(strategy.RECOMMENDATIONS)
+
+
+def _run(name: str, recs) -> SimpleNamespace:
+    return SimpleNamespace(name=name, results={"06_strategy": SimpleNamespace(recommendations=recs)})
+
+
+def _outcomes(found):
+    """What validation and comparison conclude about 06's recommendations (against a world where time matters)."""
+    recs = found["06_strategy"].recommendations
+    want = {"answer": "time", "engagement": "positive", "time": "positive", "idle": "none", "browsing": "different"}
+    missing = {
+        "idle_to_interaction": "no_fit_04",
+        "styles_price_framing": "no_fit_05",
+        "segment_by_engagement": "no_thirds",
+    }
+    lost = [dataclasses.replace(r, status="not estimated", reason=missing.get(r.id, "no_fit_03")) for r in recs]
+    changes = comparison.recommendation_changes(_run("a", recs), _run("b", lost[:-1]))
+    return validate.wrong_recommendations(recs, want), [(c.id, c.change, c.status_a, c.status_b) for c in changes]
+
+
+def test_rewording_a_recommendation_changes_no_validation_or_comparison_outcome(found, monkeypatch):
+    before = _outcomes(found)
+    assert before[0], "the world where time matters must find a wrongly supported recommendation"
+    renamed = {rid: f"Reworded {i}" for i, rid in enumerate(strategy_words.TITLES)}
+    monkeypatch.setattr(strategy_words, "TITLES", renamed)
+    assert _outcomes(found) == before
+    worded = strategy_words.recommendations(found["06_strategy"].recommendations)
+    assert all(w.title.startswith("Reworded") for w in worded)
+
+
+def test_an_unknown_recommendation_id_is_an_error_in_validation_and_comparison(found):
+    recs = found["06_strategy"].recommendations
+    stranger = [*recs, dataclasses.replace(recs[0], id="optimise_for_time_on_site", status="withdrawn")]
+    want = {"answer": "engagement", "engagement": "positive", "time": "negligible", "idle": "negative"}
+    with pytest.raises(validate.UnknownRecommendation, match="optimise_for_time_on_site"):
+        validate.wrong_recommendations(stranger, want | {"browsing": "similar"})
+    with pytest.raises(comparison.UnknownRecommendation, match="optimise_for_time_on_site"):
+        comparison.recommendation_changes(_run("a", recs), _run("b", stranger))
+    with pytest.raises(KeyError):
+        strategy_words.title(stranger[-1])
