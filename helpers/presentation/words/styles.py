@@ -92,17 +92,30 @@ def styles_lines(result: StylesResult) -> list[str]:
     v = result.verdicts
     out = [f"- **{styles_answer(result)}**"]
     diffs = ", ".join(
-        f"{METRIC_WORDS.get(r.column, r.metric)} {r.smd:+.2f} {ci(r.smd_lo, r.smd_hi, '+.2f')}"
+        f"{METRIC_WORDS.get(r.column, r.metric)} {r.smd:+.2f} {ci(r.smd_lo90, r.smd_hi90, '+.2f')}"
         for r in result.comparison or []
         if r.column in METRIC_WORDS
     )
-    out.append(f"- Standardised differences, expensive-few minus cheap-many (95 % CIs): {diffs}.")
-    chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
     out.append(
-        f"- A classifier on {features_phrase(result.classifier.features)} tells the styles apart with out-of-fold "
-        f"AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}, permutation "
-        f"{p_value(v.behaviour_p)}: {chance}."
+        f"- Standardised differences, expensive-few minus cheap-many, with the {1 - 2 * ALPHA:.0%} CIs the "
+        f"equivalence test at α = {ALPHA:g} reads: {diffs}."
     )
+    chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
+    c = result.classifier
+    if c is not None and c.gain is not None:
+        adds = "adds to" if v.behaviour_above_chance else "cannot be shown to add to"
+        out.append(
+            f"- Browsing ({features_phrase(CLASSIFIER_TERMS)}) {adds} what the context tells of the style: "
+            f"out-of-fold AUC gain {c.gain:+.3f} {ci(c.gain_lo, c.gain_hi, '+.3f')} over the context alone "
+            f"({c.auc_controls:.3f}), permutation {p_value(c.p)}."
+        )
+        chance = None
+    if chance:
+        out.append(
+            f"- A classifier on {features_phrase(result.classifier.features)} tells the styles apart with out-of-fold "
+            f"AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}, permutation "
+            f"{p_value(v.behaviour_p)}: {chance}."
+        )
     if v.higher_margin_style:
         out.append(f"- {cap(v.higher_margin_style)} buyers earn more gross margin per buyer (95 % CIs do not overlap).")
     elif v.margin_known:
@@ -132,7 +145,24 @@ def styles_intro(result: StylesResult) -> str:
 
 
 def mixture_line(mix) -> str:
-    """How far a two-component mixture agrees with the median-split rule, with its verdict."""
+    """Whether the buyers are two groups (the likelihood-ratio test of one group against two), and how far a
+    two-component mixture agrees with the median-split rule (which decides nothing: it is fitted on the
+    variables that define the styles)."""
+    if mix.verdict in ("two_groups", "one_group_not_rejected"):
+        test = (
+            f"A likelihood-ratio test of one group against two on log price × log units (parametric bootstrap, "
+            f"{mix.bootstraps} samples of one group) gives {p_value(mix.p)}: "
+        )
+        test += (
+            "the buyers are two groups."
+            if mix.verdict == "two_groups"
+            else "two groups cannot be told from one, so the styles are a rule laid on one population."
+        )
+        return (
+            f"{test} A two-component mixture agrees with the rule for {mix.agreement:.1%} of these buyers "
+            f"(adjusted Rand index {mix.adjusted_rand:.2f}); agreement on the variables that define the styles "
+            "would come from one population too."
+        )
     verdict = {
         "agrees": "a data-driven grouping largely agrees with the rule, so the two styles are real groups",
         "partly": "a data-driven grouping agrees only in part: the styles are the ends of a continuum more than "
@@ -149,6 +179,12 @@ def mixture_line(mix) -> str:
 def classifier_line(result) -> str:
     """05's classifier: its AUC with CI and permutation p-value, and the features it used."""
     c = result.classifier
+    if c.gain is not None:
+        return (
+            f"AUC **{c.auc:.3f}** (95 % CI {c.lo:.3f} to {c.hi:.3f}) from {features_phrase(c.features)}, against "
+            f"{c.auc_controls:.3f} from the context alone: browsing adds **{c.gain:+.3f}** (95 % CI "
+            f"{c.gain_lo:+.3f} to {c.gain_hi:+.3f}; permutation {p_value(c.p)}, one-sided)."
+        )
     return (
         f"AUC **{c.auc:.3f}** (95 % CI {c.lo:.3f} to {c.hi:.3f}; permutation {p_value(c.p)}, one-sided), "
         f"from {features_phrase(c.features)}."
@@ -170,6 +206,16 @@ def classifier_method_line(result, margin: float) -> str:
     c = result.classifier
     unit = "whole users among users with as many sessions" if c.grouped else "sessions"
     folds = "each user's sessions in one fold, " if c.grouped else ""
+    if c.gain is not None:
+        return (
+            f"{c.folds} folds ({folds}stratified by style), the same for browsing + context and for the context "
+            f"alone. The p-value of browsing's AUC gain is from {c.permutations} permutations of the style labels "
+            f"({unit}) within strata of device and traffic source, both cross-validations refitted for each; the "
+            f"95 % CIs are percentiles of {c.bootstraps} bootstrap resamples of "
+            f"{'users' if c.grouped else 'sessions'}. 'Browsing adds to context' needs p ≤ {ALPHA:g} (one-sided); "
+            f"'alike' needs the gain's upper bound at most {auc_bound(margin) - 0.5:.3f}, the AUC above 0.5 of a "
+            f"{margin:g} SD difference."
+        )
     return (
         f"{c.folds} folds ({folds}stratified by style). The p-value is from {c.permutations} permutations of the "
         f"style labels ({unit}), the cross-validation refitted for each; the 95 % CI is the AUC ± 1.96 SD of "
