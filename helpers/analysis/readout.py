@@ -894,8 +894,9 @@ def readout_validation(
     plan = Plan(users_per_arm=users // 2, start_date=ExperimentDesign.start_date)
     runs = {"lift": [], "cuped": [], "iv": [], "reduction": [], "rho2": [], "aa": []}
     for k in range(replications):
-        for lift in (density_lift, 0.0):
-            design = ExperimentDesign(users=users, density_lift=lift, pre_period_days=14, seed=seed * 100_003 + k)
+        for lift in (density_lift, 0.0):  # the A/A experiments on users and draws of their own
+            run_seed = seed * 100_003 + 2 * k + (lift == 0.0)
+            design = ExperimentDesign(users=users, density_lift=lift, pre_period_days=14, seed=run_seed)
             data = simulate_experiment(design, raw=False)
             r = analyse(data.sessions, plan)
             truth = data.truth.conversion_diff
