@@ -3,7 +3,7 @@
 Usage::
 
     from helpers.presentation import formatting
-    html = formatting.summary_html(findings.summary(results.load_all(run)))
+    html = formatting.summary_html(answers.summary(results.load_all(run)))   # words.answers
 
 Every value is HTML-escaped, so a label from the data cannot inject markup. The styles are
 inline, so a block looks the same inside a notebook page and on the front page.
@@ -33,7 +33,7 @@ def badge_html(b) -> str:
 
 
 def summary_html(rows: list, link: bool = True) -> str:
-    """The answers table (``results.Answer`` rows): question, answer, evidence with CIs, badge with its rules."""
+    """The answers table (``words.answers.Answer`` rows): question, answer, evidence with CIs, badge with its rules."""
     body = ""
     for r in rows:
         question = f'<a href="{e(r.link)}">{e(r.question)}</a>' if link else e(r.question)
@@ -48,7 +48,7 @@ def summary_html(rows: list, link: bool = True) -> str:
 
 
 def recommendations_html(recs: list, link: bool = True) -> str:
-    """Recommendations (``strategy.Recommendation``): supported in bold with their expected impact and kind,
+    """Recommendations as worded (``words.strategy.recommendations``): supported in bold with their impact and kind,
     withdrawn ones greyed with the reason; each links to the section it rests on."""
     items = ""
     for r in recs:
