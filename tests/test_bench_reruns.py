@@ -43,10 +43,10 @@ def test_side_by_side_gives_each_settings_lesser_runs_and_what_the_first_saves()
     warm, cold = _steps(), _steps(slower=1.25)
     warm["notebooks in one process"] = {"wall": None, "cpu": 40.0}  # baselines are not steps
     text = bench_reruns.side_by_side({2: warm, 0: cold})
-    assert "| step | 2 ahead: wall s, CPU s | 0 ahead: wall s, CPU s | saved vs 0 ahead: wall s |" in text
-    assert "| cold | 40.0, 60.0 | 50.0, 60.0 | +10.0 |" in text
-    assert "| 06-only parameter | 16.0, 15.0 | 16.0, 15.0 | +0.0 |" in text
-    assert f"| {bench_reruns.EDITED_HELPER} edited | 14.0, 18.0 | 17.5, 18.0 | +3.5 |" in text
+    assert "| step | 2 ahead: wall s, CPU s | 0 ahead: wall s, CPU s | saved vs 0 ahead: wall s (each round) |" in text
+    assert "| cold | 40.0, 60.0 | 50.0, 60.0 | +10.0 (+10.0, +15.0) |" in text
+    assert "| 06-only parameter | 16.0, 15.0 | 16.0, 15.0 | +0.0 (+0.0, +0.0) |" in text
+    assert f"| {bench_reruns.EDITED_HELPER} edited | 14.0, 18.0 | 17.5, 18.0 | +3.5 (+3.5, +5.2) |" in text
     assert "one process" not in text and "again" not in text
 
 
@@ -78,3 +78,24 @@ def test_the_one_process_baseline_runs_every_notebook_with_the_run_and_parameter
     assert bench_reruns.notebooks_in_process_cpu(7, tmp_path) > 0
     assert json.loads((tmp_path / "01_a").read_text()) == ["in-process", 7]
     assert json.loads((tmp_path / "02_b").read_text()) == ["in-process", None]  # declares no n_sessions
+
+
+def test_the_settings_take_turns_at_every_step_in_reverse_order_the_second_time(monkeypatch):
+    calls = []
+
+    def report(params, env, force=False):
+        calls.append((env["CLICKSTREAM_KERNELS_AHEAD"], params.split()[-1], force))
+        return {"wall": float(len(calls)), "cpu": 1.0}
+
+    monkeypatch.setattr(bench_reruns, "_report", report)
+    monkeypatch.setattr(bench_reruns, "_pretend_edited", lambda reports, helper: calls.append(("edit",)))
+    monkeypatch.setattr(bench_reruns, "notebooks_in_process_cpu", lambda n, root: 3.0)
+    monkeypatch.setattr(bench_reruns, "in_process_cpu", lambda n: 2.0)
+    measured = bench_reruns.measure(500, (2, 0))
+    ahead = [c[0] for c in calls if c[0] != "edit"]
+    assert ahead == ["2", "0"] * 5 + ["0", "2"] * 5
+    assert calls[4:6] == [("2", "relative_mde=0.15", False), ("0", "relative_mde=0.15", False)]
+    assert calls[-2:] == [("0", "n_sessions=500", True), ("2", "n_sessions=500", True)]
+    assert list(measured[2])[:2] == ["cold", "nothing changed"]
+    assert measured[0]["forced, again"]["wall"] == 23.0  # the 23rd call: 20 reports and 4 edits in all
+    assert measured[2]["notebooks in one process"]["cpu"] == 3.0 and "in-process analyses" not in measured[0]

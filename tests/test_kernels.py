@@ -44,6 +44,17 @@ def folder(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def short_tmp():
+    """A temporary folder with a short path (a Unix socket's path has at most 104-108 bytes), removed after."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="k-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def _run(km, code: str, timeout: float = 30) -> tuple[dict, str]:
     """The reply's content and the printed text of ``code`` run on ``km``'s kernel."""
     client = kernels.blocking_client(km)
@@ -87,6 +98,26 @@ def test_a_warmed_kernel_runs_code_is_interrupted_measured_and_stopped(folder):
         km.shutdown_kernel()
         assert not km.is_alive() and _gone([pid])
     assert measured.peak_mb > 300 and 0 < measured.cpu_s < 30
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("now", [False, True])
+def test_a_finished_kernel_is_stopped_without_an_interrupt(folder, now):
+    """jupyter_client sends SIGINT before every shutdown; an idle kernel then may log "KeyboardInterrupt caught"."""
+    km = kernels.NotebookKernelManager(kernel_name="python3")
+    km.start_kernel()
+    sent, send = [], km.provisioner.send_signal
+
+    async def recording(signum):
+        sent.append(signum)
+        await send(signum)
+
+    km.provisioner.send_signal = recording
+    pid = km.provisioner.pid
+    _run(km, "print(1)")
+    km.shutdown_kernel(now=now)
+    assert signal.SIGINT not in sent and sent == ([signal.SIGKILL] if now else [])
+    assert not km.is_alive() and _gone([pid], within=1) and not list(Path(km.ip).parent.glob(Path(km.ip).name + "-*"))
 
 
 @pytest.mark.notebook
@@ -167,6 +198,22 @@ def test_the_socket_folder_is_private_to_this_user_and_anything_else_is_refused(
         kernels.socket_folder()
 
 
+def test_sockets_left_a_day_ago_are_removed_and_others_kept(tmp_path):
+    import socket
+
+    made = []
+    for name in ("kernel-old-1", "kernel-new-1"):
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(tmp_path / name))
+        made.append(tmp_path / name)
+    (tmp_path / "kernel-file").write_text("not a socket")
+    day_ago = time.time() - kernels.STALE_S - 60
+    for path in (made[0], tmp_path / "kernel-file"):
+        os.utime(path, (day_ago, day_ago))
+    kernels.remove_stale_sockets(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel-file", "kernel-new-1"]
+
+
 @pytest.mark.notebook
 def test_closing_the_pool_stops_every_kernel_it_warmed_or_saw_start(folder):
     notebooks = [_notebook(folder, f"0{i}_n.ipynb", "import fractions") for i in (2, 3, 4)]
@@ -215,12 +262,13 @@ with kernels.warm_pool([pathlib.Path(sys.argv[1])] * 3, ahead=2):
 
 
 @pytest.mark.notebook
-def test_killing_the_runner_leaves_no_kernel_behind(folder):
+def test_killing_the_runner_leaves_no_kernel_behind(folder, short_tmp):
     runner = subprocess.Popen(
         [sys.executable, "-c", RUNNER, str(folder / "01_a.ipynb")],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=dict(os.environ, TMPDIR=str(short_tmp)),  # the sockets a killed runner leaves go with the test
     )
     try:
         busy = int(runner.stdout.readline())

@@ -127,9 +127,29 @@ def notebooks_in_process_cpu(n_sessions: int, root: Path) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
-def sequence(n_sessions: int, root: Path, ahead: int, again: bool) -> dict:
-    """Every rerun of one report, from a fresh start (no run), with ``ahead`` kernels warmed ahead."""
+def steps(n_sessions: int, again: bool) -> dict:
+    """The reruns of one report in order, from a fresh start (no run): each a function of the report's root folder
+    and environment that runs it and returns its wall and CPU seconds."""
     base = f"n_sessions={n_sessions}"
+    mde = "0.16" if again else "0.15"
+
+    def edited(root: Path, env: dict) -> dict:
+        _pretend_edited(root / "reports", EDITED_HELPER)
+        return _report(f"{base} relative_mde={mde}", env)
+
+    return {
+        "cold": lambda root, env: _report(base, env),
+        "nothing changed": lambda root, env: _report(base, env),
+        "06-only parameter": lambda root, env: _report(f"{base} relative_mde={mde}", env),
+        f"{EDITED_HELPER} edited": edited,
+        "forced": lambda root, env: _report(base, env, force=True),  # the cold report's parameters, all again
+    }
+
+
+def _fresh(root: Path, ahead: int) -> dict:
+    """The environment of report commands in ``root`` with ``ahead`` kernels warmed ahead, with no run yet."""
+    for folder in ("data", "reports"):  # as a fresh clone
+        shutil.rmtree(root / folder, ignore_errors=True)
     env = dict(
         os.environ,
         CLICKSTREAM_DATA_ROOT=str(root / "data"),
@@ -137,28 +157,22 @@ def sequence(n_sessions: int, root: Path, ahead: int, again: bool) -> dict:
         CLICKSTREAM_KERNELS_AHEAD=str(ahead),
     )
     env.pop("CLICKSTREAM_RUN_DIR", None)
-    for folder in ("data", "reports"):  # as a fresh clone
-        shutil.rmtree(root / folder, ignore_errors=True)
-    mde = "0.16" if again else "0.15"
-    steps = {"cold": _report(base, env), "nothing changed": _report(base, env)}
-    steps["06-only parameter"] = _report(f"{base} relative_mde={mde}", env)
-    _pretend_edited(root / "reports", EDITED_HELPER)
-    steps[f"{EDITED_HELPER} edited"] = _report(f"{base} relative_mde={mde}", env)
-    steps["forced"] = _report(base, env, force=True)  # the cold report's parameters, every notebook again
-    return steps
+    return env
 
 
 def measure(n_sessions: int, settings: tuple[int, ...] = (2, 0)) -> dict[int, dict]:
-    """Each setting's steps (by kernels warmed ahead): the whole sequence twice, each time from a fresh start, the
-    settings taking turns (the second round in the reverse order), so that a slower spell of a shared machine
-    weighs on both; then the one-process baselines, under the first setting."""
+    """Each setting's steps (by kernels warmed ahead): the whole sequence twice, each time from a fresh start. The
+    settings take turns at every step (in the reverse order the second time), so that each step's runs under the
+    settings are minutes apart at most and a slower spell of a shared machine weighs on them alike; then the
+    one-process baselines, under the first setting."""
     measured: dict[int, dict] = {ahead: {} for ahead in settings}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
         for again, order in (("", settings), (", again", settings[::-1])):
-            for ahead in order:
-                steps = sequence(n_sessions, root / f"ahead-{ahead}", ahead, bool(again))
-                measured[ahead] |= {f"{name}{again}": step for name, step in steps.items()}
+            envs = {ahead: _fresh(root / f"ahead-{ahead}", ahead) for ahead in order}
+            for name, run in steps(n_sessions, bool(again)).items():
+                for ahead in order:
+                    measured[ahead][f"{name}{again}"] = run(root / f"ahead-{ahead}", envs[ahead])
         # The least of two runs: noise on a shared machine only adds, and a smaller baseline is the stricter one.
         in_one = min(notebooks_in_process_cpu(n_sessions, root / f"one-process-{i}") for i in (1, 2))
     first = measured[settings[0]]
@@ -207,18 +221,24 @@ def table(steps: dict) -> str:
 
 def side_by_side(measured: dict[int, dict]) -> str:
     """Each step's lesser wall and CPU seconds under each setting of kernels warmed ahead, and what the first
-    setting saves against each other one."""
+    setting saves against each other one: lesser against lesser, and in each round (the runs side by side)."""
     settings = list(measured)
     first, others = settings[0], settings[1:]
     head = " | ".join(f"{a} ahead: wall s, CPU s" for a in settings)
-    saved = " | ".join(f"saved vs {a} ahead: wall s" for a in others)
+    saved = " | ".join(f"saved vs {a} ahead: wall s (each round)" for a in others)
     lines = [f"| step | {head} | {saved} |", "|---|" + "---:|" * (len(settings) + len(others))]
     for name, step in measured[first].items():
         if step["wall"] is None or name.endswith(", again"):
             continue
         walls = {a: _least(measured[a], name, "wall") for a in settings}
         cells = " | ".join(f"{walls[a]:.1f}, {_least(measured[a], name, 'cpu'):.1f}" for a in settings)
-        gains = " | ".join(f"{walls[a] - walls[first]:+.1f}" for a in others)
+        rounds = [n for n in (name, f"{name}, again") if n in measured[first]]
+        gains = " | ".join(
+            f"{walls[a] - walls[first]:+.1f} ("
+            + ", ".join(f"{measured[a][n]['wall'] - measured[first][n]['wall']:+.1f}" for n in rounds)
+            + ")"
+            for a in others
+        )
         lines.append(f"| {name} | {cells} | {gains} |")
     return "\n".join(lines)
 

@@ -72,6 +72,18 @@ def socket_folder() -> Path:
     return folder
 
 
+STALE_S = 24 * 3600  # a socket left this long ago is a killed command's: no kernel of ours runs for a day
+
+
+def remove_stale_sockets(folder: Path) -> None:
+    """Remove the sockets that kernels of killed commands left in ``folder`` more than ``STALE_S`` ago."""
+    old = time.time() - STALE_S
+    for path in folder.glob("kernel-*"):
+        with contextlib.suppress(OSError):
+            if path.is_socket() and path.lstat().st_mtime < old:
+                path.unlink()
+
+
 def kernels_ahead() -> int:
     """Kernels warmed ahead at once: ``CLICKSTREAM_KERNELS_AHEAD`` (default 2; 0 starts each kernel when its
     notebook starts)."""
@@ -192,14 +204,22 @@ class NotebookKernelManager(KernelManager):
             measured.read()
 
     def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Stop the kernel as jupyter_client does, less the interrupt it sends first: a kernel whose notebook has
+        finished needs none, and an idle ipykernel that gets one logs "KeyboardInterrupt caught in kernel"."""
         if self.measured is not None:
             self.measured.read()
-        super().shutdown_kernel(now=now, restart=restart)
-        if not restart:
-            self.stop_group()
+        if restart or not self.has_kernel:
+            super().shutdown_kernel(now=now, restart=restart)
+            return
+        if now:
+            self.signal_kernel(signal.SIGKILL)
+        else:
+            self.request_shutdown()
+        self.finish_shutdown()  # waits for it to exit; terminates, then kills it, if it does not
+        self.cleanup_resources()
 
     def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart=restart)  # what nbclient calls after a kernel that died
+        super().cleanup_resources(restart=restart)  # also what nbclient calls after a kernel that died
         if not restart:
             self.stop_group()
 
@@ -362,6 +382,7 @@ def warm_pool(notebooks: list[Path], ahead: int | None = None):
     while this block runs; at its end, every kernel made meanwhile that still runs is stopped."""
     global _pool
     ahead = kernels_ahead() if ahead is None else ahead
+    remove_stale_sockets(socket_folder())
     _pool = _Pool([warm_up_code(modules_imported([nb])) for nb in notebooks], ahead)
     try:
         yield
