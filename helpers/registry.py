@@ -125,6 +125,7 @@ RULES = {
     "cv_folds": (lambda v: 2 <= v <= 20, "between 2 and 20 folds"),
     "max_model_rows": (lambda v: v >= 1000, "at least 1000 rows"),
     "experiment_sessions_per_arm": (lambda v: 0 <= v <= 50_000_000, "between 0 and 50000000"),
+    "store_daily_sessions": (lambda v: 0 <= v <= 1e9, "0 (the data's own rate) or the store's sessions per day"),
     "min_buyers": (lambda v: v >= 2, "at least 2"),
     "session_gap_minutes": (lambda v: 0 < v <= 24 * 60, "between 0 and 1440 minutes"),
     "min_events_per_parameter": (lambda v: 1 <= v <= 100, "between 1 and 100"),

@@ -100,3 +100,79 @@ def test_landmark_check_covers_the_answer_s_own_feature(shapes):
     assert conv.landmark.feature == "engagement" and conv.landmark_time.feature == "time"
     if lm.agrees is False:
         assert "landmark_agrees" in _failed(conv) and lm.believe in ("landmark", "neither")
+
+
+# --------------------------------------------------------------------------------------------
+# 06: sizing codes, the design effect, the plan and eligibility on each shape
+# --------------------------------------------------------------------------------------------
+
+
+def _strategy(shapes, name, tmp_path, **change):
+    from helpers.runner import params
+
+    fit, gold, res = shapes[name]
+    s = strategy.Settings.pick({**params.notebook_defaults("06_strategy"), **change})
+    return strategy.analyse(gold, dict(res), s, None, tmp_path / "experiment", fit)
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        ("night_slice", {"short_span"}),  # 170 minutes: no runtime from less than a day
+        ("sparse_sample", {"sample_rate"}),  # a few dozen sessions a day: more than a year at the sample's rate
+        ("session_table_months", {"dates_only"}),  # months only: no daily traffic at all
+    ],
+)
+def test_no_runtime_the_data_cannot_carry_and_the_store_rate_gives_one(shapes, tmp_path, name, codes):
+    result = _strategy(shapes, name, tmp_path)
+    assert codes <= set(result.sizing), result.sizing
+    assert (result.weeks_needed, result.days_needed, result.runtime_from) == (None, None, None)
+    assert result.evidence.mde_table is None  # no table of days either
+    assert "no runtime" in fitness_words.unsized_text(result) and "store_daily_sessions" in (
+        fitness_words.unsized_text(result)
+    )
+    given = _strategy(shapes, name, tmp_path, store_daily_sessions=20_000.0)
+    if given.sample_size_per_arm:
+        assert given.runtime_from == "store" and given.weeks_needed >= 1
+        assert given.days_needed == pytest.approx(2 * given.sample_size_per_arm / 20_000)
+
+
+def test_no_design_effect_from_fewer_than_two_sessions_per_user(shapes, tmp_path):
+    for name, code in (("no_user_ids", "no_user_ids"), ("night_slice", "few_sessions_per_user")):
+        result = _strategy(shapes, name, tmp_path)
+        assert result.design is None and result.users_per_arm is None and code in result.sizing, name
+        assert "an assumption" in fitness_words.design_text(result)
+    result = _strategy(shapes, "no_user_ids", tmp_path)
+    assert result.weeks_needed is not None and result.runtime_from == "data"  # eight days: a whole week
+
+
+def test_the_plan_never_proposes_a_lever_the_data_contradict(shapes, tmp_path):
+    for name in SHAPES:
+        fit, _, res = shapes[name]
+        result = _strategy(shapes, name, tmp_path)
+        if not result.supported:
+            assert result.plan.lever in (strategy.leans(res["03_conversion"]), strategy.COLLECT_MORE_DATA), name
+        if not fit.has_prices:
+            assert "revenue_per_session" not in result.plan.guardrails, name
+        for rec in result.supported:  # one rule for what a recommendation may rest on
+            page = strategy.RESTS_ON[rec.id]
+            assert needs.eligible(res[page].badge, needs.assess(fit, page)).ok, (name, rec.id)
+
+
+def test_contradicted_engagement_gives_no_density_lever():
+    conv = conversion.ConversionResult(status="ok")
+    conv.verdicts = conversion.Verdicts(
+        "unclear", "engagement", False, "unclear", "unclear", "unclear", "positive", True, True, [], 0.5, 0.0, 0.6, 0.6
+    )
+    conv.effects = [
+        conversion.OddsEffect("engagement", "log1p", 0.1, 0.0, 0.2, 1.0, 1.1, 1.02, 1.2, 0.05),
+        conversion.OddsEffect("time", "log1p", 0.0, -0.1, 0.1, 1.0, 1.0, 0.9, 1.1, 0.9),
+    ]
+    conv.landmark = conversion.Landmark(seconds=120, or_per_sd=0.71, or_lo=0.57, or_hi=0.88)
+    assert strategy.leans(conv) is None  # the main window leans up, the landmark window down: no lever
+    conv.landmark = conversion.Landmark(seconds=120, or_per_sd=1.2, or_lo=1.05, or_hi=1.4)
+    assert strategy.leans(conv) == "interaction_density"
+    plan = strategy.experiment_plan({"03_conversion": conv})
+    unsupported = [strategy.Recommendation("engagement_over_time", strategy.WITHDRAWN)]
+    conv.landmark = conversion.Landmark(seconds=120, or_per_sd=0.71, or_lo=0.57, or_hi=0.88)
+    assert strategy.fit_plan(plan, unsupported, conv, None).lever == strategy.COLLECT_MORE_DATA

@@ -29,11 +29,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from helpers.analysis import experiment, results, stats
+from helpers.analysis import experiment, needs, results, stats
 from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import SpendResult
 from helpers.data import gold
+from helpers.data.fitness import Fitness
 from helpers.data.simulate import SimConfig
 
 SUPPORTED, WITHDRAWN, NOT_ESTIMATED = "supported", "withdrawn", "not estimated"
@@ -77,6 +78,7 @@ class Settings(results.Settings):
     revenue_margin: float
     experiment_density_lift: float
     experiment_sessions_per_arm: int
+    store_daily_sessions: float  # the store's real sessions per day; 0: the data's own rate
 
 
 @dataclass
@@ -153,6 +155,9 @@ class StrategyResult(results.Record):
     segment_contrast: dict[str, float] | None = None
     aa_rate: experiment.AARate | None = None
     guardrail_sizing: dict[str, dict[str, float]] = field(default_factory=dict)  # experiment.guardrail_plan
+    sizing: list[str] = field(default_factory=list)  # needs' codes for the sizing (short_span, sample_rate, ...)
+    runtime_from: str | None = None  # 'store' (store_daily_sessions), 'data' (its own rate), None: no runtime
+    store_daily_sessions: float | None = None  # the store's daily sessions when given
     evidence: Evidence | None = results.memory()
 
     @property
@@ -161,12 +166,18 @@ class StrategyResult(results.Record):
 
 
 def analyse(
-    gold_dir: Path, upstream: dict, settings: Settings, truth: dict | None = None, folder: Path | None = None
+    gold_dir: Path,
+    upstream: dict,
+    settings: Settings,
+    truth: dict | None = None,
+    folder: Path | None = None,
+    fitness: Fitness | None = None,
 ) -> StrategyResult:
     """06's whole analysis: segments, recommendations, plan, power and (simulated) experiment.
 
     ``upstream`` holds the typed results of 01-05 by notebook name; ``folder`` receives the
-    simulated arms.
+    simulated arms; ``fitness`` (01's record) says whether a runtime and a design effect can be read
+    from these data (``runtime``, ``known_design``) and which answers a recommendation may rest on.
     """
     s = settings
     sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed)
@@ -175,26 +186,25 @@ def analyse(
     contrast = segment_contrast(sessions, cuts)
     flow = traffic(gold.traffic(gold_dir))  # the whole table, even when the segments read a share of users
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
-    design = experiment.design_effect(sessions)
+    rate = s.store_daily_sessions or per_day  # the store's real daily traffic when given, else the data's own
+    design_known = known_design(fitness)
+    design = experiment.design_effect(sessions if design_known else sessions.drop(columns="user_id"))  # else D = 1
     n_needed = None
     if 0 < baseline < 1:  # sized with the ICC's upper bound and the sessions per user over the planned weeks
         span_days = flow["span_hours"] / 24 if flow["span_hours"] else None
-        n_needed, design = experiment.planned_size(
-            baseline, s.relative_mde, s.alpha, s.power, design, span_days, per_day
-        )
-    days = 2 * n_needed / per_day if n_needed and per_day else None
-    weeks = max(1, math.ceil(days / 7)) if days is not None else None
+        n_needed, design = experiment.planned_size(baseline, s.relative_mde, s.alpha, s.power, design, span_days, rate)
+    days, weeks, sizing = runtime(fitness, n_needed, rate, bool(s.store_daily_sessions))
     plan = experiment_plan(upstream, s.guardrail_margin, s.revenue_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
-        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast),
+        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast, fitness),
         segments=segment_rows,
         segment_cuts=cuts,
         segment_sessions_read=len(sessions) if len(sessions) < flow["sessions"] else None,
         segment_contrast=contrast,
-        design=design,
+        design=design if design_known else None,
         users_per_arm=math.ceil(n_needed / (design.sessions_per_user_planned or design.sessions_per_user))
-        if n_needed
+        if n_needed and design_known
         else None,
         baseline=baseline,
         sessions_per_day=per_day,
@@ -210,17 +220,51 @@ def analyse(
         driver_from_answer=named,
         evidence=Evidence(segments=seg),
     )
+    result.sizing, result.store_daily_sessions = sizing, s.store_daily_sessions or None
+    result.runtime_from = None if days is None else ("store" if s.store_daily_sessions else "data")
+    result.plan = plan = fit_plan(plan, result.recommendations, upstream.get("03_conversion"), fitness)
     deff = design.design_effect_planned or design.design_effect
     result.guardrail_sizing = experiment.guardrail_plan(sessions, n_needed, plan.margins, s.alpha, s.power, deff)
-    if n_needed and per_day:
+    if n_needed and rate and days is not None:  # no table of days where no runtime can be read
         planned = dataclasses.replace(design, design_effect=deff, sessions_per_user=design.sessions_per_user_planned)
-        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, per_day, planned)
+        result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, rate, planned)
     result.not_simulated = why_not_simulated(truth, plan, n_needed)
     if result.not_simulated is None:
         config = SimConfig.from_dict(truth["config"])
         n_arm = s.experiment_sessions_per_arm or n_needed
         result.experiment, result.aa, result.aa_rate = simulated_experiment(config, n_arm, s, folder)
     return result
+
+
+def known_design(fit: Fitness | None) -> bool:
+    """Whether these data can measure a design effect: user ids and at least two sessions per user on average.
+
+    Without them the design effect is unknown, and the experiment is sized with the stated assumption
+    that sessions are independent (D = 1); the page says so instead of quoting an ICC.
+    """
+    if fit is None:
+        return True
+    return fit.has_user_ids and (fit.sessions_per_user or 0.0) >= needs.LIMITS.min_sessions_per_user
+
+
+def runtime(
+    fit: Fitness | None, n_needed: int | None, rate: float | None, store_rate: bool
+) -> tuple[float | None, int | None, list[str]]:
+    """Days and whole weeks the experiment runs, and the sizing codes of ``needs`` (``06_sizing``).
+
+    At the data's own rate (``store_rate`` False) no runtime is given when the data cannot carry one:
+    under a day of data, dates without times or no times at all (not estimable), or more than a year
+    at that rate (``sample_rate``: the data look like a sample; give the store's daily sessions). With
+    the store's daily sessions given, the runtime is the store's and the codes only inform.
+    """
+    days = 2 * n_needed / rate if n_needed and rate else None
+    if fit is None:
+        return days, (max(1, math.ceil(days / 7)) if days is not None else None), []
+    verdict = needs.assess(fit, "06_sizing", runtime_days=None if store_rate else days)
+    if verdict.not_estimable and not store_rate:
+        days = None
+    weeks = max(1, math.ceil(days / 7)) if days is not None else None
+    return days, weeks, verdict.codes
 
 
 def simulated_experiment(
@@ -347,6 +391,7 @@ def recommendations(
     drive: str = "engagement",
     alpha: float = 0.05,
     contrast: dict | None = None,
+    fitness: Fitness | None = None,
 ) -> list[Recommendation]:
     """Each recommendation, its status (supported, withdrawn with the reason, not estimated), impact and evidence.
 
@@ -365,7 +410,35 @@ def recommendations(
     if seg and len(seg) >= 2:
         recs.append(_tested(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive, contrast), _segment_test(contrast)))
     recs.append(_tested(_style_rec(st), _style_test(st)))
-    return holm_gate(recs, alpha)
+    return eligibility_gate(holm_gate(recs, alpha), upstream, fitness)
+
+
+# The answer each recommendation rests on: its eligibility is that answer's (``needs.eligible``)
+RESTS_ON = {
+    "engagement_over_time": "03_conversion",
+    "time_richer_content": "03_conversion",
+    "time_shorter_path": "03_conversion",
+    "segment_by_engagement": "03_conversion",
+    "segment_by_time": "03_conversion",
+    "idle_to_interaction": "04_spend",
+    "styles_price_framing": "05_purchase_style",
+}
+
+
+def eligibility_gate(recs: list[Recommendation], upstream: dict, fit: Fitness | None = None) -> list[Recommendation]:
+    """A supported recommendation stands only on an answer ``needs.eligible`` allows (the one rule): not one
+    that is not estimable, capped for the data's shape, or badged low; else it is withdrawn, its codes kept."""
+    for rec in recs:
+        if rec.status != SUPPORTED:
+            continue
+        page = RESTS_ON[rec.id]
+        answer = upstream.get(page)
+        verdict = needs.assess(fit, page) if fit is not None else None
+        ok = needs.eligible(answer.badge if answer is not None else None, verdict)
+        if not ok.ok:
+            rec.status, rec.reason = WITHDRAWN, "not_eligible"
+            rec.codes["eligibility"] = ",".join(ok.codes)
+    return recs
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,6 +704,41 @@ def _style_rec(st: StylesResult) -> Recommendation:
         return rec
     rec.status, rec.reason = WITHDRAWN, STYLE_REASONS[v.browsing]
     return rec
+
+
+COLLECT_MORE_DATA = "collect_more_data"  # the lever when the data lean toward none
+
+
+def leans(conv: ConversionResult | None) -> str | None:
+    """The lever 03's data lean toward without a supported recommendation, or None when they lean toward none.
+
+    Interaction density when engagement's odds-ratio CI lies above 1 in the main window and its landmark
+    check does not lie below 1; time before checkout when 03's answer is time. A lever whose CI (main or
+    landmark) lies on the other side of 1 is never proposed: the data contradict it.
+    """
+    if conv is None or not conv.ok or not conv.effects:
+        return None
+    if conv.verdicts.answer == "time" and conv.verdicts.time in TIME_RECS:
+        return "time_before_checkout"
+    eng, lm = conv.effect("engagement"), conv.landmark
+    against = lm is not None and lm.or_hi is not None and lm.or_hi < 1
+    if eng.or_lo is not None and eng.or_lo > 1 and not against:
+        return "interaction_density"
+    return None
+
+
+def fit_plan(
+    plan: ExperimentPlan, recs: list[Recommendation], conv: ConversionResult | None, fit: Fitness | None
+) -> ExperimentPlan:
+    """The plan as these data allow it: with no supported recommendation, the lever the data lean toward or,
+    when they lean toward none, collecting more data; without prices, no revenue guardrail."""
+    if not any(r.status == SUPPORTED for r in recs) and leans(conv) != plan.lever:
+        plan = dataclasses.replace(plan, lever=COLLECT_MORE_DATA, simulate=False, basis="no_lean", guardrails=[])
+    if fit is not None and not fit.has_prices:
+        plan.guardrails = [g for g in plan.guardrails if g != "revenue_per_session"]
+    if hasattr(plan, "margins"):
+        plan.margins = {g: m for g, m in plan.margins.items() if g in plan.guardrails}
+    return plan
 
 
 def experiment_plan(

@@ -19,10 +19,12 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.analysis import results, stats
+from helpers.data import fitness
 from helpers.data.files import atomic_path, read_json
 from helpers.presentation import formatting, website
 from helpers.presentation.formatting import e as esc
 from helpers.presentation.words import answers
+from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words import strategy as strategy_words
 
 
@@ -32,8 +34,12 @@ def _results(data_folder: Path, name: str):
     return results.typed(name, read_json(path)) if path.exists() else None
 
 
-def headline_html(gold: dict) -> str:
-    """Sessions, time range, conversion with its CI, buyers, revenue and average order value."""
+def headline_html(gold: dict, fit: fitness.Fitness | None = None) -> str:
+    """Sessions, time range, conversion with its CI, buyers, revenue and average order value.
+
+    With 01's record ``fit``: no revenue or order value when the data have no prices (never a placeholder
+    0), dates known to the month shown as months, a slice under a day with its hours.
+    """
     if not gold:
         return ""
     n, buyers, revenue, orders = gold["rows"], gold["buyers"], gold["revenue_usd"], gold.get("orders") or 0
@@ -47,6 +53,10 @@ def headline_html(gold: dict) -> str:
         ("revenue", f"{revenue:,.0f} USD"),
         ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a"),
     ]
+    if fit is not None:  # what these data hold: no placeholder number, no made-up day
+        cells = [c for c in cells if fit.has_prices or c[0] not in ("revenue", "average order value")]
+        when = fitness_words.months_text(fit) or (fitness.span_text(fit) if (fit.span_hours or 24) < 24 else None)
+        cells = [(c[0], when) if c[0] == "sessions started (UTC)" and when else c for c in cells]
     body = "".join(
         f"<div><span>{esc(c[0])}</span><b{' class=small' if len(c[1]) > 14 else ''}>{esc(c[1])}</b>"
         + (f"<span>{esc(c[2])}</span>" if len(c) > 2 and c[2] else "")
@@ -77,7 +87,10 @@ def experiment_card_html(strategy) -> str:
     if strategy.plan is None:
         return ""
     plan = strategy_words.plan_words(strategy.plan)
-    if strategy.sample_size_per_arm and strategy.weeks_needed:
+    if getattr(strategy, "sizing", None) and not strategy.weeks_needed:  # the data carry no runtime
+        size, weeks = fitness_words.unsized_text(strategy), "none from these data (see Size)"
+        size += "" if strategy.design is not None else f"; {fitness_words.design_text(strategy)}"
+    elif strategy.sample_size_per_arm and strategy.weeks_needed:
         size = (
             f"{strategy.sample_size_per_arm:,} sessions per arm to detect a {strategy.relative_mde:.0%} relative lift"
         )
@@ -86,6 +99,8 @@ def experiment_card_html(strategy) -> str:
             weeks += f" (a rough extrapolation: the data span only {strategy.span_hours * 60:,.0f} minutes)"
         if strategy.design is not None:
             size += f"; {strategy_words.design_phrase(strategy.design, strategy.sample_size_per_arm)}"
+        elif getattr(strategy, "sizing", None):
+            size += f"; {fitness_words.design_text(strategy)}"
     else:
         size, weeks = "cannot be sized: the baseline conversion or the traffic rate is unknown", "unknown"
     exp = strategy.experiment
@@ -171,8 +186,18 @@ def comparisons_html(run: str, record: dict) -> str:
     return f'<h2 id="comparisons">Comparisons with other runs</h2><ul>{items}</ul>' if items else ""
 
 
+def cannot_tell_html(fit: fitness.Fitness | None) -> str:
+    """'What these data cannot tell', before the answers: 01's record in a reader's words (none: nothing)."""
+    items = fitness_words.cannot_tell(fit) if fit is not None else []
+    if not items:
+        return ""
+    body = "".join(f"<li>{esc(x)}</li>" for x in items)
+    return f'<h2 id="cannot-tell">What these data cannot tell</h2><ul class="cannot-tell">{body}</ul>'
+
+
 def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     """Write ``index.html`` for one run folder."""
+    fit = fitness.load(Path(data_folder) / "raw")  # 01's record of what the data hold
     reports_folder = Path(reports_folder)
     record = json.loads((reports_folder / "run.json").read_text()) if (reports_folder / "run.json").exists() else {}
     seconds = record.get("seconds", {})
@@ -217,7 +242,8 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 {warning}
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {esc(record.get("scenario") or "none")}
 · finished {esc(finished)} UTC</p>
-{headline_html(_results(data_folder, "02_gold_table") or {})}
+{headline_html(_results(data_folder, "02_gold_table") or {}, fit)}
+{cannot_tell_html(fit)}
 {summary_section(data_folder)}
 <h2 id="data">Data</h2>
 {source}

@@ -128,3 +128,75 @@ def cannot_tell(fit, limits=None) -> list[str]:
     if fit.event_timing == "laid_out":
         out.append("One row per session: the times of single events are not known.")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# 06: a plan, a size and recommendations that fit the data
+# --------------------------------------------------------------------------------------------
+
+LEVERS = {"collect_more_data": "collect more data"}  # merged into words.strategy.LEVERS
+PLAN_WORDS = {  # merged into words.strategy.PLAN_WORDS: basis -> hypothesis, intervention
+    "no_lean": (
+        "None yet: these data support no lever and lean toward none, so an experiment now would test a guess.",
+        "Collect at least a whole month of the store's own traffic (whole days and weeks, with user ids, prices "
+        "and a checkout step where the store records them), then rerun the report.",
+    ),
+}
+BASIS = {  # merged into words.strategy.BASIS
+    "no_lean": "No recommendation is supported, and the data lean toward no lever (or contradict the one the "
+    "simulator offers), so none is proposed.",
+}
+ELIGIBILITY_WORDS = {
+    "not_estimable": "the answer it rests on is not estimable from these data",
+    "shape_cap": "the answer it rests on is capped by what these data hold (see the front page's list)",
+    "low_badge": "the answer it rests on has a low confidence badge",
+}
+
+
+def eligibility_text(codes: str) -> str:
+    """Why a recommendation may not rest on its answer (``needs.eligible``'s codes joined by ',')."""
+    return "; ".join(ELIGIBILITY_WORDS[c] for c in codes.split(",") if c) or "its answer is not eligible"
+
+
+def unsized_text(result) -> str:
+    """Why 06 gives no runtime, and what it needs instead, from its sizing codes."""
+    codes = set(result.sizing)
+    n = result.sample_size_per_arm
+    size = f"{n:,} sessions per arm to detect a {result.relative_mde:.0%} relative lift; " if n else ""
+    ask = "give the store's real daily sessions (parameter store_daily_sessions)"
+    if "sample_rate" in codes:
+        return (
+            f"{size}no runtime: at the data's own rate ({result.sessions_per_day:,.1f} sessions a day) it would run "
+            f"more than a year, so the data look like a sample, not the store's traffic: {ask}"
+        )
+    if "short_span" in codes:
+        span = hours_text(result.span_hours) if result.span_hours is not None else "less than a day"
+        return (
+            f"{size}no runtime: the data cover only {span}, and traffic cannot be extrapolated from less than a "
+            f"day; a runtime needs at least one whole week of data, or {ask}"
+        )
+    if "dates_only" in codes:
+        return f"{size}no runtime: the sessions are dated to the month only, so the daily traffic is unknown: {ask}"
+    if "no_timestamps" in codes:
+        return f"{size}no runtime: the sessions have no start times, so the daily traffic is unknown: {ask}"
+    return f"{size}no runtime: the daily traffic is unknown: {ask}"
+
+
+def design_text(result) -> str:
+    """The stated assumption when the design effect cannot be measured (no user ids, or under two sessions each)."""
+    why = "no user ids" if "no_user_ids" in result.sizing else "fewer than two sessions per user"
+    return f"design effect unknown ({why}): sized as if sessions were independent (D = 1, an assumption)"
+
+
+# --------------------------------------------------------------------------------------------
+# Readable precision: an effect rounded to what its CI supports
+# --------------------------------------------------------------------------------------------
+
+def readable_pct(value: float, lo: float, hi: float, max_width: float | None = None) -> str:
+    """A % change with its CI at the precision the CI supports ('+12 % [+3 %, +21 %]'); 'cannot be sized with
+    these data' when the CI spans more than ``max_width`` points (no '[−93.5 %, +1832.9 %]')."""
+    width = hi - lo
+    if not width == width or (max_width is not None and width > max_width):
+        return "cannot be sized with these data"
+    d = 0 if width >= 10 else 1 if width >= 1 else 2
+    return f"{value:+.{d}f} % [{lo:+.{d}f} %, {hi:+.{d}f} %]"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from helpers.analysis.spend import DETECT_POWER, STYLES_DIFFER, UNSIZEABLE_WIDTH_PCT, SpendResult
 from helpers.presentation.words import common
+from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a page imports one module)
     FEATURE_WORDS,
     HIGHER_LOWER,
@@ -150,7 +151,8 @@ def spend_summary(result: SpendResult) -> str:
 
 @common.evidence.register
 def _(result: SpendResult) -> str:
-    parts = [f"{c.feature} {pct(c.pct, c.lo, c.hi)}" for c in result.verdicts.calls() if c.pct is not None]
+    calls = [c for c in result.verdicts.calls() if c.pct is not None]  # at the precision each CI supports
+    parts = [f"{c.feature} {fitness_words.readable_pct(c.pct, c.lo, c.hi, UNSIZEABLE_WIDTH_PCT)}" for c in calls]
     return "spend per SD, others held fixed: " + ", ".join(parts)
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from helpers.analysis.strategy import DRIVERS, StrategyResult
 from helpers.presentation.formatting import span
 from helpers.presentation.words import common
+from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a page imports one module)
     FEATURE_WORDS,
     HIGHER_LOWER,
@@ -120,6 +121,10 @@ DECISIONS = {
     "no_decision": "no decision: the conversion difference's CI includes zero",
 }
 METHODS = {"score": "score method", "delta_user": "delta method at user level"}
+# A plan when the data lean toward no lever (strategy.fit_plan): its words live with the data's fitness
+LEVERS |= fitness_words.LEVERS
+PLAN_WORDS |= fitness_words.PLAN_WORDS
+BASIS |= fitness_words.BASIS
 
 
 @dataclass
@@ -151,6 +156,14 @@ def test_words(rec) -> str:
     return TESTS[rec.test].format(**(v | extra))
 
 
+def _whole(n: float | None, side, drive: str) -> float | None:
+    """An event-count cut point as the whole count it means: 'at most 2.33' events is at most 2, 'at least
+    2.33' is at least 3 (the same sessions); seconds stay as they are."""
+    if drive != "engagement" or n is None or (isinstance(n, float) and math.isnan(n)):
+        return n
+    return float(side(n))
+
+
 def _amount(n: float, drive: str) -> str:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "a few events" if drive == "engagement" else "a short time"
@@ -163,7 +176,10 @@ def advice(rec) -> str:
     """What a supported recommendation advises."""
     if rec.id.startswith("segment_by_"):
         drive, v = rec.codes["driver"], rec.values
-        few, many = _amount(v.get("low_max"), drive), _amount(v.get("high_min"), drive)
+        few, many = (
+            _amount(_whole(v.get("low_max"), math.floor, drive), drive),
+            _amount(_whole(v.get("high_min"), math.ceil, drive), drive),
+        )
         return SEGMENT_ADVICE[drive, rec.codes["converts_more"]].format(few=few, many=many)
     return ADVICE[rec.id]
 
@@ -188,6 +204,8 @@ def why_not(rec) -> str:
     if rec.status != "withdrawn":
         return NOT_ESTIMATED_WORDS[rec.reason]
     c, v = rec.codes, rec.values
+    if rec.reason == "not_eligible":  # needs.eligible: the one rule for what a recommendation may rest on
+        return fitness_words.eligibility_text(c.get("eligibility", ""))
     if rec.reason == "holm_adjusted":
         return (
             f"its test ({p_value(rec.p_value)}) does not survive Holm's adjustment across the {v['tests']:g} tests "
@@ -393,6 +411,10 @@ def design_phrase(design, n_sessions: int) -> str:
 def size_phrase(result) -> str:
     """The experiment's size: sessions per arm, weeks of traffic, the design effect, or why it cannot be sized."""
     n_needed, weeks = result.sample_size_per_arm, result.weeks_needed
+    if weeks is None and result.sizing:  # the data carry no runtime: say what is needed instead
+        return fitness_words.unsized_text(result) + (
+            f"; {fitness_words.design_text(result)}" if not result.design else ""
+        )
     if not (n_needed and weeks is not None):
         return "cannot be sized: the baseline conversion or the traffic rate is unknown"
     size = (
@@ -401,7 +423,9 @@ def size_phrase(result) -> str:
     )
     if result.design is not None:
         size += f"; {design_phrase(result.design, n_needed)}"
-    if result.span_hours is not None and result.span_hours < 24:
+    elif result.sizing:
+        size += f"; {fitness_words.design_text(result)}"
+    if result.span_hours is not None and result.span_hours < 24 and result.runtime_from != "store":
         size += (
             f" (the traffic rate comes from data spanning only {result.span_hours * 60:,.0f} minutes, so the runtime "
             "is a rough extrapolation)"
