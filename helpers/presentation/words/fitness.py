@@ -102,8 +102,8 @@ def cannot_tell(fit, limits=None) -> list[str]:
         out.append("Dates only, no times of day: patterns within the day cannot be read.")
     if fit.span_hours is not None and fit.span_hours < lim.min_span_hours:
         out.append(
-            f"Only {hours_text(fit.span_hours)} of data ({span_text(fit)}): no whole day or week, so no daily "
-            "traffic and no experiment runtime can be read from them."
+            f"Only {span_text(fit)} of data: no whole day or week, so no daily traffic and no experiment runtime "
+            "can be read from them."
         )
     if fit.edge_share is not None and fit.edge_share > lim.max_edge_share:
         out.append(f"Sessions cut at the slice's edges: {fit.edge_share:.0%} lie near its first or last minutes.")
@@ -191,6 +191,7 @@ def design_text(result) -> str:
 # --------------------------------------------------------------------------------------------
 # Readable precision: an effect rounded to what its CI supports
 # --------------------------------------------------------------------------------------------
+
 
 def readable_pct(value: float, lo: float, hi: float, max_width: float | None = None) -> str:
     """A % change with its CI at the precision the CI supports ('+12 % [+3 %, +21 %]'); 'cannot be sized with

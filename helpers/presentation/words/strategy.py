@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from helpers.analysis.spend import UNSIZEABLE_WIDTH_PCT
 from helpers.analysis.strategy import DRIVERS, StrategyResult
 from helpers.presentation.formatting import span
 from helpers.presentation.words import common
@@ -194,8 +195,8 @@ def _idle_words(rec) -> str:
         return f"{words} has no material association with spend ({size}; inside ±{v['negligible_pct']:g} %)"
     if verdict == "depends":
         return f"{words} goes with spend by a material amount only in some of the models shown ({size})"
-    if verdict == "cannot size":
-        return f"these data cannot size how {words} relates to spend ({size})"
+    if verdict == "cannot size":  # no interval of several hundred % on a page: it sizes nothing
+        return f"these data cannot size how {words} relates to spend"
     return f"the data cannot tell how {words} relates to spend ({size})"
 
 
@@ -249,7 +250,8 @@ def evidence(rec) -> str:
     if rec.id in ("time_richer_content", "time_shorter_path"):
         return f"03: answer {c['answer']}, time {c['time']}, time adds: {c['time_adds']}"
     if rec.id == "idle_to_interaction":
-        return f"04: longest idle gap and spend {common.pct(v['pct'], v['pct_lo'], v['pct_hi'])} per SD"
+        size = fitness_words.readable_pct(v["pct"], v["pct_lo"], v["pct_hi"], UNSIZEABLE_WIDTH_PCT)
+        return f"04: longest idle gap and spend {size}" + (" per SD" if "cannot" not in size else "")
     if rec.id.startswith("segment_by_"):
         drive = c["driver"]
         low = f"{v['low']:.2%} [{v['low_lo']:.2%}, {v['low_hi']:.2%}]"
