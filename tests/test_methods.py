@@ -399,3 +399,29 @@ def test_sizing_uses_the_sessions_per_user_of_the_planned_weeks_and_the_icc_boun
     assert planned.design_effect_planned == pytest.approx(1 + (planned.cluster_size_planned - 1) * 0.01)
     assert n > experiment.sample_size(0.025, 0.10, 0.05, 0.8, design.design_effect)
     assert n == experiment.sample_size(0.025, 0.10, 0.05, 0.8, planned.design_effect_planned)
+
+
+def test_the_front_pages_conversion_ci_is_clustered_when_users_repeat():
+    """400 users of 10 sessions who all buy or all do not: the headline's CI is the clustered one (about three
+    times Wilson's width), from the per-user sums 02 records."""
+    from helpers.presentation.frontpage import headline_html
+
+    buyers_per_user = np.r_[np.full(120, 10.0), np.zeros(280)]
+    sums = {
+        "users": 400,
+        "bb": float(buyers_per_user @ buyers_per_user),
+        "bn": 10 * buyers_per_user.sum(),
+        "nn": 40_000.0,
+    }
+    gold = {
+        "rows": 4000,
+        "buyers": 1200,
+        "revenue_usd": 1.0,
+        "orders": 1200,
+        "time_range": ["2024-01-01", "2024-01-29"],
+    }
+    lo, hi = stats.proportion_ci_from_sums(400, 1200, 4000, sums["bb"], sums["bn"], sums["nn"])
+    wlo, whi = stats.wilson(1200, 4000)
+    assert (hi - lo) / (whi - wlo) == pytest.approx(np.sqrt(10), rel=0.1)
+    assert f"[{lo:.2%}, {hi:.2%}]" in headline_html(gold | {"user_sums": sums})
+    assert f"[{wlo:.2%}, {whi:.2%}]" in headline_html(gold)  # no user ids: Wilson's

@@ -326,7 +326,21 @@ def headline(gold_dir: Path) -> dict:
         "has_cost": bool(row[8]) if buyers else False,
         "mean_events_buyers": float(row[9]) if buyers else None,
         "mean_pre_events_buyers": float(row[10]) if buyers else None,
+        "user_sums": _user_sums(con),
     }
+
+
+def _user_sums(con) -> dict | None:
+    """Per-user sums behind a conversion CI clustered by user (``stats.proportion_ci_from_sums``): users, and
+    the sums over users of b_u², b_u n_u and n_u² (b_u buyers, n_u sessions of user u); None without user ids."""
+    names = {c[0] for c in con.execute("DESCRIBE gold").fetchall()}
+    if "user_id" not in names:
+        return None
+    row = con.execute(
+        """WITH u AS (SELECT count(*)::DOUBLE AS n, sum(did_purchase)::DOUBLE AS b FROM gold GROUP BY user_id)
+           SELECT count(*), sum(b * b), sum(b * n), sum(n * n) FROM u"""
+    ).fetchone()
+    return {"users": int(row[0]), "bb": float(row[1] or 0), "bn": float(row[2] or 0), "nn": float(row[3] or 0)}
 
 
 def count_buyers(gold_dir: Path) -> int:

@@ -43,7 +43,11 @@ def headline_html(gold: dict, fit: fitness.Fitness | None = None) -> str:
     if not gold:
         return ""
     n, buyers, revenue, orders = gold["rows"], gold["buyers"], gold["revenue_usd"], gold.get("orders") or 0
-    lo, hi = stats.wilson(buyers, n)
+    sums = gold.get("user_sums")  # clustered by user when users repeat (Wilson's interval when they do not)
+    if sums and n:
+        lo, hi = stats.proportion_ci_from_sums(sums["users"], buyers, n, sums["bb"], sums["bn"], sums["nn"])
+    else:
+        lo, hi = stats.wilson(buyers, n)
     first, last = gold.get("time_range") or ["", ""]
     cells = [
         ("sessions", f"{n:,}"),
