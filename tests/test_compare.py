@@ -1,7 +1,10 @@
 """make compare: the statistics on hand-computed numbers and simulated draws, then whole runs compared.
 
-The unit tests start no kernel. The comparisons reuse the session's default and time-matters
-reports (copied into one root) and a report on the shared real sample, made once for the module.
+The unit tests start no kernel: small simulated runs are analysed in-process (03 and 04, as
+``make validate`` runs them) and recorded as a run would record them, so the comparison's design
+(independent, same seed, same data) is tested on known pairs. The whole-report comparisons reuse the
+session's default and time-matters reports (copied into one root) and a report on the shared real
+sample, made once for the module.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import pytest
 
 from helpers.analysis import stats as analysis_stats
 from helpers.compare import __main__ as cli
-from helpers.compare import comparison, stats, words
+from helpers.compare import comparison, page, stats, words
+from helpers.data import duck
+from helpers.data.files import data_fingerprint, write_json
+from helpers.data.gold import build_gold
+from helpers.data.simulate import SimConfig, simulate_to_parquet
 
 from .runs import run_report
 from .test_site import CHROMIUM, WIDTHS, _dead_links, visible_text
@@ -132,7 +139,210 @@ def test_a_change_is_explained_by_its_numbers_and_its_test():
     assert "rose from 1.19 [0.90, 1.58] to 2.18 [1.87, 2.55]" in text
     assert "now lies above the negligible band [0.87, 1.15] (it crossed an edge of it in A)" in text
     assert "larger than chance" in text and "p < 0.001" in text
-    assert "within chance" in words.estimate_change(a, est(1.25, 0.95, 1.64, "unclear"))
+    assert "not distinguishable from chance" in words.estimate_change(a, est(1.25, 0.95, 1.64, "unclear"))
+    assert "within chance" not in words.estimate_change(a, est(1.25, 0.95, 1.64, "unclear"))
+
+
+# --------------------------------------------------------------------------------------------
+# A comparison that knows its design (issue 34, point 7)
+# --------------------------------------------------------------------------------------------
+
+
+def test_holm_by_hand_and_as_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    # 0.01 x 4 = 0.04; 0.02 x 3 = 0.06; 0.03 x 2 = 0.06 (kept monotone); 0.5 x 1 = 0.5
+    assert stats.holm([0.02, None, 0.01, 0.5, 0.03]) == pytest.approx([0.06, None, 0.04, 0.5, 0.06])
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.2, 9)
+    assert stats.holm(list(p)) == pytest.approx(list(multipletests(p, method="holm")[1]))
+    d = stats.Difference(0.1, 0.01, 0.19, 0.02, p_adjusted=0.06)
+    assert not d.flagged  # its own 95 % CI excludes 0, but not once the family is counted
+
+
+def test_holm_keeps_false_flags_across_the_rows_of_a_page_at_five_percent():
+    """Seven rows with nothing changed: per-row tests flag at least one row in ~30 % of pages, Holm in <= 5 %."""
+    rng = np.random.default_rng(11)
+    pages, rows, per_row, holm_any = 2000, 7, 0, 0
+    for _ in range(pages):
+        diffs = [stats.difference(0.0, 1.0, b, 1.0) for b in rng.normal(0, math.sqrt(2), rows)]
+        per_row += any(d.flagged for d in diffs)
+        comparison.adjust(diffs)
+        holm_any += any(d.flagged for d in diffs)
+    assert per_row / pages == pytest.approx(1 - 0.95**7, abs=0.03)  # 0.30
+    assert holm_any / pages <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / pages)
+
+
+def test_paired_difference_keeps_the_correlation_that_the_independent_formula_drops():
+    """Users seen in both runs with correlated outcomes (rho = 0.9): the paired SE matches the spread of the
+    difference over replications, and sqrt(se_a² + se_b²) overstates it about 1 / sqrt(1 - 0.9) = 3.2 times."""
+    # by hand: two users, one session each in both runs; A buys (1, 0), B buys (1, 1)
+    d = stats.paired_ratio_difference([1, 0], [1, 1], [1, 1], [1, 1])
+    # influence: B part (y - 1)/2 = (0, 0); A part (y - 0.5)/2 = (0.25, -0.25); SE = sqrt(2 × 0.125) = 0.5
+    assert d.value == pytest.approx(0.5) and (d.hi - d.value) == pytest.approx(1.959964 * 0.5, abs=1e-5)
+    rng = np.random.default_rng(5)
+    users, reps, rho = 2000, 400, 0.9
+    diffs, paired_se, independent_se = [], [], []
+    for _ in range(reps):
+        z = rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], users)
+        n = np.ones(users)
+        ya, yb = 10 + z[:, 0], 10.05 + z[:, 1]
+        pd_ = stats.paired_ratio_difference(ya, n, yb, n)
+        diffs.append(pd_.value)
+        paired_se.append((pd_.hi - pd_.lo) / (2 * stats.Z95))
+        ma = stats.ratio_of_sums(users, ya.sum(), n.sum(), (ya * ya).sum(), ya.sum(), n.sum())
+        mb = stats.ratio_of_sums(users, yb.sum(), n.sum(), (yb * yb).sum(), yb.sum(), n.sum())
+        independent_se.append(math.hypot(ma.se, mb.se))
+    true_sd = np.std(diffs, ddof=1)
+    assert np.mean(paired_se) == pytest.approx(true_sd, rel=0.1)
+    assert np.mean(independent_se) / true_sd == pytest.approx(1 / math.sqrt(1 - rho), rel=0.12)
+    # independent samples: the paired formula gives the independent SE
+    ya, yb = rng.normal(10, 1, users), rng.normal(10, 1, users)
+    n = np.ones(users)
+    ma = stats.ratio_of_sums(users, ya.sum(), n.sum(), (ya * ya).sum(), ya.sum(), n.sum())
+    mb = stats.ratio_of_sums(users, yb.sum(), n.sum(), (yb * yb).sum(), yb.sum(), n.sum())
+    got = stats.paired_ratio_difference(ya, n, yb, n)
+    assert (got.hi - got.lo) / (2 * stats.Z95) == pytest.approx(math.hypot(ma.se, mb.se), rel=0.1)
+
+
+def _estimate(value, lo, hi, verdict, feature="time"):
+    unit = "% change in spend per SD"
+    band = (-5.0, 5.0)
+    e = comparison.Estimate("04_spend", feature, f"04 {feature}", unit, value, lo, hi, "log1p_pct", band, verdict)
+    e.band_lo, e.band_hi = lo, hi
+    return e
+
+
+def test_a_verdict_that_flips_within_chance_is_not_a_changed_conclusion():
+    # 04's time: -6.1 % [-11.0, -0.9] (unclear) in A, -4.0 % [-8.0, +0.2] in B (unclear too) would not flip;
+    # here A's CI clears the band's edge and B's does not: the verdict flips, the estimate barely moved
+    a, b = _estimate(-8.0, -12.5, -5.2, "negative"), _estimate(-6.5, -10.9, -1.9, "unclear")
+    moved = comparison.estimate_test(a, b)
+    assert moved.tested and moved.p > 0.3
+    assert comparison.change_status("time negative", "time unclear", [moved], "independent") == "within_chance"
+    assert "not distinguishable from chance" in words.estimate_change(a, b, moved)
+    far = comparison.estimate_test(a, _estimate(12.0, 7.0, 17.2, "positive"))
+    assert comparison.change_status("time negative", "time positive", [far], "independent") == "changed"
+    untested = comparison.estimate_test(a, b, "same_seed")
+    assert not untested.tested and untested.value == pytest.approx((1 - 0.065) / (1 - 0.08))
+    assert comparison.change_status("x", "y", [untested], "same_seed") == "untested"
+    assert "the test does not apply" in words.estimate_change(a, b, untested)
+    assert comparison.change_status("x", "y", [untested], "same_data") == "settings"
+    assert comparison.change_status("not estimated", "y", [], "independent") == "estimability"
+    assert "within_chance" not in comparison.COUNTED and "untested" not in comparison.COUNTED
+
+
+SMALL = 8_000  # sessions of each small run
+
+
+def _record_run(root: Path, name: str, cfg: SimConfig, settings_changed: dict | None = None, like: str | None = None):
+    """A small simulated run as ``make report`` records it: raw and gold tables, 01-04's results, run.json."""
+    from helpers.runner import validate
+
+    data = root / "data" / name
+    if like:
+        shutil.copytree(root / "data" / like, data)
+        truth = json.loads((data / "raw" / "truth.json").read_text())
+    else:
+        truth = simulate_to_parquet(cfg, data / "raw")
+        build_gold(data / "raw", data / "gold")
+        con = duck.connect()
+        gold_file = data / "gold" / "sessions.parquet"
+        source = f"read_parquet('{gold_file}/*.parquet')" if gold_file.is_dir() else f"read_parquet('{gold_file}')"
+        rows, buyers, revenue, first, last = con.execute(
+            f"SELECT count(*), sum(did_purchase), sum(amount_usd), min(started_at)::VARCHAR, max(started_at)::VARCHAR"
+            f" FROM {source}"
+        ).fetchone()
+        results_dir = data / "results"
+        results_dir.mkdir(parents=True)
+        write_json({"source": "simulator", "config": cfg.as_dict(), "counts": {"sessions": cfg.n_sessions}},
+                   results_dir / "01_simulate.json")  # fmt: skip
+        write_json({"rows": rows, "buyers": int(buyers), "revenue_usd": float(revenue), "time_range": [first, last]},
+                   results_dir / "02_gold_table.json")  # fmt: skip
+        for nb in ("03_conversion", "04_spend"):
+            result = validate.ANALYSES[nb].analyse(data / "gold", validate.settings(nb, cfg.seed), truth)
+            write_json(result.to_json(), results_dir / f"{nb}.json")
+    reports = root / "reports" / name
+    reports.mkdir(parents=True)
+    parameters = {"seed": cfg.seed, "n_sessions": cfg.n_sessions, "time_effect": cfg.time_effect,
+                  "engagement_effect": cfg.engagement_effect, **(settings_changed or {})}  # fmt: skip
+    record = {"parameters": parameters, "data_fingerprint": data_fingerprint(data / "raw"),
+              "finished_utc": "2026-01-01T00:00:00+00:00", "stale": []}  # fmt: skip
+    (reports / "run.json").write_text(json.dumps(record))
+
+
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory):
+    """Four small runs: 'base' (seed 11), 'knob' (seed 11, time matters: the same seed), 'other' (seed 12, time
+    matters: independent) and 'again' (base's data with another analysis setting: the same data)."""
+    root = tmp_path_factory.mktemp("design")
+    tm = {"time_effect": 1.0, "engagement_effect": 0.3}
+    _record_run(root, "base", SimConfig(n_sessions=SMALL, seed=11))
+    _record_run(root, "knob", SimConfig(n_sessions=SMALL, seed=11, **tm))
+    _record_run(root, "other", SimConfig(n_sessions=SMALL, seed=12, **tm))
+    _record_run(root, "again", SimConfig(n_sessions=SMALL, seed=11), {"negligible_or": 1.2}, like="base")
+    return root
+
+
+@pytest.fixture
+def small(small_runs, monkeypatch):
+    monkeypatch.setenv("CLICKSTREAM_DATA_ROOT", str(small_runs / "data"))
+    monkeypatch.setenv("CLICKSTREAM_REPORTS_ROOT", str(small_runs / "reports"))
+    monkeypatch.delenv("CLICKSTREAM_RUN_DIR", raising=False)
+    return small_runs
+
+
+def _text(html_text: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", html_text))
+
+
+def test_two_same_seed_runs_say_the_independent_test_does_not_apply(small):
+    found = comparison.compare("base", "knob")
+    assert found.design == "same_seed" and found.shared_users > 0
+    rows = {m.label.split(":")[0]: m for m in found.metrics}
+    for label in ("03 engagement", "03 time"):  # recorded only with their CIs: no test, no flag
+        assert rows[label].diff.method == "not_applicable" and not rows[label].diff.tested
+        assert rows[label].diff.value is not None and not rows[label].diff.flagged
+    conv = rows["conversion"].diff  # the means are paired over the shared users
+    assert conv.method == "paired_users" and conv.tested and conv.p_adjusted is not None
+    a, b = (comparison.open_run(n) for n in ("base", "knob"))
+    means = [comparison.headline_means(comparison.gold_totals(r.gold_dir))["conversion"] for r in (a, b)]
+    independent = comparison._mean_row("conversion", "share", *means).diff
+    assert (conv.hi - conv.lo) < 0.8 * (independent.hi - independent.lo)  # the shared browsing narrows it
+    conv_answer = next(c for c in found.conclusions if c.page == "03_conversion")
+    if conv_answer.verdict_a != conv_answer.verdict_b:
+        assert conv_answer.status == "untested" and not conv_answer.changed
+    raw = page.render(found)
+    text = _text(raw)
+    assert "the independent-samples test does not apply" in text
+    assert "no test: shared data or seed" in text
+    assert raw.index('<h2 id="data"') < raw.index('<h2 id="metrics"')  # the cause first
+    assert raw.index('class="design"') < raw.index('class="headline"')  # the design before any number
+    assert "Holm" in text and "within chance" not in text
+
+
+def test_independent_runs_are_tested_and_the_flags_are_holm_adjusted(small):
+    found = comparison.compare("base", "other")
+    assert found.design == "independent"
+    tested = [m for m in found.metrics if m.diff.tested]
+    assert all(m.diff.method == "independent" and m.diff.p_adjusted is not None for m in tested)
+    assert any(m.label.startswith("03 time") for m in tested)
+    ps = [m.diff.p for m in tested]
+    assert [m.diff.p_adjusted for m in tested] == pytest.approx(stats.holm(ps))
+    assert "A and B are independent samples" in _text(page.render(found))
+
+
+def test_runs_on_one_data_set_compare_settings_not_samples(small):
+    found = comparison.compare("base", "again")
+    assert found.design == "same_data"
+    conv = next(m for m in found.metrics if m.label == "conversion").diff
+    assert conv.value == pytest.approx(0.0) and not conv.flagged
+    assert all(not m.diff.tested for m in found.metrics if m.label.startswith(("03", "04")))
+    assert ("negligible_or", "absent", "1.2") in found.parameters
+    assert "read the same data" in _text(page.render(found))
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,11 +395,14 @@ def test_default_against_time_matters_finds_and_explains_the_conversion_change(h
     out = cli.run("default", "tm")
     found = comparison.compare("default", "tm")
     conv = next(c for c in found.conclusions if c.page == "03_conversion")
-    assert conv.changed and "answer engagement" in conv.verdict_a and "answer time" in conv.verdict_b
+    assert "answer engagement" in conv.verdict_a and "answer time" in conv.verdict_b
+    # both runs are simulations from seed 42: not independent samples, so the change is shown, not tested
+    assert found.design == "same_seed" and conv.status == "untested" and not conv.changed
     time_reason = next(r for r in conv.reasons if r.startswith("03 time"))
     assert "rose from" in time_reason and "now lies above the negligible band" in time_reason
-    assert "larger than chance" in time_reason
-    assert next(m for m in found.metrics if m.label.startswith("03 time")).diff.flagged
+    assert "the test does not apply" in time_reason
+    time_row = next(m for m in found.metrics if m.label.startswith("03 time"))
+    assert time_row.diff.method == "not_applicable" and not time_row.diff.flagged
     assert ("time_effect", "0.0", "1.0") in found.parameters
     recs = {r.id: r for r in found.recommendations}  # paired by id; the title is worded for the page
     hold = recs["time_richer_content"]

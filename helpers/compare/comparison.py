@@ -4,13 +4,21 @@ Usage::
 
     from helpers.compare import comparison
     found = comparison.compare("default", "tm")     # a Comparison; raises CompareError when it must refuse
-    [row.label for row in found.metrics if row.diff.flagged]
+    [row.label for row in found.metrics if row.diff.flagged]   # beyond chance, Holm over the rows shown
+    found.design                                       # 'independent', 'same_seed', 'same_data' or 'same_run'
 
 A run is read from ``data/<run>/results/`` (``results.load_all``), ``reports/<run>/run.json`` (its
 parameters, data fingerprint and stale pages) and its gold table (totals in SQL, a sample for the
 drift); never from its HTML. :func:`open_run` refuses a run that does not exist, whose last attempt
 failed (``reports/<run>.failed``) or that has stale pages, and :func:`check_compatible` two runs
 whose results were recorded by different versions of the result types.
+
+The design of the pair (:func:`design`) decides the tests: independent samples are compared with
+``sqrt(se_a² + se_b²)``; runs that share their data or their simulator seed (and so their users)
+have their means compared paired over the shared users, and their answers' estimates, recorded only
+with their CIs, untested (``stats.untested``). The flags are Holm-adjusted across the rows shown,
+and a changed verdict counts only when the change in an estimate behind it is beyond chance
+(:func:`conclusions`, ``Conclusion.status``).
 """
 
 from __future__ import annotations
@@ -150,6 +158,58 @@ def _present_keys(run: Run) -> dict[str, set[str]]:
 
 
 # --------------------------------------------------------------------------------------------
+# The design: independent samples or shared data
+# --------------------------------------------------------------------------------------------
+
+
+def seed(run: Run) -> int | None:
+    """The simulator seed a simulated run drew its data from (None for a run on the user's data)."""
+    if not run.simulated:
+        return None
+    value = (run.source.get("config") or {}).get("seed", run.record.get("parameters", {}).get("seed"))
+    return None if value is None else int(value)
+
+
+def _gold_source(gold_dir: Path) -> str:
+    target = Path(gold_dir) / "sessions.parquet"
+    return f"read_parquet('{target}/*.parquet')" if target.is_dir() else f"read_parquet('{target}')"
+
+
+def _user_column(con, source: str) -> str:
+    names = {c[0] for c in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    return duck.quote("user_id" if "user_id" in names else "session_id")
+
+
+def shared_users(a: Run, b: Run) -> int:
+    """How many users (by id; sessions when a table has no user ids) appear in both runs' gold tables."""
+    con = duck.connect()
+    sa, sb = _gold_source(a.gold_dir), _gold_source(b.gold_dir)
+    ua, ub = _user_column(con, sa), _user_column(con, sb)
+    query = (
+        f"SELECT count(*) FROM (SELECT DISTINCT {ua}::VARCHAR AS u FROM {sa}) "
+        f"JOIN (SELECT DISTINCT {ub}::VARCHAR AS u FROM {sb}) USING (u)"
+    )
+    return int(con.execute(query).fetchone()[0])
+
+
+def design(a: Run, b: Run) -> str:
+    """How the two runs relate (``stats.DESIGNS``), which decides the test their differences get.
+
+    'same_run' for a run against itself; 'same_data' when both hold data with one fingerprint;
+    'same_seed' when both are simulations from one seed whose gold tables share users (a changed knob
+    leaves the draws before it alike: the samples are not independent); else 'independent'.
+    """
+    if a.name == b.name:
+        return "same_run"
+    fa, fb = a.record.get("data_fingerprint"), b.record.get("data_fingerprint")
+    if fa and fa == fb:
+        return "same_data"
+    if seed(a) is not None and seed(a) == seed(b) and shared_users(a, b) > 0:
+        return "same_seed"
+    return "independent"
+
+
+# --------------------------------------------------------------------------------------------
 # Each answer's estimates
 # --------------------------------------------------------------------------------------------
 
@@ -240,7 +300,8 @@ class MetricRow:
     diff: stats.Difference
     a_ci: tuple[float, float] | None = None
     b_ci: tuple[float, float] | None = None
-    note: str = ""
+    note: str = ""  # a code: 'count', 'too_few', 'models_differ', 'only_in_a', 'only_in_b' (worded by words.note)
+    note_detail: tuple[str, str] | None = None  # the two specifications when the models differ
 
 
 def gold_totals(gold_dir: Path) -> dict:
@@ -264,6 +325,39 @@ def gold_totals(gold_dir: Path) -> dict:
     return {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
 
 
+PAIRED_SUMS = {  # mean -> (per-user numerator, per-user denominator) of its ratio of sums
+    "conversion": ("b", "n"),
+    "revenue per session": ("r", "n"),
+    "average order value": ("r", "o"),
+}
+
+
+def paired_totals(gold_a: Path, gold_b: Path) -> pd.DataFrame:
+    """Per-user sessions (n), purchases (b), revenue (r) and orders (o) in A and B, over every user of either
+    run (0 where a user has no session in a run), matched by user id."""
+    con = duck.connect()
+    parts = []
+    for side, gold_dir in (("a", gold_a), ("b", gold_b)):
+        source = _gold_source(gold_dir)
+        user = _user_column(con, source)
+        parts.append(
+            f"""{side} AS (SELECT {user}::VARCHAR AS u, count(*)::DOUBLE AS n, sum(did_purchase)::DOUBLE AS b,
+                   sum(amount_usd)::DOUBLE AS r, sum(n_orders)::DOUBLE AS o FROM {source} GROUP BY 1)"""
+        )
+    cols = ", ".join(f"coalesce({side}.{k}, 0) AS {k}_{side}" for side in "ab" for k in "nbro")
+    return con.execute(f"WITH {', '.join(parts)} SELECT {cols} FROM a FULL OUTER JOIN b USING (u)").df()
+
+
+def paired_means(totals: pd.DataFrame) -> dict[str, stats.Difference]:
+    """B - A of conversion, revenue per session and order value, paired over the users
+    (``stats.paired_ratio_difference``)."""
+    out = {}
+    for label, (y, x) in PAIRED_SUMS.items():
+        t = totals[(totals[f"{x}_a"] > 0) | (totals[f"{x}_b"] > 0)]  # order value: users with an order in a run
+        out[label] = stats.paired_ratio_difference(t[f"{y}_a"], t[f"{x}_a"], t[f"{y}_b"], t[f"{x}_b"])
+    return out
+
+
 def headline_means(t: dict) -> dict[str, stats.RatioOfSums]:
     """Conversion, revenue per session and average order value with user-clustered SEs."""
     return {
@@ -279,52 +373,78 @@ def _ci(m: stats.RatioOfSums) -> tuple[float, float] | None:
     return m.estimate - stats.Z95 * m.se, m.estimate + stats.Z95 * m.se
 
 
-def metric_rows(a: Run, b: Run) -> list[MetricRow]:
-    """Sessions, conversion, buyers, revenue, order value, then each answer's key estimate; B against A."""
+def metric_rows(a: Run, b: Run, how: str = "independent") -> list[MetricRow]:
+    """Sessions, conversion, buyers, revenue, order value, then each answer's key estimate; B against A.
+
+    ``how`` is the design (``design``): independent runs are tested with sqrt(se_a² + se_b²); runs
+    that share data or seed have their means tested paired over their users and their answers'
+    estimates untested. The p-values of the rows are then Holm-adjusted as one family.
+    """
     ta, tb = gold_totals(a.gold_dir), gold_totals(b.gold_dir)
     ma, mb = headline_means(ta), headline_means(tb)
-    count_note = "a count of the whole data: no interval"
+    paired = paired_means(paired_totals(a.gold_dir, b.gold_dir)) if how != "independent" else None
+    count_note = "count"
     rows = [MetricRow("sessions", "int", ta["n"], tb["n"], _count_diff(ta["n"], tb["n"]), note=count_note)]
     for label, kind in (("conversion", "share"), ("revenue per session", "usd")):
-        rows.append(_mean_row(label, kind, ma[label], mb[label]))
+        rows.append(_mean_row(label, kind, ma[label], mb[label], paired))
     rows.append(MetricRow("buyers", "int", ta["b"], tb["b"], _count_diff(ta["b"], tb["b"]), note=count_note))
     rows.append(MetricRow("revenue", "usd", ta["r"], tb["r"], _count_diff(ta["r"], tb["r"]), note=count_note))
-    rows.append(_mean_row("average order value", "usd", ma["average order value"], mb["average order value"]))
+    rows.append(_mean_row("average order value", "usd", ma["average order value"], mb["average order value"], paired))
     for nb in ANALYSES:
         ea, eb = estimates(nb, a.results.get(nb)), estimates(nb, b.results.get(nb))
         for feature in headline_features(nb, a, b):
-            rows.append(estimate_row(ea.get(feature), eb.get(feature)))
-    return [r for r in rows if r is not None]
+            rows.append(estimate_row(ea.get(feature), eb.get(feature), how))
+    rows = [r for r in rows if r is not None]
+    adjust(r.diff for r in rows)
+    return rows
+
+
+def adjust(diffs) -> None:
+    """Holm-adjust the p-values of ``diffs`` as one family (``Difference.p_adjusted``), in place."""
+    diffs = list(diffs)
+    for d, p in zip(diffs, stats.holm([d.p for d in diffs]), strict=True):
+        d.p_adjusted = p
 
 
 def _count_diff(a: float, b: float) -> stats.Difference:
-    return stats.Difference(b - a, None, None, None)
+    return stats.Difference(b - a, None, None, None, method="count")
 
 
-def _mean_row(label: str, kind: str, ma: stats.RatioOfSums, mb: stats.RatioOfSums) -> MetricRow:
+def _mean_row(
+    label: str, kind: str, ma: stats.RatioOfSums, mb: stats.RatioOfSums, paired: dict | None = None
+) -> MetricRow:
     diff = stats.NONE
-    if ma.se is not None and mb.se is not None:
+    if paired is not None:
+        diff = paired[label]
+    elif ma.se is not None and mb.se is not None:
         diff = stats.difference(ma.estimate, ma.se, mb.estimate, mb.se)
-    note = "" if diff.value is not None else "too few sessions or buyers for an interval"
+    note = "" if diff.value is not None else "too_few"
     return MetricRow(label, kind, ma.estimate, mb.estimate, diff, _ci(ma), _ci(mb), note)
 
 
 KIND_OF_SCALE = {"log": "ratio", "log1p_pct": "pct", "linear": "smd"}
 
 
-def estimate_row(ea: Estimate | None, eb: Estimate | None) -> MetricRow | None:
-    """One answer's estimate in A and B and the test of their difference."""
+def estimate_test(ea: Estimate, eb: Estimate, how: str = "independent") -> stats.Difference:
+    """B against A of one estimate: tested as independent samples, or untested when the runs share data or seed."""
+    if how == "independent":
+        return stats.difference_of_estimates(ea.value, ea.lo, ea.hi, eb.value, eb.lo, eb.hi, ea.scale)
+    return stats.untested(ea.value, eb.value, ea.scale)
+
+
+def estimate_row(ea: Estimate | None, eb: Estimate | None, how: str = "independent") -> MetricRow | None:
+    """One answer's estimate in A and B and the test of their difference (none when the design allows none)."""
     first = ea or eb
     if first is None:
         return None
     diff = stats.NONE
-    note = ""
+    note, detail = "", None
     if ea and eb:
-        diff = stats.difference_of_estimates(ea.value, ea.lo, ea.hi, eb.value, eb.lo, eb.hi, first.scale)
+        diff = estimate_test(ea, eb, how)
         if ea.specification != eb.specification:
-            note = f"different models: {ea.specification} in A, {eb.specification} in B"
+            note, detail = "models_differ", (ea.specification, eb.specification)
     else:
-        note = f"not estimated in {'B' if ea else 'A'}"
+        note = "only_in_a" if ea else "only_in_b"
     return MetricRow(
         f"{first.label}: {first.unit}",
         KIND_OF_SCALE[first.scale],
@@ -334,12 +454,20 @@ def estimate_row(ea: Estimate | None, eb: Estimate | None) -> MetricRow | None:
         (ea.lo, ea.hi) if ea else None,
         (eb.lo, eb.hi) if eb else None,
         note,
+        detail,
     )
 
 
 # --------------------------------------------------------------------------------------------
 # 2. Conclusions
 # --------------------------------------------------------------------------------------------
+
+
+# What a verdict change counts as (``Conclusion.status``): 'unchanged'; 'changed' (an estimate behind it changed
+# beyond chance, Holm over the moved estimates); 'settings' (the runs read one data set: the change comes from the
+# settings, not from sampling); 'estimability' (estimated in one run only); 'within_chance' (no estimate behind it
+# changed beyond chance: not counted); 'untested' (the runs share a seed, so no test applies: not counted).
+COUNTED = ("changed", "settings", "estimability")
 
 
 @dataclass
@@ -352,9 +480,11 @@ class Conclusion:
     answer_b: results.Answer | None
     verdict_a: str
     verdict_b: str
-    changed: bool
+    changed: bool  # the verdicts differ and the change counts (``status`` in COUNTED)
     reasons: list[str] = field(default_factory=list)
     badge_changes: list[str] = field(default_factory=list)
+    status: str = "unchanged"
+    tests: list[tuple[Estimate, Estimate, stats.Difference]] = field(default_factory=list)
 
 
 def verdict(nb: str, result) -> str:
@@ -378,22 +508,53 @@ def answers(run: Run) -> dict[str, answer_words.Answer]:
     return {r.page: r for r in answer_words.summary(run.results)}
 
 
-def conclusions(a: Run, b: Run) -> list[Conclusion]:
-    """For each question, A's verdict and badge beside B's; a changed verdict explained by its numbers."""
+def conclusions(a: Run, b: Run, how: str = "independent") -> list[Conclusion]:
+    """For each question, A's verdict and badge beside B's; a changed verdict explained by its numbers.
+
+    A verdict that differs counts as changed only when an estimate behind it changed beyond chance
+    (the changes of every moved estimate on the page are one Holm family), when the runs read the same
+    data (the change then comes from the settings), or when one run could not estimate it.
+    """
     ans_a, ans_b = answers(a), answers(b)
     out = []
     for nb, question in common.QUESTIONS.items():
         ra, rb = a.results.get(nb), b.results.get(nb)
         va, vb = verdict(nb, ra), verdict(nb, rb)
-        item = Conclusion(question, nb, ans_a.get(nb), ans_b.get(nb), va, vb, va != vb)
-        if item.changed:
-            item.reasons = explain(nb, ra, rb)
+        item = Conclusion(question, nb, ans_a.get(nb), ans_b.get(nb), va, vb, False)
+        if va != vb:
+            item.tests = estimate_changes(nb, ra, rb, how)
         item.badge_changes = badge_changes(ra, rb)
         out.append(item)
+    adjust(d for c in out for _, _, d in c.tests)
+    for c in out:
+        if c.verdict_a != c.verdict_b:
+            c.status = change_status(c.verdict_a, c.verdict_b, [d for _, _, d in c.tests], how)
+            c.changed = c.status in COUNTED
+            c.reasons = explain(c.page, a.results.get(c.page), b.results.get(c.page), c.tests)
     return out
 
 
-def explain(nb: str, ra, rb) -> list[str]:
+def estimate_changes(nb: str, ra, rb, how: str = "independent") -> list[tuple[Estimate, Estimate, stats.Difference]]:
+    """The estimates behind a changed verdict (those whose class moved, else all), each with its test."""
+    ea, eb = estimates(nb, ra), estimates(nb, rb)
+    moved = [f for f in ea if f in eb and ea[f].verdict != eb[f].verdict]
+    return [(ea[f], eb[f], estimate_test(ea[f], eb[f], how)) for f in (moved or [f for f in ea if f in eb])]
+
+
+def change_status(verdict_a: str, verdict_b: str, tests: list[stats.Difference], how: str) -> str:
+    """What a verdict that differs between A and B counts as (a code of ``Conclusion.status``)."""
+    if verdict_a == verdict_b:
+        return "unchanged"
+    if {verdict_a, verdict_b} & {"not recorded", "not estimated"}:
+        return "estimability"
+    if how in ("same_data", "same_run"):
+        return "settings"
+    if not tests or not any(d.tested for d in tests):
+        return "untested"
+    return "changed" if any(d.flagged for d in tests) else "within_chance"
+
+
+def explain(nb: str, ra, rb, tests=None) -> list[str]:
     """Sentences naming the numbers behind a changed verdict, each with the test of the change."""
     from helpers.compare import words
 
@@ -401,9 +562,9 @@ def explain(nb: str, ra, rb) -> list[str]:
         if run_result is None or not run_result.ok:
             why = getattr(run_result, "reason", None) or "the analysis did not run"
             return [f"Not estimated in {side}: {why}."]
-    ea, eb = estimates(nb, ra), estimates(nb, rb)
-    moved = [f for f in ea if f in eb and ea[f].verdict != eb[f].verdict]
-    return [words.estimate_change(ea[f], eb[f]) for f in (moved or [f for f in ea if f in eb])]
+    if tests is None:
+        tests = estimate_changes(nb, ra, rb)
+    return [words.estimate_change(ea, eb, d) for ea, eb, d in tests]
 
 
 def badge_changes(ra, rb) -> list[str]:
@@ -635,6 +796,8 @@ class Comparison:
     provenance: tuple[dict[str, str], dict[str, str]]
     parameters: list[tuple[str, str, str]]
     drift: list[DriftRow]
+    design: str = "independent"  # one of stats.DESIGNS
+    shared_users: int = 0  # users both runs hold, when they were simulated from one seed
 
     @property
     def name(self) -> str:
@@ -655,13 +818,21 @@ def compare(name_a: str, name_b: str) -> Comparison:
     a = open_run(name_a)
     b = a if name_b == name_a else open_run(name_b)
     check_compatible(a, b)
+    return compare_runs(a, b)
+
+
+def compare_runs(a: Run, b: Run) -> Comparison:
+    """The comparison of two opened runs, with the tests their design allows."""
+    how = design(a, b)
     return Comparison(
         a,
         b,
-        metric_rows(a, b),
-        conclusions(a, b),
+        metric_rows(a, b, how),
+        conclusions(a, b, how),
         recommendation_changes(a, b),
         (provenance(a), provenance(b)),
         parameter_changes(a, b),
         drift(a, b),
+        how,
+        shared_users(a, b) if how == "same_seed" else 0,
     )

@@ -6,8 +6,9 @@ Usage::
     html_text = page.render(comparison.compare("default", "tm"))
 
 One offline page: the site's navigation bar (linking both runs' front pages), a contents box, the
-four sections (headline metrics, conclusions, recommendations, the data), how it was computed,
-and the reproducibility footer. Figures are embedded PNGs; every value from data is escaped.
+design of the comparison (which test applies), the four sections (what differs in the parameters
+and the data first, since it is the cause; then headline metrics, conclusions, recommendations),
+how it was computed, and the reproducibility footer. Figures are embedded PNGs; every value from data is escaped.
 """
 
 from __future__ import annotations
@@ -43,15 +44,21 @@ def _pages(conclusions) -> str:
 
 def summary_html(found: Comparison) -> str:
     """Four numbers an analyst reads first: what differs beyond chance, and what changed."""
-    tested = [m for m in found.metrics if m.diff.lo is not None]
+    tested = [m for m in found.metrics if m.diff.tested]
     flagged = [m for m in tested if m.diff.flagged]
     changed = [c for c in found.conclusions if c.changed]
+    differ = [c for c in found.conclusions if c.verdict_a != c.verdict_b and not c.changed]
     recs = [r for r in found.recommendations if r.change != "unchanged"]
     scored = [d for d in found.drift if d.drift]
     moved = [d for d in scored if d.drift.psi >= stats.PSI_MOVED]
+    untested = len(found.metrics) - len(tested) - sum(m.diff.method == "count" for m in found.metrics)
+    rule = "Holm-adjusted p < 0.05" + (f"; {untested} rows untested (shared data or seed)" if untested else "")
+    verdict_note = _pages(changed) or "none"
+    if differ:
+        verdict_note += f"; {len(differ)} more differ, not counted ({_pages(differ)})"
     cells = [
-        ("metrics that differ beyond chance", f"{len(flagged)} of {len(tested)}", "95 % CI of B - A excludes 0"),
-        ("verdicts that changed", f"{len(changed)} of {len(found.conclusions)}", _pages(changed) or "none"),
+        ("metrics that differ beyond chance", f"{len(flagged)} of {len(tested)} tested", rule),
+        ("verdicts that changed", f"{len(changed)} of {len(found.conclusions)}", verdict_note),
         ("recommendations that changed", f"{len(recs)} of {len(found.recommendations)}", "appeared, gone, status"),
         ("gold columns that moved", f"{len(moved)} of {len(scored)}", f"PSI ≥ {stats.PSI_MOVED:g}"),
     ]
@@ -60,22 +67,32 @@ def summary_html(found: Comparison) -> str:
 
 
 def metrics_html(found: Comparison) -> str:
-    """Headline metrics side by side with B - A, its 95 % CI and p; flagged rows in bold."""
+    """Headline metrics side by side with B - A, its 95 % CI, p and Holm-adjusted p; flagged rows in bold."""
     rows = ""
     for m in found.metrics:
-        flag = "yes" if m.diff.flagged else ("no" if m.diff.lo is not None else "")
+        if m.diff.tested:
+            flag = "yes" if m.diff.flagged else "not distinguishable from chance"
+        else:
+            flag = "no test: shared data or seed" if m.diff.method == "not_applicable" else ""
+        note = words.note(m)
         cells = [
-            esc(m.label) + (f"<br><small>{esc(m.note)}</small>" if m.note else ""),
+            esc(m.label) + (f"<br><small>{esc(note)}</small>" if note else ""),
             esc(words.with_ci(m.kind, m.a, m.a_ci)),
             esc(words.with_ci(m.kind, m.b, m.b_ci)),
             esc(words.difference(m.kind, m.diff)),
+            esc(words.METHOD.get(m.diff.method, "")),
             esc(words.p_value(m.diff.p)).replace(" ", "&nbsp;"),
-            f"<b>{flag}</b>" if m.diff.flagged else flag,
+            esc(words.p_value(m.diff.p_adjusted)).replace(" ", "&nbsp;"),
+            f"<b>{flag}</b>" if m.diff.flagged else esc(flag),
         ]
         rows += f"<tr{' class=flagged' if m.diff.flagged else ''}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
     head = "".join(
-        f"<th>{h}</th>" for h in ("Metric", "A (95 % CI)", "B (95 % CI)", "B against A (95 % CI)", "p", "Beyond chance")
-    )
+        f"<th>{h}</th>"
+        for h in (
+            "Metric", "A (95 % CI)", "B (95 % CI)", "B against A (95 % CI)", "Test", "p", "p (Holm)",
+            "Beyond chance (Holm)",
+        )
+    )  # fmt: skip
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -95,8 +112,10 @@ def conclusions_html(found: Comparison) -> str:
     """Each question's answer and badge in A beside B, and what changed with the numbers behind it."""
     rows = ""
     for c in found.conclusions:
-        if c.changed:
-            what = "<p><b>Verdict changed</b>: " + esc(c.verdict_a) + " → " + esc(c.verdict_b) + ".</p>"
+        if c.verdict_a != c.verdict_b:
+            status = words.STATUS[c.status]
+            status = f"<b>{esc(status)}</b>" if c.changed else esc(status)
+            what = f"<p>{status}: " + esc(c.verdict_a) + " → " + esc(c.verdict_b) + ".</p>"
             what += "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in c.reasons) + "</ul>"
         else:
             what = f"<p>Verdict unchanged: {esc(c.verdict_a)}.</p>"
@@ -203,44 +222,38 @@ def overlay_html(d: DriftRow) -> str:
     )
 
 
-def _same_simulation_seed(found: Comparison) -> bool:
-    """Whether both runs are simulations drawn from one seed (their samples then share their browsing)."""
-    own_data = ("data_dir", "event_log", "session_table")
-    pa, pb = (r.record.get("parameters", {}) for r in (found.a, found.b))
-    simulated = not any(pa.get(k) or pb.get(k) for k in own_data)
-    return simulated and "seed" in pa and pa.get("seed") == pb.get("seed") and found.a.name != found.b.name
+def design_html(found: Comparison) -> str:
+    """Which test applies to this pair of runs, said before any number."""
+    return f'<p class="design"><b>Design:</b> {esc(words.design(found.design, found.shared_users))}</p>'
 
 
 def method_html(found: Comparison) -> str:
     """How each section is computed, stated once."""
-    same = (
-        "<p><b>Both runs read the same data</b> (one data fingerprint): their differences come from the "
-        "parameters, not from sampling, and the independent-samples intervals are conservative.</p>"
-        if found.same_data and found.a.name != found.b.name
-        else ""
-    )
-    if not same and _same_simulation_seed(found):
-        same = (
-            "<p><b>Both runs were simulated from one seed</b>: their sessions are drawn alike, so they are not "
-            "independent samples; read 'beyond chance' as a difference larger than the two runs' own noise "
-            "would give, not as a test between independent stores.</p>"
-        )
     items = [
-        "Headline metrics: the two runs are independent samples. Conversion, revenue per session and average "
-        "order value are ratios of sums whose standard errors are clustered by user (delta method; the plain "
-        "standard error when every user has one session); B - A has the standard error √(SE_A² + SE_B²), a "
-        "95 % CI of ± 1.96 of it and a two-sided z-test p from the same statistic. Counts (sessions, buyers, "
-        "revenue) are the whole data, so they carry no interval.",
-        "Each answer's estimates: their standard errors are recovered from the recorded 95 % CIs on the scale "
-        "where the estimate is normal (log odds ratios for 03, log(1 + % change) for 04, standardised mean "
-        "differences for 05), and the difference is tested once (a z-test of B - A on that scale, shown as a "
-        "ratio B ÷ A for odds ratios and spend multipliers), not as two separate tests.",
-        "A row is flagged when its 95 % CI excludes no change. Each row is tested at 5 %: with nothing changed, "
-        "about one row in twenty is flagged by chance.",
-        "A verdict changes when an analysis's verdicts differ (03: the answer and each feature's class; 04: each "
-        "feature's call; 05: the browsing verdict and the classifier); the features whose class changed are "
-        "named with their numbers, where their CI lies against the no-effect band, and the test of the change.",
-        "Recommendations are matched by title.",
+        "Which test applies depends on the design. Independent runs (different seeds or stores): conversion, "
+        "revenue per session and average order value are ratios of sums whose standard errors are clustered "
+        "by user (delta method; the plain standard error when every user has one session), and B - A has the "
+        "standard error √(SE_A² + SE_B²), a 95 % CI of ± 1.96 of it and a two-sided z-test p from the same "
+        "statistic. Runs that share their data or their simulator seed are not independent (at a correlation "
+        "of 0.9 that formula overstates the standard error about three times), so it is not used: the means "
+        "are compared paired over the users both runs hold (each user's contribution to B's ratio minus its "
+        "contribution to A's, clustered by user), and the answers' estimates, recorded only with their "
+        "intervals, are shown without a test. Counts (sessions, buyers, revenue) are the whole data, so they "
+        "carry no interval.",
+        "Each answer's estimates, for independent runs: their standard errors are recovered from the recorded "
+        "95 % CIs on the scale where the estimate is normal (log odds ratios for 03, log(1 + % change) for 04, "
+        "standardised mean differences for 05), and the difference is tested once (a z-test of B - A on that "
+        "scale, shown as a ratio B ÷ A for odds ratios and spend multipliers), not as two separate tests.",
+        "Many rows, one family: a row is flagged as beyond chance when its Holm-adjusted p-value is below 0.05 "
+        "(Holm's step-down adjustment over every tested row of the table), so with nothing changed the chance "
+        "of any false flag on the page is at most 5 %. The 95 % CIs are each row's own. A row that is not "
+        "flagged is not distinguishable from chance, which is not the same as no change.",
+        "A verdict that differs counts as changed only when the change in an estimate behind it is beyond "
+        "chance (the estimates whose class moved, across all questions, are one Holm family), or when both "
+        "runs read the same data (the settings made the change), or when one run could not estimate it. A "
+        "verdict that flipped with a change not distinguishable from chance, or between runs that share a "
+        "seed (no test applies), is listed but not counted.",
+        "Recommendations are matched by their id.",
         f"Drift: the population stability index of each gold column the analyses read, over all sessions "
         f"(a uniform sample of at most {200_000:,} per run) or over buyers for spend and items; bins are A's "
         f"deciles for a number (one bin per value when a column has at most ten) and one bin per level for a "
@@ -248,7 +261,7 @@ def method_html(found: Comparison) -> str:
         f"{stats.PSI_MOVED:g}: moved. The overlays show the {OVERLAYS} columns with the largest PSI from "
         f"{stats.PSI_SHIFT:g}.",
     ]
-    return same + "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
 def render(found: Comparison) -> str:
@@ -259,20 +272,21 @@ def render(found: Comparison) -> str:
 <p class="sub">A is run <b>{esc(a.name)}</b> ({kind(a)}, finished {esc(found.provenance[0]["finished (UTC)"])} UTC);
 B is run <b>{esc(b.name)}</b> ({kind(b)}, finished {esc(found.provenance[1]["finished (UTC)"])} UTC).
 Made with <code>make compare A={esc(a.name)} B={esc(b.name)}</code>.</p>
+{design_html(found)}
 {summary_html(found)}
+<h2 id="data">What differs: parameters and data</h2>
+<h3>Parameters that differ</h3>
+{parameters_html(found)}
+<h3>Where the data came from</h3>
+{provenance_html(found)}
+<h3>Gold columns the analyses use</h3>
+{drift_html(found)}
 <h2 id="metrics">Headline metrics</h2>
 {metrics_html(found)}
 <h2 id="conclusions">Conclusions</h2>
 {conclusions_html(found)}
 <h2 id="recommendations">Recommendations</h2>
 {recommendations_html(found)}
-<h2 id="data">What differs in the data</h2>
-<h3>Where the data came from</h3>
-{provenance_html(found)}
-<h3>Parameters that differ</h3>
-{parameters_html(found)}
-<h3>Gold columns the analyses use</h3>
-{drift_html(found)}
 <h2 id="method">How this page is computed</h2>
 {method_html(found)}"""
     content = website.link_terms(content, href=f"../{a.name}/glossary.html")

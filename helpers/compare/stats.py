@@ -7,12 +7,24 @@ Usage::
     stats.difference_of_estimates(1.75, 1.65, 1.86, 0.96, 0.89, 1.03, scale="log")  # odds ratios
     stats.psi(sample_a, sample_b)                              # population stability index
 
-Two runs are two independent samples, so a difference ``B - A`` of two estimates with standard
-errors ``se_a`` and ``se_b`` has the standard error ``sqrt(se_a² + se_b²)``, its 95 % CI is
-``d ± 1.96 × that`` and its two-sided p-value comes from the same normal statistic (one method for
-the interval and the test). Estimates that are normal on another scale (odds ratios and spend
+Which test applies depends on the design of the two runs (``DESIGNS``). Two independent samples
+(different seeds, different stores) give a difference ``B - A`` of two estimates with standard
+errors ``se_a`` and ``se_b`` the standard error ``sqrt(se_a² + se_b²)``, a 95 % CI of
+``d ± 1.96 × that`` and a two-sided p-value from the same normal statistic (one method for the
+interval and the test). Estimates that are normal on another scale (odds ratios and spend
 multipliers on the log scale) are compared there and shown back as a ratio. A standard error is
 recovered from a recorded 95 % CI as its width on that scale over 2 × 1.96.
+
+Two runs that share their data (one fingerprint) or their simulator seed (the same users drawn
+alike) are not independent: at a correlation of 0.9 between the two estimates ``sqrt(se_a² + se_b²)``
+overstates the SE of the difference about three times. Then a mean that is a ratio of sums is
+compared *paired* over the users the runs share (:func:`paired_ratio_difference`: each user's
+contribution to B minus its contribution to A, clustered by user), and an estimate recorded only
+with its CI gets no test at all (:func:`untested`): the page says the test does not apply.
+
+Many rows are tested at once, so the flags control the family-wise error with Holm's step-down
+adjustment (:func:`holm`) over the rows shown: with nothing changed, no row is flagged in at least
+95 % of comparisons (without it, seven rows flag at least one about one time in three).
 
 Drift is the population stability index, PSI = Σ (b - a) ln(b / a) over the shares ``a`` and
 ``b`` of each bin (bins from A's deciles for a number, one bin per level for a label; a bin's share
@@ -32,6 +44,13 @@ from scipy import stats as sps
 Z95 = float(sps.norm.ppf(0.975))
 PSI_SHIFT, PSI_MOVED = 0.1, 0.25  # PSI thresholds: a shift to look at; a column that moved
 PSI_BINS = 10
+ALPHA = 0.05  # family-wise error rate of the flags (Holm over the rows shown)
+# How two runs relate, which decides the test: 'independent' samples; 'same_seed' (two simulations from one
+# seed that share users); 'same_data' (one data fingerprint); 'same_run' (a run against itself).
+DESIGNS = ("independent", "same_seed", "same_data", "same_run")
+# How a difference was tested: 'independent' (sqrt(se_a² + se_b²)), 'paired_users' (per-user contributions
+# over the shared users), 'not_applicable' (shared data or seed and no paired method: no test), 'count'.
+METHODS = ("independent", "paired_users", "not_applicable", "count")
 
 
 @dataclass
@@ -43,12 +62,22 @@ class Difference:
     hi: float | None
     p: float | None
     scale: str = "linear"  # 'linear': B - A; 'log': B / A
+    method: str = "independent"  # one of METHODS
+    p_adjusted: float | None = None  # Holm-adjusted over the family the row belongs to (None: not adjusted)
+
+    @property
+    def tested(self) -> bool:
+        """Whether the difference has an interval and a p-value (a design that allows a test)."""
+        return self.lo is not None and self.hi is not None and self.p is not None
 
     @property
     def flagged(self) -> bool:
-        """Whether the 95 % CI excludes no change (0 for a difference, 1 for a ratio)."""
-        if self.lo is None or self.hi is None:
+        """Whether the change is beyond chance: the Holm-adjusted p below ``ALPHA`` when the row is one of a
+        family, else the 95 % CI excludes no change (0 for a difference, 1 for a ratio)."""
+        if not self.tested:
             return False
+        if self.p_adjusted is not None:
+            return self.p_adjusted < ALPHA
         null = 1.0 if self.scale == "log" else 0.0
         return self.lo > null or self.hi < null
 
@@ -68,6 +97,63 @@ def difference(a: float, se_a: float, b: float, se_b: float) -> Difference:
     if se == 0:
         return Difference(d, d, d, 1.0 if d == 0 else 0.0)
     return Difference(d, d - Z95 * se, d + Z95 * se, float(2 * sps.norm.sf(abs(d) / se)))
+
+
+def holm(pvalues) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None and does not count in the family).
+
+    The i-th smallest of m p-values becomes max over j <= i of min(1, (m - j + 1) p_(j)); a row is
+    flagged when its adjusted p is below ``ALPHA``, which keeps the chance of any false flag in the
+    family at most ``ALPHA`` whatever the dependence between the rows.
+    """
+    present = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    out: list[float | None] = [None] * len(pvalues)
+    m, running = len(present), 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def untested(value_a: float | None, value_b: float | None, scale: str = "linear") -> Difference:
+    """B against A with no interval and no test, for runs that share their data or seed.
+
+    The value is B - A (``scale='linear'``), the ratio B / A ('log'), or the ratio of the spend
+    multipliers (1 + B / 100) / (1 + A / 100) ('log1p_pct'), as the tested differences show it.
+    """
+    if not _finite(value_a, value_b):
+        return Difference(None, None, None, None, method="not_applicable")
+    try:
+        d = to_scale(value_b, scale) - to_scale(value_a, scale)
+    except ValueError:
+        return Difference(None, None, None, None, method="not_applicable")
+    if scale == "linear":
+        return Difference(d, None, None, None, method="not_applicable")
+    return Difference(math.exp(d), None, None, None, scale="log", method="not_applicable")
+
+
+def paired_ratio_difference(y_a, x_a, y_b, x_b) -> Difference:
+    """Rb - Ra of two ratios of sums R = Σy / Σx over one set of users, each user's two contributions paired.
+
+    ``y_a``, ``x_a``, ``y_b``, ``x_b`` are per-user totals aligned on the same users (0 where a user
+    has no session in a run). Each user's influence is (y_b - Rb x_b) / Σx_b - (y_a - Ra x_a) / Σx_a,
+    and the SE is sqrt(G / (G - 1) × Σ influence²) over the G users: the delta method clustered by
+    user, which keeps the covariance between the runs that ``sqrt(se_a² + se_b²)`` drops. Two
+    independent samples give the same SE as that formula, up to sampling; two runs on the same users
+    a much smaller one.
+    """
+    y_a, x_a, y_b, x_b = (np.asarray(v, float) for v in (y_a, x_a, y_b, x_b))
+    sa, sb = x_a.sum(), x_b.sum()
+    g = y_a.size
+    if sa <= 0 or sb <= 0 or g < 2:
+        return Difference(None, None, None, None, method="paired_users")
+    ra, rb = y_a.sum() / sa, y_b.sum() / sb
+    influence = (y_b - rb * x_b) / sb - (y_a - ra * x_a) / sa
+    se = math.sqrt(g / (g - 1) * float(np.sum(influence**2)))
+    d = rb - ra
+    if se == 0:
+        return Difference(d, d, d, 1.0 if d == 0 else 0.0, method="paired_users")
+    return Difference(d, d - Z95 * se, d + Z95 * se, float(2 * sps.norm.sf(abs(d) / se)), method="paired_users")
 
 
 def to_scale(value: float, scale: str) -> float:

@@ -8,7 +8,9 @@ Usage::
     words.estimate_change(before, after)              # "03 time: odds ratio per SD rose from ..."
 
 Direction words come from the numbers (rose or fell from the sign of the change; "larger than
-chance" only when the 95 % CI of the change excludes no change).
+chance" only when the change is flagged, Holm over its family). A change that is not flagged is
+"not distinguishable from chance", never "no change"; runs that share their data or seed get no
+test, and their words say the test does not apply.
 """
 
 from __future__ import annotations
@@ -103,10 +105,24 @@ PLACED = {"above": "lay above", "below": "lay below", "inside": "lay inside", "a
 KIND = {"log": "ratio", "log1p_pct": "pct", "linear": "smd"}
 
 
-def estimate_change(a, b) -> str:
-    """One estimate in A and in B (``comparison.Estimate``), where its CI lies against its band, and the test."""
+def chance(d: stats.Difference) -> str:
+    """Whether a change is beyond chance, in words, with the test that decided it."""
+    if not d.tested:
+        return "the test does not apply (the runs share their data or seed)"
+    if d.flagged:
+        return "larger than chance"
+    return "not distinguishable from chance"
+
+
+def estimate_change(a, b, moved: stats.Difference | None = None) -> str:
+    """One estimate in A and in B (``comparison.Estimate``), where its CI lies against its band, and the test.
+
+    ``moved`` is the test of the change (``comparison.estimate_test``); without one the two runs are
+    taken as independent samples.
+    """
     kind = KIND[a.scale]
-    moved = stats.difference_of_estimates(a.value, a.lo, a.hi, b.value, b.lo, b.hi, a.scale)
+    if moved is None:
+        moved = stats.difference_of_estimates(a.value, a.lo, a.hi, b.value, b.lo, b.hi, a.scale)
     verb = "rose" if b.value > a.value else ("fell" if b.value < a.value else "stayed")
     text = (
         f"{b.label} ({b.unit}) {verb} from {with_ci(kind, a.value, (a.lo, a.hi))} to "
@@ -119,9 +135,69 @@ def estimate_change(a, b) -> str:
             text += f"; {ci} {PLACE[after]} {band_text(b)} in both"
         else:
             text += f"; {ci} now {PLACE[after]} {band_text(b)}" + (f" (it {PLACED[before]} it in A)" if before else "")
-    if moved.value is not None:
-        chance = "larger than chance" if moved.flagged else "within chance"
-        text += f". B against A: {difference(kind, moved)}, p {p_value(moved.p, sentence=True)}, {chance}"
+    if moved.value is not None and moved.tested:
+        p = f"p {p_value(moved.p, sentence=True)}"
+        if moved.p_adjusted is not None:
+            p += f", Holm-adjusted {p_value(moved.p_adjusted, sentence=True)}"
+        text += f". B against A: {difference(kind, moved)}, {p}, {chance(moved)}"
+    elif moved.value is not None:
+        text += f". B against A: {difference(kind, moved)}; {chance(moved)}"
     if a.specification != b.specification:
         text += f" (models differ: {a.specification} in A, {b.specification} in B)"
     return text + "."
+
+
+def note(row) -> str:
+    """A metric row's note (``MetricRow.note``, a code) in words."""
+    if row.note == "count":
+        return "a count of the whole data: no interval"
+    if row.note == "too_few":
+        return "too few sessions or buyers for an interval"
+    if row.note == "models_differ" and row.note_detail:
+        return f"different models: {row.note_detail[0]} in A, {row.note_detail[1]} in B"
+    if row.note in ("only_in_a", "only_in_b"):
+        return f"not estimated in {'B' if row.note == 'only_in_a' else 'A'}"
+    return row.note
+
+
+METHOD = {
+    "independent": "independent samples",
+    "paired_users": "paired over shared users",
+    "not_applicable": "does not apply: shared data or seed",
+    "count": "",
+}
+
+DESIGN = {
+    "independent": (
+        "A and B are independent samples (different data, no shared seed): each difference is tested with "
+        "√(SE_A² + SE_B²)."
+    ),
+    "same_seed": (
+        "A and B were simulated from one seed and share {users:,} users: they are not independent samples, so "
+        "the independent-samples test does not apply. Conversion, revenue per session and order value are "
+        "compared paired over the users (each user's contribution to B minus its contribution to A); the "
+        "answers' estimates are shown without a test, and a verdict that changed is listed, not counted."
+    ),
+    "same_data": (
+        "A and B read the same data (one data fingerprint): nothing differs by sampling, so the "
+        "independent-samples test does not apply. The means are compared paired over the users (their "
+        "difference is zero); the answers' estimates differ only through the settings and are shown without "
+        "a test, and a verdict that changed is counted as a change the settings made."
+    ),
+    "same_run": "A and B are one run: every difference is zero by construction, and no test applies.",
+}
+
+
+def design(code: str, users: int = 0) -> str:
+    """The design of the comparison in words: which test applies and why."""
+    return DESIGN[code].format(users=users)
+
+
+STATUS = {
+    "unchanged": "Verdict unchanged",
+    "changed": "Verdict changed beyond chance",
+    "settings": "Verdict changed with the settings (same data)",
+    "estimability": "Verdict changed: estimated in one run only",
+    "within_chance": "Verdict differs, but not distinguishable from chance (not counted as a change)",
+    "untested": "Verdict differs; the runs share their seed, so no test applies (not counted as a change)",
+}
