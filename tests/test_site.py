@@ -233,9 +233,12 @@ def test_pages_in_a_real_browser(which, request):
 
 
 def test_time_matters_front_page_says_time_is_the_stronger(time_matters):
-    results = json.loads((time_matters.parents[1] / "data" / "tm" / "results" / "06_strategy.json").read_text())
+    from helpers.analysis.results import typed
+    from helpers.presentation.words import answers
+
+    found = time_matters.parents[1] / "data" / "tm" / "results" / "03_conversion.json"
     text = visible_text(time_matters / "index.html")
-    assert results["summary"][0]["answer"] in text
+    assert answers.summary({"03_conversion": typed("03_conversion", json.loads(found.read_text()))})[0].answer in text
     assert "Time is the clearly stronger of the two" in text and "Lever time before checkout" in text
 
 
