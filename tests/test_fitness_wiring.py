@@ -176,3 +176,28 @@ def test_contradicted_engagement_gives_no_density_lever():
     unsupported = [strategy.Recommendation("engagement_over_time", strategy.WITHDRAWN)]
     conv.landmark = conversion.Landmark(seconds=120, or_per_sd=0.71, or_lo=0.57, or_hi=0.88)
     assert strategy.fit_plan(plan, unsupported, conv, None).lever == strategy.COLLECT_MORE_DATA
+
+
+def test_05_compares_browsing_so_a_thinned_log_caps_it(shapes):
+    fit, _, _ = shapes["thinned_log"]
+    assert "thinned_log" in needs.assess(fit, "05_purchase_style").codes
+
+
+def test_validation_worlds_cut_as_real_exports(tmp_path):
+    import pandas as pd
+
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
+    from helpers.runner import validate
+
+    simulate_to_parquet(SimConfig(n_sessions=3000, seed=5), tmp_path / "raw")
+    before = pd.read_parquet(tmp_path / "raw" / "events.parquet")
+    validate.reshape(tmp_path / "raw", "no_checkout", 1)
+    after = pd.read_parquet(tmp_path / "raw" / "events.parquet")
+    assert "checkout" in set(before["event_type"]) and "checkout" not in set(after["event_type"])
+    assert len(after) == (before["event_type"] != "checkout").sum()
+    validate.reshape(tmp_path / "raw", "thinned_log", 1)
+    thin = pd.read_parquet(tmp_path / "raw" / "events.parquet")
+    per_session = thin.groupby("session_id").size()
+    assert (per_session == 1).mean() > 0.4 and set(thin["event_type"]) >= {"purchase"}
+    summary = validate.summarise([], {"alpha": 0.05}, None, [{"badges": {"03": "high", "04": "low", "05": "none"}}])
+    assert summary["shape_high_badges"] == 1 and not summary["targets_met"]

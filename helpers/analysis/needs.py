@@ -196,7 +196,14 @@ NEED_CHECKS = {
 NEEDS: dict[str, tuple[str, ...]] = {
     "03_conversion": ("browsing_before_purchase", "checkout_or_landmark", "times_within_day", "whole_day_uncut"),
     "04_spend": ("prices", "whole_day_uncut"),
-    "05_purchase_style": ("prices", "products", "event_timing", "times_within_day", "whole_day_uncut"),
+    "05_purchase_style": (
+        "prices",
+        "products",
+        "browsing_before_purchase",  # 05 compares the styles' browsing: a thinned log has little to compare
+        "event_timing",
+        "times_within_day",
+        "whole_day_uncut",
+    ),
     "06_sizing": ("whole_weeks", "user_ids"),
 }
 
