@@ -257,6 +257,7 @@ def test_the_aa_rate_beside_the_arms_is_the_one_computed_alone(tmp_path):
         relative_mde=0.1,
         guardrail_margin=0.05,
         revenue_margin=0.05,
+        store_daily_sessions=0.0,
         experiment_density_lift=0.15,
         experiment_sessions_per_arm=1_500,
     )

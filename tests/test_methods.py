@@ -425,3 +425,22 @@ def test_the_front_pages_conversion_ci_is_clustered_when_users_repeat():
     assert (hi - lo) / (whi - wlo) == pytest.approx(np.sqrt(10), rel=0.1)
     assert f"[{lo:.2%}, {hi:.2%}]" in headline_html(gold | {"user_sums": sums})
     assert f"[{wlo:.2%}, {whi:.2%}]" in headline_html(gold)  # no user ids: Wilson's
+
+
+def test_an_equal_revenue_with_an_se_near_its_margin_fails_the_guardrail():
+    """No change in revenue per session, but an SE of about 4.4 %: its lower bound (-7 %) does not clear a 5 %
+    margin, so the guardrail fails where 'no significant fall' passed it."""
+    from helpers.analysis import experiment
+
+    arm = pd.DataFrame(
+        {
+            "did_purchase": np.r_[np.ones(1_000), np.zeros(19_000)].astype(int),
+            "amount_usd": np.r_[np.full(1_000, 10.0), np.zeros(19_000)],
+            "event_count": 4.0,
+            "session_seconds": 100.0 + np.tile([-1.0, 1.0], 10_000),
+        }
+    )
+    result = experiment.analyse(arm, arm.copy(), 0.05, 0.05, 0.05)
+    assert result.revenue_rel == 0 and result.revenue_rel_hi > 0  # no significant fall
+    assert result.revenue_rel_lo < -0.05 and not result.revenue_ok
+    assert result.decision == "no_ship_revenue_guardrail"
