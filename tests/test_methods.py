@@ -444,3 +444,19 @@ def test_an_equal_revenue_with_an_se_near_its_margin_fails_the_guardrail():
     assert result.revenue_rel == 0 and result.revenue_rel_hi > 0  # no significant fall
     assert result.revenue_rel_lo < -0.05 and not result.revenue_ok
     assert result.decision == "no_ship_revenue_guardrail"
+
+
+def test_04s_binned_spend_cis_are_clustered_when_a_users_orders_repeat():
+    """Each user's five orders are copies: in the partial-regression bins the CI is about sqrt(5) times the
+    independent one."""
+    from helpers.analysis import spend
+
+    rng = np.random.default_rng(13)
+    one = pd.DataFrame(
+        {"engagement": rng.normal(size=600), "time": rng.normal(size=600), spend.Y: rng.normal(size=600)}
+    )
+    copies = pd.concat([one.assign(user_id=np.arange(600))] * 5, ignore_index=True)
+    clustered = spend.partial_regression(copies, "engagement", ["time"], bins=10)
+    alone = spend.partial_regression(copies.assign(user_id=np.arange(len(copies))), "engagement", ["time"], bins=10)
+    ratio = (clustered["hi"] - clustered["lo"]) / (alone["hi"] - alone["lo"])
+    assert ratio.median() == pytest.approx(np.sqrt(5), rel=0.15)

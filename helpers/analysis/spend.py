@@ -207,11 +207,24 @@ def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int 
         .groupby("bin")
         .agg(x=("rx", "mean"), y=("ry", "mean"), sd=("ry", "std"), n=("ry", "size"))
     )
-    out["lo"], out["hi"] = (
-        out["y"] - stats.Z95 * out["sd"] / np.sqrt(out["n"]),
-        out["y"] + stats.Z95 * out["sd"] / np.sqrt(out["n"]),
-    )
+    out["lo"], out["hi"] = _binned_ci(ry, codes.to_numpy(), frame, out.index)
     return out
+
+
+def _binned_ci(values: np.ndarray, bins: np.ndarray, frame: pd.DataFrame, labels) -> tuple[list, list]:
+    """The 95 % CI of each bin's mean of ``values``: clustered by user when a user has several rows in the bin
+    (``stats.mean_ci``), else Student's t."""
+    users = frame["user_id"].to_numpy() if "user_id" in frame else None
+    lo, hi = [], []
+    for label in labels:
+        part = bins == label
+        if part.sum() < 2:
+            lo.append(np.nan), hi.append(np.nan)
+            continue
+        groups = None if users is None else stats.user_groups(pd.DataFrame({"user_id": users[part]}))
+        _, a, b = stats.mean_ci(values[part], groups=groups)
+        lo.append(a), hi.append(b)
+    return lo, hi
 
 
 def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
@@ -224,8 +237,12 @@ def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
         ["engagement_tertile", "time_quintile"], observed=True
     )[Y]
     out = g.agg(["mean", "std", "size"]).reset_index()
-    half = stats.Z95 * out["std"] / np.sqrt(out["size"])
-    out["spend"], out["lo"], out["hi"] = np.exp(out["mean"]), np.exp(out["mean"] - half), np.exp(out["mean"] + half)
+    cell = pd.Series(list(zip(eng, tim)), index=frame.index).to_numpy()
+    labels = list(zip(out["engagement_tertile"], out["time_quintile"]))
+    keys = {label: k for k, label in enumerate(labels)}
+    codes = np.array([keys.get(c, -1) for c in cell])
+    lo, hi = _binned_ci(frame[Y].to_numpy(), codes, frame, range(len(labels)))  # clustered by user when users repeat
+    out["spend"], out["lo"], out["hi"] = np.exp(out["mean"]), np.exp(lo), np.exp(hi)
     return out
 
 
