@@ -460,3 +460,24 @@ def test_04s_binned_spend_cis_are_clustered_when_a_users_orders_repeat():
     alone = spend.partial_regression(copies.assign(user_id=np.arange(len(copies))), "engagement", ["time"], bins=10)
     ratio = (clustered["hi"] - clustered["lo"]) / (alone["hi"] - alone["lo"])
     assert ratio.median() == pytest.approx(np.sqrt(5), rel=0.15)
+
+
+def test_segment_contrast_and_style_smds_use_t_with_few_users():
+    """20 users: the segments' contrast and 05's clustered SMD intervals use t on 19 df, not the normal."""
+    from helpers.analysis import purchase_styles, strategy
+
+    rng = np.random.default_rng(14)
+    user = np.repeat(np.arange(20), 30)
+    sessions = pd.DataFrame(
+        {
+            "user_id": user,
+            "did_purchase": (rng.random(600) < 0.3).astype(int),
+            "pre_conversion_event_count": rng.poisson(3, 600),
+        }
+    )
+    c = strategy.segment_contrast(sessions, {"by": "engagement", "low_max": 1.0, "high_min": 4.0})
+    assert (c["hi"] - c["lo"]) / (2 * c["se"]) == pytest.approx(2.093, abs=1e-3)
+    groups = pd.factorize(user)[0]
+    xa, xb, ga, gb = rng.normal(size=300), rng.normal(size=300), groups[:300], groups[300:]
+    d, lo, hi = purchase_styles.smd_ci(xa, xb, 0.95, ga, gb)
+    assert (hi - lo) / (2 * purchase_styles.clustered_smd_se(xa, xb, ga, gb)) == pytest.approx(2.093, abs=1e-3)

@@ -167,7 +167,8 @@ def smd_ci(xa: np.ndarray, xb: np.ndarray, level: float, ga=None, gb=None) -> tu
     if ga is None or gb is None:
         return stats.smd_ci(xa, xb, level)
     d = stats.smd(xa, xb)
-    half = float(stats.normal_ppf(0.5 + level / 2)) * clustered_smd_se(xa, xb, ga, gb)
+    critical = stats.critical_value(level, np.concatenate([ga, gb]))  # t on G - 1 df below 50 users
+    half = critical * clustered_smd_se(xa, xb, ga, gb)
     return d, d - half, d + half
 
 

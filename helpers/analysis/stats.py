@@ -152,6 +152,16 @@ def critical_value(level: float, groups: np.ndarray | None = None) -> float:
     return float(normal_ppf(0.5 + level / 2))
 
 
+def two_sided_p(statistic: float, groups: np.ndarray | None = None) -> float:
+    """Two-sided p-value of a Wald statistic: t on G - 1 df below ``MIN_CLUSTERS_NORMAL`` users, else normal."""
+    g = n_clusters(groups)
+    if g is not None and 1 < g < MIN_CLUSTERS_NORMAL:
+        from scipy import stats as sps
+
+        return float(2 * sps.t.sf(abs(statistic), g - 1))
+    return float(2 * normal_sf(abs(statistic)))
+
+
 def cov_options(groups: np.ndarray | None, otherwise: str = "nonrobust") -> dict:
     """statsmodels ``fit`` options: errors clustered by user when ``groups`` is given, else ``otherwise``.
 

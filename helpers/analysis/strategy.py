@@ -358,9 +358,10 @@ def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) ->
     influence = np.where(high, (y - y[high].mean()) / high.sum(), 0.0) - np.where(
         low, (y - y[low].mean()) / low.sum(), 0.0
     )
-    se = math.sqrt(experiment.cluster_variance(influence, stats.user_groups(sessions)))
-    half = stats.normal_ppf(0.5 + level / 2) * se
-    p = 2 * stats.normal_sf(abs(diff) / se) if se > 0 else float(diff == 0)
+    groups = stats.user_groups(sessions)
+    se = math.sqrt(experiment.cluster_variance(influence, groups))
+    half = stats.critical_value(level, groups) * se  # t on G - 1 df below 50 users
+    p = stats.two_sided_p(diff / se, groups) if se > 0 else float(diff == 0)
     return {"diff": float(diff), "lo": float(diff - half), "hi": float(diff + half), "p": float(p), "se": se}
 
 
