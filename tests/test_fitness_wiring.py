@@ -201,3 +201,24 @@ def test_validation_worlds_cut_as_real_exports(tmp_path):
     assert (per_session == 1).mean() > 0.4 and set(thin["event_type"]) >= {"purchase"}
     summary = validate.summarise([], {"alpha": 0.05}, None, [{"badges": {"03": "high", "04": "low", "05": "none"}}])
     assert summary["shape_high_badges"] == 1 and not summary["targets_met"]
+
+
+def test_without_prices_the_key_figure_draws_no_revenue_bars():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from helpers.presentation import plots
+    from helpers.presentation.words import strategy as strategy_words
+
+    seg = pd.DataFrame(
+        {"conversion": [0.01, 0.02, 0.03], "conv_lo": [0.0, 0.01, 0.02], "conv_hi": [0.02, 0.03, 0.04]},
+        index=["low", "middle", "high"],
+    ).assign(revenue_per_session=0.0)
+    for narrow in (False, True):
+        fig, (left, right) = plots.segments(seg, narrow=narrow, revenue=False)
+        assert not right.patches and "No prices" in right.texts[0].get_text() and len(left.patches) == 3
+    result = strategy.StrategyResult(driver="engagement")
+    assert "revenue" in strategy_words.key_figure_caption(result)
+    assert "no prices, no revenue" in strategy_words.key_figure_caption(result, revenue=False)

@@ -14,6 +14,7 @@ import pytest
 from helpers.data.event_log import import_event_log
 from helpers.data.mapping import load_mapping
 from helpers.errors import ReportError
+from helpers.presentation.words.fitness import reason_text
 from helpers.runner import report
 
 from . import realfixtures
@@ -48,7 +49,7 @@ def _assert_every_page_says_why(pages: Path, results: dict) -> None:
         rec = results[page]
         if rec["status"] == "ok":
             continue
-        sentence = f"Not estimable here: {rec['reason']}"
+        sentence = f"Not estimable here: {reason_text(rec['reason'])}"  # a data need's codes, worded
         assert rec["reason"] and sentence in _text(pages / f"{page}.html"), (page, rec["reason"])
         assert sentence in index, page
 
@@ -62,15 +63,16 @@ SHAPES = [
     pytest.param("hundred_sessions_ten_buyers", marks=SLOW),
     pytest.param("every_session_buys", marks=SLOW),
 ]
-EXPECTED = {  # which analyses each shape can support, and words its reasons must contain
-    "constant_price_local_time": {"03_conversion": "ok", "04_spend": "ok", "05_purchase_style": "same price"},
+EXPECTED = {  # which analyses each shape can support, and the words or codes (fitness: needs) its reasons hold
+    # one price for everything is no price (helpers/data/fitness.py): spend and styles need prices that vary
+    "constant_price_local_time": {"03_conversion": "ok", "04_spend": "no_prices", "05_purchase_style": "no_prices"},
     "no_price_no_product": {
         "03_conversion": "ok",
-        "04_spend": "no prices",
-        "05_purchase_style": "no order carries products",
+        "04_spend": "no_prices",
+        "05_purchase_style": "no_products",
     },
     "no_funnel_zero_seconds_heavy_tails_refunds": {"03_conversion": "ok", "04_spend": "ok"},
-    "one_event_sessions": {"03_conversion": "same time on site", "04_spend": "same number of events"},
+    "one_event_sessions": {"03_conversion": "no_browsing_before_purchase", "04_spend": "same number of events"},
     "hundred_sessions_ten_buyers": {"03_conversion": "10 buyers among 100 sessions", "04_spend": "10 buyers"},
     "every_session_buys": {"03_conversion": "at least one non-buyer", "04_spend": "ok"},
 }
@@ -224,10 +226,13 @@ def test_the_shared_real_sample_runs_through_its_preset(tmp_path):
     _assert_every_page_says_why(pages, results)
     prov = results["01_simulate"]["provenance"]
     assert (prov["rows_read"], prov["sessions"], prov["buyers"]) == (359, 247, 3)  # SOURCE.md's facts
-    assert {results[p]["status"] for p in ANALYSES} == {"insufficient"}
+    assert results["04_spend"]["status"] == "insufficient"  # 3 buyers; 03 and 05 lack browsing before the purchase
+    assert {results[p]["status"] for p in ("03_conversion", "05_purchase_style")} == {"not estimable"}
     index = _text(pages / "index.html")
     assert "engagement_effect" not in index and "preset 'rees46'" in index  # provenance, not simulator knobs
-    assert "No key figure: 3 buyers among 247 sessions" in index and "data:image/png" not in index
+    assert "No key figure: nearly every purchase stands alone" in index and "data:image/png" not in index
+    assert index.index("What these data cannot tell") < index.index("Answers Question")
+    assert "Only 2 min" in index and "Looks thinned" in index and "no runtime" in index
     assert "The data cover only 1.9 minutes" in _text(pages / "01_simulate.html")
 
 

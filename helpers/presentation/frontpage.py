@@ -154,12 +154,14 @@ def summary_section(data_folder: Path) -> str:
     limits = "".join(f"<li>{esc(x)}</li>" for x in answers.limitations(res))
     conversion = res.get("03_conversion")
     if conversion is not None and not conversion.ok:  # a split of a handful of buyers shows noise, not a pattern
+        why = fitness_words.reason_text(conversion.reason) or "too few buyers"
         figure = (
-            f"<p>No key figure: {esc(conversion.reason or 'too few buyers')}, so conversion split into groups "
+            f"<p>No key figure: {esc(why)}, so conversion split into groups "
             "of sessions would show chance, not a pattern.</p>"
         )
     else:
-        figure = key_figure_html(data_folder, strategy_words.key_figure_caption(strategy))
+        prices = (fit := fitness.load(Path(data_folder) / "raw")) is None or fit.has_prices
+        figure = key_figure_html(data_folder, strategy_words.key_figure_caption(strategy, prices))
     return (
         '<h2 id="answers">Answers</h2>'
         + formatting.summary_html(answers.summary(res))

@@ -322,11 +322,12 @@ def style_scatter(buyers: pd.DataFrame, title: str):
     return fig, ax
 
 
-def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: bool = False):
+def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: bool = False, revenue: bool = True):
     """Conversion (95 % CI) and revenue per session by thirds of sessions on the driver (``words`` names it).
 
     ``narrow`` draws the panels one above the other in larger type, each bar labelled with its value: the
     front page's key figure on a phone, where the side-by-side figure shrinks to 40 % and its text to 6 px.
+    Without prices (``revenue`` False) the revenue panel is a sentence, never bars of a placeholder 0.
     """
     if narrow:
         fig, (left, right) = plt.subplots(2, 1, figsize=PHONE)
@@ -345,6 +346,12 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: b
     left.set_xlabel(f"third of sessions by {words}")
     left.set_ylabel("conversion rate (95 % CI)")
     left.set_title("Conversion rate (95 % CI)")
+    if not revenue:  # no prices: revenue is not in these data
+        right.axis("off")
+        right.text(0.5, 0.5, "No prices in these data:\nrevenue per session is not known", ha="center", va="center")
+        if narrow:
+            _phone_type(fig, (left,), seg)
+        return fig, (left, right)
     right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
     right.set_xticks(x, seg.index)
     right.set_xlabel(f"third of sessions by {words}")
@@ -357,11 +364,10 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: b
 
 def _phone_type(fig, axes, seg: pd.DataFrame) -> None:
     """Large type for a phone, wrapped labels, and each bar's value written above it inside the axes."""
-    left, right = axes
-    for ax, top, labels in (
-        (left, seg["conv_hi"], [f"{v:.2%}" for v in seg["conversion"]]),
-        (right, seg["revenue_per_session"], [f"{v:,.2f}" for v in seg["revenue_per_session"]]),
-    ):
+    panels = [(axes[0], seg["conv_hi"], [f"{v:.2%}" for v in seg["conversion"]])]
+    if len(axes) > 1:
+        panels.append((axes[1], seg["revenue_per_session"], [f"{v:,.2f}" for v in seg["revenue_per_session"]]))
+    for ax, top, labels in panels:
         for xi, (y, label) in enumerate(zip(top.astype(float), labels)):
             ax.annotate(label, (xi, y), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom")
         ax.set_ylim(0, float(np.nanmax(top)) * 1.25 or 1)
@@ -386,13 +392,13 @@ def smallest_text_px(fig, dpi: float) -> float:
     return round(min(sizes) * dpi / 72, 1) if sizes else 0.0
 
 
-def key_figure(seg: pd.DataFrame, words: str, path: Path, narrow_path: Path):
+def key_figure(seg: pd.DataFrame, words: str, path: Path, narrow_path: Path, revenue: bool = True):
     """The front page's key figure, drawn twice: side by side (shown here, and on wide screens) and one panel
-    above the other in large type (``narrow_path``, for screens up to 600 px wide)."""
-    phone, _ = segments(seg, words, narrow=True)
+    above the other in large type (``narrow_path``, for screens up to 600 px wide); ``revenue`` False: no prices."""
+    phone, _ = segments(seg, words, narrow=True, revenue=revenue)
     save(phone, narrow_path, show=False, dpi=PHONE_DPI)
     plt.close(phone)
-    fig, axes = segments(seg, words)
+    fig, axes = segments(seg, words, revenue=revenue)
     save(fig, path)
     return fig, axes
 

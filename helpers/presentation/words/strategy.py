@@ -366,9 +366,10 @@ def driver_line(result) -> str:
     return f"Split by **{result.driver}**: {why}."
 
 
-def key_figure_caption(result) -> str:
-    """The key figure's caption: what it shows, by the driver's unit."""
-    return f"Conversion (95 % CI) and revenue per session by {DRIVERS[result.driver][1]} (thirds of sessions)"
+def key_figure_caption(result, revenue: bool = True) -> str:
+    """The key figure's caption: what it shows, by the driver's unit (``revenue`` False: the data have no prices)."""
+    shown = "Conversion (95 % CI) and revenue per session" if revenue else "Conversion (95 % CI; no prices, no revenue)"
+    return f"{shown} by {DRIVERS[result.driver][1]} (thirds of sessions)"
 
 
 def plan_words(plan) -> dict[str, str]:
