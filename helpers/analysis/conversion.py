@@ -690,7 +690,7 @@ def analyse(
     reason = estimability(frame, s.min_buyers)
     shape = needs.assess(fitness, ConversionResult.NOTEBOOK) if fitness is not None else None
     status = "ok" if reason is None else "insufficient"
-    if shape is not None and shape.not_estimable:  # the data's shape first: it is the root of any other reason
+    if reason is None and shape is not None and shape.not_estimable:  # too few buyers etc. stop it first
         status, reason = needs.NOT_ESTIMABLE_STATUS, ", ".join(r.code for r in shape.not_estimable)
     result = ConversionResult(
         status=status,

@@ -257,14 +257,15 @@ NOT_ESTIMABLE_STATUS = "not estimable"  # an analysis result's status when its d
 def apply(result, fit: Fitness | None, question: str | None = None):
     """``result`` (an analysis's, with ``status``, ``reason``, ``badge``) as the data's fitness leaves it.
 
-    A missing need makes the result not estimable, its reason the missing needs' codes joined by ', '
-    (they come before any reason of the analysis's own, such as too few buyers: the data's shape is the
-    root); the badge is capped (``cap_badge``). No record (``fit`` None): ``result`` unchanged.
+    A missing need makes a result that ran not estimable, its reason the missing needs' codes joined by
+    ', ' (a result the analysis itself could not estimate, say for too few buyers, keeps that reason: it is
+    what stops the answer first; the front page lists the data's gaps anyway); the badge is capped
+    (``cap_badge``). No record (``fit`` None): ``result`` unchanged.
     """
     if fit is None:
         return result
     verdict = assess(fit, question or result.NOTEBOOK)
-    if verdict.not_estimable:
+    if verdict.not_estimable and result.status == "ok":
         result.status, result.reason = NOT_ESTIMABLE_STATUS, ", ".join(r.code for r in verdict.not_estimable)
     result.badge = cap_badge(result.badge, verdict)
     return result
