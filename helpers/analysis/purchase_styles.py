@@ -194,6 +194,21 @@ def clustered_smd_se(xa: np.ndarray, xb: np.ndarray, ga: np.ndarray, gb: np.ndar
     return float(np.sqrt(var_cl / s2 + deff * d**2 / (2 * (na + nb))))
 
 
+def as_ratio(xa: np.ndarray, xb: np.ndarray, d: float, lo: float, hi: float, margin: float) -> dict:
+    """An SMD on the log1p scale in a reader's units: expensive-few's metric (+1) as a multiple of cheap-many's
+    (geometric means), with the CI ``lo``-``hi`` and the equivalence band ±``margin`` SD as multiples too, and
+    each group's median of the metric itself (events, seconds)."""
+    s = float(np.sqrt(((xa.size - 1) * xa.var(ddof=1) + (xb.size - 1) * xb.var(ddof=1)) / (xa.size + xb.size - 2)))
+    return {
+        "ratio": float(np.exp(d * s)),
+        "ratio_lo90": float(np.exp(lo * s)),
+        "ratio_hi90": float(np.exp(hi * s)),
+        "ratio_band": float(np.exp(margin * s)),
+        "median_a": float(np.median(np.expm1(xa))),
+        "median_b": float(np.median(np.expm1(xb))),
+    }
+
+
 def compare_behaviour(buyers: pd.DataFrame, margin: float, alpha: float = ALPHA) -> pd.DataFrame:
     """Expensive-few against cheap-many on each behaviour (log1p scale): SMD with 90 % and 95 % CIs, verdict.
 
@@ -226,6 +241,7 @@ def compare_behaviour(buyers: pd.DataFrame, margin: float, alpha: float = ALPHA)
                 "smd_hi90": hi90,
                 "verdict": metric_verdict(lo90, hi90, lo95, hi95, margin),
                 "tost_p": stats.tost_p(d, lo90, hi90, margin, 1 - 2 * alpha),
+                **as_ratio(xa, xb, d, lo90, hi90, margin),
             }
         )
     return pd.DataFrame(rows).set_index("metric")
@@ -584,6 +600,13 @@ class SmdRow(results.Record):
     smd_hi90: float
     verdict: str
     tost_p: float | None = None  # the equivalence test within ±margin at level 1 - 2 alpha (the 90 % CI)
+    # the same difference as a multiple, expensive-few over cheap-many, of the metric + 1 (``as_ratio``)
+    ratio: float | None = None
+    ratio_lo90: float | None = None
+    ratio_hi90: float | None = None
+    ratio_band: float | None = None  # the equivalence band: within 1 / ratio_band to ratio_band
+    median_a: float | None = None  # cheap-many's median of the metric (events, seconds)
+    median_b: float | None = None  # expensive-few's
 
 
 @dataclass

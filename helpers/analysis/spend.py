@@ -496,6 +496,15 @@ class FeatureCall(results.Record):
     other_lo: float | None = None
     other_hi: float | None = None
     usd_from: str | None = None  # 'gamma_mean' (the Gamma GLM's change of the mean) or 'ols_smearing' (Duan)
+    # The same association per a step a reader can picture (``STEPS``: one more event, one more minute, a longest
+    # idle gap half as long), in the answer's own model, with its 95 % CI; USD per order at the mean the model implies
+    step_pct: float | None = None
+    step_lo: float | None = None
+    step_hi: float | None = None
+    step_usd: float | None = None
+    step_usd_lo: float | None = None
+    step_usd_hi: float | None = None
+    sd_factor: float | None = None  # what one SD is: the feature (+1) multiplied by this factor
 
 
 @dataclass
@@ -633,6 +642,7 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     v = verdicts(
         ev.models, specs, gamma_table, nested["health"], confounded, s, result.mean_spend, smeared, nested["fold_rmse"]
     )
+    add_steps(v, ev.fits, ev.buyers, specs, smeared)
     result.health = stats.Health.from_json(nested["health"])
     result.clustering = stats.clustering(ev.buyers)
     result.style_check = check
@@ -647,6 +657,43 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
 
 def _pct(b):
     return 100 * np.expm1(b)
+
+
+# The step each feature's association is also stated per, as a function of its raw values (events, seconds):
+# one more event, one more minute, a longest idle gap half as long.
+STEPS = {
+    "engagement": lambda x: x + 1.0,
+    "time": lambda x: x + 60.0,
+    "idle": lambda x: x / 2.0,
+}
+
+
+def step_effect(fit, frame: pd.DataFrame, feature: str) -> tuple[float, float, float]:
+    """% change in spend per order from one ``STEPS`` step of ``feature``, averaged over buyers, with a 95 % CI.
+
+    The log-spend model is multiplicative on log1p(x), so each buyer's step moves log spend by b * (log1p(step(x))
+    - log1p(x)); the mean of exp of that, minus 1, is the % change. It is monotone in b, so the bounds come from
+    the fit's CI of b (clustered by user when users repeat, as every interval of 04).
+    """
+    raw = np.expm1(frame[feature].to_numpy(float))
+    shift = np.log1p(STEPS[feature](raw)) - np.log1p(raw)
+    lo, hi = fit.conf_int().loc[feature]
+    values = [100 * float(np.mean(np.expm1(b * shift))) for b in (fit.params[feature], lo, hi)]
+    return values[0], min(values[1:]), max(values[1:])
+
+
+def add_steps(v: Verdicts, fits: dict, frame: pd.DataFrame, specs: dict[str, pd.DataFrame], base: float) -> None:
+    """Each call's association per ``STEPS`` step and what one SD is, from the fit of the call's own model; USD per
+    order at ``base`` (the mean order the log-spend model implies, Duan's smearing)."""
+    for call in v.calls():
+        fit = fits.get(call.specification)
+        if fit is None or call.feature not in fit.params:
+            continue
+        call.step_pct, call.step_lo, call.step_hi = step_effect(fit, frame, call.feature)
+        call.step_usd, call.step_usd_lo, call.step_usd_hi = (
+            base * x / 100 for x in (call.step_pct, call.step_lo, call.step_hi)
+        )
+        call.sd_factor = float(np.exp(specs[call.specification].loc[call.feature, "sd"]))
 
 
 def headline(result: SpendResult) -> results.Headline:
