@@ -129,6 +129,8 @@ def test_no_runtime_the_data_cannot_carry_and_the_store_rate_gives_one(shapes, t
     assert codes <= set(result.sizing), result.sizing
     assert (result.weeks_needed, result.days_needed, result.runtime_from) == (None, None, None)
     assert result.evidence.mde_table is None  # no table of days either
+    if "sample_rate" not in codes:  # a daily rate read from under a day or from made-up dates is no rate
+        assert result.sessions_per_day is None
     assert "no runtime" in fitness_words.unsized_text(result) and "store_daily_sessions" in (
         fitness_words.unsized_text(result)
     )

@@ -222,6 +222,8 @@ def analyse(
     )
     result.sizing, result.store_daily_sessions = sizing, s.store_daily_sessions or None
     result.runtime_from = None if days is None else ("store" if s.store_daily_sessions else "data")
+    if days is None and set(sizing) & {"short_span", "dates_only", "no_timestamps"}:
+        result.sessions_per_day = None  # a daily rate from under a day, or from made-up dates, is no rate
     result.plan = plan = fit_plan(plan, result.recommendations, upstream.get("03_conversion"), fitness)
     deff = design.design_effect_planned or design.design_effect
     result.guardrail_sizing = experiment.guardrail_plan(sessions, n_needed, plan.margins, s.alpha, s.power, deff)

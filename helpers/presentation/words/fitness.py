@@ -97,7 +97,8 @@ def cannot_tell(fit, limits=None) -> list[str]:
     if fit.timestamp_resolution == "none":
         out.append("No session start times: the span, the daily traffic and an experiment's runtime are unknown.")
     elif fit.timestamp_resolution == "months":
-        out.append(f"Dates known to the month only ({months_text(fit)}): no times of day, no days, no weeks.")
+        first, last = months_text(fit).split(" (")[0].split(" to ")
+        out.append(f"Dates known to the month only ({first} to {last}): no times of day, no days, no weeks.")
     elif fit.timestamp_resolution == "dates":
         out.append("Dates only, no times of day: patterns within the day cannot be read.")
     if fit.span_hours is not None and fit.span_hours < lim.min_span_hours:
@@ -164,11 +165,6 @@ def unsized_text(result) -> str:
     n = result.sample_size_per_arm
     size = f"{n:,} sessions per arm to detect a {result.relative_mde:.0%} relative lift; " if n else ""
     ask = "give the store's real daily sessions (parameter store_daily_sessions)"
-    if "sample_rate" in codes:
-        return (
-            f"{size}no runtime: at the data's own rate ({result.sessions_per_day:,.1f} sessions a day) it would run "
-            f"more than a year, so the data look like a sample, not the store's traffic: {ask}"
-        )
     if "short_span" in codes:
         span = hours_text(result.span_hours) if result.span_hours is not None else "less than a day"
         return (
@@ -179,6 +175,11 @@ def unsized_text(result) -> str:
         return f"{size}no runtime: the sessions are dated to the month only, so the daily traffic is unknown: {ask}"
     if "no_timestamps" in codes:
         return f"{size}no runtime: the sessions have no start times, so the daily traffic is unknown: {ask}"
+    if "sample_rate" in codes:
+        return (
+            f"{size}no runtime: at the data's own rate ({result.sessions_per_day:,.1f} sessions a day) it would run "
+            f"more than a year, so the data look like a sample, not the store's traffic: {ask}"
+        )
     return f"{size}no runtime: the daily traffic is unknown: {ask}"
 
 

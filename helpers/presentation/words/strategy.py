@@ -467,6 +467,8 @@ def traffic_line(result) -> str:
         )
     if not result.sample_size_per_arm:
         return "*The baseline conversion is 0 or 1: no power analysis is possible.*"
+    if result.sizing:  # the data carry no daily rate (under a day, dates without times): say what is needed
+        return f"*Baseline conversion {result.baseline:.2%}; {fitness_words.unsized_text(result)}.*"
     return "*All sessions start at the same moment: the traffic rate, and so the runtime, is unknown.*"
 
 
