@@ -169,14 +169,23 @@ def test_validate_end_to_end_on_one_small_world(tmp_path):
             "default",
             "--aa-tests",
             "40",
+            "--aa-size",
+            "3000",
             "--styles-null",
-            "20",
+            "5",
         ]
-        + ["--out", str(tmp_path)]
+        + ["--coverage-runs", "1", "--coverage-sessions", "12000", "--context-null", "0", "--readout", "0"]
+        + ["--jobs", "1", "--out", str(tmp_path)]
     )
     table = (tmp_path / "validation.md").read_text()
     summary = read_json(tmp_path / "validation.json")["summary"]
-    assert summary["runs"] == 1 and summary["coverage_cells"] == 5 and code in (0, 1)
+    # one world run and one coverage-only run: ten CIs, each tested against 95 % with its power stated
+    assert summary["runs"] == 1 and summary["coverage_runs"] == 1 and summary["coverage_cells"] == 10
+    assert code in (0, 1)
+    labels = [c["label"] for c in summary["checks"]]
+    assert any("03's purchase coefficients" in label for label in labels)
+    assert any(label.startswith("A/A false-positive rate at a size (3,000") for label in labels)
+    assert "binomial p =" in table and "power" in table and "Wall time" in table
     assert set(summary["default_coverage"]) == {
         "engagement -> purchase (log-odds per log1p unit)",
         "time -> purchase (log-odds per log1p unit)",

@@ -206,6 +206,7 @@ def test_styles_null_rate_is_recorded_and_gates_the_targets():
     assert null["alpha"] == 0.05 and 0 <= null["hanley_mcneil_rate"] <= 1
     line = validate.styles_null_lines(null)[0]
     assert "05: classifier 'above chance'" in line and "over 20 worlds" in line and "Hanley-McNeil" in line
-    bad = {**null, "rate": 0.2, "lo": 0.12, "hi": 0.3}
+    assert null["check"]["side"] == "greater" and null["check"]["n"] == 20  # tested against alpha, one-sided
+    bad = {**null, "rate": 0.2, "lo": 0.12, "hi": 0.3, "check": validate.false_positive_check("05", 40, 200)}
     assert validate.styles_null_lines(None) == []
     assert not validate.summarise([], {"alpha": 0.05, "rate": 0.05}, bad)["targets_met"]
