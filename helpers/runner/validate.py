@@ -820,7 +820,7 @@ def markdown(summary: dict, runs: list[dict], shapes: list[dict] | None = None) 
             f"{d['landmark']} of {d['runs']} | 0 for the definition used |"
         )
     context = summary.get("context_null")
-    if not aa.get("check"):
+    if aa.get("tests") and not aa.get("check"):
         lines.append(f"| A/A false-positive rate (α = {aa['alpha']}) | {aa['rate']:.1%} of {aa['tests']} tests | ≈ α |")
     lines += styles_null_lines(summary.get("styles_null"))
     if context and context["replications"]:
@@ -955,7 +955,7 @@ def main(argv: list[str] | None = None) -> int:
     with _pool(args.jobs) as pool:
         # the longest tasks first, so that the two processes finish together
         readout = pool.submit(readout_checks, args.readout) if args.readout else None
-        aa = pool.submit(aa_planned, args.aa_tests, 7, args.aa_size or None)
+        aa = pool.submit(aa_planned, args.aa_tests, 7, args.aa_size or None) if args.aa_tests else None
         styles = pool.submit(styles_null_rate, args.styles_null) if args.styles_null else None
         context = pool.submit(context_null_rate, args.context_null) if args.context_null else None
         world_jobs = [pool.submit(_in_folder, run_world, n, WORLDS[n], seed, args.sessions) for n, seed in grid]
@@ -988,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[coverage] {len(coverage_runs)} coverage-only runs ({time.perf_counter() - t0:.0f} s)", flush=True)
         summary = summarise(
             runs,
-            aa.result(),
+            aa.result() if aa else {"alpha": TEST_ALPHA, "rate": float("nan"), "tests": 0},
             styles.result() if styles else None,
             shapes,
             coverage_runs,
