@@ -90,9 +90,11 @@ def _assert_same_values(gold: pd.DataFrame, ref: pd.DataFrame) -> None:
         elif a.dtype.kind == "f":
             assert np.allclose(a, b.astype(float), rtol=1e-12, atol=0, equal_nan=True), col
         elif a.dtype.kind == "M":
-            assert (a.to_numpy() == pd.to_datetime(b).astype(a.dtype).to_numpy()).all(), col
+            b = pd.to_datetime(b).astype(a.dtype)
+            assert ((a.to_numpy() == b.to_numpy()) | (a.isna().to_numpy() & b.isna().to_numpy())).all(), col
         else:
-            assert (a.astype(str) == b.astype(str)).all(), col
+            both_missing = a.isna().to_numpy() & b.isna().to_numpy()
+            assert ((a.astype(str) == b.astype(str)).to_numpy() | both_missing).all(), col
 
 
 def test_pandas_reference_gives_the_same_table(built):

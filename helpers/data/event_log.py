@@ -22,7 +22,14 @@ from pathlib import Path
 
 from helpers.data import contract, duck
 from helpers.data.files import write_json
-from helpers.data.mapping import check_event_names, column_expr, input_files, open_source, resolve_columns
+from helpers.data.mapping import (
+    check_event_names,
+    check_variants,
+    column_expr,
+    input_files,
+    open_source,
+    resolve_columns,
+)
 from helpers.data.timestamps import timestamp_plan
 from helpers.errors import DataContractError
 
@@ -34,6 +41,7 @@ TREATED_AS = {
     "timestamp": "row dropped",
     "price": "read as missing: no revenue from the row",
     "quantity": "read as 1",
+    "exposed_at": "read as missing: the row gives no exposure time",
 }
 
 
@@ -86,6 +94,9 @@ def import_event_log(
     types = {r[0]: r[1].upper() for r in con.execute("DESCRIBE src").fetchall()}
     ts_expr, zone, mismatch = timestamp_plan(con, "src", cols["timestamp"][0], mapping, table)
     values = _value_sql(cols, types, mapping, ts_expr)
+    if "exposed_at" in cols:  # the first exposure to an experiment, read like the timestamp
+        exposed_expr, _, _ = timestamp_plan(con, "src", cols["exposed_at"][0], mapping, table)
+        values["exposed_at"] = (column_expr(cols, "exposed_at"), exposed_expr)
     header = _header_test(cols, files)
     stats = _first_pass(con, cols, values, mismatch, header)
     rejected = duck.rejected_rows(con)
@@ -94,9 +105,16 @@ def import_event_log(
     names = check_event_names(stats["names"], mapping, table, cols["event_type"][0])
     sessionised = "session_id" not in cols
     duplicates, refunds = _clean_table(con, cols, values, mapping, header, ordered=not sessionised)
+    variants = (
+        check_variants(con, "log0", "user_id" if "user_id" in cols else "session_id", table, cols["variant"][0])
+        if "variant" in cols
+        else {}
+    )
     _keyed_log(con, cols, session_gap_minutes if sessionised else None)
     out_of_order = None if sessionised else _out_of_order(con)
     derive_tables(con, "order_src" if "order_id" in cols else "CAST(ts AS VARCHAR)")
+    if variants:
+        user_level_variant(con)
     con.execute("DROP TABLE log; DROP TABLE buys")
     counts = contract.validate_derived(con)
     malformed = {reason: n for reason, (n, _) in rejected.items()}
@@ -128,6 +146,7 @@ def import_event_log(
             else "the session id column",
             "has_prices": "price" in cols,
             "has_products": "product_id" in cols,
+            "variants": variants,  # users per variant: an experiment's log
         },
     )
     contract.write_views(con, out_dir, stored_in_order=("events",))  # derive_tables stores events in order
@@ -255,7 +274,7 @@ def _stop_on_unreadable(table, cols, files, stats, rejected, rows_read, mapping,
             f"({ts['missing']:,}) or does not parse ({ts['not_parsed']:,}), above the {MAX_UNPARSED_SHARE:.0%} allowed"
         )
         raise DataContractError(table, cols["timestamp"][0], rule, ts["examples"] or ["(empty)"])
-    for role in ("price", "quantity"):
+    for role in ("price", "quantity", "exposed_at"):
         if role not in stats:
             continue
         given = stats["rows"] - stats[role]["missing"]
@@ -285,7 +304,7 @@ def _not_parsed_record(cols: dict, stats: dict) -> list[dict]:
             "examples": stats[role]["examples"],
             "treated_as": TREATED_AS[role],
         }
-        for role in ("timestamp", "price", "quantity")
+        for role in ("timestamp", "price", "quantity", "exposed_at")
         if role in stats
     ]
 
@@ -305,6 +324,10 @@ def _clean_table(con, cols: dict, values: dict, mapping: dict, header: str, orde
         for role in ("session_id", "user_id", "product_id", "order_id", "device", "traffic_source")
         if role in cols
     }
+    if "variant" in cols:  # an empty or N/A variant is no variant (a user outside the experiment)
+        ref = column_expr(cols, "variant")
+        keyed["variant"] = f"CASE WHEN {missing_sql(ref)} THEN NULL ELSE {_text(ref)} END"
+    exposed = values["exposed_at"][1] if "exposed_at" in values else "CAST(NULL AS TIMESTAMP)"
     price = values["price"][1] if "price" in cols else "CAST(NULL AS DOUBLE)"
     qty = f"COALESCE({values['quantity'][1]}, 1)" if "quantity" in cols else "1"
     row_number = "row_number() OVER () AS rn, " if ordered else ""
@@ -314,12 +337,14 @@ def _clean_table(con, cols: dict, values: dict, mapping: dict, header: str, orde
         con.execute(f"""
             CREATE TABLE log0 AS
             SELECT *, CASE {case} ELSE 'other' END AS step
-            FROM (SELECT ts, ev, {", ".join(f"{role}" for role in keyed) + ", " if keyed else ""} price_v, qty_v,
+            FROM (SELECT ts, ev, {
+            ", ".join(f"{role}" for role in keyed) + ", " if keyed else ""
+        } price_v, qty_v, exposed_v,
                          {"min(rn) AS rn, " if ordered else ""}count(*) AS copies
                   FROM (SELECT {row_number}{values["timestamp"][1]} AS ts, CAST({column_expr(cols, "event_type")}
                                AS VARCHAR) AS ev, {
             ", ".join(f"{sql} AS {role}" for role, sql in keyed.items()) + ", " if keyed else ""
-        }{price} AS price_v, {qty} AS qty_v
+        }{price} AS price_v, {qty} AS qty_v, {exposed} AS exposed_v
                         FROM src WHERE NOT {header})
                   WHERE ts IS NOT NULL
                   GROUP BY ALL)""")
@@ -358,6 +383,7 @@ def _keyed_log(con, cols: dict, gap_minutes: float | None) -> None:
                CAST({uid} AS BIGINT) AS user_id,
                {"device" if "device" in cols else "'unknown'"} AS device,
                {"traffic_source" if "traffic_source" in cols else "'unknown'"} AS traffic_source,
+               {"variant" if "variant" in cols else "CAST(NULL AS VARCHAR)"} AS variant, exposed_v AS exposed_at,
                {"order_id" if "order_id" in cols else "NULL"} AS order_src{", rn" if "rn" in _columns(con) else ""}
         FROM log0{sjoin}{pjoin}{ujoin}""")
     con.execute("DROP TABLE log0")
@@ -376,6 +402,18 @@ def _out_of_order(con) -> int:
 def derive_tables(con, order_key: str) -> None:
     """sessions, orders, order_items, products and events from the cleaned ``log`` table."""
     con.execute(duck.sql_file("derive_raw_tables.sql", order_key=order_key))
+
+
+def user_level_variant(con) -> None:
+    """Each session carries its user's variant and first exposure, also the sessions before assignment.
+
+    The log may name the variant only on rows after assignment; a user's pre-period sessions then
+    belong to the same user and arm, and the read-out tells them apart by the exposure time.
+    """
+    con.execute("""CREATE OR REPLACE TABLE sessions AS
+        SELECT * REPLACE (max(variant) OVER (PARTITION BY user_id) AS variant,
+                          min(exposed_at) OVER (PARTITION BY user_id) AS exposed_at)
+        FROM sessions ORDER BY session_id""")
 
 
 def with_provenance(con, record: dict) -> dict:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data import duck, gold, schema
+from helpers.data import duck, gold
 from helpers.data.data_profile import BENCHMARKS
 
 # Codes of the record's categorical fields.
@@ -126,9 +126,7 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
     """
     raw_dir = Path(raw_dir)
     con = duck.connect()
-    for table in schema.TABLES:
-        path = duck.literal(str(raw_dir / f"{table}.parquet"))
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({path})")
+    gold.raw_views(con, raw_dir)  # optional columns a table lacks are filled, as when the gold table is built
     if gold_dir is None:
         con.execute(f"CREATE VIEW gold AS {gold.gold_sql('duckdb')}")
     else:

@@ -35,6 +35,18 @@ DICTIONARY: list[tuple[str, str, str]] = [
     ("started_at", "UTC time", "Session start as recorded in `sessions`."),
     ("device", "label", "Device; 'unknown' when the data have none."),
     ("traffic_source", "label", "Traffic source; 'unknown' when the data have none."),
+    (
+        "variant",
+        "label",
+        "The experiment's arm of the session's user (every session of the user, before and after assignment); "
+        "empty when the data carry no experiment or the user was not in it.",
+    ),
+    (
+        "exposed_at",
+        "UTC time",
+        "The user's first exposure to the experiment; sessions that start before it are the user's pre-period. "
+        "Empty when the data give no exposure time.",
+    ),
     ("start_hour", "hour 0-23", "Hour of `started_at` (UTC)."),
     ("start_weekday", "1-7", "ISO weekday of `started_at`: 1 Monday ... 7 Sunday."),
     ("session_seconds", "s", "Last event time minus session start; 0 for a session without events."),
@@ -129,6 +141,19 @@ def gold_sql(dialect: str = "duckdb") -> str:
 EVENTS_PER_PASS = 12_000_000  # larger inputs are built in passes over session buckets
 
 
+def missing_optional(raw_dir: Path, table: str) -> dict[str, str]:
+    """Optional schema columns a raw Parquet file lacks (tables written before the column existed), with the
+    SQL that fills them (``schema.UNKNOWN_FILL``, cast to the column's type)."""
+    import pyarrow.parquet as pq
+
+    found = set(pq.read_schema(Path(raw_dir) / f"{table}.parquet").names)
+    return {
+        col: f"CAST({schema.UNKNOWN_FILL[col]} AS {kind})"
+        for col, (kind, required) in schema.COLUMNS[table].items()
+        if not required and col not in found
+    }
+
+
 def _register_raw(con, raw_dir: Path, bucket: tuple[int, int] | None = None) -> None:
     """Views over the raw files; with ``bucket=(b, k)`` only sessions whose id hashes to b of k."""
     for table in schema.TABLES:
@@ -136,7 +161,13 @@ def _register_raw(con, raw_dir: Path, bucket: tuple[int, int] | None = None) -> 
         keep = ""
         if bucket and table in ("sessions", "events", "orders"):
             keep = f" WHERE hash(session_id) % {bucket[1]} = {bucket[0]}"
-        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{path}'){keep}")
+        fill = "".join(f", {sql} AS {col}" for col, sql in missing_optional(raw_dir, table).items())
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT *{fill} FROM read_parquet('{path}'){keep}")
+
+
+def raw_views(con, raw_dir: Path) -> None:
+    """Views ``sessions``, ``events``, ... over a run's raw Parquet files, optional columns a file lacks filled."""
+    _register_raw(con, raw_dir)
 
 
 def _build_with_duckdb(raw_dir: Path, stage: Path, threads: int | None) -> int:
@@ -216,9 +247,14 @@ def _build_with_spark(raw_dir: Path, stage: Path, master: str) -> int:
         import pyspark  # noqa: F401
     except ImportError:
         raise ReportError("engine 'spark' needs pyspark, which make venv installs (pip: pip install pyspark)") from None
+    import sqlglot
+
     spark = spark_session(master)
     for table in schema.TABLES:
-        spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet")).createOrReplaceTempView(table)
+        frame = spark.read.parquet(str(Path(raw_dir) / f"{table}.parquet"))
+        for col, sql in missing_optional(raw_dir, table).items():
+            frame = frame.selectExpr("*", sqlglot.transpile(f"{sql} AS {col}", read="duckdb", write="spark")[0])
+        frame.createOrReplaceTempView(table)
     frame = spark.sql(gold_sql("spark"))
     frame.write.mode("overwrite").option("compression", "zstd").parquet(str(stage))
     return spark.read.parquet(str(stage)).count()
@@ -402,6 +438,8 @@ def gold_pandas(raw_dir: Path) -> pd.DataFrame:
     """The same table with a straightforward pandas groupby (reference for speed and checks)."""
     raw = Path(raw_dir)
     sessions = pd.read_parquet(raw / "sessions.parquet")
+    for col in missing_optional(raw, "sessions"):
+        sessions[col] = pd.Series(None, index=sessions.index, dtype="datetime64[us]" if col == "exposed_at" else object)
     events = pd.read_parquet(raw / "events.parquet").sort_values(["session_id", "ts", "event_id"])
     orders = pd.read_parquet(raw / "orders.parquet")
     items = pd.read_parquet(raw / "order_items.parquet")

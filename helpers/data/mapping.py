@@ -33,6 +33,8 @@ EVENT_ROLES = (
     "order_id",
     "device",
     "traffic_source",
+    "variant",
+    "exposed_at",
 )
 
 
@@ -46,7 +48,11 @@ SESSION_ROLES = (
     "revenue",
     "device",
     "traffic_source",
+    "variant",
+    "exposed_at",
 )
+EXPERIMENT_ROLES = ("variant", "exposed_at")  # a run whose data carry a variant is an experiment run
+MAX_VARIANTS = 2  # a read-out compares one control with one treatment
 
 
 OPTION_KEYS = ("timezone", "timestamp_unit", "decimal")  # a mapping's settings beside 'columns' and 'event_types'
@@ -255,3 +261,37 @@ def column_expr(cols: dict[str, list[str]], role: str) -> str:
     if len(names) == 1:
         return duck.quote(names[0])
     return "concat_ws('|', " + ", ".join(f"CAST({duck.quote(n)} AS VARCHAR)" for n in names) + ")"
+
+
+def check_variants(con, source: str, user: str, table: str, column: str) -> dict[str, int]:
+    """The experiment's arms in ``source`` (columns ``variant`` and ``user``): at most two, each user in one.
+
+    Returns users per variant. A third variant or a user seen in two variants is a mistake in the
+    export or the mapping (an A/A/B test, a user re-bucketed): the error names the file's column,
+    the rule and the values found.
+    """
+    rows = con.execute(
+        f"SELECT variant, count(DISTINCT {user}) FROM {source} WHERE variant IS NOT NULL "
+        "GROUP BY variant ORDER BY 2 DESC"
+    ).fetchall()
+    counts = {str(v): int(n) for v, n in rows}
+    if len(counts) > MAX_VARIANTS:
+        raise DataContractError(
+            table,
+            column,
+            f"column mapped to 'variant' must hold at most {MAX_VARIANTS} variants (a control and one treatment); "
+            f"found {len(counts)}",
+            [f"{v} ({n:,} users)" for v, n in counts.items()],
+        )
+    both = con.execute(
+        f"SELECT {user}, string_agg(DISTINCT variant, ' and ' ORDER BY variant), count(*) OVER () FROM {source} "
+        f"WHERE variant IS NOT NULL GROUP BY {user} HAVING count(DISTINCT variant) > 1 ORDER BY {user} LIMIT 5"
+    ).fetchall()
+    if both:
+        raise DataContractError(
+            table,
+            column,
+            f"each user must stay in one variant; {both[0][2]:,} users appear in two",
+            [f"user {u}: {v}" for u, v, _ in both],
+        )
+    return counts

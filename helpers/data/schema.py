@@ -18,6 +18,8 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "started_at": ("TIMESTAMP", True),
         "device": ("VARCHAR", False),
         "traffic_source": ("VARCHAR", False),
+        "variant": ("VARCHAR", False),  # an experiment's arm of the session's user; empty outside an experiment
+        "exposed_at": ("TIMESTAMP", False),  # the user's first exposure to the experiment (UTC)
     },
     "events": {
         "event_id": ("BIGINT", True),
@@ -54,5 +56,7 @@ UNKNOWN_FILL = {
     "product_id": "NULL",
     "ordered_at": "NULL",
     "cost_usd": "NULL",
+    "variant": "NULL",
+    "exposed_at": "NULL",
 }
 KEYS = {"sessions": "session_id", "events": "event_id", "orders": "order_id", "products": "product_id"}

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers.data import contract, duck
-from helpers.data.event_log import MAX_UNPARSED_SHARE, id_expr, missing_sql, with_provenance
+from helpers.data.event_log import MAX_UNPARSED_SHARE, id_expr, missing_sql, user_level_variant, with_provenance
 from helpers.data.files import write_json
-from helpers.data.mapping import column_expr, open_source, resolve_columns
+from helpers.data.mapping import check_variants, column_expr, open_source, resolve_columns
 from helpers.data.timestamps import timestamp_expr
 from helpers.errors import DataContractError
 
@@ -45,16 +45,21 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     device = f"CAST({column_expr(cols, 'device')} AS VARCHAR)" if "device" in cols else "'unknown'"
     source = f"CAST({column_expr(cols, 'traffic_source')} AS VARCHAR)" if "traffic_source" in cols else "'unknown'"
     usable = " AND ".join(ok for _, ok in checks.values()) or "true"
+    user = column_expr(cols, "user_id" if "user_id" in cols else "session_id")
+    variant, exposed = _experiment_sql(con, cols, mapping, table)
     con.execute(f"""CREATE TABLE st AS SELECT * EXCLUDE (usable) FROM (
-        SELECT {column_expr(cols, "session_id")} AS session_key, {start} AS started_at,
+        SELECT {column_expr(cols, "session_id")} AS session_key, CAST({user} AS VARCHAR) AS user_key,
+        {variant} AS variant, {exposed} AS exposed_at, {start} AS started_at,
         CAST({num["events"]} AS BIGINT) AS n, {num["seconds"]} AS seconds, CAST({num["purchased"]} AS INTEGER) AS buy,
         {num.get("revenue", "0.0")} AS revenue,
         {device} AS device, {source} AS traffic_source, {usable} AS usable
         FROM src) WHERE usable""")
-    sid = id_expr(con, "session_key", "st")
+    variants = check_variants(con, "st", "user_key", table, cols["variant"][0]) if "variant" in cols else {}
+    sid, uid = id_expr(con, "session_key", "st"), id_expr(con, "user_key", "st")
     con.execute(f"""
-        CREATE TABLE st2 AS SELECT {sid} AS session_id, * FROM st;
-        CREATE TABLE sessions AS SELECT session_id, session_id AS user_id, started_at, device, traffic_source FROM st2;
+        CREATE TABLE st2 AS SELECT {sid} AS session_id, {uid} AS user_id, * FROM st;
+        CREATE TABLE sessions AS SELECT session_id, user_id, started_at, device, traffic_source, variant, exposed_at
+        FROM st2;
         CREATE TABLE orders AS
         SELECT row_number() OVER (ORDER BY session_id) AS order_id, session_id,
                started_at + to_microseconds(CAST(seconds * 1e6 AS BIGINT)) AS ordered_at, round(revenue, 2) AS total_usd
@@ -71,6 +76,9 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
               FROM (SELECT session_id, started_at, seconds, n, unnest(range(n)) AS i FROM st2)
               UNION ALL SELECT session_id, 1, ordered_at FROM orders);
     """)
+    if variants:
+        user_level_variant(con)
+    rows_per_user = con.execute("SELECT count(*) / count(DISTINCT user_id) FROM sessions").fetchone()[0]
     counts = contract.validate(con)
     if not counts["orders"]:
         raise DataContractError(table, cols["purchased"][0], "no purchases: every session has the flag 0")
@@ -89,11 +97,24 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "has_prices": "revenue" in cols,
             "has_products": False,
             "not_available": "event timing (idle gaps) and products: the data hold one row per session",
+            "variants": variants,  # users per variant: an experiment's export
+            "rows_per_user": float(rows_per_user or 0.0),  # 1: one row per user (an experimentation platform's export)
         },
     )
     contract.write_views(con, out_dir)
     write_json(provenance, Path(out_dir) / "provenance.json")
     return counts
+
+
+def _experiment_sql(con, cols: dict, mapping: dict, table: str) -> tuple[str, str]:
+    """SQL of the variant (empty or N/A: none) and of the first exposure (a time; unreadable: none)."""
+    variant, exposed = "CAST(NULL AS VARCHAR)", "CAST(NULL AS TIMESTAMP)"
+    if "variant" in cols:
+        ref = column_expr(cols, "variant")
+        variant = f"CASE WHEN {missing_sql(ref)} THEN NULL ELSE trim(CAST({ref} AS VARCHAR)) END"
+    if "exposed_at" in cols:
+        exposed, _ = timestamp_expr(con, "src", cols["exposed_at"][0], mapping, table)
+    return variant, exposed
 
 
 def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> tuple[list[dict], int]:

@@ -2,6 +2,8 @@
 
 Usage::
 
+    python -m helpers.data.simulate_experiment --out data/examples/experiment.csv   # event log + mapping YAML
+
     from helpers.data.simulate_experiment import ExperimentDesign, simulate_experiment
     data = simulate_experiment(ExperimentDesign(users=20_000, density_lift=0.15, pre_period_days=14))
     data.sessions      # one row per session, gold columns plus `variant` and `exposed_at`
@@ -346,3 +348,106 @@ def _truth(world: simulate.SimConfig, lift: float, intercept: float) -> dict:
         "behaviour_effect": (p1 - p0) / (b1 - b0) if lift != 0 else float("nan"),
         "intercept": intercept,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# An example export: the log as a flat event log with its mapping
+# --------------------------------------------------------------------------------------------
+
+MAPPING_YAML = """\
+# The simulated experiment's event log (helpers/data/simulate_experiment.py): which column plays which role.
+columns:
+  session_id: session_id
+  user_id: user_id
+  timestamp: event_time
+  event_type: event_name
+  product_id: product_id
+  price: price
+  quantity: quantity
+  order_id: order_id
+  device: device
+  traffic_source: traffic_source
+  variant: variant          # the user's arm: control or treatment
+  exposed_at: exposed_at    # the user's first exposure; sessions before it are the pre-period
+event_types:
+  page_view: [page_view]
+  add_to_cart: [add_to_cart]
+  checkout: [checkout]
+  purchase: [purchase]
+"""
+
+
+def event_log(data: ExperimentData) -> pd.DataFrame:
+    """The experiment's raw tables as one flat event log: one row per event, one per purchased item.
+
+    Times are written in UTC with their zone. An order's items carry prices scaled so that they add
+    up to the order's total (the simulator's total is the items' value times a factor of the session).
+    """
+    raw = data.raw
+    sessions = raw["sessions"][["session_id", "user_id", "device", "traffic_source", "variant", "exposed_at"]]
+    browse = raw["events"][raw["events"]["event_type"] != "purchase"]
+    browse = browse.rename(columns={"ts": "event_time", "event_type": "event_name"}).drop(columns="event_id")
+    items = raw["order_items"].merge(raw["orders"], on="order_id")
+    value = (items["quantity"] * items["unit_price_usd"]).groupby(items["order_id"]).transform("sum")
+    items = items.assign(
+        event_time=items["ordered_at"],
+        event_name="purchase",
+        price=(items["unit_price_usd"] * items["total_usd"] / value).round(4),
+    )
+    buys = items[["session_id", "event_time", "event_name", "product_id", "price", "quantity", "order_id"]]
+    log = pd.concat([browse, buys], ignore_index=True).merge(sessions, on="session_id")
+    log = log.sort_values(["event_time", "session_id"], kind="stable", ignore_index=True)
+    for column in ("event_time", "exposed_at"):
+        text = log[column].dt.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-3] + " UTC"
+        log[column] = text.where(log[column].notna(), "")
+    log["product_id"] = log["product_id"].astype("Int64")
+    log["order_id"] = log["order_id"].astype("Int64")
+    log["quantity"] = log["quantity"].astype("Int64")
+    columns = ["event_time", "user_id", "session_id", "event_name", "product_id", "price", "quantity", "order_id"]
+    return log[columns + ["device", "traffic_source", "variant", "exposed_at"]]
+
+
+def write_example(out: Path, design: ExperimentDesign) -> tuple[Path, Path]:
+    """Write ``out`` (a CSV event log), ``<out stem>.yaml`` (its mapping) and ``<out stem>_truth.json``."""
+    from helpers.data.files import write_json
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = simulate_experiment(design)
+    event_log(data).to_csv(out, index=False)
+    mapping = out.with_suffix(".yaml")
+    mapping.write_text(MAPPING_YAML, encoding="utf-8")
+    write_json(
+        {"design": dataclasses.asdict(design), "truth": data.truth.to_json()}, out.with_name(f"{out.stem}_truth.json")
+    )
+    return out, mapping
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a simulated experiment's event log and its mapping.")
+    parser.add_argument("--out", type=Path, default=Path("data/examples/experiment.csv"), help="the CSV to write")
+    parser.add_argument("--users", type=int, default=6_000, help="users assigned")
+    parser.add_argument("--density-lift", type=float, default=0.15, help="the lever: rise in interaction density")
+    parser.add_argument("--treatment-share", type=float, default=0.5, help="share assigned to treatment")
+    parser.add_argument("--days", type=int, default=14, help="days of the test")
+    parser.add_argument("--pre-period-days", type=int, default=14, help="days of untreated sessions before it")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    design = ExperimentDesign(
+        users=args.users,
+        density_lift=args.density_lift,
+        treatment_share=args.treatment_share,
+        days=args.days,
+        pre_period_days=args.pre_period_days,
+        seed=args.seed,
+    )
+    log, mapping = write_example(args.out, design)
+    print(f"wrote {log} and its mapping {mapping}")
+    print(f'read it out: make report RUN=exp EVENT_LOG={log} MAPPING={mapping} PARAMS="plan_run=default"')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

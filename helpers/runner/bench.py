@@ -44,6 +44,11 @@ def gold_polars(raw_dir: Path):
     scan = {
         t: pl.scan_parquet(raw / f"{t}.parquet") for t in ("sessions", "events", "orders", "order_items", "products")
     }
+    missing = {"variant": pl.String, "exposed_at": pl.Datetime("us")}  # an experiment's columns, empty without one
+    known = scan["sessions"].collect_schema().names()
+    scan["sessions"] = scan["sessions"].with_columns(
+        *(pl.lit(None, dtype=kind).alias(col) for col, kind in missing.items() if col not in known)
+    )
     conv = pl.col("event_type").is_in(["checkout", "purchase"]).cast(pl.Int32)
     landmark_ms = LANDMARK_SECONDS * 1000
     ev = (

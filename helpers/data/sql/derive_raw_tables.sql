@@ -1,8 +1,10 @@
 -- The five raw tables from the cleaned event log `log` (helpers/data/event_log.py, derive_tables).
+-- sessions.variant and exposed_at: the experiment's arm and first exposure (NULL outside an experiment).
 -- The placeholder order_key groups a session's purchase rows into orders: the order id column, or the time.
 CREATE TABLE sessions AS
 SELECT session_id, COALESCE(min(user_id), session_id) AS user_id, min(ts) AS started_at,
-       COALESCE(min(device), 'unknown') AS device, COALESCE(min(traffic_source), 'unknown') AS traffic_source
+       COALESCE(min(device), 'unknown') AS device, COALESCE(min(traffic_source), 'unknown') AS traffic_source,
+       max(variant) AS variant, min(exposed_at) AS exposed_at
 FROM log GROUP BY session_id;
 CREATE TABLE buys AS
 SELECT *, DENSE_RANK() OVER (ORDER BY session_id, {order_key}) AS order_id

@@ -79,6 +79,8 @@ joined AS (
         s.started_at,
         s.device,
         s.traffic_source,
+        s.variant,
+        s.exposed_at,
         CAST(EXTRACT(HOUR FROM s.started_at) AS INTEGER) AS start_hour,
         -- ISO weekday, 1 = Monday ... 7 = Sunday (2001-01-01 was a Monday)
         CAST(date_diff('day', CAST('2001-01-01' AS DATE), CAST(s.started_at AS DATE)) % 7 + 1 AS INTEGER) AS start_weekday,
