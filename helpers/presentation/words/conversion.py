@@ -179,6 +179,11 @@ def landmark_line(lm, main) -> str:
         f"Landmark check of {lm.feature}: {where} {times(lm.or_per_sd, lm.or_lo, lm.or_hi)}; {why}. That is {same} "
         f"the main window (×{main.or_per_sd:.2f}), {lm.moved_pct:+.0f} % on the odds ratio."
     )
+    if not lm.agrees and lm.believe:
+        from helpers.presentation.words.fitness import BELIEVE_WORDS
+
+        text += f" Which to believe: {BELIEVE_WORDS[lm.believe]}."
+    return text
 
 
 def unit_phrase(u) -> str:
@@ -192,11 +197,6 @@ def unit_phrase(u) -> str:
 
 def forest_title(result) -> str:
     """Title of 03's effect plot: what is shown, with the numbers."""
-    if not lm.agrees and lm.believe:
-        from helpers.presentation.words.fitness import BELIEVE_WORDS
-
-        text += f" Which to believe: {BELIEVE_WORDS[lm.believe]}."
-    return text
     return (
         f"Purchase odds per SD: engagement ×{result.effect('engagement').or_per_sd:.2f}, "
         f"time ×{result.effect('time').or_per_sd:.2f}"
