@@ -433,7 +433,9 @@ def test_idle_recommendation_needs_a_material_negative_association(call, status)
         # -8 % per SD longer at 100 USD is 100 x (1 / 0.92 - 1) = +8.70 USD per SD shorter, not +8.00
         assert rec.values["usd_shorter"] == pytest.approx(100 * (1 / 0.92 - 1))
         impact = worded(rec).impact
-        assert rec.kind == "action" and impact.startswith("a longest idle gap one SD shorter goes with +8.70 USD")
+        assert rec.kind == "hypothesis" and rec.codes["conditions_on"] == "purchase"  # 04 models buyers only
+        assert impact.startswith("among buyers, a longest idle gap one SD shorter goes with +8.70 USD")
+        assert worded(rec).kind_text.startswith("a hypothesis about spend among buyers")
         assert "+4.17" in impact and "+13.64" in impact
 
 
@@ -518,7 +520,7 @@ def test_time_world_gets_the_content_recommendation_and_loses_the_idle_one():
     recs = strategy.recommendations(res_with(conv=time_world))
     content = rec_by_id(recs, "time_richer_content")
     impact = worded(content).impact
-    assert content.status == "supported" and content.kind == "action" and "per minute" not in impact
+    assert content.status == "supported" and content.kind == "hypothesis" and "per minute" not in impact
     assert impact.startswith("+1 minute before checkout")
     idle = rec_by_id(recs, "idle_to_interaction")
     assert idle.status == "withdrawn" and idle.reason == "idle_shortens_time"

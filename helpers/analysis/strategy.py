@@ -47,6 +47,7 @@ GOLD_COLUMNS_READ = [
     "pre_conversion_event_count",
     "pre_conversion_seconds",
     "session_seconds",
+    "pre_conversion_max_idle_seconds",  # its SD among buyers says what 04's 'one SD' of idle gap means
 ]
 MAX_SESSIONS_READ = 2_000_000  # above this, 06 reads every session of a random share of users (memory stays flat)
 DRIVERS = {
@@ -86,10 +87,14 @@ class Recommendation(results.Record):
     """One recommendation, by its stable ``id`` (one of ``RECOMMENDATIONS``): its status, why not supported, the
     test it rests on, and the codes and numbers its words quote.
 
-    ``kind`` is 'action' when the answer behind it is a direct effect the models estimate (and the
-    simulator defines), 'hypothesis' when it rests on a description that only the experiment can
-    turn into a cause. ``reason`` is a code (for example 'time_helps', 'holm_adjusted') when the
-    status is not 'supported'; ``test`` is the code of the interval-based test behind it.
+    ``kind`` is 'hypothesis' for every recommendation that rests on observational data (all of 03-05's
+    answers); only an experiment's result makes one an 'action' (``promote``: a read-out whose instrument is
+    strong and moves purchase the way the recommendation says). ``codes['evidence']`` says which
+    ('observational' or 'experiment'); ``codes['conditions_on'] == 'purchase'`` marks one resting on 04's
+    buyers-only model, at most a hypothesis about spend among buyers. ``values`` holds what its 'one SD'
+    means in the data's units (``unit_changes``). ``reason`` is a code (for example 'time_helps',
+    'holm_adjusted') when the status is not 'supported'; ``test`` is the code of the interval-based test
+    behind it.
     """
 
     id: str
@@ -155,6 +160,7 @@ class StrategyResult(results.Record):
     segment_contrast: dict[str, float] | None = None
     aa_rate: experiment.AARate | None = None
     guardrail_sizing: dict[str, dict[str, float]] = field(default_factory=dict)  # experiment.guardrail_plan
+    unit_changes: dict[str, dict[str, float]] = field(default_factory=dict)  # what one SD means (``unit_changes``)
     sizing: list[str] = field(default_factory=list)  # needs' codes for the sizing (short_span, sample_rate, ...)
     runtime_from: str | None = None  # 'store' (store_daily_sessions), 'data' (its own rate), None: no runtime
     store_daily_sessions: float | None = None  # the store's daily sessions when given
@@ -184,6 +190,7 @@ def analyse(
     drive, named = driver(upstream.get("03_conversion"))
     seg, cuts = segments(sessions, drive)
     contrast = segment_contrast(sessions, cuts)
+    units = unit_changes(sessions)
     flow = traffic(gold.traffic(gold_dir))  # the whole table, even when the segments read a share of users
     baseline, per_day = flow["baseline"], flow["sessions_per_day"]
     rate = s.store_daily_sessions or per_day  # the store's real daily traffic when given, else the data's own
@@ -197,7 +204,8 @@ def analyse(
     plan = experiment_plan(upstream, s.guardrail_margin, s.revenue_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
-        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast, fitness),
+        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast, fitness, units),
+        unit_changes=units,
         segments=segment_rows,
         segment_cuts=cuts,
         segment_sessions_read=len(sessions) if len(sessions) < flow["sessions"] else None,
@@ -367,6 +375,41 @@ def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) ->
     return {"diff": float(diff), "lo": float(diff - half), "hi": float(diff + half), "p": float(p), "se": se}
 
 
+# Whose spread gives each behaviour's 'one SD': 03 models every session, 04 buyers with a positive amount
+UNIT_POPULATIONS = {"engagement": "sessions", "time": "sessions", "idle": "buyers"}
+
+
+def unit_changes(sessions: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """What one SD of each behaviour's log1p scale means in the data's units, from the gold table.
+
+    The models take log1p of events, seconds and the longest idle gap, so one SD more multiplies
+    (1 + value) by ``ratio`` = exp(SD of log1p value) in the population each answer models
+    (``UNIT_POPULATIONS``). At the population's median value that is ``more`` units more (events,
+    seconds) and, for a shorter idle gap, ``less`` seconds less: per feature ``sd_log``, ``ratio``,
+    ``median``, ``more``, ``less``. A feature without spread (or without its column) is left out.
+    """
+    buyers = sessions["did_purchase"].eq(1) & sessions["amount_usd"].fillna(0).gt(0)
+    out = {}
+    for feature, population in UNIT_POPULATIONS.items():
+        column = stats.FEATURES[feature][0]
+        if column not in sessions:
+            continue
+        part = sessions.loc[buyers, column] if population == "buyers" else sessions[column]
+        raw = part.astype(float).fillna(0.0).clip(lower=0)
+        sd = float(np.log1p(raw).std()) if len(raw) > 1 else math.nan
+        if not math.isfinite(sd) or sd <= 0:
+            continue
+        ratio, median = math.exp(sd), float(raw.median())
+        out[feature] = {
+            "sd_log": sd,
+            "ratio": ratio,
+            "median": median,
+            "more": (1 + median) * (ratio - 1),
+            "less": (1 + median) * (1 - 1 / ratio),
+        }
+    return out
+
+
 def traffic(totals: dict) -> dict:
     """Baseline conversion and sessions per day over the data's true span (in hours, never floored).
 
@@ -395,11 +438,17 @@ def recommendations(
     alpha: float = 0.05,
     contrast: dict | None = None,
     fitness: Fitness | None = None,
+    units: dict | None = None,
+    readout=None,
 ) -> list[Recommendation]:
     """Each recommendation, its status (supported, withdrawn with the reason, not estimated), impact and evidence.
 
     ``contrast`` is the high-minus-low conversion difference of the segments (``segment_contrast``);
-    every recommendation's test then goes through Holm's adjustment at ``alpha`` (``holm_gate``).
+    every recommendation's test then goes through Holm's adjustment at ``alpha`` (``holm_gate``), and a
+    supported one stands only on an answer ``needs.eligible`` allows (``eligibility_gate``). ``units``
+    (``unit_changes``) says what each 'one SD' means in the data's units. Every recommendation is a
+    hypothesis; ``readout`` (an experiment's ``readout.ReadoutResult``) may promote one to an action
+    (``promote``).
     """
     conv = upstream.get("03_conversion") or ConversionResult(status="missing")
     sp = upstream.get("04_spend") or SpendResult(status="missing")
@@ -413,7 +462,69 @@ def recommendations(
     if seg and len(seg) >= 2:
         recs.append(_tested(_segment_rec(seg[0], seg[-1], cuts or {}, conv, drive, contrast), _segment_test(contrast)))
     recs.append(_tested(_style_rec(st), _style_test(st)))
-    return eligibility_gate(holm_gate(recs, alpha), upstream, fitness)
+    for rec in recs:
+        _with_unit(rec, units or {})
+    return promote(eligibility_gate(holm_gate(recs, alpha), upstream, fitness), readout)
+
+
+# The behaviour each recommendation's 'one SD' is of (``unit_changes``)
+UNIT_OF = {
+    "engagement_over_time": "engagement",
+    "time_richer_content": "time",
+    "time_shorter_path": "time",
+    "idle_to_interaction": "idle",
+}
+
+
+def _with_unit(rec: Recommendation, units: dict) -> Recommendation:
+    """Record what the recommendation's 'one SD' means in the data's units, and in which population."""
+    feature = UNIT_OF.get(rec.id)
+    if feature is None or feature not in units:
+        return rec
+    u = units[feature]
+    rec.codes["sd_population"] = UNIT_POPULATIONS[feature]
+    rec.values |= {f"unit_{k}": v for k, v in u.items()}
+    return rec
+
+
+# A recommendation an experiment may promote to an action: the session-level behaviour the read-out's
+# instrument must move (``readout.LEVERS``) and the sign its effect on purchase must have
+PROMOTABLE = {
+    "engagement_over_time": ("log_browsing_events", +1),
+    "time_richer_content": ("log_seconds_before_checkout", +1),
+    "time_shorter_path": ("log_seconds_before_checkout", -1),
+}
+
+
+def promote(recs: list[Recommendation], readout=None) -> list[Recommendation]:
+    """Only an experiment makes an action: a supported recommendation in ``PROMOTABLE`` becomes one when the
+    read-out (a ``readout.ReadoutResult``, not stopped for its sample ratio) has a strong instrument
+    (``first_stage_f`` at least ``readout.STRONG_F``) for its behaviour whose CI of the effect on purchase lies
+    on the recommendation's side of zero. Every other stays a hypothesis; the codes say why
+    (``codes['experiment']``: 'instrument_supports', 'weak_instrument', 'instrument_not_on_side',
+    'no_instrument', 'stopped_srm'). The idle-gap one rests on a model that conditions on purchase and is never
+    promoted by a test of conversion."""
+    for rec in recs:
+        rec.kind, rec.codes["evidence"] = "hypothesis", "observational"
+        if readout is None or rec.status != SUPPORTED or rec.id not in PROMOTABLE:
+            continue
+        behaviour, side = PROMOTABLE[rec.id]
+        iv = getattr(readout, "instrument", None)
+        if getattr(readout, "decision", None) == "stopped_srm":
+            rec.codes["experiment"] = "stopped_srm"
+        elif iv is None or iv.behaviour != behaviour:
+            rec.codes["experiment"] = "no_instrument"
+        elif not iv.strong:
+            rec.codes["experiment"] = "weak_instrument"
+            rec.values["first_stage_f"] = iv.first_stage_f
+        else:
+            on_side = iv.effect_lo > 0 if side > 0 else iv.effect_hi < 0
+            rec.codes["experiment"] = "instrument_supports" if on_side else "instrument_not_on_side"
+            rec.values |= {"iv_effect": iv.effect, "iv_lo": iv.effect_lo, "iv_hi": iv.effect_hi}
+            rec.values["first_stage_f"] = iv.first_stage_f
+            if on_side:
+                rec.kind, rec.codes["evidence"] = "action", "experiment"
+    return recs
 
 
 # The answer each recommendation rests on: its eligibility is that answer's (``needs.eligible``)
@@ -554,9 +665,13 @@ def _time_helps(conv: ConversionResult) -> bool:
 
 
 def _conversion_impact(conv: ConversionResult, feature: str, mean_order: float | None) -> tuple[dict, dict]:
-    """Points of conversion per extra unit with a CI, and USD per 1,000 sessions at the mean order value."""
+    """Points of conversion per extra unit with a CI, the odds ratio per SD, and USD per 1,000 sessions at the mean
+    order value."""
     u = conv.unit(feature)
     values = {"points": u.points, "points_lo": u.lo, "points_hi": u.hi}
+    e = next((e for e in conv.effects or [] if e.feature == feature), None)
+    if e is not None and e.or_per_sd is not None:  # the odds ratio per SD that 'one SD' (``unit_changes``) sizes
+        values |= {"or_per_sd": e.or_per_sd, "or_lo": e.or_lo, "or_hi": e.or_hi}
     if mean_order:
         values |= {"usd_per_1000": u.points / 100 * 1000 * mean_order, "mean_order": mean_order}
     return {"unit": u.unit}, values
@@ -572,7 +687,7 @@ def _engagement_rec(conv: ConversionResult, mean_order: float | None) -> Recomme
         unit, values = _conversion_impact(conv, "engagement", mean_order)
         rec.codes |= unit
         rec.values |= values
-        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        rec.status, rec.reason = SUPPORTED, None
         return rec
     if not v.healthy:
         why = "fits_unhealthy"
@@ -601,7 +716,7 @@ def _time_rec(conv: ConversionResult, mean_order: float | None) -> Recommendatio
         unit, values = _conversion_impact(conv, "time", mean_order)
         rec.codes |= unit
         rec.values |= values
-        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        rec.status, rec.reason = SUPPORTED, None
         return rec
     rec.status, rec.reason = WITHDRAWN, "fits_unhealthy" if not v.healthy else "time_not_stronger"
     return rec
@@ -629,7 +744,7 @@ def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
     if call.verdict == "not available":
         rec.reason = "idle_not_available"
         return rec
-    rec.codes = {"idle": call.verdict}
+    rec.codes = {"idle": call.verdict, "conditions_on": "purchase"}  # 04 models spend among buyers only
     rec.values = {"pct": call.pct, "pct_lo": call.lo, "pct_hi": call.hi, "negligible_pct": v.negligible_pct}
     if call.verdict == "depends":
         rec.values |= {"other_pct": call.other_pct}
@@ -639,7 +754,7 @@ def _idle_rec(sp: SpendResult, conv: ConversionResult) -> Recommendation:
     if call.verdict == "negative":
         usd, lo, hi = _one_sd_shorter(sp.mean_spend, call)
         rec.values |= {"usd_shorter": usd, "usd_shorter_lo": lo, "usd_shorter_hi": hi}
-        rec.status, rec.reason, rec.kind = SUPPORTED, None, "action"
+        rec.status, rec.reason = SUPPORTED, None
         return rec
     if call.verdict == "unclear" and v.reasons:
         rec.codes |= {"confounded": "yes" if v.confounded else "no", "healthy": "yes" if v.healthy else "no"}
@@ -685,7 +800,7 @@ def _segment_rec(
     else:
         rec.status, rec.reason = WITHDRAWN, "segment_ci_includes_zero"
         return rec
-    rec.status, rec.reason, rec.kind = SUPPORTED, None, "hypothesis"
+    rec.status, rec.reason = SUPPORTED, None
     return rec
 
 
@@ -703,7 +818,7 @@ def _style_rec(st: StylesResult) -> Recommendation:
     if share is not None:
         rec.values["revenue_share"] = share
     if v.browsing == "similar":
-        rec.status, rec.reason, rec.kind = SUPPORTED, None, "hypothesis"
+        rec.status, rec.reason = SUPPORTED, None
         return rec
     rec.status, rec.reason = WITHDRAWN, STYLE_REASONS[v.browsing]
     return rec

@@ -48,19 +48,16 @@ def summary_html(rows: list, link: bool = True) -> str:
 
 
 def recommendations_html(recs: list, link: bool = True) -> str:
-    """Recommendations as worded (``words.strategy.recommendations``): supported in bold with their impact and kind,
-    withdrawn ones greyed with the reason; each links to the section it rests on."""
+    """Recommendations as worded (``words.strategy.recommendations``): supported in bold with their impact (an
+    association, labelled) and what they are (a hypothesis, or an action an experiment supports), withdrawn ones
+    greyed with the reason; each links to the section it rests on."""
     items = ""
     for r in recs:
         grey = r.status != "supported"
         style = ' style="color:#6b6b6b"' if grey else ""
         title = f"<s>{e(r.title)}</s>" if grey else f"<b>{e(r.title)}</b>"
-        kind = "" if grey else f" · {'an action' if r.kind == 'action' else 'a hypothesis to test'}"
-        impact = (
-            f" <span class=impact>Expected impact, if the association is causal: {e(r.impact)}.</span>"
-            if r.impact and not grey
-            else ""
-        )
+        kind = "" if grey else f" · {e(r.kind_text)}"  # worded from its kind and codes (words.strategy.kind_text)
+        impact = f" <span class=impact>{e(r.impact_label)}: {e(r.impact)}.</span>" if r.impact and not grey else ""
         rests = f'<a href="{e(r.link)}">{e(r.evidence)}</a>' if link and r.link else e(r.evidence)
         items += (
             f'<li class="rec rec-{e(r.status).replace(" ", "-")}"{style}>{title} '

@@ -71,6 +71,9 @@ TESTS = {
     "segment_contrast": "06: conversion of the high third minus the low third differs from zero (user-level SE)",
     "styles_tost": "05: every duration and volume SMD within ±{margin:g} ({metrics:g} metric{s}; TOST, the largest p)",
 }
+FAMILY_WORDS = {  # codes['family'] (strategy.holm_gate)
+    "holds_alone_not_in_family": "the answer holds on its own test, but not as one of the family's tests after Holm",
+}
 NOT_ESTIMATED_WORDS = {
     "no_fit_03": "03 could not fit its models",
     "no_fit_04": "04 could not fit its models",
@@ -128,9 +131,31 @@ PLAN_WORDS |= fitness_words.PLAN_WORDS
 BASIS |= fitness_words.BASIS
 
 
+# What a supported recommendation is, from its kind and codes (``strategy.promote``: only an experiment makes an action)
+KINDS = {
+    "hypothesis": "a hypothesis to test: it rests on observational data",
+    "action": "an action: an experiment's strong instrument supports it",
+}
+BUYERS_ONLY = "a hypothesis about spend among buyers: 04's model conditions on purchase"
+IMPACT_LABELS = {
+    "hypothesis": "Association (not shown to cause it)",
+    "action": "Association, its direction confirmed by the experiment",
+}
+EXPERIMENT_WORDS = {  # codes['experiment']: why a read-out did or did not make a recommendation an action
+    "instrument_supports": "the experiment's instrument (first-stage F {first_stage_f:.1f}) moves purchase the way "
+    "this recommendation says",
+    "weak_instrument": "the experiment's instrument is weak (first-stage F {first_stage_f:.1f}), so it cannot "
+    "confirm this",
+    "instrument_not_on_side": "the experiment's instrumented effect does not lie on this recommendation's side of zero",
+    "no_instrument": "the experiment instruments another behaviour",
+    "stopped_srm": "the experiment was stopped for its sample ratio",
+}
+
+
 @dataclass
 class WordedRecommendation:
-    """A recommendation as a page shows it: its title, status, kind, advice (or why not), impact, evidence, link."""
+    """A recommendation as a page shows it: its title, status, kind, advice (or why not), impact, evidence, link;
+    ``kind_text`` says what it is in words and ``impact_label`` what its impact is (an association)."""
 
     id: str
     title: str
@@ -140,6 +165,56 @@ class WordedRecommendation:
     impact: str
     evidence: str
     link: str
+    kind_text: str = ""
+    impact_label: str = ""
+
+
+def kind_text(rec) -> str:
+    """What a recommendation is: a hypothesis to test (about spend among buyers when it rests on 04's buyers-only
+    model), or an action an experiment supports; with what the experiment said when one was read."""
+    if rec.codes.get("conditions_on") == "purchase":
+        text = BUYERS_ONLY
+    else:
+        text = KINDS[rec.kind]
+    said = rec.codes.get("experiment")
+    if said and said != "instrument_supports":
+        text += "; " + EXPERIMENT_WORDS[said].format(first_stage_f=rec.values.get("first_stage_f", math.nan))
+    return text
+
+
+def _seconds(x: float) -> str:
+    return f"{x:,.1f} s" if abs(x) < 10 else f"{x:,.0f} s"
+
+
+def _count(n: float, unit: str) -> str:
+    return f"{n:,.0f} {unit}" + ("" if round(n) == 1 else "s")
+
+
+def unit_phrase(rec) -> str:
+    """What the recommendation's 'one SD' means in the data's units (``strategy.unit_changes``), or '' unrecorded.
+
+    Idle: 'a longest pause 7.6× shorter (the buyers' median 95 s → 12 s)'; engagement: 'about 6 more events before
+    checkout at the median session (3 → 9)'; time: 'about 4.2 more minutes ... (1.5 → 5.7 minutes)'.
+    """
+    v = rec.values
+    if "unit_ratio" not in v:
+        return ""
+    ratio, median = v["unit_ratio"], v["unit_median"]
+    who = "buyers'" if rec.codes.get("sd_population") == "buyers" else "sessions'"
+    if rec.id == "idle_to_interaction":
+        shorter = median - v["unit_less"]
+        return f"a longest pause {ratio:.1f}× shorter (the {who} median {_seconds(median)} → {_seconds(shorter)})"
+    if rec.id == "engagement_over_time":
+        more = v["unit_more"]
+        return (
+            f"about {_count(more, 'more event')} before checkout at the {who} median "
+            f"({median:,.0f} → {median + more:,.0f}; ×{ratio:.1f} on 1 + events)"
+        )
+    more = v["unit_more"] / 60
+    return (
+        f"about {more:,.1f} more minutes before checkout at the {who} median ({median / 60:,.1f} → "
+        f"{(median + v['unit_more']) / 60:,.1f} minutes; ×{ratio:.1f} on 1 + seconds)"
+    )
 
 
 def title(rec) -> str:
@@ -208,10 +283,11 @@ def why_not(rec) -> str:
     if rec.reason == "not_eligible":  # needs.eligible: the one rule for what a recommendation may rest on
         return fitness_words.eligibility_text(c.get("eligibility", ""))
     if rec.reason == "holm_adjusted":
-        return (
+        text = (
             f"its test ({p_value(rec.p_value)}) does not survive Holm's adjustment across the {v['tests']:g} tests "
             f"behind the recommendations (adjusted {p_value(rec.p_holm)}, not below α = {v['alpha']:g})"
         )
+        return text + (f"; {FAMILY_WORDS[c['family']]}" if c.get("family") else "")
     if rec.reason == "engagement_not_positive":
         return effect_phrase("engagement", c["engagement"])
     if rec.reason == "idle_not_negative":
@@ -274,15 +350,22 @@ def impact(rec) -> str:
     c, v = rec.codes, rec.values
     if rec.id in ("engagement_over_time", "time_richer_content", "time_shorter_path"):
         text = (
-            f"+1 {c['unit']} before checkout ≈ {v['points']:+.2f} points of conversion "
+            f"+1 {c['unit']} before checkout goes with {v['points']:+.2f} points of conversion "
             f"[{v['points_lo']:+.2f}, {v['points_hi']:+.2f}]"
         )
         if v.get("usd_per_1000") is not None:
             text += f", about {v['usd_per_1000']:+,.0f} USD per 1,000 sessions at {v['mean_order']:,.2f} USD an order"
+        if v.get("or_per_sd") is not None:
+            unit = unit_phrase(rec)
+            text += f"; one SD more{f' ({unit})' if unit else ''} goes with purchase odds " + common.times(
+                v["or_per_sd"], v["or_lo"], v["or_hi"]
+            )
         return text
     if rec.id == "idle_to_interaction":
         shorter = common.usd(v["usd_shorter"], v["usd_shorter_lo"], v["usd_shorter_hi"])
-        return f"a longest idle gap one SD shorter goes with {shorter} per order"
+        unit = unit_phrase(rec)
+        unit = f" ({unit})" if unit else ""
+        return f"among buyers, a longest idle gap one SD shorter{unit} goes with {shorter} per order"
     if rec.id.startswith("segment_by_"):
         return (
             f"{v['points']:+.2f} points of conversion and {v['usd_per_session']:+,.2f} USD per session, "
@@ -300,7 +383,11 @@ def recommendation(rec) -> WordedRecommendation:
         text = f"Withdrawn: {why_not(rec)}."
     else:
         text = ""
-    return WordedRecommendation(rec.id, title(rec), rec.status, rec.kind, text, impact(rec), evidence(rec), rec.link)
+    said = impact(rec)
+    label = IMPACT_LABELS[rec.kind] if said else ""
+    return WordedRecommendation(
+        rec.id, title(rec), rec.status, rec.kind, text, said, evidence(rec), rec.link, kind_text(rec), label
+    )
 
 
 def recommendations(recs) -> list[WordedRecommendation]:
