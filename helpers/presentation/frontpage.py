@@ -26,6 +26,7 @@ from helpers.presentation.formatting import e as esc
 from helpers.presentation.words import answers
 from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words import strategy as strategy_words
+from helpers.presentation.words import summary as summary_words
 
 
 def _results(data_folder: Path, name: str):
@@ -138,6 +139,17 @@ def experiment_card_html(strategy) -> str:
     return f'<dl class="experiment-card">{body}</dl>{more}'
 
 
+def summary_first_html(data_folder: Path) -> str:
+    """At most three sentences before everything else, one per question, in business units and hedged
+    (``words.summary``), from the same results the answers below quote; nothing before 03 has run."""
+    res = {name: _results(data_folder, name) for name in ("03_conversion", "04_spend", "05_purchase_style")}
+    if all(r is None for r in res.values()):
+        return ""
+    res["06_strategy"] = _results(data_folder, "06_strategy")
+    body = " ".join(esc(x) for x in summary_words.sentences(res))
+    return f'<section class="summary-first" aria-label="Summary"><h2 id="summary">In short</h2><p>{body}</p></section>'
+
+
 def summary_section(data_folder: Path) -> str:
     """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run.
 
@@ -248,6 +260,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 {warning}
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {esc(record.get("scenario") or "none")}
 · finished {esc(finished)} UTC</p>
+{summary_first_html(data_folder)}
 {headline_html(_results(data_folder, "02_gold_table") or {}, fit)}
 {cannot_tell_html(fit)}
 {summary_section(data_folder)}
@@ -260,6 +273,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
     footer = website.prev_next_html("index") + website.footer_html(
         run, {}, record.get("data_fingerprint", ""), record.get("versions", {}), record.get("commit")
     )
+    content = website.link_terms(content)  # the first use of each glossary term, as on every other page
     content = website.toc_html(content) + content
     out = reports_folder / "index.html"
     with atomic_path(out) as tmp:
