@@ -186,8 +186,9 @@ class NotebookKernelManager(KernelManager):
         super().__init__(**kwargs)
         self.measured: Measured | None = None
         self.group: int | None = None  # the kernel's process group (its session): what it started runs in it
-        if _pool is not None:
-            _pool.saw(self)
+        pool = _pool  # read once: the pool may close meanwhile
+        if pool is not None:
+            pool.saw(self)
 
     def start_kernel(self, **kw) -> None:
         kw.setdefault("cwd", str(paths.NOTEBOOKS_DIR))  # notebooks open files relative to their folder
@@ -235,7 +236,8 @@ class WarmKernelManager(NotebookKernelManager):
     """What papermill constructs (``MANAGER``): a kernel warmed by the open pool, else a new one it starts."""
 
     def __new__(cls, **kwargs):
-        km = _pool.take() if _pool is not None else None
+        pool = _pool  # read once: the pool may close meanwhile
+        km = pool.take() if pool is not None else None
         km = km if km is not None else NotebookKernelManager(**kwargs)
         km.measure(getattr(_measuring, "current", None))
         return km  # not an instance of this class, so Python does not run __init__ on it again
