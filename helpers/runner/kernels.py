@@ -62,12 +62,15 @@ def socket_folder() -> Path:
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=0o700)
     info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+    wrong = [
+        "not a folder" if not stat.S_ISDIR(info.st_mode) else "",
+        f"owned by user {info.st_uid}" if info.st_uid != os.getuid() else "",
+        f"mode {oct(info.st_mode & 0o777)}" if info.st_mode & 0o077 else "",
+    ]
+    if any(wrong):
         raise ReportError(
             f"the kernels' socket folder {folder} must be a folder (not a link) that you own and only you can open "
-            f"(mode 0700); it is {'not a folder' if not stat.S_ISDIR(info.st_mode) else ''}"
-            f"{' owned by user ' + str(info.st_uid) if info.st_uid != os.getuid() else ''}"
-            f"{' mode ' + oct(info.st_mode & 0o777) if info.st_mode & 0o077 else ''}: remove it and run again"
+            f"(mode 0700); it is {', '.join(w for w in wrong if w)}: remove it and run again"
         )
     return folder
 
