@@ -70,15 +70,23 @@ def test_the_front_page_prints_first_with_its_title_and_answers(printed):
     assert 1 <= n_front <= 10, n_front  # the front page alone: a few sheets, not the whole site
     assert n_every > n_front + 10, (n_every, n_front)  # every page: six notebooks and the glossary follow
     answer = first_answer(folder / "index.html")
+    brief = summary_text(folder / "index.html")
     for path in (front, every):
         first = pdf_text(path, 1, 1)
         assert "Clickstream report: default" in first and "Answers" in first, first[:300]
+        assert "In short" in first and brief in first, (brief, first[:600])  # the summary, whole, on the first sheet
         assert "Who purchases" in first and "average order value" in first, first[:300]
         assert "On this page" not in first and "Overview 01 Data" not in first  # contents and navigation hidden
         assert answer in pdf_text(path, 1, 2), answer
     text = pdf_text(every)
     order = [text.index(words) for words in ("Clickstream report: default", "06 · What product", "Glossary The terms")]
     assert order == sorted(order), order  # the front page first, the glossary last
+
+
+def summary_text(index: Path) -> str:
+    """The front page's summary (its 'In short' paragraph), as shown."""
+    found = re.search(r'<section class="summary-first".*?<p>(.*?)</p>', index.read_text(), re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 
 def first_answer(index: Path) -> str:

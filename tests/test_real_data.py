@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.analysis.results import typed
 from helpers.data.event_log import import_event_log
 from helpers.data.mapping import load_mapping
 from helpers.errors import ReportError
+from helpers.presentation.words import summary
 from helpers.presentation.words.fitness import reason_text
 from helpers.runner import report
 
@@ -231,6 +233,10 @@ def test_the_shared_real_sample_runs_through_its_preset(tmp_path):
     assert "engagement_effect" not in index and "preset 'rees46'" in index  # provenance, not simulator knobs
     assert "No key figure: 3 buyers among 247 sessions" in index and "data:image/png" not in index
     assert index.index("What these data cannot tell") < index.index("Answers Question")
+    brief = " ".join(summary.sentences({p: typed(p, results[p]) for p in results}))  # the summary says so, in words
+    assert index.index("In short") < index.index(brief) < index.index("Answers Question"), brief
+    assert brief.count("These data cannot tell") == 3, brief
+    assert f"These data cannot tell who buys: {reason_text(results['03_conversion']['reason'])}." in brief
     assert "Only 2 min" in index and "Looks thinned" in index and "no runtime" in index
     assert "The data cover only 1.9 minutes" in _text(pages / "01_simulate.html")
 

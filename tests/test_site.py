@@ -232,6 +232,56 @@ def test_pages_in_a_real_browser(which, request):
     assert _browser_check(folder) == []
 
 
+def _recorded(folder: Path) -> dict:
+    """A whole report's recorded results, typed, from its data folder beside its reports folder."""
+    from helpers.analysis.results import typed
+
+    found = folder.parents[1] / "data" / folder.name / "results"
+    return {p.stem: typed(p.stem, json.loads(p.read_text())) for p in found.glob("*.json")}
+
+
+def test_front_pages_open_with_a_summary_in_business_units_from_the_results(small, time_matters):
+    from helpers.presentation.words import summary
+
+    from .summarycheck import MODEL_UNITS, numbers_not_in_results
+
+    leads = {small: "Each extra event before checkout goes with +", time_matters: "Each extra minute before checkout"}
+    for folder, lead in leads.items():
+        res = _recorded(folder)
+        sentences = summary.sentences(res)
+        brief = " ".join(sentences)
+        text = visible_text(folder / "index.html")
+        assert len(sentences) <= 3 and brief.startswith(lead), brief
+        assert text.index("In short") < text.index(brief) < text.index("Answers Question"), folder.name
+        assert not MODEL_UNITS.search(brief), brief
+        assert numbers_not_in_results(brief, res) == [], brief  # each number a field of a result, as shown
+        u = res["03_conversion"].unit("engagement" if folder == small else "time")
+        assert f"{u.points:+.2f} points of conversion (95 % CI {u.lo:+.2f} to {u.hi:+.2f})" in brief
+        assert "confidence" in sentences[0] and "per order" in sentences[1] and "minutes" in sentences[2]
+
+
+# Capitals that are not technical terms (units, formats): every other acronym on any page has a glossary entry.
+PLAIN_CAPITALS = {"USD", "UTC", "SQL", "ISO", "CSV", "ID", "HTML", "JSON", "PDF", "PNG", "OK"}
+
+
+def test_every_technical_term_of_the_site_is_in_the_glossary_and_linked_on_the_front_page(small, time_matters):
+    from .test_summary import unlinked_terms
+
+    for folder in (small, time_matters):
+        for page in pages_of(folder):
+            text = re.sub(r"<footer.*?</footer>", " ", page.read_text(encoding="utf-8"), flags=re.S)
+            text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", text, flags=re.S)
+            text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+            capitals = set(re.findall(r"(?<![\w/-])[A-Z][A-Z0-9]+(?:[/-][A-Z0-9]+)*(?![\w/-])", text))
+            missing = [
+                c
+                for c in sorted(capitals - PLAIN_CAPITALS)
+                if not any(re.search(pattern, f" {c} ") for _, _, pattern in website.GLOSSARY.values())
+            ]
+            assert missing == [], (page.name, missing)
+        assert unlinked_terms((folder / "index.html").read_text(encoding="utf-8")) == [], folder.name
+
+
 def test_time_matters_front_page_says_time_is_the_stronger(time_matters):
     from helpers.analysis.results import typed
     from helpers.presentation.words import answers
