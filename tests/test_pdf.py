@@ -85,7 +85,7 @@ def test_the_front_page_prints_first_with_its_title_and_answers(printed):
 
 def summary_text(index: Path) -> str:
     """The front page's summary (its 'In short' paragraph), as shown."""
-    found = re.search(r'<section class="summary-first".*?<p>(.*?)</p>', index.read_text(), re.S)
+    found = re.search(r'<section class="summary-first".*?</h2>(.*?)</section>', index.read_text(), re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 

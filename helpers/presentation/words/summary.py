@@ -209,13 +209,13 @@ def spend_sentence(result: SpendResult | None) -> str:
             f"{hedge(result.badge)}."
         )
     fact = ""
-    if len(result.by_engagement) == 2:
+    if len(result.by_engagement) == 2:  # the plain contrast, said to be one (nothing held fixed)
         few, many = result.by_engagement
         fact = (
-            f": buyers with at most {few.events:g} events before checkout spend {few.mean_usd:,.2f} USD per order, "
-            f"those with at least {many.events:g} spend {many.mean_usd:,.2f} USD"
+            f": in the raw, those with at most {few.events:g} events before checkout spend {few.mean_usd:,.2f} USD "
+            f"per order and those with at least {many.events:g} spend {many.mean_usd:,.2f} USD"
         )
-    return f"Among buyers, {CANNOT} which browsing goes with higher spend{fact} {hedge(result.badge)}."
+    return f"Among buyers, {CANNOT} which browsing goes with higher spend {hedge(result.badge)}{fact}."
 
 
 def styles_sentence(result: StylesResult | None) -> str:
@@ -227,10 +227,11 @@ def styles_sentence(result: StylesResult | None) -> str:
     numbers = ""
     if row is not None and row.ratio is not None:
         d = decimals(row.ratio_lo90, row.ratio_hi90)
+        band = {"similar": "inside", "different": "beyond"}.get(v.browsing, "an interval reaching past")
         numbers = (
             f": a median of {minutes(row.median_b)} against {minutes(row.median_a)} before checkout, the first "
-            f"taking {row.ratio:.{d}f} times as long (90 % CI {row.ratio_lo90:.{d}f} to {row.ratio_hi90:.{d}f}; "
-            f"within {row.ratio_band:.2f} times either way counts as alike)"
+            f"typically taking {row.ratio:.{d}f} times as long (90 % CI {row.ratio_lo90:.{d}f} to "
+            f"{row.ratio_hi90:.{d}f}), {band} the band of {row.ratio_band:.2f} times either way that counts as alike"
         )
     if v.browsing == "similar":
         return f"{cap(who)} browse alike{numbers} {hedge(result.badge)}."
