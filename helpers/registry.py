@@ -93,11 +93,13 @@ NOTEBOOKS: dict[str, Notebook] = {
         ),
         Notebook(
             "06_strategy",
-            "recommendations and a powered, simulated experiment",
+            "recommendations and a powered, simulated experiment; the read-out of a test the data carry",
             settings=f"{_ANALYSIS}.strategy.Settings",
             result=f"{_ANALYSIS}.strategy.StrategyResult",
             reads=("02_gold_table", "03_conversion", "04_spend", "05_purchase_style"),
             writes=("experiment", "figures"),
+            options=("plan_run", "plan_file"),  # the plan of a test read out: another run's 06 result, or a file
+            reads_also="with a variant in the data, the plan of the test (`plan_run`'s 06 result or `plan_file`)",
         ),
     )
 }

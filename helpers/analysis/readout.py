@@ -972,3 +972,150 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --------------------------------------------------------------------------------------------
+# The plan and the data of a report's read-out (06)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanSource(Record):
+    """Where the read-out's plan came from: 'run' (the run that proposed the test), 'file', or 'none'."""
+
+    kind: str = "none"
+    name: str | None = None  # the run's name or the file's name
+    hash: str | None = None  # the plan's fingerprint (``Plan.hash``) as recorded
+
+
+# 06's plan codes -> the read-out's: the lever, and each guardrail's metric and the direction that is worse
+PLAN_LEVERS = {"interaction_density": "interaction density", "time_before_checkout": "time before checkout"}
+PLAN_GUARDRAILS = {
+    "session_duration": ("session_seconds", "higher"),
+    "revenue_per_session": ("revenue_per_session", "lower"),
+    "checkout_completion": ("buyer_share", "lower"),  # completion of the funnel: the share of users who buy
+}
+READ_COLUMNS = [
+    "session_id",
+    "user_id",
+    "started_at",
+    "variant",
+    "exposed_at",
+    "did_purchase",
+    "amount_usd",
+    "session_seconds",
+    "pre_conversion_event_count",
+    "pre_conversion_seconds",
+    "pre_conversion_max_idle_seconds",
+]
+TIMING_COLUMNS = ("pre_conversion_event_count", "pre_conversion_seconds", "pre_conversion_max_idle_seconds")
+
+
+def plan_from_strategy(strategy) -> Plan | None:
+    """The plan 06 proposed (a ``StrategyResult``), as the read-out reads it; None when it proposed no test."""
+    proposed = getattr(strategy, "plan", None)
+    if proposed is None or proposed.lever not in PLAN_LEVERS:
+        return None
+    rails = [
+        Guardrail(
+            PLAN_GUARDRAILS[g][0], float(proposed.margins.get(g, proposed.guardrail_margin)), PLAN_GUARDRAILS[g][1]
+        )
+        for g in proposed.guardrails
+        if g in PLAN_GUARDRAILS
+    ]
+    split = getattr(proposed, "split", None) or {"control": 0.5, "treatment": 0.5}
+    return Plan(
+        lever=PLAN_LEVERS[proposed.lever],
+        primary=proposed.primary,
+        guardrails=rails,
+        alpha=float(strategy.alpha if strategy.alpha is not None else 0.05),
+        power=float(strategy.power if strategy.power is not None else 0.8),
+        relative_mde=strategy.relative_mde,
+        users_per_arm=strategy.users_per_arm,
+        sessions_per_arm=strategy.sample_size_per_arm,
+        split=dict(split),
+        control=next(iter(split)),
+        start_date=getattr(proposed, "start_date", None),
+    )
+
+
+def load_plan(plan_run: str = "", plan_file: str = "") -> tuple[Plan | None, PlanSource]:
+    """The plan of the test: from ``plan_file`` (a JSON ``Plan``), else the 06 result of run ``plan_run``.
+
+    Raises ParameterError naming the parameter when the file or the run's result is missing, or when
+    that run proposed no test (its plan collects more data).
+    """
+    from pathlib import Path
+
+    from helpers import paths
+    from helpers.errors import ParameterError
+
+    if plan_file:
+        path = Path(plan_file).expanduser()
+        if not path.exists():
+            raise ParameterError(f"parameter 'plan_file': file {path} does not exist")
+        try:
+            plan = Plan.from_json({**json.loads(path.read_text(encoding="utf-8"))})
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"parameter 'plan_file': {path.name} is not a plan ({exc})") from None
+        plan.guardrails = [g if isinstance(g, Guardrail) else Guardrail(**g) for g in plan.guardrails]
+        return plan, PlanSource("file", path.name, plan.hash())
+    if not plan_run:
+        return None, PlanSource()
+    path = paths.data_root() / plan_run / "results" / "06_strategy.json"
+    if not path.exists():
+        raise ParameterError(f"parameter 'plan_run': run '{plan_run}' has no 06 result ({path}); run it first")
+    strategy = results.typed("06_strategy", json.loads(path.read_text(encoding="utf-8")))
+    plan = plan_from_strategy(strategy)
+    if plan is None:
+        raise ParameterError(
+            f"parameter 'plan_run': run '{plan_run}' proposed no test of a lever (its plan collects data)"
+        )
+    return plan, PlanSource("run", plan_run, plan.hash())
+
+
+def read_sessions(gold_dir, timed: bool = True) -> pd.DataFrame | None:
+    """The gold table's sessions a read-out needs, None when the data carry no variant.
+
+    ``timed`` False (a session table, such as a per-user export) leaves out the browsing columns,
+    whose timing such data do not hold: no mechanism and no instrument then. An exposure column
+    without a value is left out too (the whole test is then every session of an assigned user).
+    """
+    from helpers.data import gold
+
+    sessions = gold.read_gold(gold_dir, columns=READ_COLUMNS)
+    if not sessions["variant"].notna().any():
+        return None
+    drop = [] if timed else list(TIMING_COLUMNS)
+    if not sessions["exposed_at"].notna().any():
+        drop.append("exposed_at")
+    return sessions.drop(columns=drop)
+
+
+def aligned(plan: Plan, variants: list[str]) -> Plan:
+    """``plan`` with its split's names put on the data's variants when they differ (control first, then the other)."""
+    if set(plan.split) == set(variants) or len(plan.split) != 2 or len(variants) != 2:
+        return plan
+    from helpers.data.gold import control_name
+
+    control = control_name(variants)
+    other = next(v for v in variants if v != control)
+    shares = [plan.split.get(plan.control, 0.5), next(s for k, s in plan.split.items() if k != plan.control)]
+    import dataclasses
+
+    return dataclasses.replace(plan, split={control: shares[0], other: shares[1]}, control=control)
+
+
+def read_out(gold_dir, timed: bool, plan_run: str = "", plan_file: str = "", settings: Settings | None = None):
+    """06's read-out: the test in the gold table against its plan; (None, None) when the data carry no variant.
+
+    Returns the ``ReadoutResult`` (its ``plan_hash`` that of the plan as recorded) and the ``PlanSource``.
+    """
+    sessions = read_sessions(gold_dir, timed)
+    if sessions is None:
+        return None, None
+    plan, source = load_plan(plan_run, plan_file)
+    variants = sorted(sessions["variant"].dropna().astype(str).unique())
+    result = analyse(sessions, aligned(plan, variants) if plan is not None else None, settings)
+    result.plan_hash = source.hash
+    return result, source

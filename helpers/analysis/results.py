@@ -23,6 +23,7 @@ from typing import ClassVar
 from helpers import paths, registry
 from helpers.data import records
 from helpers.data.files import read_json
+from helpers.data.gold import Population
 from helpers.data.records import Record, memory  # noqa: F401  (re-exported: every result is built on them)
 
 
@@ -125,6 +126,7 @@ class AnalysisResult(Record):
     badge: Badge = field(default_factory=Badge)
     sampled: bool = False
     headline: Headline | None = None
+    population: Population | None = None  # the sessions described: all, or an experiment's untreated ones
 
     @property
     def ok(self) -> bool:

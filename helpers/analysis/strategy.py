@@ -32,6 +32,7 @@ import pandas as pd
 from helpers.analysis import experiment, needs, results, stats
 from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
+from helpers.analysis.readout import PlanSource, ReadoutResult
 from helpers.analysis.spend import SpendResult
 from helpers.data import gold
 from helpers.data.fitness import Fitness
@@ -121,6 +122,8 @@ class ExperimentPlan(results.Record):
     primary: str = "session_conversion"
     margins: dict[str, float] = field(default_factory=dict)  # each guardrail's non-inferiority margin (relative)
     unit: str = "user"  # users where they are identified, else sessions
+    split: dict[str, float] = field(default_factory=lambda: {"control": 0.5, "treatment": 0.5})  # control first
+    start_date: str | None = None  # YYYY-MM-DD when known; else the read-out starts each user at the exposure
 
 
 @dataclass
@@ -164,6 +167,8 @@ class StrategyResult(results.Record):
     sizing: list[str] = field(default_factory=list)  # needs' codes for the sizing (short_span, sample_rate, ...)
     runtime_from: str | None = None  # 'store' (store_daily_sessions), 'data' (its own rate), None: no runtime
     store_daily_sessions: float | None = None  # the store's daily sessions when given
+    readout: ReadoutResult | None = None  # the test read out when the data carry a variant (``readout.read_out``)
+    plan_source: PlanSource | None = None  # where the read-out's plan came from, with its hash
     evidence: Evidence | None = results.memory()
 
     @property
@@ -178,12 +183,16 @@ def analyse(
     truth: dict | None = None,
     folder: Path | None = None,
     fitness: Fitness | None = None,
+    readout: ReadoutResult | None = None,
+    plan_source: PlanSource | None = None,
 ) -> StrategyResult:
     """06's whole analysis: segments, recommendations, plan, power and (simulated) experiment.
 
     ``upstream`` holds the typed results of 01-05 by notebook name; ``folder`` receives the
     simulated arms; ``fitness`` (01's record) says whether a runtime and a design effect can be read
     from these data (``runtime``, ``known_design``) and which answers a recommendation may rest on.
+    ``readout`` (``readout.read_out``: the test the data carry, read against the plan from ``plan_source``)
+    is recorded, and may make a recommendation an action (``promote``).
     """
     s = settings
     sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed)
@@ -204,7 +213,11 @@ def analyse(
     plan = experiment_plan(upstream, s.guardrail_margin, s.revenue_margin)
     segment_rows = seg.reset_index().to_dict(orient="records")
     result = StrategyResult(
-        recommendations=recommendations(upstream, segment_rows, cuts, drive, s.alpha, contrast, fitness, units),
+        recommendations=recommendations(
+            upstream, segment_rows, cuts, drive, s.alpha, contrast, fitness, units, readout
+        ),
+        readout=readout,
+        plan_source=plan_source,
         unit_changes=units,
         segments=segment_rows,
         segment_cuts=cuts,

@@ -13,16 +13,20 @@ sqlglot. Every column is explained once, in ``DICTIONARY`` below.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers.data import duck, schema
+from helpers.data.files import write_json
+from helpers.data.records import Record
 from helpers.paths import SQL_DIR
 
 LANDMARK_SECONDS = 120  # the landmark: browsing in a session's first two minutes, for sessions still active then
@@ -530,6 +534,67 @@ def idle_measured(raw_dir: Path) -> bool:
     provenance = Path(raw_dir) / "provenance.json"
     if not provenance.exists():
         return True
-    import json
-
     return json.loads(provenance.read_text(encoding="utf-8"))["kind"] != "session table"
+
+
+# --------------------------------------------------------------------------------------------
+# An experiment's untreated sessions: what 03-05 describe when the data carry a variant
+# --------------------------------------------------------------------------------------------
+
+UNTREATED = "untreated"  # the folder, inside the gold folder, of the sessions no treatment touched
+
+
+@dataclass
+class Population(Record):
+    """Which sessions a description rests on: 'all', or 'untreated' (an experiment's control arm and pre-period)."""
+
+    population: str = "all"
+    sessions: int = 0  # sessions described
+    sessions_all: int = 0  # sessions in the gold table
+    control: str | None = None  # the variant taken as control (for 'untreated')
+    variants: list[str] = field(default_factory=list)
+
+
+def control_name(variants: list[str]) -> str:
+    """The control among an experiment's variants: the one named 'control' (any case), else the first by name."""
+    return next((v for v in sorted(variants) if v.lower() == "control"), sorted(variants)[0])
+
+
+def write_untreated(gold_dir: Path) -> Population:
+    """When the gold table carries a variant, write its untreated sessions to ``gold_dir/untreated/`` (02).
+
+    Untreated: sessions of users outside the experiment, of the control arm, and of any user before
+    the first exposure. 03-05 describe these (``described``), so the treatment does not shift what
+    they measure; 06 reads the whole table. Returns the population, also written beside the table.
+    """
+    con = _gold_view(gold_dir)
+    total = int(con.execute("SELECT count(*) FROM gold").fetchone()[0])
+    variants = [r[0] for r in con.execute("SELECT DISTINCT variant FROM gold WHERE variant IS NOT NULL").fetchall()]
+    folder = Path(gold_dir) / UNTREATED
+    if not variants:
+        shutil.rmtree(folder, ignore_errors=True)
+        return Population("all", total, total)
+    control = control_name(variants)
+    keep = f"variant IS NULL OR variant = {duck.literal(control)} OR started_at < exposed_at"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = str(folder / "sessions.parquet").replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM gold WHERE {keep} ORDER BY session_id) TO '{target}' (FORMAT parquet)")
+    kept = int(con.execute(f"SELECT count(*) FROM gold WHERE {keep}").fetchone()[0])
+    population = Population(UNTREATED, kept, total, control, sorted(variants))
+    write_json(population.to_json(), folder / "population.json")
+    return population
+
+
+def described(gold_dir: Path) -> Path:
+    """The gold folder 03-05 describe: the untreated sessions when the data carry an experiment, else all."""
+    folder = Path(gold_dir) / UNTREATED
+    return folder if (folder / "sessions.parquet").exists() else Path(gold_dir)
+
+
+def population(gold_dir: Path) -> Population:
+    """Which sessions ``described(gold_dir)`` holds (read from what 02 wrote)."""
+    path = Path(gold_dir) / UNTREATED / "population.json"
+    if path.exists():
+        return Population.from_json(json.loads(path.read_text(encoding="utf-8")))
+    total = count_sessions(gold_dir)
+    return Population("all", total, total)

@@ -25,6 +25,7 @@ from helpers.presentation import formatting, website
 from helpers.presentation.formatting import e as esc
 from helpers.presentation.words import answers
 from helpers.presentation.words import fitness as fitness_words
+from helpers.presentation.words import readout as readout_words
 from helpers.presentation.words import strategy as strategy_words
 from helpers.presentation.words import summary as summary_words
 
@@ -152,6 +153,23 @@ def summary_first_html(data_folder: Path) -> str:
     )
 
 
+def readout_html(data_folder: Path) -> str:
+    """An experiment run says so first: the read-out's decision, lift with CI, sample ratio, guardrails, mechanism."""
+    strategy = _results(data_folder, "06_strategy")
+    test = getattr(strategy, "readout", None)
+    if test is None:
+        return ""
+    rows = "".join(
+        f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in readout_words.card_rows(test, strategy.plan_source)
+    )
+    return (
+        '<h2 id="readout">Experiment read-out</h2><p class="experiment-run"><b>An experiment run:</b> the data carry '
+        f"a variant per user ({esc(test.control)} and {esc(test.treatment)}), so the test is read out here; the "
+        f'answers below describe the untreated sessions.</p><dl class="experiment-card">{rows}</dl>'
+        '<p><a href="06_strategy.html#6-%C2%B7-The-read-out-of-the-test">The read-out in full</a></p>'
+    )
+
+
 def summary_section(data_folder: Path) -> str:
     """The answers, key figure, recommendations, experiment plan and limitations, once ``06_strategy`` has run.
 
@@ -265,6 +283,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 {summary_first_html(data_folder)}
 {headline_html(_results(data_folder, "02_gold_table") or {}, fit)}
 {cannot_tell_html(fit)}
+{readout_html(data_folder)}
 {summary_section(data_folder)}
 <h2 id="data">Data</h2>
 {source}

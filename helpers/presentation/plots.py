@@ -435,3 +435,27 @@ def _png_text(png: bytes, key: str, value: str) -> bytes:
     chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
     end = png.rindex(b"IEND") - 4  # the IEND chunk starts with its length
     return png[:end] + chunk + png[end:]
+
+
+def lift_over_time(periods: pd.DataFrame, title: str, xlabel: str, ylabel: str):
+    """A relative lift per period (columns ``period``, ``rel``, ``rel_lo``, ``rel_hi`` as fractions) with 95 % CIs.
+
+    The whole test's lift is drawn as a dashed line when ``periods.attrs['overall']`` holds it; zero as a grey line.
+    """
+    fig, ax = plt.subplots(figsize=WIDE)
+    x = np.arange(len(periods))
+    est = 100 * periods["rel"].to_numpy(float)
+    err = [est - 100 * periods["rel_lo"].to_numpy(float), 100 * periods["rel_hi"].to_numpy(float) - est]
+    ax.errorbar(x, est, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="lift in the period (95 % CI)")
+    ax.axhline(0, color="grey", lw=1)
+    overall = periods.attrs.get("overall")
+    if overall is not None:
+        ax.axhline(100 * overall, color=PALETTE[1], ls="--", lw=1.5, label=f"whole test {100 * overall:+.1f} %")
+    ax.set_xticks(
+        x, periods["period"], rotation=45 if len(periods) > 7 else 0, ha="right" if len(periods) > 7 else "center"
+    )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="best")
+    return fig, ax
