@@ -42,7 +42,7 @@ def summary_html(rows: list, link: bool = True) -> str:
         )
     return (
         '<table class="answers" style="table-layout:fixed;width:100%"><thead><tr><th style="width:16%">Question</th>'
-        '<th style="width:38%">Answer</th><th style="width:24%">Evidence (95 % CI)</th>'
+        '<th style="width:38%">Answer</th><th style="width:24%">Evidence (95 % CIs unless stated)</th>'
         f'<th style="width:22%">Confidence</th></tr></thead><tbody>{body}</tbody></table>'
     )
 

@@ -116,6 +116,8 @@ def experiment_card_html(strategy) -> str:
             f"(true {100 * exp.true_diff:+.2f}; {strategy_words.method_words(exp.method)}); "
             f"decision: {strategy_words.decision(exp)}"
         )
+        if strategy_words.assumed_lever_short(exp):  # the lever's effect was an input of the simulator, not found
+            result = f"{strategy_words.assumed_lever_short(exp)}: {result}"
         rate = strategy.aa_rate
         if rate is not None:
             result += (

@@ -27,6 +27,11 @@ from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a p
     usd,
 )
 
+USD_FROM = {  # FeatureCall.usd_from: where a call's USD per order per SD come from
+    "gamma_mean": "the Gamma GLM's % change of the mean order times the mean order value",
+    "ols_smearing": "the log-spend % times the mean order the log model implies (Duan's smearing)",
+}
+POPULATION_WORDS = {"buyers": "buyers", "sessions": "sessions"}  # SegmentSpend.population
 SHORT = {"engagement": "more events", "time": "longer time", "idle": "longer idle gaps"}
 SEGMENT_WORDS = {"few": "few events", "many": "many events"}  # 04's groups of buyers by events before checkout
 
@@ -95,15 +100,47 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
 
 
 def spend_fact(result) -> str:
-    """04's plain descriptive fact: spend per order of buyers with few and with many events before checkout."""
+    """04's plain descriptive fact: spend per order of buyers with few and with many events before checkout (the
+    lowest and highest thirds of ``SegmentSpend.population``), raw, before anything is held fixed."""
     if len(result.by_engagement) < 2:
         return ""
     few, many = result.by_engagement
     return (
         f"Buyers with at most {few.events:g} events before checkout spend {few.mean_usd:,.2f} USD per order "
         f"[{few.lo:,.2f}, {few.hi:,.2f}], those with at least {many.events:g} spend {many.mean_usd:,.2f} USD "
-        f"[{many.lo:,.2f}, {many.hi:,.2f}]."
+        f"[{many.lo:,.2f}, {many.hi:,.2f}] (the lowest and highest thirds of {POPULATION_WORDS[few.population]}; "
+        "a raw contrast, confounded by whatever travels with browsing)."
     )
+
+
+def usd_from_phrase(result) -> str:
+    """Where 04's USD per order per SD come from (``FeatureCall.usd_from``; one source for every call, else each
+    named), with the mean order value."""
+    sources = {c.usd_from for c in result.verdicts.calls() if c.usd_from}
+    mean = f" ({result.mean_spend:,.2f} USD)" if result.mean_spend else ""
+    if not sources:
+        return f"USD are per order at the mean order value{mean}"
+    if len(sources) == 1:
+        return f"USD per order come from {USD_FROM[sources.pop()]}{mean}"
+    each = "; ".join(f"{c.feature}: {USD_FROM[c.usd_from]}" for c in result.verdicts.calls() if c.usd_from)
+    return f"USD per order come from, for {each}{mean}"
+
+
+def better_phrase(v) -> str:
+    """Which feature predicts spend better on its own, with the paired test of the RMSE gap across folds
+    (``Verdicts.rmse_gap_p``) when it ran."""
+    better = {
+        "engagement": "On its own, engagement predicts spend better than time",
+        "time": "On its own, time predicts spend better than engagement",
+        "neither clearly": "On its own, neither engagement nor time predicts spend clearly better",
+    }[v.explains_better]
+    text = (
+        f"{better}: cross-validated RMSE {v.rmse_engagement_only:.4f} (engagement) against "
+        f"{v.rmse_time_only:.4f} (time), in log points"
+    )
+    if v.rmse_gap_p is not None:
+        text += f" (paired test of the gap across folds, {common.p_value(v.rmse_gap_p)})"
+    return text
 
 
 def spend_answer(result) -> str:
@@ -160,19 +197,11 @@ def _(result: SpendResult) -> str:
 def spend_lines(result: SpendResult) -> list[str]:
     """04's findings as Markdown bullets."""
     v = result.verdicts
-    better = {
-        "engagement": "On its own, engagement predicts spend better than time",
-        "time": "On its own, time predicts spend better than engagement",
-        "neither clearly": "On its own, neither engagement nor time predicts spend clearly better",
-    }[v.explains_better]
     out = [
         f"- **{spend_answer(result)}**",
-        f"- {better}: cross-validated RMSE {v.rmse_engagement_only:.4f} (engagement) against "
-        f"{v.rmse_time_only:.4f} (time), in log points; adjusted R² {v.adj_r2_engagement_only:.3f} against "
-        f"{v.adj_r2_time_only:.3f}.",
+        f"- {better_phrase(v)}; adjusted R² {v.adj_r2_engagement_only:.3f} against {v.adj_r2_time_only:.3f}.",
         f"- A direction is stated only when the per-SD CI lies outside ±{v.negligible_pct:g} % in every model "
-        "shown and the Gamma GLM check lies on the same side of zero; USD are per order at the mean order value "
-        f"({result.mean_spend:,.2f} USD).",
+        f"shown and the Gamma GLM check lies on the same side of zero; {usd_from_phrase(result)}.",
         "- These models describe buyers only (spend given a purchase); buying itself goes with engagement or time "
         "(03), so a difference among buyers is not a difference among visitors.",
     ]
@@ -225,6 +254,14 @@ def held_fixed_line(result) -> str:
 
 
 def style_check_line(result) -> str:
-    """04's check for confounding by purchase style, in one sentence."""
-    text = f"Purchase styles browse: **{result.style_check.browsing}**"
+    """04's check for confounding by purchase style, in one sentence, with 05's equivalence test it reads
+    (``BrowsingCheck.tost_p`` at ``alpha``: 'similar' exactly when p < alpha)."""
+    check = result.style_check
+    text = f"Purchase styles browse: **{check.browsing}**"
+    if check.tost_p is not None:
+        below = "below" if check.tost_p < check.alpha else "not below"
+        text += (
+            f" (05's equivalence test on 05's buyers: TOST {common.p_value(check.tost_p)}, {below} α = "
+            f"{check.alpha:g}, the largest over duration and volume, read from their {1 - 2 * check.alpha:.0%} CIs)"
+        )
     return text + (" — the associations above are not interpreted." if result.verdicts.confounded else ".")

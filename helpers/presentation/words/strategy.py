@@ -110,6 +110,16 @@ GUARDRAILS = {
     "checkout_completion": "checkout completion rate (not more than {margin:.0%} lower)",
     "revenue_per_session": "revenue per session (not more than {margin:.0%} lower)",
 }
+GUARDRAIL_NAMES = {
+    "session_duration": "session duration",
+    "checkout_completion": "checkout completion",
+    "revenue_per_session": "revenue per session",
+}
+MARGIN_SETTINGS = {  # the parameter each guardrail's margin comes from (strategy.experiment_plan)
+    "session_duration": "guardrail_margin",
+    "checkout_completion": "revenue_margin",
+    "revenue_per_session": "revenue_margin",
+}
 PRIMARY = {"session_conversion": "session conversion"}
 UNITS = {"user": "user where users are identified, else session"}
 NOT_SIMULATED = {
@@ -450,7 +460,23 @@ def driver_line(result) -> str:
         why = f"03 finds {result.driver} the clearly stronger correlate of purchase"
     else:
         why = "03 names no clearly stronger correlate of purchase, so sessions are split by engagement for reference"
-    return f"Split by **{result.driver}**: {why}."
+    return f"Split by **{result.driver}**: {why}." + population_phrase(result.segment_cuts or {})
+
+
+POPULATIONS = {"sessions": "sessions", "buyers": "buyers"}  # who a low / middle / high cut splits into thirds
+
+
+def population_phrase(cuts: dict) -> str:
+    """Which population 06's thirds cut, beside 04's (``segment_cuts['population']``; 04's ``SegmentSpend.population``
+    is 'buyers'), so one front page's 'low' and 'high' are not read as the same cut points."""
+    if "population" not in cuts:
+        return ""
+    return (
+        f" These are thirds of all {POPULATIONS[cuts['population']]}; 04's few and many events are thirds of buyers, "
+        "so its cut points for 'low' and 'high' differ from these."
+        if cuts["population"] == "sessions"
+        else f" These are thirds of {POPULATIONS[cuts['population']]}."
+    )
 
 
 def key_figure_caption(result, revenue: bool = True) -> str:
@@ -481,11 +507,34 @@ def not_simulated(result) -> str:
     return NOT_SIMULATED[result.not_simulated].format(lever=LEVERS[result.plan.lever] if result.plan else "")
 
 
+def planned(design) -> bool:
+    """Whether the design was sized for the planned weeks with the ICC's upper bound (``experiment.planned_size``)."""
+    return getattr(design, "design_effect_planned", None) is not None and getattr(design, "icc_upper", None) is not None
+
+
+def planned_design_phrase(design, n_sessions: int) -> str:
+    """The design the size uses: m over the planned days, the ICC's upper bound, D = 1 + (m − 1) × ICC with them."""
+    m, icc, days = design.cluster_size_planned, design.icc_upper, design.planned_days
+    users = -(-n_sessions // (design.sessions_per_user_planned or design.sessions_per_user))
+    measured = f"{design.cluster_size:.1f} over the data's " + (
+        f"{design.span_days:,.0f} days" if design.span_days else "span"
+    )
+    return (
+        f"sessions per user m = {m:.1f} over the planned {days:,.0f} days (size-weighted; {measured}), ICC of "
+        f"conversion within user {design.icc:.3f} with a one-sided 95 % upper bound of {icc:.4f}, which the size "
+        f"uses: design effect D = 1 + ({m:.1f} − 1) × {icc:.4f} = {design.design_effect_planned:.3f}: "
+        f"{users:,.0f} users / {n_sessions:,} sessions per arm"
+    )
+
+
 def design_phrase(design, n_sessions: int) -> str:
-    """'sessions per user m = 4.0, ICC 0.002, design effect D = 1.006: 16,000 users / 64,000 sessions per arm'."""
+    """'sessions per user m = 4.0, ICC 0.002, design effect D = 1.006: 16,000 users / 64,000 sessions per arm'; with
+    the planned design (``planned``) the m, ICC bound and D the size used (``planned_design_phrase``)."""
     users = -(-n_sessions // design.sessions_per_user)  # rounded up
     if design.cluster_size == 1:
         return f"one session per user (no user repeats), so design effect D = 1: {n_sessions:,} sessions per arm"
+    if planned(design):
+        return planned_design_phrase(design, n_sessions)
     icc = (
         f"ICC of conversion within user not estimable from {design.icc_buyers} buyers (taken as 0)"
         if getattr(design, "icc_buyers", None) is not None
@@ -523,6 +572,63 @@ def size_phrase(result) -> str:
     return size
 
 
+def guardrail_sizing_line(result) -> str:
+    """Each guardrail's margin (and the setting it comes from), the spread of its metric, the sessions per arm its
+    non-inferiority test needs and its power at the planned size (``StrategyResult.guardrail_sizing``)."""
+    rows, n = result.guardrail_sizing or {}, result.sample_size_per_arm
+    if not rows:
+        return ""
+    parts = []
+    for code, row in rows.items():
+        text = (
+            f"{GUARDRAIL_NAMES[code]} (margin {row['margin']:.0%}, `{MARGIN_SETTINGS[code]}`; coefficient of "
+            f"variation {row['cv']:.2f}) needs {row['sessions_per_arm']:,.0f} sessions per arm for "
+            f"{result.power:.0%} power"
+        )
+        if row.get("power_at_plan") is not None and n:
+            text += f", and has {row['power_at_plan']:.0%} at the planned {n:,}"
+        parts.append(text)
+    weak = [GUARDRAIL_NAMES[c] for c, r in rows.items() if (r.get("power_at_plan") or 1.0) < result.power]
+    tail = (
+        f" At the planned size {' and '.join(weak)} may fail its margin for lack of precision, with no harm done: "
+        "its failure is no evidence of harm, and a larger test would be needed to show it safe."
+        if weak and n
+        else " Every guardrail is powered at the planned size."
+        if n
+        else ""
+    )
+    return "**Guardrails as non-inferiority tests:** " + "; ".join(parts) + "." + tail
+
+
+def assumed_lever_short(exp) -> str:
+    """'assumed +15 % interactions per minute; power 63 % at the lift that follows', or '' when measured."""
+    if getattr(exp, "lever_effect", "measured") != "assumed" or exp.assumed_density_lift is None:
+        return ""
+    text = f"assumed {100 * exp.assumed_density_lift:+.0f} % interactions per minute"
+    if exp.power_at_true_diff is not None:
+        text += f"; power {exp.power_at_true_diff:.0%} at the lift that follows"
+    return text
+
+
+def assumed_lever_line(exp, power: float | None = None) -> str:
+    """The simulated experiment's lever effect is an input, not a finding: what was assumed, the true lift that
+    follows in the simulator and the test's power at it (against the ``power`` it was sized for)."""
+    if not assumed_lever_short(exp):
+        return ""
+    text = (
+        f"**The lever's effect is assumed, not measured:** assumed {100 * exp.assumed_density_lift:+.0f} % "
+        "interactions per minute (`experiment_density_lift`), turned into conversion by the simulator's own "
+        "engagement effect"
+    )
+    if exp.true_diff is not None:
+        text += f", a true difference of {100 * exp.true_diff:+.3f} pp"
+    if exp.power_at_true_diff is not None:
+        text += f"; the test's power at that lift is {exp.power_at_true_diff:.0%}"
+        if power is not None and exp.power_at_true_diff < power:
+            text += f", below the {power:.0%} it was sized for at the minimum detectable effect"
+    return text + "."
+
+
 def experiment_lines(result) -> list[str]:
     """The experiment proposal as Markdown bullets: lever and hypothesis, metrics, size, intervention, unit."""
     w = plan_words(result.plan)
@@ -530,6 +636,7 @@ def experiment_lines(result) -> list[str]:
         f"- **Lever:** {w['lever']}. Hypothesis: {w['hypothesis']} ({w['basis']})",
         f"- **Primary metric:** {w['primary']}; guardrails: {w['guardrails']}.",
         f"- **Size:** {size_phrase(result)}.",
+        *([f"- {guardrail_sizing_line(result)}"] if getattr(result, "guardrail_sizing", None) else []),
         f"- **Intervention:** {w['intervention']}",
         f"- **Unit of randomisation:** {w['unit']}; when users repeat, every variance is taken at user level "
         "(the delta method, each user's sessions summed).",
@@ -547,6 +654,14 @@ def traffic_line(result) -> str:
             if d is not None
             else ""
         )
+        if d is not None and planned(d) and d.cluster_size > 1:
+            deff = (
+                f" The size uses what the planned test will have: sessions per user m = {d.cluster_size_planned:.1f} "
+                f"over its {d.planned_days:,.0f} days ({d.cluster_size:.1f} in these data) and the ICC's one-sided "
+                f"95 % upper bound {d.icc_upper:.4f} (point estimate {d.icc:.3f}, one-way ANOVA, {d.users:,} users), "
+                f"so D = 1 + (m − 1) × ICC = 1 + ({d.cluster_size_planned:.1f} − 1) × {d.icc_upper:.4f} = "
+                f"**{d.design_effect_planned:.3f}**, which multiplies every size below."
+            )
         return (
             f"Baseline conversion **{result.baseline:.2%}**; the data span {span(result.span_hours)}, "
             f"about **{result.sessions_per_day:,.0f} sessions a day**; α = {result.alpha}, power {result.power:.0%}."
@@ -588,8 +703,9 @@ def revenue_phrase(exp) -> str:
     )
 
 
-def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None) -> list[str]:
-    """06's simulated experiment in words: lift against the truth, method, secondaries, guardrails, decision, A/A rate.
+def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None, power: float | None = None) -> list[str]:
+    """06's simulated experiment in words: lift against the truth, the assumed lever effect and the power at the lift
+    that follows (against the planned ``power``), method, secondaries, guardrails, decision, A/A rate.
 
     ``rate`` (an ``experiment.AARate``) is the false-positive rate over many A/A replications; the
     single A/A arm ``aa`` is reported as a check of the pipeline only.
@@ -602,6 +718,7 @@ def experiment_result_lines(exp, aa, n_arm: int, alpha: float, rate=None) -> lis
         f"{exp.treatment_rate:.3%} (treatment): difference **{pp(exp.diff)}** (95 % CI {pp(exp.diff_lo)} to "
         f"{pp(exp.diff_hi)}, {p_value(exp.p_value)}); the simulator's true difference is {pp(exp.true_diff)} "
         f"({inside} the CI).",
+        *([assumed_lever_line(exp, power)] if assumed_lever_line(exp) else []),
         method_line(exp),
         f"Events per minute (all events over all minutes) {exp.epm_control:.2f} against {exp.epm_treatment:.2f}: "
         f"{exp.epm_diff:+.2f} ({exp.epm_lo:+.2f} to {exp.epm_hi:+.2f}); spend per session "

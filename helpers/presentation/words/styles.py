@@ -81,9 +81,22 @@ def _(result: StylesResult) -> str:
     v, h = result.verdicts, result.headline
     tested = f", {p_value(v.behaviour_p)}" if v.behaviour_p is not None else ""
     return (
-        f"SMD of the duration before checkout {h.estimate:+.2f} {ci(h.lo, h.hi, '+.2f')}; browsing classifier "
-        f"AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')}{tested}"
+        f"SMD of the duration before checkout {h.estimate:+.2f} {ci(h.lo, h.hi, '+.2f')} ({headline_level()}); "
+        f"browsing classifier AUC {v.behaviour_auc:.3f} {ci(v.behaviour_auc_lo, v.behaviour_auc_hi, '.3f')} (95 % CI)"
+        f"{tested}"
     )
+
+
+def headline_level(alpha: float = ALPHA) -> str:
+    """The level of 05's headline CI: the 1 − 2α interval its equivalence test reads ('90 % CI, the TOST's'), never
+    95 %."""
+    return f"{1 - 2 * alpha:.0%} CI, the equivalence test's".replace("%", " %")
+
+
+def smd_phrase(row) -> str:
+    """One metric's SMD with the 90 % CI the equivalence test reads and its TOST p (``SmdRow.tost_p``)."""
+    text = f"{METRIC_WORDS.get(row.column, row.metric)} {row.smd:+.2f} {ci(row.smd_lo90, row.smd_hi90, '+.2f')}"
+    return text + (f" (TOST {p_value(row.tost_p)})" if getattr(row, "tost_p", None) is not None else "")
 
 
 @common.lines.register
@@ -91,15 +104,17 @@ def styles_lines(result: StylesResult) -> list[str]:
     """05's findings as Markdown bullets."""
     v = result.verdicts
     out = [f"- **{styles_answer(result)}**"]
-    diffs = ", ".join(
-        f"{METRIC_WORDS.get(r.column, r.metric)} {r.smd:+.2f} {ci(r.smd_lo90, r.smd_hi90, '+.2f')}"
-        for r in result.comparison or []
-        if r.column in METRIC_WORDS
-    )
+    diffs = ", ".join(smd_phrase(r) for r in result.comparison or [] if r.column in METRIC_WORDS)
     out.append(
         f"- Standardised differences, expensive-few minus cheap-many, with the {1 - 2 * ALPHA:.0%} CIs the "
         f"equivalence test at α = {ALPHA:g} reads: {diffs}."
     )
+    if v.tost_p is not None:
+        below = "below" if v.tost_p < v.alpha else "not below"
+        out.append(
+            f"- The styles browse alike exactly when every one of these is equivalent: the largest TOST p, "
+            f"{p_value(v.tost_p)}, is {below} α = {v.alpha:g} (intersection-union test)."
+        )
     chance = "better than chance" if v.behaviour_above_chance else "no better than chance can be shown"
     c = result.classifier
     if c is not None and c.gain is not None:
