@@ -203,6 +203,14 @@ def test_conversion_unhealthy_and_not_estimable_say_so():
     assert summary.conversion_sentence(None).startswith("These data cannot tell who buys")
 
 
+def test_without_units_the_answer_is_given_in_words_and_an_unrated_badge_says_so():
+    bare = conv(b=results.Badge("none", []))
+    bare.per_unit = []
+    text = check(summary.conversion_sentence(bare), {"03_conversion": bare})
+    assert text.startswith("The number of events before checkout goes with buying more clearly")
+    assert text.endswith("(confidence not rated).")
+
+
 def test_a_capped_badge_names_what_the_data_lack_first():
     capped = conv(b=badge("medium", ("landmark_agrees", "thinned_log")))
     assert summary.conversion_sentence(capped).endswith(

@@ -63,6 +63,12 @@ STEP_WORDS = {  # 04's steps (``spend.STEPS``)
 }
 UNIT_WORDS = {"event": "each extra event", "minute": "each extra minute"}  # 03's units (``UnitEffect.unit``)
 CANNOT = "these data cannot tell"
+UNITLESS = {  # 03's answer without its units (a result recorded before 03 stated them)
+    "engagement": "The number of events before checkout goes with buying more clearly than time on site does",
+    "time": "Time on site before checkout goes with buying more clearly than the number of events does",
+    "neither": "Neither events nor minutes before checkout go materially with buying",
+    "unclear": "These data cannot tell whether events or minutes before checkout go more with buying",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,8 +128,8 @@ def hedge(badge) -> str:
     failed = [r.code for r in badge.rules if not r.passed]
     reasons = [LIMIT_WORDS[c] for c in failed if c in LIMIT_WORDS]
     reasons += [RULE_SHORT[c] for c in failed if c in RULE_SHORT and RULE_SHORT[c] not in reasons]
-    level = badge.level if badge.level in ("high", "medium", "low") else "no"
-    return f"({level} confidence{': ' + ' and '.join(reasons[:2]) if reasons else ''})"
+    level = f"{badge.level} confidence" if badge.level in ("high", "medium", "low") else "confidence not rated"
+    return f"({level}{': ' + ' and '.join(reasons[:2]) if reasons else ''})"
 
 
 def not_estimable(question: str, result) -> str:
@@ -153,7 +159,10 @@ def conversion_sentence(result: ConversionResult | None, strategy=None) -> str:
     v = result.verdicts
     if not v.healthy:
         return f"Who buys is not answered: a model fit is in poor health {hedge(result.badge)}."
-    e, t = result.unit("engagement"), result.unit("time")
+    units = {u.feature: u for u in result.per_unit}
+    if not {"engagement", "time"} <= set(units):  # recorded before 03 stated its units: the answer in words only
+        return f"{UNITLESS.get(v.answer, UNITLESS['unclear'])} {hedge(result.badge)}."
+    e, t = units["engagement"], units["time"]
     per_event, per_minute = points(e.points, e.lo, e.hi), points(t.points, t.lo, t.hi)
     if v.answer in ("engagement", "time"):
         lead = e if v.answer == "engagement" else t
