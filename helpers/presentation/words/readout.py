@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from helpers.analysis.readout import ReadoutResult
+from helpers.presentation.words import common
 from helpers.presentation.words.common import p_value
 
 METRICS = {
@@ -307,3 +309,16 @@ def population_line(population) -> str:
         f"{population.control} arm, and every user's sessions before exposure), so the treatment does not shift "
         "what it measures. 06 reads out the test.*"
     )
+
+
+@common.lines.register
+def readout_lines(result: ReadoutResult) -> list[str]:
+    """The read-out's findings as Markdown bullets (its plan's source is on the strategy result: none here)."""
+    parts = [srm_line(result), primary_line(result), cuped_line(result), f"Guardrails: {guardrail_text(result)}."]
+    return [f"- {x}" for x in parts] + [f"- Mechanism: {mechanism_text(result)}."]
+
+
+@common.answer.register
+def _(result: ReadoutResult) -> str:
+    e = result.primary
+    return f"Decision: {DECISIONS[result.decision]}; relative lift {rel(e.rel, e.rel_lo, e.rel_hi)}."

@@ -1,0 +1,180 @@
+"""06's read-out branch: the plan from the run that proposed the test or from a file, the data from the gold
+table, the words of the page and the front page; a per-user export reads out; one whole report of an
+experiment log (marked ``notebook``)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers.analysis import readout, strategy
+from helpers.data import gold
+from helpers.data.mapping import load_mapping
+from helpers.data.session_table import import_session_table
+from helpers.data.simulate_experiment import ExperimentDesign, simulate_experiment, write_example
+from helpers.errors import ParameterError
+from helpers.presentation.words import readout as words
+from tests.runs import run_report
+
+PLAN = readout.Plan(
+    users_per_arm=1_000,
+    guardrails=[
+        readout.Guardrail("session_seconds", 0.10, "higher"),
+        readout.Guardrail("revenue_per_session", 0.5, "lower"),
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def experiment_gold(tmp_path_factory):
+    """A small simulated experiment (2,000 users, a 7-day pre-period) through the gold table's SQL."""
+    root = tmp_path_factory.mktemp("readout")
+    data = simulate_experiment(ExperimentDesign(users=2_000, pre_period_days=7, seed=11))
+    gold.build_gold(data.write_raw(root / "raw"), root / "gold")
+    return root / "gold", data
+
+
+def _strategy(lever="interaction_density") -> strategy.StrategyResult:
+    plan = strategy.ExperimentPlan(
+        lever=lever,
+        simulate=True,
+        basis="engagement_positive",
+        guardrails=["session_duration", "revenue_per_session"],
+        guardrail_margin=0.05,
+        margins={"session_duration": 0.05, "revenue_per_session": 0.08},
+    )
+    return strategy.StrategyResult(plan=plan, alpha=0.05, power=0.8, relative_mde=0.1, users_per_arm=5_000)
+
+
+def test_the_proposed_plan_converts_with_every_part_the_read_out_needs():
+    plan = readout.plan_from_strategy(_strategy())
+    assert plan.lever == "interaction density" and plan.primary == "session_conversion"
+    assert [(g.metric, g.margin, g.worse) for g in plan.guardrails] == [
+        ("session_seconds", 0.05, "higher"),
+        ("revenue_per_session", 0.08, "lower"),
+    ]
+    assert (plan.alpha, plan.users_per_arm, plan.split, plan.control) == (
+        0.05,
+        5_000,
+        _strategy().plan.split,
+        "control",
+    )
+    again = readout.Plan.from_json(json.loads(json.dumps(plan.to_json())))
+    again.guardrails = [readout.Guardrail(**g) if isinstance(g, dict) else g for g in again.guardrails]
+    assert again.hash() == plan.hash()
+    assert readout.plan_from_strategy(_strategy("collect_more_data")) is None
+
+
+def test_the_plan_comes_from_the_proposing_run_or_a_file(roots, tmp_path):
+    data, _ = roots
+    (data / "shop" / "results").mkdir(parents=True)
+    (data / "shop" / "results" / "06_strategy.json").write_text(json.dumps(_strategy().to_json()))
+    plan, source = readout.load_plan("shop", "")
+    assert (source.kind, source.name, source.hash) == ("run", "shop", plan.hash())
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN.to_json()))
+    from_file, source = readout.load_plan("shop", str(tmp_path / "plan.json"))  # a file wins
+    assert source.kind == "file" and source.hash == PLAN.hash() and from_file.guardrails[1].worse == "lower"
+    assert readout.load_plan("", "") == (None, readout.PlanSource())
+    with pytest.raises(ParameterError, match="parameter 'plan_run': run 'nowhere' has no 06 result"):
+        readout.load_plan("nowhere", "")
+    with pytest.raises(ParameterError, match="parameter 'plan_file'"):
+        readout.load_plan("", str(tmp_path / "missing.json"))
+
+
+def test_read_out_of_the_gold_table_against_a_plan_file(experiment_gold, tmp_path):
+    gold_dir, data = experiment_gold
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN.to_json()))
+    result, source = readout.read_out(gold_dir, True, plan_file=str(tmp_path / "plan.json"))
+    assert result.plan_hash == source.hash == PLAN.hash()
+    assert result.decision in words.DECISIONS and result.decision != "exploratory"
+    assert result.srm.status == "ok" and result.cuped is not None and result.instrument is not None
+    assert sum(result.users_per_arm) == data.sessions["user_id"].nunique()
+    assert len(result.guardrails) == 2 and result.over_time and result.period == "day"
+    rows = dict(words.card_rows(result, source))
+    assert {"Decision", "Lift", "Sample ratio", "Guardrails", "Mechanism", "Plan"} <= set(rows)
+    assert PLAN.hash() in rows["Plan"] and "[" in rows["Lift"] and "first-stage F" in rows["Mechanism"]
+    assert "exclusion restriction" in " ".join(words.instrument_lines(result))
+
+
+def test_without_a_plan_the_read_out_is_exploratory_and_without_a_variant_there_is_none(experiment_gold, tmp_path):
+    gold_dir, _ = experiment_gold
+    result, source = readout.read_out(gold_dir, True)
+    assert result.decision == "exploratory" and source.kind == "none" and result.plan_hash is None
+    assert "no decision" in words.decision_line(result, source)
+    plain = tmp_path / "plain"
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
+
+    simulate_to_parquet(SimConfig(n_sessions=2_000, seed=2), plain / "raw")
+    gold.build_gold(plain / "raw", plain / "gold")
+    assert readout.read_out(plain / "gold", True) == (None, None)
+    assert gold.write_untreated(plain / "gold").population == "all" and gold.described(plain / "gold") == plain / "gold"
+
+
+def test_the_variant_names_of_the_data_take_the_plan_s_split(experiment_gold):
+    gold_dir, _ = experiment_gold
+    sessions = readout.read_sessions(gold_dir).replace({"variant": {"control": "A", "treatment": "B"}})
+    plan = readout.aligned(PLAN, ["A", "B"])
+    assert plan.split == {"A": 0.5, "B": 0.5} and plan.control == "A"
+    assert readout.analyse(sessions, plan).srm.status == "ok"
+
+
+def test_03_to_05_describe_the_untreated_sessions(experiment_gold):
+    gold_dir, data = experiment_gold
+    population = gold.write_untreated(gold_dir)
+    described = gold.read_gold(gold.described(gold_dir))
+    s = data.sessions
+    untreated = (s["variant"] == "control") | (s["started_at"] < s["exposed_at"])
+    assert population.population == "untreated" and population.sessions == len(described) == int(untreated.sum())
+    assert ((described["variant"] == "control") | (described["started_at"] < described["exposed_at"])).all()
+    assert gold.population(gold_dir) == population and "control arm" in words.population_line(population)
+
+
+def test_a_per_user_export_reads_out_without_timing_or_pre_period(experiment_gold, tmp_path):
+    """An experimentation platform's table: one row per user in the test, their sessions' pages, seconds, purchase."""
+    _, data = experiment_gold
+    s = data.sessions[data.sessions["started_at"] >= data.sessions["exposed_at"]]
+    users = s.groupby("user_id").agg(
+        group=("variant", "first"),
+        pages=("event_count", "sum"),
+        seconds=("session_seconds", "sum"),
+        bought=("did_purchase", "max"),
+        revenue=("amount_usd", "sum"),
+    )
+    users.reset_index().to_csv(tmp_path / "users.csv", index=False)
+    columns = {"session_id": "user_id", "user_id": "user_id", "variant": "group", "events": "pages"}
+    columns |= {"seconds": "seconds", "purchased": "bought", "revenue": "revenue"}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"columns": columns}))
+    import_session_table(tmp_path / "users.csv", load_mapping(tmp_path / "m.yaml", kind="sessions"), tmp_path / "raw")
+    gold.build_gold(tmp_path / "raw", tmp_path / "gold")
+    result, _ = readout.read_out(tmp_path / "gold", gold.idle_measured(tmp_path / "raw"), plan_file="")
+    assert {"no_timing", "no_pre_period"} <= set(result.missing)
+    assert result.instrument is None and result.mechanism == [] and result.cuped is None
+    assert result.users_per_arm == users.groupby("group").size().tolist()
+    assert result.primary.metric == "session_conversion" and result.primary.method == "delta"
+    assert "neither the mechanism nor the instrument" in words.mechanism_text(result)
+
+
+def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
+    """A whole report of a small experiment log (2,500 users) with a plan file."""
+    log, mapping = write_example(tmp_path / "in" / "experiment.csv", ExperimentDesign(users=2_500, seed=7))
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN.to_json()))
+    overrides = {"event_log": str(log), "mapping": str(mapping), "plan_file": str(tmp_path / "plan.json")}
+    pages, results = run_report(tmp_path, "exp", overrides=overrides)
+    front = (pages / "index.html").read_text(encoding="utf-8")
+    test = results["06_strategy"]["readout"]
+    assert "An experiment run" in front and "Experiment read-out" in front
+    assert words.DECISIONS[test["decision"]] in front and PLAN.hash() in front
+    assert words.rel(test["primary"]["rel"], test["primary"]["rel_lo"], test["primary"]["rel_hi"]) in front
+    assert "Sample ratio" in front and "first-stage F" in front
+    assert all(results[nb]["population"]["population"] == "untreated" for nb in ("03_conversion", "04_spend"))
+    page = (pages / "06_strategy.html").read_text(encoding="utf-8")
+    assert "exclusion restriction" in page and "Holm-adjusted p" in page
+    assert (
+        pd.read_parquet(tmp_path / "data" / "exp" / "gold" / "untreated" / "sessions.parquet")["variant"]
+        .ne("treatment")
+        .sum()
+        > 0
+    )
