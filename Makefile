@@ -42,6 +42,7 @@ help: ## show this help
 	@echo "  make report RUN=log EVENT_LOG=events.csv MAPPING=mapping.yaml"
 	@echo "  make report RUN=shop EVENT_LOG=events.csv PRESET=rees46       # also: retailrocket, ga4"
 	@echo "  make report RUN=st SESSION_TABLE=sessions.csv MAPPING=sessions.yaml"
+	@echo "  make report RUN=exp EVENT_LOG=log.csv MAPPING=log.yaml PARAMS=\"plan_run=default\"   # read out a test"
 	@echo "  make compare A=default B=tm                   # what changed: reports/compare-default-vs-tm/"
 	@echo "  make pdf RUN=default ALL=1                    # every page in one file: reports/default/report.pdf"
 

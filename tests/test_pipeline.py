@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from helpers import paths
+from helpers import paths, registry
 from helpers.analysis import conversion, purchase_styles, results, spend, strategy
 from helpers.data.files import read_json, write_json
 from helpers.errors import ParameterError
@@ -81,7 +81,8 @@ def test_validate_uses_the_notebooks_defaults_and_nothing_else():
             if field != "seed":
                 assert getattr(s, field) == defaults[field], (name, field)
         assert set(type(s).__dataclass_fields__) == set(defaults) - {"run"}, name  # no setting copied or missing
-    assert set(strategy.Settings.__dataclass_fields__) == set(params.notebook_defaults("06_strategy")) - {"run"}
+    options = {"run", *registry.NOTEBOOKS["06_strategy"].options}  # parameters that are not settings (a test's plan)
+    assert set(strategy.Settings.__dataclass_fields__) == set(params.notebook_defaults("06_strategy")) - options
 
 
 def test_shared_parameters_must_have_one_default(tmp_path):

@@ -73,3 +73,15 @@ def gold_lines(rec: dict, checks: int) -> list[str]:
         else "- Device, traffic source and product cost are all present."
     )
     return lines
+
+
+def population_line(population, who: str = "this page describes") -> str:
+    """Which sessions a description rests on: all (nothing to say), or an experiment's untreated ones (02-05)."""
+    if population is None or population.population == "all":
+        return ""
+    return (
+        f"*The data carry an experiment ({' and '.join(population.variants)}): {who} the "
+        f"{population.sessions:,} of {population.sessions_all:,} sessions no treatment touched (the "
+        f"{population.control} arm, and every user's sessions before exposure), so the treatment does not shift "
+        "what they measure. 06 reads out the test.*"
+    )

@@ -32,7 +32,7 @@ from helpers.runner import imports
 HELPERS_DIR = paths.PROJECT_ROOT / "helpers"
 PAGE_FILES = ("presentation/website.py", "presentation/templates")  # what a page's HTML is rendered with
 ENVIRONMENT_FILES = ("requirements.lock", "pyproject.toml")
-USER_FILE_PARAMETERS = ("data_dir", "event_log", "mapping", "session_table")
+USER_FILE_PARAMETERS = ("data_dir", "event_log", "mapping", "session_table", "plan_file")
 
 
 def _hash_bytes(data: bytes) -> str:
@@ -124,6 +124,9 @@ def inputs(nb: Path, own: dict, run_dir: Path, present: list[str]) -> dict[str, 
         key[f"parameter {name}"] = json.dumps(value, sort_keys=True, default=str)
         if name in USER_FILE_PARAMETERS and value:
             key[f"input file {name}"] = _user_file(str(value))
+        if name == "plan_run" and value:  # the plan of a test read out: that run's recorded 06 result
+            plan = paths.data_root() / str(value) / "results" / "06_strategy.json"
+            key[f"plan_run {value} results"] = _hash_record(plan) if plan.exists() else "missing"
     for upstream in sorted(p for p in present if p[:2] in registry.reads_from(nb.name)):
         key |= _outputs(run_dir, upstream)
     key["environment"] = environment()

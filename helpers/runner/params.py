@@ -184,11 +184,15 @@ def check(values: dict, declared_params: dict[str, dict]) -> None:
         folder = Path(str(values["data_dir"])).expanduser()
         if not folder.exists():
             raise ParameterError(f"parameter 'data_dir': folder {folder} does not exist")
-    for name in ("event_log", "session_table", "mapping"):
+    for name in ("event_log", "session_table", "mapping", "plan_file"):
         if values.get(name):
             file = Path(str(values[name])).expanduser()
             if not file.exists():
                 raise ParameterError(f"parameter '{name}': file {file} does not exist")
+    if values.get("plan_run"):  # the run that proposed the test read out: its 06 result must exist
+        plan = paths.data_root() / str(values["plan_run"]) / "results" / "06_strategy.json"
+        if not plan.exists():
+            raise ParameterError(f"parameter 'plan_run': run '{values['plan_run']}' has no 06 result ({plan})")
     knobs = {f: values[f] for f in SimConfig.__dataclass_fields__ if f in values}
     if knobs:
         SimConfig(**knobs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis.readout import ReadoutResult
+from helpers.presentation.findings import population_line  # noqa: F401  (02-05: which sessions they describe)
 from helpers.presentation.words import common
 from helpers.presentation.words.common import p_value
 
@@ -297,18 +298,6 @@ def card_rows(r, source) -> list[tuple[str, str]]:
     if missing:
         rows.append(("Cannot tell", "; ".join(missing)))
     return rows
-
-
-def population_line(population) -> str:
-    """Which sessions a description rests on: all, or an experiment's untreated ones (02-05)."""
-    if population is None or population.population == "all":
-        return ""
-    return (
-        f"*The data carry an experiment ({' and '.join(population.variants)}): this page describes the "
-        f"{population.sessions:,} of {population.sessions_all:,} sessions no treatment touched (the "
-        f"{population.control} arm, and every user's sessions before exposure), so the treatment does not shift "
-        "what it measures. 06 reads out the test.*"
-    )
 
 
 @common.lines.register
