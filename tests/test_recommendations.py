@@ -180,8 +180,8 @@ def test_the_page_labels_the_impact_as_an_association_and_says_what_the_recommen
     rec.values |= {"usd_shorter_hi": 13.6, "unit_ratio": 7.6, "unit_median": 95.0, "unit_less": 95.0 - 96 / 7.6 + 1}
     said = words.recommendation(rec)
     assert said.impact == (
-        "among buyers, a longest idle gap one SD shorter (a longest pause 7.6× shorter (the buyers' median 95 s → "
-        "12 s)) goes with +8.70 USD [+4.20, +13.60] per order"
+        "among buyers, a longest idle gap one SD shorter, a longest pause 7.6× shorter (the buyers' median 95 s → "
+        "12 s), goes with +8.70 USD [+4.20, +13.60] per order"
     )
     html = formatting.recommendations_html([said])
     assert "a hypothesis about spend among buyers: 04&#x27;s model conditions on purchase" in html
@@ -191,8 +191,12 @@ def test_the_page_labels_the_impact_as_an_association_and_says_what_the_recommen
 @pytest.mark.parametrize(
     "rec_id,values,expected",
     [
-        ("engagement_over_time", {"unit_ratio": 3.0, "unit_median": 3.0, "unit_more": 8.0}, "about 8 more events"),
-        ("engagement_over_time", {"unit_ratio": 1.5, "unit_median": 1.0, "unit_more": 1.0}, "about 1 more event "),
+        (
+            "engagement_over_time",
+            {"unit_ratio": 3.0, "unit_median": 3.0, "unit_more": 8.0},
+            "about 8.0 more events before checkout at the sessions' median (3.0 → 11; ×3.0",
+        ),
+        ("engagement_over_time", {"unit_ratio": 1.5, "unit_median": 1.0, "unit_more": 1.0}, "about 1.0 more event "),
         ("time_richer_content", {"unit_ratio": 2.0, "unit_median": 119.0, "unit_more": 120.0}, "about 2.0 more min"),
         ("time_shorter_path", {}, ""),
     ],

@@ -196,8 +196,13 @@ def _seconds(x: float) -> str:
     return f"{x:,.1f} s" if abs(x) < 10 else f"{x:,.0f} s"
 
 
+def _number(n: float) -> str:
+    """A count as precise as it reads: one decimal under 10 ('1.7'), whole above ('24')."""
+    return f"{n:,.1f}" if abs(n) < 10 else f"{n:,.0f}"
+
+
 def _count(n: float, unit: str) -> str:
-    return f"{n:,.0f} {unit}" + ("" if round(n) == 1 else "s")
+    return f"{_number(n)} {unit}" + ("" if _number(n) in ("1", "1.0") else "s")
 
 
 def unit_phrase(rec) -> str:
@@ -218,7 +223,7 @@ def unit_phrase(rec) -> str:
         more = v["unit_more"]
         return (
             f"about {_count(more, 'more event')} before checkout at the {who} median "
-            f"({median:,.0f} → {median + more:,.0f}; ×{ratio:.1f} on 1 + events)"
+            f"({_number(median)} → {_number(median + more)}; ×{ratio:.1f} on 1 + events)"
         )
     more = v["unit_more"] / 60
     return (
@@ -367,14 +372,14 @@ def impact(rec) -> str:
             text += f", about {v['usd_per_1000']:+,.0f} USD per 1,000 sessions at {v['mean_order']:,.2f} USD an order"
         if v.get("or_per_sd") is not None:
             unit = unit_phrase(rec)
-            text += f"; one SD more{f' ({unit})' if unit else ''} goes with purchase odds " + common.times(
-                v["or_per_sd"], v["or_lo"], v["or_hi"]
-            )
+            unit = f", {unit}," if unit else ""
+            odds = common.times(v["or_per_sd"], v["or_lo"], v["or_hi"])
+            text += f"; one SD more{unit} goes with purchase odds {odds}"
         return text
     if rec.id == "idle_to_interaction":
         shorter = common.usd(v["usd_shorter"], v["usd_shorter_lo"], v["usd_shorter_hi"])
         unit = unit_phrase(rec)
-        unit = f" ({unit})" if unit else ""
+        unit = f", {unit}," if unit else ""
         return f"among buyers, a longest idle gap one SD shorter{unit} goes with {shorter} per order"
     if rec.id.startswith("segment_by_"):
         return (
