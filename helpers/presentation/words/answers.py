@@ -138,5 +138,5 @@ def styles_evidence(result: StylesResult) -> str:
         )
     return text + (
         f"SMD of that time {h.estimate:+.2f} [{h.lo:+.2f}, {h.hi:+.2f}] (90 % CI); browsing classifier "
-        f"AUC {v.behaviour_auc:.3f} [{v.behaviour_auc_lo:.3f}, {v.behaviour_auc_hi:.3f}] (0.5 is chance){tested}"
+        f"AUC {v.behaviour_auc:.3f} [{v.behaviour_auc_lo:.3f}, {v.behaviour_auc_hi:.3f}]{tested} (0.5 is chance)"
     )
