@@ -67,7 +67,7 @@ SHAPES = [
 ]
 EXPECTED = {  # which analyses each shape can support, and the words or codes (fitness: needs) its reasons hold
     # one price for everything is no price (helpers/data/fitness.py): spend and styles need prices that vary
-    "constant_price_local_time": {"03_conversion": "ok", "04_spend": "no_prices", "05_purchase_style": "no_prices"},
+    "constant_price_local_time": {"03_conversion": "ok", "04_spend": "no_prices", "05_purchase_style": "same price"},
     "no_price_no_product": {
         "03_conversion": "ok",
         "04_spend": "no prices",

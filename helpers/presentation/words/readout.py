@@ -294,7 +294,8 @@ def card_rows(r, source) -> list[tuple[str, str]]:
         ("Mechanism", mechanism_text(r)),
         ("Plan", source_text(source)),
     ]
-    missing = [MISSING[c] for c in r.missing if c in MISSING and c != "no_plan"]
+    shown = {"no_plan", "no_timing"}  # said in the Decision and Mechanism rows already
+    missing = [MISSING[c] for c in r.missing if c in MISSING and c not in shown]
     if missing:
         rows.append(("Cannot tell", "; ".join(missing)))
     return rows
