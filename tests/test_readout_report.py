@@ -157,6 +157,7 @@ def test_a_per_user_export_reads_out_without_timing_or_pre_period(experiment_gol
     assert "neither the mechanism nor the instrument" in words.mechanism_text(result)
 
 
+@pytest.mark.notebook
 def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
     """A whole report of a small experiment log (2,500 users) with a plan file."""
     log, mapping = write_example(tmp_path / "in" / "experiment.csv", ExperimentDesign(users=2_500, seed=7))
