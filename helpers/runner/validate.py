@@ -746,6 +746,7 @@ def summarise(
     return {
         "checks": checks,
         "coverage_runs": len(coverage_runs or []),
+        "coverage_sessions": (coverage_runs or [{}])[0].get("sessions", COVERAGE_SESSIONS),
         "context_null": context_null,
         "mixture_one_group": {
             "runs": len(mixture_runs),
@@ -790,7 +791,8 @@ def markdown(summary: dict, runs: list[dict], shapes: list[dict] | None = None) 
         "| measure | value | target |",
         "|---|---:|---|",
         f"| world × seed runs (all analyses) | {summary['runs']} | |",
-        f"| coverage-only runs (03 and 04, {COVERAGE_SESSIONS:,} sessions) | {summary.get('coverage_runs', 0)} | |",
+        f"| coverage-only runs (03 and 04, {summary.get('coverage_sessions', COVERAGE_SESSIONS):,} sessions) | "
+        f"{summary.get('coverage_runs', 0)} | |",
         f"| verdicts stating the opposite of the truth (03, 04, 05) | {summary['wrong_verdicts']} | 0 |",
         f"| 'high' badges | {summary['high_badges']} | |",
         f"| 'high' badges on a wrong answer | {summary['wrong_high_badges']} | 0 |",
