@@ -23,6 +23,7 @@ values; tests check that the cells, the settings types and this table agree.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 
 
@@ -131,6 +132,10 @@ RULES = {
     "min_buyers": (lambda v: v >= 2, "at least 2"),
     "session_gap_minutes": (lambda v: 0 < v <= 24 * 60, "between 0 and 1440 minutes"),
     "min_events_per_parameter": (lambda v: 1 <= v <= 100, "between 1 and 100"),
+    "experiment_start": (
+        lambda v: v == "" or bool(re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", v)),
+        "a date YYYY-MM-DD, or empty",
+    ),
 }
 CHOICES = {"engine": ("duckdb", "spark")}  # parameters that take one of a few words
 

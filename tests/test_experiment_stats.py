@@ -260,6 +260,7 @@ def test_the_aa_rate_beside_the_arms_is_the_one_computed_alone(tmp_path):
         store_daily_sessions=0.0,
         experiment_density_lift=0.15,
         experiment_sessions_per_arm=1_500,
+        experiment_start="",
     )
     outcome, aa, rate = strategy.simulated_experiment(config, 1_500, s, tmp_path / "both")
     alone = experiment.run_simulated(config, 1_500, 29, 0.15, 0.05, 0.05, tmp_path / "alone", 0.05)

@@ -66,6 +66,9 @@ def test_the_proposed_plan_converts_with_every_part_the_read_out_needs():
     again.guardrails = [readout.Guardrail(**g) if isinstance(g, dict) else g for g in again.guardrails]
     assert again.hash() == plan.hash()
     assert readout.plan_from_strategy(_strategy("collect_more_data")) is None
+    started = _strategy()
+    started.plan.start_date = "2026-02-02"  # 06's experiment_start: the read-out's pre-period ends there
+    assert readout.plan_from_strategy(started).start_date == "2026-02-02"
 
 
 def test_the_plan_comes_from_the_proposing_run_or_a_file(roots, tmp_path):

@@ -81,6 +81,7 @@ class Settings(results.Settings):
     experiment_density_lift: float
     experiment_sessions_per_arm: int
     store_daily_sessions: float  # the store's real sessions per day; 0: the data's own rate
+    experiment_start: str  # the day the proposed test starts (YYYY-MM-DD), recorded in its plan; "": not known
 
 
 @dataclass
@@ -246,6 +247,7 @@ def analyse(
     if days is None and set(sizing) & {"short_span", "dates_only", "no_timestamps"}:
         result.sessions_per_day = None  # a daily rate from under a day, or from made-up dates, is no rate
     result.plan = plan = fit_plan(plan, result.recommendations, upstream.get("03_conversion"), fitness)
+    plan.start_date = s.experiment_start or None  # the read-out's pre-period ends there (else at each exposure)
     deff = design.design_effect_planned or design.design_effect
     result.guardrail_sizing = experiment.guardrail_plan(sessions, n_needed, plan.margins, s.alpha, s.power, deff)
     if n_needed and rate and days is not None:  # no table of days where no runtime can be read
