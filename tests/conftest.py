@@ -1,7 +1,9 @@
 """Shared fixtures: every test writes under its own temporary data and reports roots.
 
-The two whole-report runs most tests read (the default world and the time-matters world, at
-small size) are made once per session and shared by the notebook and site tests.
+The whole-report runs most tests read (the default, time-matters and negative-time worlds at small
+size, and the shared real sample) are made once per session and shared by the notebook and site tests.
+The statistical specifications read small worlds analysed in-process (``worlds``): each is made once
+per session and shared by every test that asks for it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from .runs import run_report
+from . import worlds as world_tables
+from .runs import SHARED_SAMPLE, run_report
 
 # Tests that use these fixtures start Jupyter kernels: they are marked `notebook` (not in `make test-fast`).
-KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report"}
+KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report", "rees46_report"}
 SHARED_REPORTS = KERNEL_FIXTURES - {"tiny"}
 TESTS = Path(__file__).parent
 
@@ -85,3 +88,27 @@ def negative_time_report(tmp_path_factory):
         "neg",
         overrides="n_sessions=20000 time_effect=-1 experiment_sessions_per_arm=3000",
     )
+
+
+@pytest.fixture(scope="session")
+def rees46_report(tmp_path_factory):
+    """The shared real sample (REES46, 359 rows) through its preset: the real-data smoke test and compare read it."""
+    if not SHARED_SAMPLE.exists():
+        pytest.skip(f"the shared real sample is absent ({SHARED_SAMPLE})")
+    return run_report(
+        tmp_path_factory.mktemp("rees46"), "rees46", overrides={"event_log": str(SHARED_SAMPLE), "preset": "rees46"}
+    )
+
+
+@pytest.fixture(scope="session")
+def simulated_world(tmp_path_factory):
+    """``simulated_world(scenario)``: that simulated world at 20,000 sessions, analysed in-process (03-06), made
+    once per session; ``None`` is the default world."""
+    made: dict = {}
+
+    def world(scenario: str | None = None) -> world_tables.World:
+        if scenario not in made:
+            made[scenario] = world_tables.simulated(tmp_path_factory.mktemp(scenario or "default"), scenario)
+        return made[scenario]
+
+    return world

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from helpers.runner import report
+
+# The shared real sample: 359 rows of the REES46 October export (see its SOURCE.md)
+SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
 
 
 def run_report(root, name: str, scenario=None, overrides=None):

@@ -26,7 +26,6 @@ from helpers.data.files import data_fingerprint, write_json
 from helpers.data.gold import build_gold
 from helpers.data.simulate import SimConfig, simulate_to_parquet
 
-from .runs import run_report
 from .test_site import CHROMIUM, WIDTHS, _dead_links, visible_text
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
@@ -357,13 +356,13 @@ def _copy_run(src_reports: Path, root: Path, name: str, new: str | None = None) 
 
 
 @pytest.fixture(scope="module")
-def world(default_report, time_matters_report, tmp_path_factory):
+def world(default_report, time_matters_report, request, tmp_path_factory):
     """One root holding the default run, the time-matters run and (when present) the shared real sample."""
     root = tmp_path_factory.mktemp("compare")
     _copy_run(default_report[0], root, "default")
     _copy_run(time_matters_report[0], root, "tm")
     if SHARED_SAMPLE.exists():
-        run_report(root, "rees46", overrides={"event_log": str(SHARED_SAMPLE), "preset": "rees46"})
+        _copy_run(request.getfixturevalue("rees46_report")[0], root, "rees46")
     return root
 
 

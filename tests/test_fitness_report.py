@@ -1,5 +1,7 @@
 """One whole report of a real shape (the night-time REES46-style slice): its front page names what the data
-cannot tell, shows no placeholder number, no extrapolated runtime and no 'high' badge its fitness contradicts."""
+cannot tell, shows no placeholder number, no extrapolated runtime and no 'high' badge its fitness contradicts.
+
+The same slice's specifications are tested in-process in test_specs.py; this whole report runs in `make test-all`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from . import shapefixtures
 from .runs import run_report
 
 ANALYSES = ("03_conversion", "04_spend", "05_purchase_style")
+pytestmark = pytest.mark.slow
 
 
 def _text(path: Path) -> str:

@@ -1,6 +1,8 @@
 """Every notebook through papermill at small size, then the numbers and verdicts it recorded.
 
-Runs use the real runner (papermill, nbconvert) into temporary data and reports folders.
+Runs use the real runner (papermill, nbconvert) into temporary data and reports folders. The
+statistical specifications of other worlds (time matters, styles that browse differently, no
+purchase) are tested in-process in test_specs.py; their whole reports run in `make test-all`.
 """
 
 from __future__ import annotations
@@ -26,11 +28,6 @@ def _run(tmp_path_factory, name, scenario=None, overrides=None):
 @pytest.fixture
 def default(default_report):
     return default_report[0].parents[1], default_report[1]
-
-
-@pytest.fixture
-def time_matters(time_matters_report):
-    return time_matters_report[0].parents[1], time_matters_report[1]
 
 
 @pytest.fixture(scope="module")
@@ -73,22 +70,6 @@ def test_conversion_default_engagement_wins_and_truth_is_covered(default):
     assert leak[1]["cv_auc"] > leak[0]["cv_auc"]  # funnel-inclusive counts overstate
 
 
-def test_conversion_time_matters_flips(time_matters):
-    _, r = time_matters
-    v = r["03_conversion"]["verdicts"]
-    assert v["answer"] == "time" and v["time_adds"] == "yes" and v["time_sign"] == "positive"
-    from helpers.analysis.results import typed
-    from helpers.presentation.words import answers
-
-    summary = answers.summary({name: typed(name, data) for name, data in r.items()})[0].answer
-    assert summary.startswith(
-        "Time is the clearly stronger of the two: a longer time before checkout is associated with higher"
-    )
-    rec = next(x for x in r["06_strategy"]["recommendations"] if x["id"] == "engagement_over_time")
-    assert rec["status"] == "withdrawn" and rec["reason"] == "time_helps"
-    assert r["06_strategy"]["plan"]["lever"] == "time_before_checkout" and r["06_strategy"]["experiment"] is None
-
-
 def test_spend_truth_is_covered_by_default(default):
     _, r = default
     truth = r["04_spend"]["truth"]
@@ -100,8 +81,12 @@ def test_spend_truth_is_covered_by_default(default):
     assert "idle" in {e["feature"] for e in r["04_spend"]["effects"]}
 
 
-def test_styles_default_similar_and_flip_scenario_different(default, styles_browse):
+def test_styles_default_similar(default):
     assert default[1]["05_purchase_style"]["verdicts"]["browsing"] in ("similar", "inconclusive")  # never 'different'
+
+
+@pytest.mark.slow  # the same specification in-process: test_specs.py
+def test_styles_flip_scenario_different(styles_browse):
     r = styles_browse[1]
     assert r["05_purchase_style"]["verdicts"]["browsing"] == "different"
     assert r["05_purchase_style"]["verdicts"]["behaviour_above_chance"]
@@ -180,6 +165,7 @@ def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_
     assert r["03_conversion"]["badge"]["level"] == "none" and r["06_strategy"]["experiment"] is None
 
 
+@pytest.mark.slow  # the same specification in-process: test_specs.py
 def test_report_runs_on_raw_tables_with_zero_purchasers(tmp_path_factory, tmp_path):
     frames = rawfixture.tables()
     frames["orders"], frames["order_items"] = frames["orders"].iloc[:0], frames["order_items"].iloc[:0]

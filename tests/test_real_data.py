@@ -19,7 +19,7 @@ from helpers.presentation.words import summary
 from helpers.presentation.words.fitness import reason_text
 from helpers.runner import report
 
-from . import realfixtures
+from . import realfixtures, worlds
 from .runs import run_report
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_oct_sample" / "events.csv"
@@ -56,15 +56,6 @@ def _assert_every_page_says_why(pages: Path, results: dict) -> None:
         assert sentence in index, page
 
 
-SLOW = pytest.mark.slow  # the shapes that broke real reports run always; the others in `make test-all`
-SHAPES = [
-    "constant_price_local_time",
-    pytest.param("no_price_no_product", marks=SLOW),
-    "no_funnel_zero_seconds_heavy_tails_refunds",
-    pytest.param("one_event_sessions", marks=SLOW),
-    pytest.param("hundred_sessions_ten_buyers", marks=SLOW),
-    pytest.param("every_session_buys", marks=SLOW),
-]
 EXPECTED = {  # which analyses each shape can support, and the words or codes (fitness: needs) its reasons hold
     # one price for everything is no price (helpers/data/fitness.py): spend and styles need prices that vary
     "constant_price_local_time": {"03_conversion": "ok", "04_spend": "no_prices", "05_purchase_style": "same price"},
@@ -80,8 +71,25 @@ EXPECTED = {  # which analyses each shape can support, and the words or codes (f
 }
 
 
+@pytest.mark.parametrize("shape", list(EXPECTED))
+def test_fixture_matrix_analyses_say_what_each_shape_supports(inputs, shape, tmp_path):
+    """Each shape through the importer, 01's fitness record and 03-06 in-process (tests/worlds.py)."""
+    from helpers.data.ingest import import_data
+
+    log, mapping, _ = inputs[shape]
+    (tmp_path / "map.yaml").write_text(mapping)
+    import_data(tmp_path / "raw", event_log=str(log), mapping=str(tmp_path / "map.yaml"))
+    found = worlds.imported(tmp_path)
+    for page, want in EXPECTED[shape].items():
+        rec = found[page]
+        assert rec.status == "ok" if want == "ok" else want in rec.reason, (page, rec.reason)
+    for page in ANALYSES:
+        assert found[page].status == "ok" or reason_text(found[page].reason), page
+
+
+@pytest.mark.slow  # the whole reports; what each shape supports is tested in-process above
 @pytest.mark.notebook
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", list(EXPECTED))
 def test_fixture_matrix_runs_the_whole_report(inputs, shape, tmp_path):
     log, mapping, _ = inputs[shape]
     (tmp_path / "map.yaml").write_text(mapping)
@@ -222,9 +230,8 @@ def test_presets_and_a_session_table_run_end_to_end(tmp_path):
 
 
 @pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason=f"the shared real sample is absent ({SHARED_SAMPLE})")
-@pytest.mark.notebook
-def test_the_shared_real_sample_runs_through_its_preset(tmp_path):
-    pages, results = _run(tmp_path, "rees46", {"event_log": str(SHARED_SAMPLE), "preset": "rees46"})
+def test_the_shared_real_sample_runs_through_its_preset(rees46_report):
+    pages, results = rees46_report  # one whole report of the sample, shared with the comparison tests
     _assert_every_page_says_why(pages, results)
     prov = results["01_simulate"]["provenance"]
     assert (prov["rows_read"], prov["sessions"], prov["buyers"]) == (359, 247, 3)  # SOURCE.md's facts
