@@ -277,6 +277,16 @@ def missing_lines(r) -> list[str]:
     return [MISSING[code] for code in r.missing if code in MISSING]
 
 
+def size_note(r) -> str:
+    """' (users 3,016 and 2,984 of 15,854 planned per arm; 16 % power for the planned lift)' when short of size."""
+    if r.rules.get("full_size") is not False:
+        return ""
+    power = f"; {r.achieved_power:.0%} power for the planned lift" if r.achieved_power is not None else ""
+    arms = " and ".join(f"{n:,}" for n in r.users_per_arm)
+    planned = f" of {r.planned_users_per_arm:,} planned per arm" if r.planned_users_per_arm else ", short of the plan"
+    return f" (users {arms}{planned}{power})"
+
+
 def card_rows(r, source) -> list[tuple[str, str]]:
     """The front page's read-out: decision, lift with CI, sample ratio, guardrails, mechanism, plan."""
     e = r.primary
@@ -287,7 +297,7 @@ def card_rows(r, source) -> list[tuple[str, str]]:
     s = r.srm
     srm = f"{SRM[s.status]} ({', '.join(f'{v} {n:,}' for v, n in zip(s.variants, s.users))}; {p_value(s.p_value)})"
     rows = [
-        ("Decision", DECISIONS[r.decision]),
+        ("Decision", DECISIONS[r.decision] + size_note(r)),
         ("Lift", lift),
         ("Sample ratio", srm),
         ("Guardrails", guardrail_text(r)),
