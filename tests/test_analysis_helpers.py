@@ -423,18 +423,25 @@ def test_experiment_decision_on_known_arms(treatment_buyers, treatment_seconds, 
 
 
 def test_constant_behaviour_names_the_feature_and_its_value():
+    from helpers.analysis.conversion import ConversionResult
+    from helpers.analysis.spend import SpendResult
+    from helpers.presentation.words.common import reason_words
+
     frame = pd.DataFrame({"engagement": np.log1p([3.0, 3.0, 3.0]), "time": np.log1p([1.0, 5.0, 9.0])})
-    assert stats.constant_behaviour(frame, "buyer", "spend") == (
+    code, values = stats.constant_behaviour(frame)
+    assert code == "constant_engagement" and values["value"] == pytest.approx(3.0)
+    assert reason_words(SpendResult(status="insufficient", reason=code, reason_values=values)) == (
         "every buyer has the same number of events before checkout (3), "
         "so its association with spend cannot be estimated"
     )
     frame["engagement"] = np.log1p([1.0, 2.0, 3.0])
     frame["time"] = 0.0
-    assert "every session has the same time on site before checkout (0)" in stats.constant_behaviour(
-        frame, "session", "purchase"
-    )
+    code, values = stats.constant_behaviour(frame)
+    assert (code, values) == ("constant_time", {"value": 0.0})
+    worded = reason_words(ConversionResult(status="insufficient", reason=code, reason_values=values))
+    assert "every session has the same time on site before checkout (0)" in worded and "with purchase" in worded
     frame["time"] = np.log1p([1.0, 2.0, 3.0])
-    assert stats.constant_behaviour(frame, "session", "purchase") is None
+    assert stats.constant_behaviour(frame) is None
 
 
 def test_missing_context_is_a_level_so_nested_models_share_their_rows():

@@ -16,7 +16,7 @@ from helpers.data.event_log import import_event_log
 from helpers.data.mapping import load_mapping
 from helpers.errors import ReportError
 from helpers.presentation.words import summary
-from helpers.presentation.words.fitness import reason_text
+from helpers.presentation.words.common import reason_words
 from helpers.runner import report
 
 from . import realfixtures, worlds
@@ -42,6 +42,12 @@ def _run(root: Path, name: str, overrides: dict) -> tuple[Path, dict]:
     return run_report(root, name, overrides=overrides)
 
 
+def _why(page: str, recorded: dict) -> str:
+    """A not-estimable reason as recorded (codes) and as worded (with its numbers), for a check on either."""
+    result = typed(page, recorded)
+    return f"{result.reason} {reason_words(result)}"
+
+
 def _assert_every_page_says_why(pages: Path, results: dict) -> None:
     """Every page renders; each analysis the data cannot support states its reason on its page and the front page."""
     for page in PAGES:
@@ -51,7 +57,7 @@ def _assert_every_page_says_why(pages: Path, results: dict) -> None:
         rec = results[page]
         if rec["status"] == "ok":
             continue
-        sentence = f"Not estimable here: {reason_text(rec['reason'])}"  # a data need's codes, worded
+        sentence = f"Not estimable here: {reason_words(typed(page, rec))}"  # the result's codes, worded
         assert rec["reason"] and sentence in _text(pages / f"{page}.html"), (page, rec["reason"])
         assert sentence in index, page
 
@@ -82,9 +88,9 @@ def test_fixture_matrix_analyses_say_what_each_shape_supports(inputs, shape, tmp
     found = worlds.imported(tmp_path)
     for page, want in EXPECTED[shape].items():
         rec = found[page]
-        assert rec.status == "ok" if want == "ok" else want in rec.reason, (page, rec.reason)
+        assert rec.status == "ok" if want == "ok" else want in _why(page, rec.to_json()), (page, rec.reason)
     for page in ANALYSES:
-        assert found[page].status == "ok" or reason_text(found[page].reason), page
+        assert found[page].status == "ok" or reason_words(found[page]), page
 
 
 @pytest.mark.slow  # the whole reports; what each shape supports is tested in-process above
@@ -97,7 +103,7 @@ def test_fixture_matrix_runs_the_whole_report(inputs, shape, tmp_path):
     _assert_every_page_says_why(pages, results)
     for page, want in EXPECTED[shape].items():
         rec = results[page]
-        assert rec["status"] == "ok" if want == "ok" else want in rec["reason"], (page, rec.get("reason"))
+        assert rec["status"] == "ok" if want == "ok" else want in _why(page, rec), (page, rec.get("reason"))
 
 
 def test_local_times_duplicates_and_refunds_are_handled_by_rule(inputs, tmp_path):
@@ -214,7 +220,7 @@ def test_presets_and_a_session_table_run_end_to_end(tmp_path):
     rr_pages, rr = _run(tmp_path, "rr", {"event_log": str(realfixtures.retailrocket(folder)), "preset": "retailrocket"})
     _assert_every_page_says_why(rr_pages, rr)
     assert rr["01_simulate"]["provenance"]["sessions_from"].startswith("inactivity gaps over 30")
-    assert rr["03_conversion"]["status"] == "ok" and "no prices" in rr["04_spend"]["reason"]
+    assert rr["03_conversion"]["status"] == "ok" and "no prices" in _why("04_spend", rr["04_spend"])
     ga_pages, ga = _run(tmp_path, "ga", {"event_log": str(realfixtures.ga4(folder)), "preset": "ga4"})
     _assert_every_page_says_why(ga_pages, ga)
     assert ga["01_simulate"]["provenance"]["timezone"] == "epoch us (UTC)"
@@ -226,7 +232,7 @@ def test_presets_and_a_session_table_run_end_to_end(tmp_path):
     assert st["03_conversion"]["status"] == "ok"
     assert st["04_spend"]["verdicts"]["idle_given_engagement_time"] == "not available"
     assert "not available for session-level input" in _text(st_pages / "04_spend.html")
-    assert "one row per session" in st["05_purchase_style"]["reason"]
+    assert "one row per session" in _why("05_purchase_style", st["05_purchase_style"])
 
 
 @pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason=f"the shared real sample is absent ({SHARED_SAMPLE})")
@@ -243,7 +249,8 @@ def test_the_shared_real_sample_runs_through_its_preset(rees46_report):
     brief = " ".join(summary.sentences({p: typed(p, results[p]) for p in results}))  # the summary says so, in words
     assert index.index("In short") < index.index(brief) < index.index("Answers Question"), brief
     assert brief.count("These data cannot tell") == 3, brief
-    assert f"These data cannot tell who buys: {reason_text(results['03_conversion']['reason'])}." in brief
+    why = reason_words(typed("03_conversion", results["03_conversion"]))
+    assert f"These data cannot tell who buys: {why}." in brief
     assert "Only 2 min" in index and "Looks thinned" in index and "no runtime" in index
     assert "The data cover only 1.9 minutes" in _text(pages / "01_simulate.html")
 

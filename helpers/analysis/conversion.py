@@ -59,15 +59,16 @@ def prepare(gold: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def estimability(frame: pd.DataFrame, min_buyers: int) -> str | None:
-    """Why purchase cannot be modelled on engagement and time here (one sentence), or None when it can."""
+def estimability(frame: pd.DataFrame, min_buyers: int) -> tuple[str, dict] | None:
+    """Why purchase cannot be modelled on engagement and time here, as a code and its numbers, or None when it can.
+
+    'too_few_buyers' or 'no_non_buyer' (buyers, sessions, min_buyers), or ``stats.constant_behaviour``'s code.
+    """
     buyers = int(frame[Y].sum())
     if not min_buyers <= buyers < len(frame):
-        return (
-            f"{buyers} buyers among {len(frame):,} sessions; the models need at least {min_buyers} buyers and at "
-            "least one non-buyer"
-        )
-    return stats.constant_behaviour(frame, "session", "purchase")
+        code = "too_few_buyers" if buyers < min_buyers else "no_non_buyer"
+        return code, {"buyers": buyers, "sessions": len(frame), "min_buyers": min_buyers}
+    return stats.constant_behaviour(frame)
 
 
 def nested_specs(controls: list[str]) -> dict[str, list[str]]:
@@ -687,7 +688,7 @@ def analyse(
     buyers = int(frame[Y].sum())
     frame, pooled = stats.pool_sparse_levels(frame, CATEGORICAL, Y, s.min_level_events)
     controls, skipped = stats.usable_controls(frame, min(buyers, len(frame) - buyers), s.min_events_per_parameter)
-    reason = estimability(frame, s.min_buyers)
+    reason, values = estimability(frame, s.min_buyers) or (None, {})
     shape = needs.assess(fitness, ConversionResult.NOTEBOOK) if fitness is not None else None
     status = "ok" if reason is None else "insufficient"
     if reason is None and shape is not None and shape.not_estimable:  # too few buyers etc. stop it first
@@ -695,6 +696,7 @@ def analyse(
     result = ConversionResult(
         status=status,
         reason=reason,
+        reason_values=values,
         sessions=n_sessions,
         all_buyers=n_buyers,
         buyers=buyers,

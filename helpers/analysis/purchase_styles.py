@@ -52,18 +52,18 @@ def assign(gold: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return buyers, {"price_median": price_median, "items_median": items_median}
 
 
-def why_not(gold: pd.DataFrame, buyers: pd.DataFrame, n_cheap: int, n_exp: int, min_buyers: int) -> str:
-    """One sentence on why the styles cannot be compared on these data."""
+def why_not(gold: pd.DataFrame, buyers: pd.DataFrame, n_cheap: int, n_exp: int, min_buyers: int) -> tuple[str, dict]:
+    """Why the styles cannot be compared on these data: a code and its numbers.
+
+    'no_products_units', 'zero_prices', 'one_price' or 'too_few_per_style' (cheap_many, expensive_few, min_buyers).
+    """
     if int(gold["did_purchase"].sum()) and buyers.empty:
-        return (
-            "no order carries products and units "
-            "(product ids or prices are missing, or the input is one row per session)"
-        )
+        return "no_products_units", {}
     if len(buyers) and buyers["avg_item_price_usd"].max() == 0:
-        return "the data carry no prices, so price cannot separate cheap-many from expensive-few buyers"
+        return "zero_prices", {}
     if len(buyers) and buyers["avg_item_price_usd"].nunique() < 2:
-        return "every item has the same price, so price cannot separate cheap-many from expensive-few buyers"
-    return f"{n_cheap} cheap-many and {n_exp} expensive-few buyers; the comparison needs at least {min_buyers} in each"
+        return "one_price", {}
+    return "too_few_per_style", {"cheap_many": n_cheap, "expensive_few": n_exp, "min_buyers": min_buyers}
 
 
 def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
@@ -714,9 +714,11 @@ def analyse(
     counts = buyers["style"].value_counts()
     n_cheap, n_exp = int(counts.get(CHEAP_MANY, 0)), int(counts.get(EXPENSIVE_FEW, 0))
     can_compare = min(n_cheap, n_exp) >= s.min_buyers
+    reason, values = (None, {}) if can_compare else why_not(buyer_sessions, all_buyers, n_cheap, n_exp, s.min_buyers)
     result = StylesResult(
         status="ok" if can_compare else "insufficient",
-        reason=None if can_compare else why_not(buyer_sessions, all_buyers, n_cheap, n_exp, s.min_buyers),
+        reason=reason,
+        reason_values=values,
         buyers=len(all_buyers),
         n_cheap_many=n_cheap,
         n_expensive_few=n_exp,

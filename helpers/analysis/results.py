@@ -122,7 +122,8 @@ class AnalysisResult(Record):
 
     NOTEBOOK: ClassVar[str] = ""
     status: str = "ok"
-    reason: str | None = None
+    reason: str | None = None  # why not estimated: codes joined by ', ' (worded by words.common.reason_words)
+    reason_values: dict[str, float] = field(default_factory=dict)  # the numbers behind the reason's codes
     badge: Badge = field(default_factory=Badge)
     sampled: bool = False
     headline: Headline | None = None

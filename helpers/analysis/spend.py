@@ -180,18 +180,21 @@ def per_sd_effects(
     return table
 
 
-def estimability(buyers: pd.DataFrame, min_buyers: int) -> str | None:
-    """Why spend cannot be modelled on these buyers (one sentence), or None when it can."""
+def estimability(buyers: pd.DataFrame, min_buyers: int) -> tuple[str, dict] | None:
+    """Why spend cannot be modelled on these buyers, as a code and its numbers, or None when it can.
+
+    'no_positive_order' (no prices), 'too_few_spend_buyers' (buyers, min_buyers), 'no_order_value',
+    'constant_order_value' (value, USD) or ``stats.constant_behaviour``'s code.
+    """
     if len(buyers) < min_buyers:
         if len(buyers) == 0 and "did_purchase" in buyers:
-            return "no buyer has an order with a positive value (the data carry no prices)"
-        return f"{len(buyers)} buyers with a positive amount: the spend models need at least {min_buyers}"
+            return "no_positive_order", {}
+        return "too_few_spend_buyers", {"buyers": len(buyers), "min_buyers": min_buyers}
     if (buyers["amount_usd"] > 0).sum() == 0:
-        return "no order has a value (the data carry no prices)"
+        return "no_order_value", {}
     if buyers["amount_usd"].nunique() < 2:
-        value = buyers["amount_usd"].iloc[0]
-        return f"every order is worth the same ({value:,.2f} USD): spend models need varying order values"
-    return stats.constant_behaviour(buyers, "buyer", "spend")
+        return "constant_order_value", {"value": float(buyers["amount_usd"].iloc[0])}
+    return stats.constant_behaviour(buyers)
 
 
 def partial_regression(frame: pd.DataFrame, x: str, given: list[str], bins: int = 20) -> pd.DataFrame:
@@ -590,10 +593,11 @@ def analyse(
     frame, sampled = stats.sample_rows(all_buyers, s.max_model_rows, s.seed)
     frame, pooled = stats.pool_sparse_levels(frame, CATEGORICAL, None, s.min_level_events)
     controls, skipped = stats.usable_controls(frame, len(frame), s.min_events_per_parameter, base_parameters=4)
-    reason = estimability(frame, s.min_buyers)
+    reason, values = estimability(frame, s.min_buyers) or (None, {})
     result = SpendResult(
         status="ok" if reason is None else "insufficient",
         reason=reason,
+        reason_values=values,
         sessions=gold.count_sessions(gold_dir),
         buyers=len(all_buyers),
         median_spend=float(all_buyers["amount_usd"].median()) if len(all_buyers) else None,

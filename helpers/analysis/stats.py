@@ -379,14 +379,15 @@ def cv_classifier_scores(X: np.ndarray, y: np.ndarray, folds: int, seed: int, gr
     }
 
 
-def constant_behaviour(frame: pd.DataFrame, who: str, outcome: str) -> str | None:
-    """Why engagement or time cannot be related to ``outcome`` when every row of ``frame`` has the same value."""
-    for name, words in (("engagement", "number of events"), ("time", "time on site")):
+def constant_behaviour(frame: pd.DataFrame) -> tuple[str, dict] | None:
+    """Why engagement or time cannot be related to an outcome: every row of ``frame`` has the same value.
+
+    The code ('constant_engagement' or 'constant_time') and the value every row has (events or seconds);
+    None when both vary.
+    """
+    for name in ("engagement", "time"):
         if frame[name].nunique() < 2:
-            return (
-                f"every {who} has the same {words} before checkout ({np.expm1(frame[name].iloc[0]):g}), "
-                f"so its association with {outcome} cannot be estimated"
-            )
+            return f"constant_{name}", {"value": float(np.expm1(frame[name].iloc[0]))}
     return None
 
 

@@ -24,6 +24,7 @@ from helpers.data.files import atomic_path, read_json
 from helpers.presentation import formatting, website
 from helpers.presentation.formatting import e as esc
 from helpers.presentation.words import answers
+from helpers.presentation.words import common as common_words
 from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words import readout as readout_words
 from helpers.presentation.words import strategy as strategy_words
@@ -188,7 +189,7 @@ def summary_section(data_folder: Path) -> str:
     limits = "".join(f"<li>{esc(x)}</li>" for x in answers.limitations(res))
     conversion = res.get("03_conversion")
     if conversion is not None and not conversion.ok:  # a split of a handful of buyers shows noise, not a pattern
-        why = fitness_words.reason_text(conversion.reason) or "too few buyers"
+        why = common_words.reason_words(conversion) or "too few buyers"
         figure = (
             f"<p>No key figure: {esc(why)}, so conversion split into groups "
             "of sessions would show chance, not a pattern.</p>"

@@ -43,7 +43,7 @@ def summary(res: dict) -> list[Answer]:
         result = res.get(page)
         where = {"question": question, "page": page, "link": f"{page}.html#Findings"}
         if result is None or not result.ok:
-            reason = fitness_words.reason_text(result.reason if result is not None else None) or "too few buyers"
+            reason = common.reason_words(result) or "too few buyers"
             none = WordedBadge("none", [], ["not estimated on these data"])
             rows.append(Answer(**where, answer=f"Not estimable here: {reason}.", evidence="", badge=none))
             continue

@@ -203,6 +203,50 @@ def pooled_phrase(code: str) -> str:
     return f"{levels} level(s) of {column.replace('_', ' ')} with too few outcome events, as 'other (pooled)'"
 
 
+# Why an analysis could not estimate its answer: its ``reason`` codes with the numbers in ``reason_values``
+# (the data needs' codes of helpers.analysis.needs are worded in words/fitness.py)
+NOT_ESTIMABLE_WORDS = {
+    "too_few_buyers": "{buyers:,} buyers among {sessions:,} sessions; the models need at least {min_buyers:,} buyers "
+    "and at least one non-buyer",
+    "no_non_buyer": "{buyers:,} buyers among {sessions:,} sessions; the models need at least {min_buyers:,} buyers "
+    "and at least one non-buyer",
+    "constant_engagement": "every {unit} has the same number of events before checkout ({value:g}), so its "
+    "association with {outcome} cannot be estimated",
+    "constant_time": "every {unit} has the same time on site before checkout ({value:g}), so its association with "
+    "{outcome} cannot be estimated",
+    "no_positive_order": "no buyer has an order with a positive value (the data carry no prices)",
+    "too_few_spend_buyers": "{buyers:,} buyers with a positive amount: the spend models need at least {min_buyers:,}",
+    "no_order_value": "no order has a value (the data carry no prices)",
+    "constant_order_value": "every order is worth the same ({value:,.2f} USD): spend models need varying order values",
+    "no_products_units": "no order carries products and units (product ids or prices are missing, or the input is "
+    "one row per session)",
+    "zero_prices": "the data carry no prices, so price cannot separate cheap-many from expensive-few buyers",
+    "one_price": "every item has the same price, so price cannot separate cheap-many from expensive-few buyers",
+    "too_few_per_style": "{cheap_many:,} cheap-many and {expensive_few:,} expensive-few buyers; the comparison needs "
+    "at least {min_buyers:,} in each",
+}
+# Whose behaviour is constant, and what it cannot be related to, by page (the constant_* codes)
+CONSTANT_OF = {
+    "03_conversion": {"unit": "session", "outcome": "purchase"},
+    "04_spend": {"unit": "buyer", "outcome": "spend"},
+}
+
+
+def reason_words(result) -> str | None:
+    """Why ``result`` is not estimable, in words: its codes (joined by ', ') with their numbers; None when it is."""
+    reason = getattr(result, "reason", None)
+    if not reason:
+        return None
+    values = {**CONSTANT_OF.get(getattr(result, "NOTEBOOK", ""), {}), **(getattr(result, "reason_values", None) or {})}
+    codes = [c.strip() for c in reason.split(",")]
+    if not any(c in NOT_ESTIMABLE_WORDS for c in codes):
+        return fitness_words.reason_text(reason)  # a data need's codes
+    return "; ".join(
+        NOT_ESTIMABLE_WORDS[c].format(**values) if c in NOT_ESTIMABLE_WORDS else fitness_words.reason_text(c)
+        for c in codes
+    )
+
+
 def intro_tail(result, pooled: bool = True) -> str:
     """The end of a page's opening: controls left out, pooled levels, and why nothing was estimated."""
     skipped = getattr(result, "skipped_controls", None)
@@ -210,9 +254,7 @@ def intro_tail(result, pooled: bool = True) -> str:
     if pooled and result.pooled:
         text += f" Pooled: {'; '.join(pooled_phrase(code) for code in result.pooled)}."
     if not result.ok:
-        text += (
-            f"\n\n**Not estimable here: {fitness_words.reason_text(result.reason)}.** The sections below are skipped."
-        )
+        text += f"\n\n**Not estimable here: {reason_words(result)}.** The sections below are skipped."
     return text
 
 
@@ -232,9 +274,7 @@ def limitations(res: dict) -> list[str]:
     for page, question in QUESTIONS.items():
         result = res.get(page)
         if result is not None and not result.ok:
-            out.append(
-                f"{question} Not estimable here: {fitness_words.reason_text(result.reason) or 'too few buyers'}."
-            )
+            out.append(f"{question} Not estimable here: {reason_words(result) or 'too few buyers'}.")
     sp = res.get("04_spend")
     if sp is not None and sp.ok and sp.verdicts.confounded:
         out.append(
@@ -282,5 +322,5 @@ def evidence(result) -> str:
 def closing(result) -> str:
     """A page's findings block: its bullets and badge, or why nothing could be estimated."""
     if not result.ok:
-        return f"- Not estimable here: {fitness_words.reason_text(result.reason)}."
+        return f"- Not estimable here: {reason_words(result)}."
     return "\n".join(lines(result)) + "\n\n" + badge_line(result.badge)

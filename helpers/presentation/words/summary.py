@@ -20,8 +20,7 @@ import math
 from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import UNSIZEABLE_WIDTH_PCT, SpendResult
-from helpers.presentation.words import fitness as fitness_words
-from helpers.presentation.words.common import cap, effect_phrase
+from helpers.presentation.words.common import cap, effect_phrase, reason_words
 
 MAX_SENTENCES = 3
 
@@ -134,7 +133,7 @@ def hedge(badge) -> str:
 
 def not_estimable(question: str, result) -> str:
     """'These data cannot tell who buys: 3 buyers among 247 sessions ...'."""
-    reason = fitness_words.reason_text(result.reason if result is not None else None) or "too few buyers"
+    reason = reason_words(result) or "too few buyers"
     return f"{cap(CANNOT)} {question}: {reason}."
 
 
