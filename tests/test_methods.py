@@ -401,6 +401,19 @@ def test_sizing_uses_the_sessions_per_user_of_the_planned_weeks_and_the_icc_boun
     assert n == experiment.sample_size(0.025, 0.10, 0.05, 0.8, planned.design_effect_planned)
 
 
+def test_sizing_with_a_high_icc_stays_finite_and_reads_as_too_long():
+    """An experiment log of 14 days, 4.3 sessions per user and an ICC bound of 0.2: each added week adds
+    repeat visits faster than information, so the fixed point runs away; the size stops at the two-year
+    horizon, finite, and the runtime it implies is more than a year (06 then gives no runtime)."""
+    from helpers.analysis import experiment
+
+    design = experiment.DesignEffect(24_000, 6_000, 4.0, 4.3, 0.15, 1.5, icc_upper=0.2)
+    n, planned = experiment.planned_size(0.025, 0.10, 0.05, 0.8, design, 14.0, 24_000 / 14)
+    assert planned.planned_days <= experiment.MAX_PLANNED_DAYS
+    assert planned.cluster_size_planned < 1 + 3.3 * experiment.MAX_PLANNED_DAYS / 14 + 1e-9
+    assert np.isfinite(n) and 2 * n / (24_000 / 14) > 365
+
+
 def test_the_front_pages_conversion_ci_is_clustered_when_users_repeat():
     """400 users of 10 sessions who all buy or all do not: the headline's CI is the clustered one (about three
     times Wilson's width), from the per-user sums 02 records."""

@@ -180,6 +180,9 @@ def cluster_size_over(m: float, span_days: float | None, days: float | None) -> 
     return float(1 + (m - 1) * days / span_days)
 
 
+MAX_PLANNED_DAYS = 730.0  # two years: no sizing looks further ahead
+
+
 def planned_size(
     baseline: float,
     relative_mde: float,
@@ -203,9 +206,11 @@ def planned_size(
         if not sessions_per_day:
             break
         weeks_days = 7.0 * max(1, math.ceil(2 * n / sessions_per_day / 7))
-        if weeks_days == days:
-            break
-        days = weeks_days
+        if weeks_days == days or (days is not None and days >= MAX_PLANNED_DAYS):
+            break  # settled, or past any horizon a test can run: a size beyond it is no plan (needs: sample_rate)
+        # With a high ICC each added week adds repeat visits faster than information, so the size can grow
+        # without bound; the horizon keeps it finite and the runtime it implies then reads as too long.
+        days = min(weeks_days, MAX_PLANNED_DAYS)
     planned = dataclasses.replace(
         design,
         span_days=span_days,
