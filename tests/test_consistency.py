@@ -28,6 +28,7 @@ DIRECTION = re.compile(
 
 def visible(path: Path) -> str:
     text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+    text = re.sub(r"</?a\b[^>]*>", "", text)  # a link (a glossary term's) is part of its sentence
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
 
 

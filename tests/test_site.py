@@ -257,8 +257,7 @@ def test_front_pages_open_with_a_summary_in_business_units_from_the_results(smal
         assert not MODEL_UNITS.search(brief), brief
         assert numbers_not_in_results(brief, res) == [], brief  # each number a field of a result, as shown
         u = res["03_conversion"].unit("engagement" if folder == small else "time")
-        d = summary.decimals(u.lo, u.hi)  # two significant digits of the interval's width at most
-        assert f"{u.points:+.{d}f} points of conversion (95 % CI {u.lo:+.{d}f} to {u.hi:+.{d}f})" in brief
+        assert f"{u.points:+.2f} points of conversion (95 % CI {u.lo:+.2f} to {u.hi:+.2f})" in brief
         assert "confidence" in sentences[0] and "per order" in sentences[1] and "minutes" in sentences[2]
 
 

@@ -310,7 +310,7 @@ def test_at_most_three_sentences_and_every_question_has_one():
 
 def test_every_per_sd_number_of_the_answers_has_a_pictured_step_and_what_one_sd_is():
     c = answers.front_evidence(conv())
-    assert c.startswith("one more event before checkout: +0.82 [+0.72, +0.92] points of conversion")
+    assert c.startswith("+1 event before checkout ≈ +0.82 points of conversion [+0.72, +0.92]")
     assert "(one SD ≈ ×2.2 as many events)" in c
     s = answers.front_evidence(spent())
     assert "a longest pause half as long: +7.6 % [+3.3 %, +12.1 %] per order (+7.8 [+3.4, +12.4] USD)" in s
@@ -318,7 +318,7 @@ def test_every_per_sd_number_of_the_answers_has_a_pictured_step_and_what_one_sd_
     wide = answers.front_evidence(spent(step=40.0, lo=-60.0, hi=300.0))
     assert "a longest pause half as long: cannot be sized with these data" in wide and "300" not in wide
     st = answers.front_evidence(styled())
-    assert st.startswith("Time before checkout, expensive-few over cheap-many: ×0.84 [0.70, 1.01] (90 % CI")
+    assert st.startswith("Time before checkout, expensive-few over cheap-many ×0.84 [0.70, 1.01] (90 % CI")
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ findings say "is associated with", never "drives" or "causes".
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 from helpers.presentation.formatting import fmt
@@ -58,6 +59,17 @@ def usd(value: float, lo: float | None = None, hi: float | None = None) -> str:
     """A USD amount per order, with its CI when given: '+12.40 USD [+3.10, +21.70]'."""
     text = f"{value:+,.2f} USD"
     return text + (f" [{lo:+,.2f}, {hi:+,.2f}]" if lo is not None and hi is not None else "")
+
+
+SD_UNITS = {"engagement": "as many events", "time": "as long", "idle": "as long a longest pause"}
+
+
+def one_sd(factor: float | None, feature: str) -> str:
+    """What one SD of a log1p feature is: 'one SD ≈ ×7.6 as long a longest pause' (the feature + 1 multiplied by
+    ``factor``, exp of the SD); '' when not recorded."""
+    if factor is None or not math.isfinite(factor):
+        return ""
+    return f"one SD ≈ ×{factor:.1f} {SD_UNITS[feature]}"
 
 
 def p_value(p: float) -> str:

@@ -9,6 +9,8 @@ Usage::
 
 from __future__ import annotations
 
+import math
+
 from helpers.analysis.conversion import ConversionResult
 from helpers.presentation.words import common
 from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a page imports one module)
@@ -84,7 +86,7 @@ def conversion_lines(result: ConversionResult) -> list[str]:
         f"with engagement and {times(t.or_per_sd, t.or_lo, t.or_hi)} with time (95 % CIs; an odds ratio "
         f"inside {band} counts as no material association). In words: "
         f"{effect_phrase('engagement', v.engagement, ci=(e.or_lo, e.or_hi))}; "
-        f"{effect_phrase('time', v.time, ci=(t.or_lo, t.or_hi))}.",
+        f"{effect_phrase('time', v.time, ci=(t.or_lo, t.or_hi))}. {cap(sd_phrase(result))}.",
     ]
     if v.time_adds == "yes":
         out.append(
@@ -184,6 +186,14 @@ def landmark_line(lm, main) -> str:
 
         text += f" Which to believe: {BELIEVE_WORDS[lm.believe]}."
     return text
+
+
+def sd_phrase(result) -> str:
+    """What one SD of engagement and of time is: 'one SD ≈ ×1.6 as many events; one SD ≈ ×6.6 as long'."""
+    return "; ".join(
+        common.one_sd(math.exp(e.sd) if e.sd is not None else None, e.feature)
+        for e in (result.effect("engagement"), result.effect("time"))
+    )
 
 
 def unit_phrase(u) -> str:

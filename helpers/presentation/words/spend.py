@@ -193,6 +193,43 @@ def _(result: SpendResult) -> str:
     return "spend per SD, others held fixed: " + ", ".join(parts)
 
 
+STEP_LABELS = {  # 04's steps (``spend.STEPS``)
+    "engagement": "one more event",
+    "time": "one more minute",
+    "idle": "a longest pause half as long",
+}
+
+
+def steps_phrase(result) -> str:
+    """Each association per a pictured step, in % and USD per order with their CIs at a readable precision:
+    'a longest pause half as long: +7.6 % [+3.3 %, +12.1 %] per order (+7.8 [+3.4, +12.4] USD)'; '' without steps."""
+    out = []
+    for c in result.verdicts.calls():
+        if c.step_pct is None:
+            continue
+        size = fitness_words.readable_pct(c.step_pct, c.step_lo, c.step_hi, UNSIZEABLE_WIDTH_PCT)
+        width = abs(c.step_usd_hi - c.step_usd_lo)
+        d = 0 if width >= 10 else 1 if width >= 1 else 2
+        usd = f" ({c.step_usd:+,.{d}f} [{c.step_usd_lo:+,.{d}f}, {c.step_usd_hi:+,.{d}f}] USD)"
+        out.append(f"{STEP_LABELS[c.feature]}: {size}" + (f" per order{usd}" if "cannot" not in size else ""))
+    return "; ".join(out)
+
+
+def per_sd_phrase(result) -> str:
+    """Each feature's % per SD at the precision its CI supports, with what one SD is: 'idle -24 % [-34 %, -11 %]
+    (one SD ≈ ×7.6 as long a longest pause)', joined by ', ' (the front page quotes the same)."""
+    out = []
+    for c in result.verdicts.calls():
+        if c.pct is None:
+            continue
+        sd = common.one_sd(c.sd_factor, c.feature)
+        out.append(
+            f"{c.feature} {fitness_words.readable_pct(c.pct, c.lo, c.hi, UNSIZEABLE_WIDTH_PCT)}"
+            + (f" ({sd})" if sd else "")
+        )
+    return ", ".join(out)
+
+
 @common.lines.register
 def spend_lines(result: SpendResult) -> list[str]:
     """04's findings as Markdown bullets."""
@@ -205,6 +242,8 @@ def spend_lines(result: SpendResult) -> list[str]:
         "- These models describe buyers only (spend given a purchase); buying itself goes with engagement or time "
         "(03), so a difference among buyers is not a difference among visitors.",
     ]
+    if steps_phrase(result):
+        out.append(f"- In business units, others held fixed: {steps_phrase(result)}. Per SD: {per_sd_phrase(result)}.")
     if result.clustering:
         out.append(f"- {clustering_line(result.clustering, 'buying sessions')}")
     out += [f"- Not interpreted: {reason_text(reason)}." for reason in v.reasons]

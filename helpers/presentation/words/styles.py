@@ -9,6 +9,8 @@ Usage::
 
 from __future__ import annotations
 
+import math
+
 from helpers.analysis.purchase_styles import ALPHA, CLASSIFIER_TERMS, StylesResult, auc_bound
 from helpers.presentation.words import common
 from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a page imports one module)
@@ -99,6 +101,21 @@ def smd_phrase(row) -> str:
     return text + (f" (TOST {p_value(row.tost_p)})" if getattr(row, "tost_p", None) is not None else "")
 
 
+def time_ratio_phrase(result) -> str:
+    """The styles' time before checkout as a multiple with its 90 % CI, the band that counts as alike and each style's
+    median: 'expensive-few over cheap-many ×0.84 [0.70, 1.01] (90 % CI; alike within ×1.46 either way); medians
+    68 s and 78 s'; '' when not recorded."""
+    row = result.metric("pre_conversion_seconds")
+    if row is None or row.ratio is None:
+        return ""
+    width = abs(row.ratio_hi90 - row.ratio_lo90)
+    d = max(0, min(3, 1 - round(math.log10(width)))) if width > 0 else 2
+    return (
+        f"expensive-few over cheap-many ×{row.ratio:.{d}f} [{row.ratio_lo90:.{d}f}, {row.ratio_hi90:.{d}f}] (90 % CI; "
+        f"alike within ×{row.ratio_band:.2f} either way); medians {row.median_b:,.0f} s and {row.median_a:,.0f} s"
+    )
+
+
 @common.lines.register
 def styles_lines(result: StylesResult) -> list[str]:
     """05's findings as Markdown bullets."""
@@ -109,6 +126,8 @@ def styles_lines(result: StylesResult) -> list[str]:
         f"- Standardised differences, expensive-few minus cheap-many, with the {1 - 2 * ALPHA:.0%} CIs the "
         f"equivalence test at α = {ALPHA:g} reads: {diffs}."
     )
+    if time_ratio_phrase(result):
+        out.append(f"- In minutes: time before checkout, {time_ratio_phrase(result)}.")
     if v.tost_p is not None:
         below = "below" if v.tost_p < v.alpha else "not below"
         out.append(

@@ -84,9 +84,8 @@ def decimals(lo: float, hi: float, most: int = 3) -> int:
 
 
 def points(value: float, lo: float, hi: float) -> str:
-    """'+0.82 points of conversion (95 % CI +0.72 to +0.92)'."""
-    d = decimals(lo, hi)
-    return f"{value:+.{d}f} points of conversion (95 % CI {lo:+.{d}f} to {hi:+.{d}f})"
+    """'+0.82 points of conversion (95 % CI +0.72 to +0.92)', to two decimals as every page shows points."""
+    return f"{value:+.2f} points of conversion (95 % CI {lo:+.2f} to {hi:+.2f})"
 
 
 def pct_decimals(lo: float, hi: float) -> int:
