@@ -132,10 +132,15 @@ def test_negative_time_world_every_direction_word_follows_the_sign(negative_time
         name: _text((root / "reports" / "neg" / f"{name}.html").read_text())
         for name in ("03_conversion", "06_strategy", "index")
     }
-    for name, text in pages.items():
+    for name in ("03_conversion", "index"):  # 03's answer is worded on its page and quoted on the front page
+        text = pages[name]
         assert "longer time before checkout is associated with lower purchase odds" in text, name
+        assert "+1 minute before checkout ≈ -" in text, name  # the points per minute carry the same sign
+    for name, text in pages.items():  # 06 words the lever, never the opposite direction
         assert "time before checkout is associated with higher purchase odds" not in text, name
+        assert "longer visits go with higher purchase odds" not in text, name
         assert "drives" not in text and "causes" not in text, name
+    assert "longer visits go with lower purchase odds" in pages["06_strategy"]
 
 
 def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_factory, tmp_path):

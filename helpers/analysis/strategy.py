@@ -355,6 +355,7 @@ def segments(sessions: pd.DataFrame, by: str = "engagement") -> tuple[pd.DataFra
     g["conversion"] = g["buyers"] / g["sessions"]
     g["conv_lo"], g["conv_hi"] = _segment_cis(sessions, seg, g.index)
     g["revenue_per_session"] = g["revenue"] / g["sessions"]
+    g["revenue_per_session_lo"], g["revenue_per_session_hi"] = _segment_revenue_cis(sessions, seg, g.index)
     g["spend_per_buyer"] = g["revenue"] / g["buyers"].replace(0, np.nan)
     # thirds of sessions, where 04's few/many events are thirds of buyers ('population' says which)
     return g, {"by": by, "low_max": lo_cut, "high_min": hi_cut, "population": "sessions"}
@@ -370,6 +371,21 @@ def _segment_cis(sessions: pd.DataFrame, seg: np.ndarray, labels) -> tuple[list[
         groups = None if users is None else stats.user_groups(pd.DataFrame({"user_id": users[part]}))
         bounds.append(stats.proportion_ci(y[part], groups))
     return [b[0] for b in bounds], [b[1] for b in bounds]
+
+
+def _segment_revenue_cis(sessions: pd.DataFrame, seg: np.ndarray, labels) -> tuple[list[float], list[float]]:
+    """Each segment's revenue-per-session CI (a session without a purchase brings 0 USD), clustered by user
+    when users repeat (``stats.mean_ci``: t on n - 1 df unclustered, CR1 with t on G - 1 df below 50 users)."""
+    amount = sessions["amount_usd"].astype(float).fillna(0.0).to_numpy()
+    users = sessions["user_id"].to_numpy() if "user_id" in sessions else None
+    los, his = [], []
+    for label in labels:
+        part = seg == label
+        groups = None if users is None else stats.user_groups(pd.DataFrame({"user_id": users[part]}))
+        _, lo, hi = stats.mean_ci(amount[part], groups=groups) if part.sum() > 1 else (math.nan,) * 3
+        los.append(float(lo))
+        his.append(float(hi))
+    return los, his
 
 
 def segment_contrast(sessions: pd.DataFrame, cuts: dict, level: float = 0.95) -> dict[str, float] | None:

@@ -138,7 +138,7 @@ def experiment_card_html(strategy) -> str:
         ("Unit", plan["unit"]),
         ("Simulated result", result),
     ]
-    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows if str(v).strip())  # a row needs words
     more = '<p><a href="06_strategy.html#4-%C2%B7-Experiment-proposal">The plan in full</a></p>'
     return f'<dl class="experiment-card">{body}</dl>{more}'
 

@@ -323,7 +323,7 @@ def style_scatter(buyers: pd.DataFrame, title: str):
 
 
 def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: bool = False, revenue: bool = True):
-    """Conversion (95 % CI) and revenue per session by thirds of sessions on the driver (``words`` names it).
+    """Conversion and revenue per session (95 % CIs) by thirds of sessions on the driver (``words`` names it).
 
     ``narrow`` draws the panels one above the other in larger type, each bar labelled with its value: the
     front page's key figure on a phone, where the side-by-side figure shrinks to 40 % and its text to 6 px.
@@ -352,21 +352,37 @@ def segments(seg: pd.DataFrame, words: str = "events before checkout", narrow: b
         if narrow:
             _phone_type(fig, (left,), seg)
         return fig, (left, right)
-    right.bar(x, seg["revenue_per_session"], color=PALETTE[2])
+    right.bar(x, seg["revenue_per_session"], color=PALETTE[2], yerr=_revenue_errors(seg), capsize=4)
     right.set_xticks(x, seg.index)
     right.set_xlabel(f"third of sessions by {words}")
-    right.set_ylabel("revenue per session, USD")
-    right.set_title("Revenue per session")
+    ci = " (95 % CI)" if _has_revenue_cis(seg) else ""
+    right.set_ylabel(f"USD per session{ci}")
+    right.set_title(f"Revenue per session{ci}")
     if narrow:
         _phone_type(fig, (left, right), seg)
     return fig, (left, right)
+
+
+def _has_revenue_cis(seg: pd.DataFrame) -> bool:
+    """Whether ``seg`` records a revenue-per-session CI (``revenue_per_session_lo``/``_hi``, numbers)."""
+    columns = ["revenue_per_session_lo", "revenue_per_session_hi"]
+    return set(columns) <= set(seg.columns) and bool(np.isfinite(seg[columns].to_numpy(float)).all())
+
+
+def _revenue_errors(seg: pd.DataFrame):
+    """Error-bar lengths below and above each segment's revenue per session, or None without its CI."""
+    if not _has_revenue_cis(seg):
+        return None
+    mid = seg["revenue_per_session"]
+    return np.clip([mid - seg["revenue_per_session_lo"], seg["revenue_per_session_hi"] - mid], 0, None)
 
 
 def _phone_type(fig, axes, seg: pd.DataFrame) -> None:
     """Large type for a phone, wrapped labels, and each bar's value written above it inside the axes."""
     panels = [(axes[0], seg["conv_hi"], [f"{v:.2%}" for v in seg["conversion"]])]
     if len(axes) > 1:
-        panels.append((axes[1], seg["revenue_per_session"], [f"{v:,.2f}" for v in seg["revenue_per_session"]]))
+        top = seg["revenue_per_session_hi"] if _has_revenue_cis(seg) else seg["revenue_per_session"]
+        panels.append((axes[1], top, [f"{v:,.2f}" for v in seg["revenue_per_session"]]))
     for ax, top, labels in panels:
         for xi, (y, label) in enumerate(zip(top.astype(float), labels)):
             ax.annotate(label, (xi, y), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom")

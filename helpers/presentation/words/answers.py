@@ -19,6 +19,7 @@ from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import SpendResult
 from helpers.presentation.words import common, conversion, spend, styles  # noqa: F401  (registers each result's words)
+from helpers.presentation.words import fitness as fitness_words
 from helpers.presentation.words.common import QUESTIONS, WordedBadge, answer, badge, evidence, limitations  # noqa: F401
 
 
@@ -77,7 +78,7 @@ def conversion_evidence(result: ConversionResult) -> str:
     SD is."""
     steps = "; ".join(conversion.unit_phrase(u) for u in result.per_unit)
     odds = "; ".join(
-        f"{e.feature} ×{e.or_per_sd:.2f} [{e.or_lo:.2f}, {e.or_hi:.2f}]"
+        f"{e.feature} {fitness_words.readable_times(e.or_per_sd, e.or_lo, e.or_hi)}"  # digits the CI supports
         + _sd(math.exp(e.sd) if e.sd is not None else None, e.feature)
         for e in (result.effect("engagement"), result.effect("time"))
     )

@@ -200,5 +200,24 @@ def readable_pct(value: float, lo: float, hi: float, max_width: float | None = N
     width = hi - lo
     if not width == width or (max_width is not None and width > max_width):
         return "cannot be sized with these data"
-    d = 0 if width >= 10 else 1 if width >= 1 else 2
+    d = width_decimals(width)
     return f"{value:+.{d}f} % [{lo:+.{d}f} %, {hi:+.{d}f} %]"
+
+
+def width_decimals(width: float) -> int:
+    """Decimals a number warrants beside a CI ``width`` wide: 0 from 10, 1 from 1, else 2."""
+    return 0 if width >= 10 else 1 if width >= 1 else 2
+
+
+def readable_times(value: float, lo: float, hi: float) -> str:
+    """An odds ratio with its CI at the precision the CI supports: '×1.52 [1.40, 1.65]', '×2.1 [0.6, 7.4]',
+    '×3 [0.4, 26]' (a positive bound that would round to 0 keeps one significant digit)."""
+    width = hi - lo
+    if not width == width:
+        return "cannot be sized with these data"
+    d = width_decimals(width)
+
+    def number(x: float) -> str:
+        return f"{x:.{d}f}" if x <= 0 or round(x, d) > 0 else f"{x:.1g}"
+
+    return f"×{number(value)} [{number(lo)}, {number(hi)}]"

@@ -486,7 +486,9 @@ def population_phrase(cuts: dict) -> str:
 
 def key_figure_caption(result, revenue: bool = True) -> str:
     """The key figure's caption: what it shows, by the driver's unit (``revenue`` False: the data have no prices)."""
-    shown = "Conversion (95 % CI) and revenue per session" if revenue else "Conversion (95 % CI; no prices, no revenue)"
+    shown = (
+        "Conversion and revenue per session (95 % CIs)" if revenue else "Conversion (95 % CI; no prices, no revenue)"
+    )
     return f"{shown} by {DRIVERS[result.driver][1]} (thirds of sessions)"
 
 
@@ -639,7 +641,7 @@ def experiment_lines(result) -> list[str]:
     w = plan_words(result.plan)
     return [
         f"- **Lever:** {w['lever']}. Hypothesis: {w['hypothesis']} ({w['basis']})",
-        f"- **Primary metric:** {w['primary']}; guardrails: {w['guardrails']}.",
+        f"- **Primary metric:** {w['primary']}" + (f"; guardrails: {w['guardrails']}." if w["guardrails"] else "."),
         f"- **Size:** {size_phrase(result)}.",
         *([f"- {guardrail_sizing_line(result)}"] if getattr(result, "guardrail_sizing", None) else []),
         f"- **Intervention:** {w['intervention']}",
