@@ -201,7 +201,12 @@ def readable_pct(value: float, lo: float, hi: float, max_width: float | None = N
     if not width == width or (max_width is not None and width > max_width):
         return "cannot be sized with these data"
     d = width_decimals(width)
-    return f"{value:+.{d}f} % [{lo:+.{d}f} %, {hi:+.{d}f} %]"
+
+    def signed(x: float) -> str:
+        text = f"{x:+.{d}f}"
+        return "0" + text[2:] if float(text) == 0 else text  # no '-0 %' or '+0 %' for a bound that rounds to 0
+
+    return f"{signed(value)} % [{signed(lo)} %, {signed(hi)} %]"
 
 
 def width_decimals(width: float) -> int:
