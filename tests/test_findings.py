@@ -126,8 +126,27 @@ def test_conversion_answer_says_what_time_adds(adds, expect):
 
 
 def test_poor_health_answers_nothing_and_says_why():
-    v = conv_verdicts(healthy=False, health_reasons=["both: separation"], answer="unclear")
-    assert conv_words.conversion_answer(v) == "Not answered: both: separation."
+    v = conv_verdicts(healthy=False, health_reasons=["separation", "few_events_per_parameter"], answer="unclear")
+    assert conv_words.conversion_answer(v) == (
+        "Not answered: separation: some predictor (nearly) determines the outcome, so its standard errors are "
+        "unreliable; too few outcome events per parameter."
+    )
+
+
+def test_a_pages_fit_health_is_worded_by_model_with_its_numbers():
+    from helpers.analysis import stats
+    from helpers.presentation.words import common
+
+    sick = {"ok": False, "reasons": ["ill_conditioned"], "condition_number": 2500.0, "max_condition": 1000.0}
+    health = stats.Health(
+        False, ["ill_conditioned"], ["ConvergenceWarning"], {"both": sick, "time only": {"reasons": []}}
+    )
+    note = common.health_note(health)
+    assert "both: ill-conditioned design (condition number 2,500 > 1,000)" in note
+    assert "Warnings raised: the optimiser did not converge." in note
+    assert common.fit_problems({"reasons": ["fit_failed"], "error": "LinAlgError"}) == "the fit failed (LinAlgError)"
+    skipped = common.skipped_phrase("start_hour:few_events:6")
+    assert skipped == "start_hour (too few outcome events for 6 more parameter(s))"
 
 
 def test_badge_levels_follow_their_rules():

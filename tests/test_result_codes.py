@@ -161,3 +161,39 @@ def test_an_unknown_recommendation_id_is_an_error_in_validation_and_comparison(f
         comparison.recommendation_changes(_run("a", recs), _run("b", stranger))
     with pytest.raises(KeyError):
         strategy_words.title(stranger[-1])
+
+
+def test_a_fit_that_fails_and_an_answer_not_estimable_hold_codes_and_numbers(tmp_path):
+    """Fit health is codes (the warning's class, the numbers in the record), as is a not-estimable reason."""
+    import numpy as np
+    import pandas as pd
+
+    from helpers.analysis import stats
+
+    from . import rawfixture, worlds
+
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"engagement": rng.normal(0, 1, 400), "time": rng.normal(0, 1, 400)})
+    frame["did_purchase"] = (frame["engagement"] > 0.8).astype(int)  # engagement decides purchase: separation
+    fits = conversion.fit_nested(frame, [], 3, 0)
+    assert not fits["health"]["ok"] and prose(fits["health"]) == []
+    effects = conversion.per_sd_effects(fits["fits"]["both"], frame)
+    v = conversion.verdicts(effects, effects, fits["table"], fits["health"], 1.15, 0.05)
+    assert v["health_reasons"] and prose(conversion.Verdicts(**v).to_json()) == []
+    assert prose(stats.Health.from_json(fits["health"]).to_json()) == []
+
+    def singular(*args):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    _, failed = stats.checked_fit(singular)
+    assert failed["reasons"] == ["fit_failed"] and prose(failed) == []
+    frames = rawfixture.tables()  # no purchase at all: nothing is estimable
+    frames["orders"], frames["order_items"] = frames["orders"].iloc[:0], frames["order_items"].iloc[:0]
+    frames["events"] = frames["events"][frames["events"].event_type != "purchase"]
+    rawfixture.write(tmp_path / "raw", frames)
+    found = worlds.imported(tmp_path)
+    for name, result in found.results.items():
+        # 06 records a recommendation resting on no test as test '' (no code), not as a sentence
+        assert [p for p in prose(result.to_json()) if p != ("recommendations[].test", "")] == [], name
+    assert {found[n].reason for n in validate.ANALYSES} <= set(common.NOT_ESTIMABLE_WORDS) | {"no_prices"}
+    assert all(common.reason_words(found[n]) for n in validate.ANALYSES)

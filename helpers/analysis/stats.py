@@ -77,7 +77,8 @@ def usable_controls(
 
     Controls are added in the order of ``CONTROLS`` (then the delay to the first event) while the
     model keeps at least ``min_events_per_parameter`` outcome events per parameter; each control
-    left out gets a note saying why.
+    left out gets a code saying why: 'column:single_value', or 'column:few_events:k' (k more parameters
+    than the outcome events allow).
     """
     budget = float("inf") if events is None else events / min_events_per_parameter
     used, terms, skipped = base_parameters, [], []
@@ -88,9 +89,9 @@ def usable_controls(
         values = frame[source] if source in frame else pd.Series(dtype=object)
         varies = len(values) and values.nunique() > 1 and not (values.astype(str) == "unknown").all()
         if not varies:
-            skipped.append(f"{col} (absent or a single value)")
+            skipped.append(f"{col}:single_value")
         elif used + size > budget:
-            skipped.append(f"{col} (too few outcome events for {size} more parameter(s))")
+            skipped.append(f"{col}:few_events:{size}")
         else:
             terms.append(term)
             used += size
@@ -466,9 +467,9 @@ def checked_fit(fit_function, *args, events: int | None = None, min_events_per_p
     """Run a statsmodels fit, catching its warnings; return ``(fit, health)``.
 
     ``health`` records convergence, separation, the condition number of the column-scaled design,
-    every warning raised, and outcome events per parameter (when ``events`` is given). A fit in
-    poor health has ``health["ok"] = False`` and a plain-words ``health["reasons"]`` list; it
-    cannot support a verdict.
+    the class of every warning raised, and outcome events per parameter (when ``events`` is given). A fit
+    in poor health has ``health["ok"] = False`` and a list of codes ``health["reasons"]`` (``HEALTH_CODES``;
+    their numbers are the record's own fields); it cannot support a verdict.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -485,16 +486,26 @@ def checked_fit(fit_function, *args, events: int | None = None, min_events_per_p
                 "condition_number": None,
                 "warnings": [],
                 "events_per_parameter": None,
-                "reasons": [f"the fit failed: {exc}"],
+                "error": type(exc).__name__,
+                "reasons": ["fit_failed"],
             }
-    return fit, fit_health(fit, [str(w.message).splitlines()[0] for w in caught], events, min_events_per_parameter)
+    return fit, fit_health(fit, caught, events, min_events_per_parameter)
 
 
-def fit_health(fit, messages: list[str], events: int | None, min_events_per_parameter: float) -> dict:
-    """Health record of a fitted statsmodels model (see ``checked_fit``)."""
+# The codes of a fit's health problems (``health["reasons"]``), worded by words.common.health_words
+HEALTH_CODES = ("not_converged", "separation", "ill_conditioned", "few_events_per_parameter", "fit_failed")
+
+
+def fit_health(fit, caught: list, events: int | None, min_events_per_parameter: float) -> dict:
+    """Health record of a fitted statsmodels model (see ``checked_fit``); ``caught``: the warnings it raised.
+
+    ``warnings`` holds each warning's class name once (a code); its message decides only whether it
+    signals separation.
+    """
     retvals = getattr(fit, "mle_retvals", None) or {}
     converged = bool(retvals.get("converged", True))
     bse = np.asarray(fit.bse, float)
+    messages = [str(w.message).splitlines()[0] for w in caught]
     separation = any("separation" in m.lower() for m in messages) or bool(
         np.any(~np.isfinite(bse)) or np.any(bse > MAX_SE)
     )
@@ -505,23 +516,22 @@ def fit_health(fit, messages: list[str], events: int | None, min_events_per_para
     epp = None if events is None else events / max(k, 1)
     reasons = []
     if not converged:
-        reasons.append("did not converge")
+        reasons.append("not_converged")
     if separation:
-        reasons.append(
-            "separation: some predictor (nearly) determines the outcome, so its standard errors are unreliable"
-        )
+        reasons.append("separation")
     if not np.isfinite(cond) or cond > MAX_CONDITION:
-        reasons.append(f"ill-conditioned design (condition number {cond:,.0f} > {MAX_CONDITION:,.0f})")
+        reasons.append("ill_conditioned")
     if epp is not None and epp < min_events_per_parameter:
-        reasons.append(f"{epp:.1f} outcome events per parameter (at least {min_events_per_parameter:g} needed)")
-    unique = list(dict.fromkeys(messages))
+        reasons.append("few_events_per_parameter")
     return {
         "ok": not reasons,
         "converged": converged,
         "separation": separation,
         "condition_number": cond,
-        "warnings": unique,
+        "max_condition": MAX_CONDITION,
+        "warnings": list(dict.fromkeys(w.category.__name__ for w in caught)),
         "events_per_parameter": epp,
+        "min_events_per_parameter": min_events_per_parameter,
         "parameters": k,
         "reasons": reasons,
     }
@@ -529,7 +539,8 @@ def fit_health(fit, messages: list[str], events: int | None, min_events_per_para
 
 @dataclass
 class Health(Record):
-    """The health of a page's fits: ok only when every fit is; reasons and warnings by model."""
+    """The health of a page's fits: ok only when every fit is; the codes of its problems and the classes of the
+    warnings raised, each once (which model raised which, with its numbers, is in ``models``)."""
 
     ok: bool = True
     reasons: list[str] = field(default_factory=list)
@@ -538,9 +549,10 @@ class Health(Record):
 
 
 def combine_health(healths: dict[str, dict]) -> dict:
-    """One record for several fits: ok only when every fit is; reasons prefixed by the model name."""
-    reasons = [f"{name}: {r}" for name, h in healths.items() for r in h["reasons"]]
-    warned = [f"{name}: {w}" for name, h in healths.items() for w in h["warnings"]]
+    """One record for several fits: ok only when every fit is; each problem's code and each warning's class once
+    (by model in ``models``)."""
+    reasons = list(dict.fromkeys(r for h in healths.values() for r in h["reasons"]))
+    warned = list(dict.fromkeys(w for h in healths.values() for w in h["warnings"]))
     return {"ok": not reasons, "reasons": reasons, "warnings": warned, "models": healths}
 
 
