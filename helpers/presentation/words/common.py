@@ -174,6 +174,49 @@ def badge_line(b) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# A fit's health problems (``stats.HEALTH_CODES``), with the numbers of the fit's health record when one is known
+HEALTH_WORDS = {
+    "not_converged": "did not converge",
+    "separation": "separation: some predictor (nearly) determines the outcome, so its standard errors are unreliable",
+    "ill_conditioned": "ill-conditioned design (condition number {condition_number:,.0f} > {max_condition:,.0f})",
+    "few_events_per_parameter": "{events_per_parameter:.1f} outcome events per parameter "
+    "(at least {min_events_per_parameter:g} needed)",
+    "fit_failed": "the fit failed ({error})",
+}
+HEALTH_SHORT = {  # the same without numbers (03's and 04's verdicts keep the codes only)
+    "ill_conditioned": "ill-conditioned design",
+    "few_events_per_parameter": "too few outcome events per parameter",
+    "fit_failed": "the fit failed",
+}
+# The classes of the warnings a fit raised (``health["warnings"]``)
+WARNING_WORDS = {
+    "ConvergenceWarning": "the optimiser did not converge",
+    "HessianInversionWarning": "the Hessian could not be inverted",
+    "PerfectSeparationWarning": "perfect separation",
+    "RuntimeWarning": "an overflow or invalid value in the arithmetic",
+    "ValueWarning": "a value the model did not expect",
+}
+
+
+def health_words(code: str, record: dict | None = None) -> str:
+    """One health problem in words; with ``record`` (the fit's health record) its numbers too."""
+    if record is not None and code in HEALTH_WORDS:
+        try:
+            return HEALTH_WORDS[code].format(**record)
+        except (KeyError, TypeError, ValueError):  # a number the record lacks: the words without it
+            pass
+    return HEALTH_SHORT.get(code) or HEALTH_WORDS.get(code, code)
+
+
+def fit_problems(health) -> str:
+    """The problems of one fit's health record, or of each model of a page's (``stats.Health``), in words."""
+    models = getattr(health, "models", None) if not isinstance(health, dict) else health.get("models")
+    if not models:
+        record = health if isinstance(health, dict) else None
+        return "; ".join(health_words(c, record) for c in (record or {}).get("reasons", getattr(health, "reasons", [])))
+    return "; ".join(f"{name}: {health_words(c, h)}" for name, h in models.items() for c in h.get("reasons", []))
+
+
 def health_note(health) -> str:
     """One line on the health of a page's fits (``stats.Health``), shown beside their table."""
     models = health.models
@@ -185,9 +228,9 @@ def health_note(health) -> str:
             f"number {cond:,.0f}" + (f"; at least {min(epp):,.0f} outcome events per parameter." if epp else ".")
         )
     else:
-        text = "**Fit health: problems, so no verdict rests on these fits.** " + "; ".join(health.reasons) + "."
+        text = "**Fit health: problems, so no verdict rests on these fits.** " + fit_problems(health) + "."
     if health.warnings:
-        text += " Warnings raised: " + "; ".join(health.warnings[:5]) + "."
+        text += " Warnings raised: " + "; ".join(WARNING_WORDS.get(w, w) for w in health.warnings[:5]) + "."
     return text
 
 
@@ -259,10 +302,18 @@ def reason_words(result) -> str | None:
     )
 
 
+def skipped_phrase(code: str) -> str:
+    """A control left out, from its code ('device:single_value', 'start_hour:few_events:6'), in words."""
+    column, why, *size = code.split(":")
+    if why == "few_events":
+        return f"{column} (too few outcome events for {size[0]} more parameter(s))"
+    return f"{column} (absent or a single value)"
+
+
 def intro_tail(result, pooled: bool = True) -> str:
     """The end of a page's opening: controls left out, pooled levels, and why nothing was estimated."""
     skipped = getattr(result, "skipped_controls", None)
-    text = f" Controls left out: {', '.join(skipped)}." if skipped and result.ok else ""
+    text = f" Controls left out: {', '.join(map(skipped_phrase, skipped))}." if skipped and result.ok else ""
     if pooled and result.pooled:
         text += f" Pooled: {'; '.join(pooled_phrase(code) for code in result.pooled)}."
     if not result.ok:

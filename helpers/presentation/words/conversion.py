@@ -21,6 +21,7 @@ from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a p
     clustering_line,
     effect_phrase,
     health_note,
+    health_words,
     intro,
     lines,
     p_value,
@@ -50,7 +51,7 @@ def time_adds_phrase(v) -> str:
 def conversion_answer(v) -> str:
     """03's one-sentence answer for the front page and the findings (``v``: 03's verdicts)."""
     if not v.healthy:
-        return "Not answered: " + "; ".join(v.health_reasons) + "."
+        return "Not answered: " + "; ".join(health_words(c) for c in v.health_reasons) + "."
     if v.answer in ("engagement", "time"):
         lead = f"{cap(v.answer)} is the clearly stronger of the two: {effect_phrase(v.answer, getattr(v, v.answer))}"
     elif v.answer == "neither":

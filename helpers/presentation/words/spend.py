@@ -19,7 +19,9 @@ from helpers.presentation.words.common import (  # noqa: F401  (re-exported: a p
     cap,
     closing,
     clustering_line,
+    fit_problems,
     health_note,
+    health_words,
     intro,
     lines,
     pct,
@@ -43,7 +45,7 @@ def reason_text(reason: str) -> str:
             "cheap-many and expensive-few buyers browse differently, so these associations may reflect "
             "which products buyers choose rather than how they browse"
         )
-    return reason
+    return health_words(reason)
 
 
 def held_fixed(feature: str, specification: str | None) -> str:
