@@ -33,19 +33,18 @@ if importlib.util.find_spec("xdist"):  # `make test` runs on two workers (pytest
 
     def pytest_xdist_make_scheduler(config, log):
         """Whole modules to a worker, so that a module's own fixtures are made once, and every module that
-        reads a session's shared reports to one worker, so that those are made once too."""
+        reads a session's shared reports to one worker, so that those are made once too; likewise the modules
+        that read the session's small shop."""
         from xdist.scheduler import LoadScopeScheduling
 
-        shared = {
-            f"tests/{f.name}"
-            for f in TESTS.glob("test_*.py")
-            if any(name in f.read_text(encoding="utf-8") for name in SHARED_REPORTS)
-        }
+        texts = {f"tests/{f.name}": f.read_text(encoding="utf-8") for f in TESTS.glob("test_*.py")}
+        shared = {m for m, text in texts.items() if any(name in text for name in SHARED_REPORTS)}
+        shop = {m for m, text in texts.items() if "small_shop" in text} - shared
 
         class ModulesSharingReportsTogether(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
                 module = nodeid.split("::", 1)[0]
-                return "shared-reports" if module in shared else module
+                return "shared-reports" if module in shared else "small-shop" if module in shop else module
 
         return ModulesSharingReportsTogether(config, log)
 
@@ -98,6 +97,21 @@ def rees46_report(tmp_path_factory):
     return run_report(
         tmp_path_factory.mktemp("rees46"), "rees46", overrides={"event_log": str(SHARED_SAMPLE), "preset": "rees46"}
     )
+
+
+@pytest.fixture(scope="session")
+def small_shop(tmp_path_factory):
+    """The default simulator at 20,000 sessions (seed 5), 03-05 analysed in-process with the notebooks' defaults:
+    ``(folder, truth, results)``, made once per session (each test module runs its own 06 on it; copy the dict
+    before adding to it)."""
+    from helpers.data.gold import build_gold
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
+    from helpers.runner import validate
+
+    folder = tmp_path_factory.mktemp("shop")
+    truth = simulate_to_parquet(SimConfig(n_sessions=20_000, seed=5), folder / "raw")
+    build_gold(folder / "raw", folder / "gold")
+    return folder, truth, validate.analyse_world(folder / "gold", truth, 5)
 
 
 @pytest.fixture(scope="session")

@@ -17,22 +17,18 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import readout, strategy
-from helpers.data.gold import build_gold
-from helpers.data.simulate import SimConfig, simulate_to_parquet
 from helpers.presentation import formatting
 from helpers.presentation.words import strategy as words
-from helpers.runner import params, validate
+from helpers.runner import params
 
 PAGES = ("03_conversion", "04_spend", "05_purchase_style")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """03-05 and 06 on a small default shop (no simulated experiment: its arms are not what is tested here)."""
-    folder = tmp_path_factory.mktemp("recs")
-    truth = simulate_to_parquet(SimConfig(n_sessions=20_000, seed=5), folder / "raw")
-    build_gold(folder / "raw", folder / "gold")
-    upstream = validate.analyse_world(folder / "gold", truth, 5)
+def world(small_shop, tmp_path_factory):
+    """03-05 (a session's small default shop, shared) and 06 (no simulated experiment: its arms are not what is
+    tested here)."""
+    folder, _, upstream = small_shop
     chosen = {**params.notebook_defaults("06_strategy"), "seed": 5}
     result = strategy.analyse(folder / "gold", upstream, strategy.Settings.pick(chosen), None, folder / "exp")
     gold = pd.read_parquet(folder / "gold" / "sessions.parquet")

@@ -17,8 +17,6 @@ import pytest
 
 from helpers.analysis import conversion, experiment, purchase_styles, spend, strategy
 from helpers.compare import comparison
-from helpers.data.gold import build_gold
-from helpers.data.simulate import SimConfig, simulate_to_parquet
 from helpers.presentation.words import answers, common
 from helpers.presentation.words import strategy as strategy_words
 from helpers.runner import params, validate
@@ -73,14 +71,13 @@ def prose(record: dict) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def found(tmp_path_factory):
-    """03-06 on one small simulated shop, with each notebook's default settings."""
+def found(small_shop, tmp_path_factory):
+    """03-06 on one small simulated shop (a session's, shared), with each notebook's default settings."""
+    shop, truth, upstream = small_shop
     folder = tmp_path_factory.mktemp("codes")
-    truth = simulate_to_parquet(SimConfig(n_sessions=20_000, seed=5), folder / "raw")
-    build_gold(folder / "raw", folder / "gold")
-    out = validate.analyse_world(folder / "gold", truth, 5)
+    out = dict(upstream)
     chosen = {**params.notebook_defaults("06_strategy"), "seed": 5, "experiment_sessions_per_arm": 3_000}
-    out["06_strategy"] = strategy.analyse(folder / "gold", out, strategy.Settings.pick(chosen), truth, folder / "exp")
+    out["06_strategy"] = strategy.analyse(shop / "gold", out, strategy.Settings.pick(chosen), truth, folder / "exp")
     return out
 
 
