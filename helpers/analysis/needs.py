@@ -130,6 +130,15 @@ def _checkout_or_landmark(f: Fitness, lim: Limits) -> tuple[list[Reason], list[R
     return [], [no_checkout]  # the landmark window stands in for the checkout; time before purchase includes buying
 
 
+def _checkout_step(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
+    """05 compares browsing before checkout and has no landmark to fall back on: without a checkout
+    step its durations include buying, so the answer stands but is capped."""
+    share = f.checkout_share_of_buyers or 0.0
+    if share >= lim.min_checkout_share_of_buyers:
+        return [], []
+    return [], [Reason(NO_CHECKOUT_STEP, share, lim.min_checkout_share_of_buyers)]
+
+
 def _times_within_day(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
     if f.timestamp_resolution == NO_TIMES:
         return [], [Reason(NO_TIMESTAMPS, NO_TIMES)]
@@ -182,6 +191,7 @@ def _user_ids(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
 NEED_CHECKS = {
     "browsing_before_purchase": _browsing_before_purchase,
     "checkout_or_landmark": _checkout_or_landmark,
+    "checkout_step": _checkout_step,
     "times_within_day": _times_within_day,
     "whole_day_uncut": _whole_day_uncut,
     "prices": _prices,
@@ -200,6 +210,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
         "prices",
         "products",
         "browsing_before_purchase",  # 05 compares the styles' browsing: a thinned log has little to compare
+        "checkout_step",  # its durations run to checkout: without one they include buying
         "event_timing",
         "times_within_day",
         "whole_day_uncut",
