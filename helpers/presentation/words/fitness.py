@@ -144,8 +144,8 @@ PLAN_WORDS = {  # merged into words.strategy.PLAN_WORDS: basis -> hypothesis, in
     ),
 }
 BASIS = {  # merged into words.strategy.BASIS
-    "no_lean": "No recommendation is supported, and the data lean toward no lever (or contradict the one the "
-    "simulator offers), so none is proposed.",
+    "no_lean": "No recommendation is supported and no answer leans toward a lever (or the one it leans toward "
+    "is contradicted by another answer), so none is proposed.",
 }
 ELIGIBILITY_WORDS = {
     "not_estimable": "the answer it rests on is not estimable from these data",
