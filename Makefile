@@ -89,8 +89,8 @@ test: $(STAMP) ## the test suite CI runs: units, whole reports at small size, re
 	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(STAMP) ## the edit loop (under a minute): everything that starts no kernel and no Spark
-	$(BIN)/python -m pytest -q -m "not slow and not notebook and not spark" -n $(WORKERS) $(PYTEST_ARGS)
+test-fast: $(STAMP) ## the edit loop (under a minute): no kernel, no Spark, no simulated world analysed whole
+	$(BIN)/python -m pytest -q -m "not slow and not notebook and not spark and not world" -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: test-all
 test-all: $(STAMP) ## every test, the slow ones too (more real-data shapes, presets, reruns are identical)

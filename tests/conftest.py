@@ -20,6 +20,9 @@ from .runs import SHARED_SAMPLE, run_report
 # Tests that use these fixtures start Jupyter kernels: they are marked `notebook` (not in `make test-fast`).
 KERNEL_FIXTURES = {"tiny", "default_report", "time_matters_report", "negative_time_report", "rees46_report"}
 SHARED_REPORTS = KERNEL_FIXTURES - {"tiny"}
+# Tests that use these analyse a 20,000-session simulated world whole, in-process: marked `world` (in `make test`,
+# not in the edit loop's `make test-fast`).
+WORLD_FIXTURES = {"simulated_world", "small_shop"}
 TESTS = Path(__file__).parent
 
 
@@ -27,6 +30,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if KERNEL_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.notebook)
+        if WORLD_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.world)
 
 
 if importlib.util.find_spec("xdist"):  # `make test` runs on two workers (pytest-xdist)

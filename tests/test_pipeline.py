@@ -157,6 +157,7 @@ def test_validate_scores_known_wrong_verdicts_false_effects_and_a_wrong_recommen
     assert scored["coverage"] == [("engagement", True), ("idle", False)]
 
 
+@pytest.mark.world  # a simulated world analysed whole: in `make test`, not in the edit loop
 def test_validate_end_to_end_on_one_small_world(tmp_path):
     code = validate.main(
         [
