@@ -494,3 +494,43 @@ def test_segment_contrast_and_style_smds_use_t_with_few_users():
     xa, xb, ga, gb = rng.normal(size=300), rng.normal(size=300), groups[:300], groups[300:]
     d, lo, hi = purchase_styles.smd_ci(xa, xb, 0.95, ga, gb)
     assert (hi - lo) / (2 * purchase_styles.clustered_smd_se(xa, xb, ga, gb)) == pytest.approx(2.093, abs=1e-3)
+
+
+# --------------------------------------------------------------------------------------------
+# 04's truth check compares like with like
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_hidden_style_that_moves_browsing_and_spend_is_absorbed_so_the_spend_truth_is_not_compared(tmp_path):
+    """A style the gold table does not hold raises engagement and log spend together: OLS of log spend estimates
+    the structural 0.15 plus the style's share (0.15 + 0.5 x 0.8 / 1.64, omitted variable), and its CI covers that,
+    not 0.15. The simulator's world where this happens (styles_browse) carries a code, and 04 compares nothing there."""
+    from helpers.analysis import spend
+    from helpers.data import simulate
+    from helpers.data.gold import build_gold
+    from helpers.presentation.words import spend as spend_words
+    from helpers.runner import validate
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    style = rng.normal(size=n)
+    engagement = 0.8 * style + rng.normal(size=n)
+    frame = pd.DataFrame({"engagement": engagement, "time": rng.normal(size=n), "idle": rng.normal(size=n)})
+    frame[spend.Y] = 0.15 * engagement + 0.5 * style + rng.normal(0, 0.5, n)
+    fit = spend.fit_ols(frame, ["engagement", "time", "idle"])
+    lo, hi = fit.conf_int().loc["engagement"]
+    assert lo <= 0.15 + 0.5 * 0.8 / 1.64 <= hi and not lo <= 0.15 <= hi
+    truth = {f"implied_{f}_on_log_spend": 0.0 for f in ("time", "idle")} | {"implied_engagement_on_log_spend": 0.15}
+    assert len(spend.truth_check(fit, truth)) == 3
+
+    codes = {w: simulate.spend_truth_code(simulate.SimConfig(**knobs)) for w, knobs in validate.WORLDS.items()}
+    assert codes.pop("styles_browse") == simulate.STYLE_CONFOUNDS_SPEND and set(codes.values()) == {None}
+    assert spend.truth_check(fit, truth | {"spend_truth_code": simulate.STYLE_CONFOUNDS_SPEND}).empty
+
+    cfg = simulate.SimConfig(n_sessions=10_000, seed=3, **validate.WORLDS["styles_browse"])
+    world_truth = simulate.simulate_to_parquet(cfg, tmp_path / "raw")
+    build_gold(tmp_path / "raw", tmp_path / "gold")
+    result = spend.analyse(tmp_path / "gold", validate.settings("04_spend", 3), world_truth)
+    assert result.ok and result.truth == [] and result.truth_code == simulate.STYLE_CONFOUNDS_SPEND
+    assert result.badge.level != "high" and result.evidence.truth is None
+    assert any(line.startswith("- Truth check: not made") for line in spend_words.spend_lines(result))

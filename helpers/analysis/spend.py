@@ -250,7 +250,14 @@ def spend_by_time_within_engagement(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def truth_check(fit, truth: dict) -> pd.DataFrame:
-    """Every coefficient 04's answer speaks of (log spend per log1p unit) beside the simulator's true value."""
+    """Every coefficient 04's answer speaks of (log spend per log1p unit) beside the simulator's true value.
+
+    No rows when the truth carries a ``spend_truth_code`` (``simulate.spend_truth_code``): there the simulator's
+    structural effects are not what this model estimates (the purchase style, which the gold table does not hold,
+    moves browsing and spend together), so a CI is not compared with them.
+    """
+    if truth.get("spend_truth_code"):
+        return pd.DataFrame(columns=["effect", "truth", "estimate", "ci_lo", "ci_hi", "covered"]).set_index("effect")
     rows = []
     for name, key, label in (
         ("engagement", "implied_engagement_on_log_spend", "engagement -> log spend (per log1p event)"),
@@ -577,6 +584,7 @@ class SpendResult(results.ModelledResult):
     clustering: stats.Clustering | None = None  # buyers per user; errors clustered by user when users repeat
     verdicts: Verdicts | None = None
     effects: list[SpendEffect] | None = None
+    truth_code: str | None = None  # why the simulator's spend truth is not compared (simulate.spend_truth_code)
     evidence: Evidence | None = results.memory()
 
 
@@ -639,6 +647,7 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     ev.central = per_sd_effects(ev.fits[CENTRAL_SPEC], ev.buyers, alpha=s.alpha)
     if truth is not None:
         ev.truth = truth_check(full_fit, truth)
+        result.truth_code = truth.get("spend_truth_code")
     specs = {MAIN_SPEC: ev.effects, CENTRAL_SPEC: ev.central} if idle else {CENTRAL_SPEC: ev.effects}
     gamma_table = ev.effects if gamma is not None else None
     confounded = check.browsing == "different"
@@ -656,6 +665,8 @@ def _fit(result: SpendResult, s: Settings, truth: dict | None, check: purchase_s
     result.truth = (
         None if ev.truth is None else [results.TruthRow(**r) for r in ev.truth.reset_index().to_dict("records")]
     )
+    if result.truth_code:  # nothing to compare: the page shows no truth table and says why
+        ev.truth = None
     result.headline = headline(result)
 
 

@@ -62,6 +62,7 @@ WORLDS: dict[str, dict] = {
     "weak_engagement": {"engagement_effect": 0.1},
     "time_matters": {"engagement_effect": 0.3, "time_effect": 1.0},
     "negative_engagement": {"engagement_effect": -0.8},
+    # the hidden style moves browsing and spend: 04's spend truth is not its estimand, not compared (spend_truth_code)
     "styles_browse": {"style_browse_effect": 0.8},
     "strong_idle": {"idle_spend_effect": -0.4},
     "positive_idle": {"idle_spend_effect": 0.3},

@@ -38,6 +38,13 @@ SHORT = {"engagement": "more events", "time": "longer time", "idle": "longer idl
 SEGMENT_WORDS = {"few": "few events", "many": "many events"}  # 04's groups of buyers by events before checkout
 
 
+TRUTH_CODE_WORDS = {  # SpendResult.truth_code: why the simulator's true effects are not set beside the CIs
+    "style_confounds_browsing_and_spend": "not made; in this simulated world the purchase style moves browsing and "
+    "spend together and the gold table does not hold it, so these coefficients absorb the style and do not estimate "
+    "the simulator's effects",
+}
+
+
 def reason_text(reason: str) -> str:
     """Why 04's associations are not interpreted: a fit's health problem, or the styles' code in words."""
     if reason == STYLES_DIFFER:
@@ -249,7 +256,11 @@ def spend_lines(result: SpendResult) -> list[str]:
     if result.clustering:
         out.append(f"- {clustering_line(result.clustering, 'buying sessions')}")
     out += [f"- Not interpreted: {reason_text(reason)}." for reason in v.reasons]
-    return out + truth_lines(result.truth)
+    return (
+        out
+        + truth_lines(result.truth)
+        + ([f"- Truth check: {TRUTH_CODE_WORDS[result.truth_code]}."] if result.truth_code else [])
+    )
 
 
 @common.intro.register
