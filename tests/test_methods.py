@@ -148,6 +148,27 @@ def test_one_unimodal_price_world_is_not_called_two_groups():
     assert purchase_styles.groups_verdict(two["p"]) == "two_groups" and two["p"] == pytest.approx(1 / 40)
 
 
+def test_the_simulators_unimodal_price_world_is_one_group_and_strong_styles_are_two(tmp_path):
+    """In the simulator's unimodal-price world (style_strength 0) units are discrete and an order of one item
+    spreads its average price more than an order of several: a one-group null with one normal price for every
+    unit count called that two groups. Under a null whose price has the mean and SD of its unit level the test
+    keeps one group there, and still calls two groups where price affinity separates the styles strongly."""
+    from helpers.analysis import purchase_styles
+    from helpers.data import gold as gold_table
+    from helpers.data.gold import build_gold
+    from helpers.data.simulate import SimConfig, simulate_to_parquet
+    from helpers.runner import validate
+
+    def verdict(knobs: dict, folder) -> str:
+        simulate_to_parquet(SimConfig(n_sessions=20_000, seed=2, **knobs), folder / "raw")
+        build_gold(folder / "raw", folder / "gold")
+        buyers = purchase_styles.assign(gold_table.read_gold(folder / "gold", buyers_only=True))[0]
+        return purchase_styles.groups_verdict(purchase_styles.mixture_test(buyers, 2, bootstraps=39)["p"])
+
+    assert verdict(validate.WORLDS["unimodal_price"], tmp_path / "one") == "one_group_not_rejected"
+    assert verdict({"style_strength": 3.0}, tmp_path / "two") == "two_groups"
+
+
 # --------------------------------------------------------------------------------------------
 # 3 · One rule for "alike"
 # --------------------------------------------------------------------------------------------

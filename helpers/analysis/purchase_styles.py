@@ -88,6 +88,7 @@ def mixture_agreement(buyers: pd.DataFrame, seed: int) -> dict:
 MIXTURE_BOOTSTRAPS = 99  # simulated one-group samples behind the mixture's likelihood-ratio test
 MIXTURE_MAX_ROWS = 2_000  # buyers the mixture test reads (a random sample above this)
 MIXTURE_REG_COVAR = 1e-2  # covariance floor on standardised features: no component collapses onto one price
+MIXTURE_MIN_LEVEL_ROWS = 20  # rows a unit level needs for its own price mean and SD under the null
 
 
 def mixture_features(log_price: np.ndarray, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -107,19 +108,29 @@ def two_component_lr(X: np.ndarray, seed: int) -> float:
     return float(2 * len(X) * (two.score(X) - one.score(X)))
 
 
+def unit_levels(units: np.ndarray, min_rows: int = MIXTURE_MIN_LEVEL_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """The unit counts seen and the level each belongs to: one level per count, the largest counts pooled into
+    one top level until it holds at least ``min_rows`` rows (or all rows)."""
+    counts_seen, rows = np.unique(units, return_counts=True)
+    from_top = np.cumsum(rows[::-1])[::-1]  # rows at this count or above
+    full = np.flatnonzero(from_top >= min_rows)
+    return counts_seen, np.minimum(np.arange(counts_seen.size), full.max() if full.size else 0)
+
+
 def mixture_test(
     buyers: pd.DataFrame, seed: int, bootstraps: int = MIXTURE_BOOTSTRAPS, max_rows: int = MIXTURE_MAX_ROWS
 ) -> dict:
     """Parametric-bootstrap likelihood-ratio test of one group against two on log price x log units.
 
-    The statistic is ``two_component_lr``. Under the null the buyers are one group: log price normal
-    (its mean and SD), units with their observed distribution, tied to price through one latent
-    normal correlation (units as cuts of a latent normal, the correlation that of log price with the
-    units' normal scores). ``bootstraps`` samples from that one group, each through the same
-    dequantising and fit, give the p-value (1 + b) / (1 + B). (BIC is not used: units are discrete,
-    so extra components buy likelihood on the integers whether or not there are groups.)
+    The statistic is ``two_component_lr``. Under the null the buyers are one group in which log price
+    depends on units: normal with the mean and SD of its unit level (``unit_levels``: the spread of the
+    average price narrows as an order holds more items, and its centre may move with them), and units
+    drawn from their observed values. ``bootstraps`` samples from that one group, each through the same
+    dequantising and fit, give the p-value (1 + b) / (1 + B). Two groups are then what a mixture finds
+    beyond price's dependence on units: price bimodal at some unit counts, not a trend across them.
+    (BIC is not used: units are discrete, so extra components buy likelihood on the integers whether or
+    not there are groups; a null with one normal price for all unit counts rejects one group too often.)
     """
-    from scipy.stats import rankdata
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x313]))
@@ -129,15 +140,21 @@ def mixture_test(
     n = units.size
     if n < 10 or log_price.std() == 0:
         return {"lr": None, "p": None, "bootstraps": 0, "rows": n}
-    levels, counts = np.unique(units, return_counts=True)
-    cuts = stats.normal_ppf(np.cumsum(counts)[:-1] / n)
-    rho = float(np.corrcoef(log_price, stats.normal_ppf((rankdata(units) - 0.5) / n))[0, 1]) if levels.size > 1 else 0.0
+    counts_seen, level_of = unit_levels(units)
+    level = level_of[np.searchsorted(counts_seen, units)]
+    k = int(level_of[-1]) + 1
+    rows = np.bincount(level, minlength=k)
+    mean = np.bincount(level, log_price, k) / rows
+    sd = np.sqrt(np.bincount(level, (log_price - mean[level]) ** 2, k) / rows)
+    sd = np.where(sd > 0, sd, log_price.std())  # a level of one price: the overall spread
     null = np.empty(bootstraps)
     with threadpool_limits(1):  # many small fits: threads only wait on each other (ten times slower on 2 cores)
         observed = two_component_lr(mixture_features(log_price, units, rng), seed)
         for b in range(bootstraps):
-            z = rng.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], n)
-            null[b] = two_component_lr(mixture_features(z[:, 0], levels[np.searchsorted(cuts, z[:, 1])], rng), seed)
+            drawn = units[rng.integers(0, n, n)]
+            at = level_of[np.searchsorted(counts_seen, drawn)]
+            price = mean[at] + sd[at] * rng.standard_normal(n)
+            null[b] = two_component_lr(mixture_features(price, drawn, rng), seed)
     p = float((1 + np.sum(null >= observed)) / (1 + bootstraps))
     return {"lr": observed, "p": p, "bootstraps": bootstraps, "rows": n}
 
