@@ -14,6 +14,7 @@ import pytest
 
 from helpers import paths, registry
 from helpers.analysis import conversion, purchase_styles, results, spend, strategy
+from helpers.data import fitness, gold
 from helpers.data.files import read_json, write_json
 from helpers.errors import ParameterError
 from helpers.runner import params, validate
@@ -51,11 +52,25 @@ def test_the_record_a_notebook_saves_is_analyse_on_the_same_inputs(world, reques
     chosen = json.loads((pages / "run.json").read_text())["parameters"]
     truth = results.truth(run)
     assert truth is not None
+    raw, fit = paths.raw_dir(run), fitness.load(paths.raw_dir(run))
+    described = gold.described(paths.gold_dir(run))  # as the notebooks read it: the untreated sessions
     for name, module in ANALYSES.items():
-        again = module.analyse(paths.gold_dir(run), module.Settings.pick(chosen), truth)
+        settings = module.Settings.pick(chosen)
+        if module is spend:
+            again = spend.analyse(described, settings, truth, idle=gold.idle_measured(raw), fitness=fit)
+        else:
+            again = module.analyse(described, settings, truth, fit)
+        again.population = gold.population(paths.gold_dir(run))
         assert_same(_as_written(again, tmp_path), recorded[name], name)
     again = strategy.analyse(
-        paths.gold_dir(run), results.load_all(run), strategy.Settings.pick(chosen), truth, tmp_path / "experiment"
+        paths.gold_dir(run),
+        results.load_all(run),
+        strategy.Settings.pick(chosen),
+        truth,
+        tmp_path / "experiment",
+        fit,
+        None,
+        None,
     )
     assert_same(_as_written(again, tmp_path), recorded["06_strategy"], "06_strategy")
 

@@ -46,8 +46,9 @@ def ci(lo: float, hi: float, fmt: str = ".2f") -> str:
 
 
 def times(value: float, lo: float, hi: float) -> str:
-    """An odds ratio with its CI: '×1.52 [1.40, 1.65]'."""
-    return f"×{value:.2f} {ci(lo, hi)}"
+    """An odds ratio with its CI at the digits the CI supports, as every page and the front page print it:
+    '×1.52 [1.40, 1.65]', '×7.0 [6.5, 7.5]' (``fitness_words.readable_times``)."""
+    return fitness_words.readable_times(value, lo, hi)
 
 
 def pct(value: float, lo: float, hi: float) -> str:
