@@ -75,7 +75,7 @@ def test_narrow_unheaded_and_answer_tables_are_left_alone(table):
 def test_the_smallest_text_is_measured_in_pixels_at_the_saved_resolution_and_recorded_in_the_png(tmp_path):
     from PIL import Image
 
-    fig, ax = matplotlib.pyplot.subplots()
+    fig, ax = matplotlib.pyplot.subplots(figsize=(6.4, 4.8))  # whatever house style another test set
     ax.set_title("title", fontsize=20)
     ax.set_xlabel("label", fontsize=14)
     ax.tick_params(labelsize=9)
