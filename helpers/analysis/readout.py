@@ -48,7 +48,7 @@ from scipy.special import chdtrc
 
 from helpers.analysis import results
 from helpers.analysis.results import Record
-from helpers.analysis.stats import normal_cdf, normal_ppf, normal_sf
+from helpers.analysis.stats import holm, normal_cdf, normal_ppf, normal_sf
 from helpers.errors import DataContractError
 
 SRM_STOP, SRM_WARN = 0.001, 0.05
@@ -371,16 +371,6 @@ def score_interval(x1: int, n1: int, x0: int, n0: int, alpha: float) -> tuple[fl
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
     bounds = 0.5 * (lo + hi)
     return float(bounds[0]), float(bounds[1])
-
-
-def holm(pvalues) -> np.ndarray:
-    """Holm's step-down adjusted p-values, in the order given."""
-    p = np.asarray(pvalues, float)
-    order = np.argsort(p, kind="stable")
-    steps = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
-    out = np.empty_like(p)
-    out[order] = np.minimum(steps, 1.0)
-    return out
 
 
 def ols(y, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

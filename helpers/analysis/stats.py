@@ -636,3 +636,13 @@ def tost_p(estimate: float, lo: float, hi: float, margin: float, level: float = 
 def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest true effect a two-sided test at ``alpha`` detects with ``power``, given its standard error."""
     return float((normal_ppf(1 - alpha / 2) + normal_ppf(power)) * se)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given (family-wise error rate at any alpha)."""
+    p = np.asarray(pvalues, float)
+    order = np.argsort(p, kind="stable")
+    steps = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(steps, 1.0)
+    return out

@@ -591,14 +591,7 @@ def eligibility_gate(recs: list[Recommendation], upstream: dict, fit: Fitness | 
 # --------------------------------------------------------------------------------------------
 
 
-def holm(pvalues) -> np.ndarray:
-    """Holm's step-down adjusted p-values, in the order given (family-wise error rate at any alpha)."""
-    p = np.asarray(pvalues, float)
-    order = np.argsort(p, kind="stable")
-    steps = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
-    out = np.empty_like(p)
-    out[order] = np.minimum(steps, 1.0)
-    return out
+holm = stats.holm  # one Holm for the recommendations, the read-out and the comparison
 
 
 def material_p(estimate: float, lo: float, hi: float, band: float, side: int = 0, level: float = 0.95) -> float:

@@ -106,12 +106,12 @@ def holm(pvalues) -> list[float | None]:
     flagged when its adjusted p is below ``ALPHA``, which keeps the chance of any false flag in the
     family at most ``ALPHA`` whatever the dependence between the rows.
     """
-    present = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    from helpers.analysis.stats import holm as holm_adjusted  # the one Holm of the analyses
+
+    present = [i for i, p in enumerate(pvalues) if p is not None]
     out: list[float | None] = [None] * len(pvalues)
-    m, running = len(present), 0.0
-    for rank, (p, i) in enumerate(sorted(present)):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = running
+    for i, adjusted in zip(present, holm_adjusted([pvalues[i] for i in present]), strict=True):
+        out[i] = float(adjusted)
     return out
 
 
