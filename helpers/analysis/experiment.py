@@ -124,19 +124,28 @@ class AARate(results.Record):
     naive_rejections: int  # the same replications with every session treated as independent
 
 
-def icc_anova(y: np.ndarray, groups: np.ndarray) -> float:
-    """Intraclass correlation of ``y`` within groups: the one-way ANOVA estimator for unequal group sizes, in [0, 1]."""
+def _anova(y: np.ndarray, groups: np.ndarray) -> tuple[float, float, float, int, int] | None:
+    """One-way ANOVA of ``y`` within groups: mean squares between and within, the mean group size m0 for
+    unequal sizes, the groups k and observations n; None with fewer than two groups or no residual df."""
     y = np.asarray(y, float)
     sizes = np.bincount(groups)
     sums = np.bincount(groups, weights=y)[sizes > 0]
     sizes = sizes[sizes > 0]
     n, k = y.size, sizes.size
     if k < 2 or n <= k:
-        return 0.0
+        return None
     between = np.sum(sums**2 / sizes) - y.sum() ** 2 / n
     within = np.sum(y**2) - np.sum(sums**2 / sizes)
-    msb, msw = between / (k - 1), within / (n - k)
     m0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    return between / (k - 1), within / (n - k), m0, k, n
+
+
+def icc_anova(y: np.ndarray, groups: np.ndarray) -> float:
+    """Intraclass correlation of ``y`` within groups: the one-way ANOVA estimator for unequal group sizes, in [0, 1]."""
+    anova = _anova(y, groups)
+    if anova is None:
+        return 0.0
+    msb, msw, m0, _, _ = anova
     denominator = msb + (m0 - 1) * msw
     return float(np.clip((msb - msw) / denominator, 0.0, 1.0)) if denominator > 0 else 0.0
 
@@ -150,19 +159,10 @@ def icc_upper_bound(y: np.ndarray, groups: np.ndarray, level: float = 0.95) -> f
     """
     from scipy import stats as sps
 
-    y = np.asarray(y, float)
-    sizes = np.bincount(groups)
-    sums = np.bincount(groups, weights=y)[sizes > 0]
-    sizes = sizes[sizes > 0]
-    n, k = y.size, sizes.size
-    if k < 2 or n <= k:
+    anova = _anova(y, groups)
+    if anova is None or anova[1] <= 0:
         return 1.0
-    between = np.sum(sums**2 / sizes) - y.sum() ** 2 / n
-    within = np.sum(y**2) - np.sum(sums**2 / sizes)
-    msb, msw = between / (k - 1), within / (n - k)
-    if msw <= 0:
-        return 1.0
-    m0 = (n - np.sum(sizes**2) / n) / (k - 1)
+    msb, msw, m0, k, n = anova
     f_upper = (msb / msw) / float(sps.f.ppf(1 - level, k - 1, n - k))
     return float(np.clip((f_upper - 1) / (f_upper + m0 - 1), 0.0, 1.0))
 
