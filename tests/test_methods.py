@@ -555,3 +555,20 @@ def test_a_hidden_style_that_moves_browsing_and_spend_is_absorbed_so_the_spend_t
     assert result.ok and result.truth == [] and result.truth_code == simulate.STYLE_CONFOUNDS_SPEND
     assert result.badge.level != "high" and result.evidence.truth is None
     assert any(line.startswith("- Truth check: not made") for line in spend_words.spend_lines(result))
+
+
+def test_the_front_page_and_the_comparison_read_one_clustered_se_of_conversion():
+    """400 users of 10 sessions, clustered purchases: the comparison's SE of conversion is the front page's
+    (its CI is p ± z SE up to Wilson's asymmetry), both from ``stats.ratio_of_sums_se``."""
+    from helpers.analysis import stats as analysis_stats
+    from helpers.compare import stats as compare_stats
+
+    rng = np.random.default_rng(3)
+    b = rng.binomial(10, rng.beta(0.5, 8, 400)).astype(float)
+    n = np.full(400, 10.0)
+    sums = (400, b.sum(), n.sum(), (b * b).sum(), (b * n).sum(), (n * n).sum())
+    se = compare_stats.ratio_of_sums(*sums).se
+    assert se == analysis_stats.ratio_of_sums_se(*sums)
+    lo, hi = analysis_stats.proportion_ci_from_sums(*sums)
+    assert (hi - lo) / (2 * 1.96) == pytest.approx(se, rel=0.05)
+    assert se > np.sqrt(b.sum() / n.sum() * (1 - b.sum() / n.sum()) / n.sum()) * 1.2  # wider than the unclustered SE

@@ -10,6 +10,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -250,6 +251,18 @@ def proportion_ci(y: np.ndarray, groups: np.ndarray | None = None, level: float 
     return float(lo), float(hi)
 
 
+def ratio_of_sums_se(groups: int, sum_y: float, sum_x: float, sum_yy: float, sum_xy: float, sum_xx: float) -> float:
+    """The CR1 (user-clustered, delta-method) SE of the ratio Σy / Σx from per-user sums y_u, x_u.
+
+    sqrt(G / (G - 1) × Σ (y_u - m x_u)²) / Σx with m = Σy / Σx, where Σ (y_u - m x_u)² is expanded from
+    Σy², Σxy and Σx²: the plain SE of a mean when every user has one row. The one formula behind the
+    front page's conversion CI and the comparison of runs. Needs ``groups`` ≥ 2 and Σx > 0.
+    """
+    m = sum_y / sum_x
+    residual = max(sum_yy - 2 * m * sum_xy + m * m * sum_xx, 0.0)
+    return math.sqrt(groups / (groups - 1) * residual) / sum_x
+
+
 def proportion_ci_from_sums(
     users: int, successes: float, rows: float, sum_ss: float, sum_sr: float, sum_rr: float, level: float = 0.95
 ) -> tuple[float, float]:
@@ -269,8 +282,7 @@ def proportion_ci_from_sums(
     if users >= rows or users < 2 or not 0 < p < 1:
         lo, hi = wilson(successes, rows, z)
         return float(lo), float(hi)
-    residual = max(sum_ss - 2 * p * sum_sr + p * p * sum_rr, 0.0)
-    var = users / (users - 1) * residual / rows**2
+    var = ratio_of_sums_se(users, successes, rows, sum_ss, sum_sr, sum_rr) ** 2
     n_eff = rows / max(var / (p * (1 - p) / rows), 1.0)
     lo, hi = wilson(p * n_eff, n_eff, z)
     return float(lo), float(hi)

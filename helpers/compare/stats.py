@@ -215,13 +215,14 @@ def ratio_of_sums(groups: int, sum_y: float, sum_x: float, sum_yy: float, sum_xy
     sqrt(G / (G - 1) × Σ (y_u - m x_u)²) / Σx with m = Σy / Σx: the plain SE of a mean when every
     user has one session (x_u = 1), the user-clustered one otherwise (as ``analysis.stats.clustered_mean_se``).
     """
+    from helpers.analysis.stats import ratio_of_sums_se  # the front page's conversion CI reads the same SE
+
     if sum_x <= 0:
         return RatioOfSums(None, None, groups)
     m = sum_y / sum_x
     if groups < 2:
         return RatioOfSums(m, None, groups)
-    residual = max(sum_yy - 2 * m * sum_xy + m * m * sum_xx, 0.0)
-    return RatioOfSums(m, math.sqrt(groups / (groups - 1) * residual) / sum_x, groups)
+    return RatioOfSums(m, ratio_of_sums_se(groups, sum_y, sum_x, sum_yy, sum_xy, sum_xx), groups)
 
 
 # --------------------------------------------------------------------------------------------
