@@ -52,6 +52,24 @@ def imported(source: str, module: str = "") -> set[str]:
     return {name for name in found if name == ROOT or name.startswith(ROOT + ".")}
 
 
+def top_level(source: str) -> list[str]:
+    """Every module a source text imports at its top level, in order, of any package (``from a import b``
+    gives a and a.b, which may name no module); a text that does not parse imports nothing. The kernels
+    warmed ahead import these."""
+    try:
+        with _LOCK:
+            tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found += [node.module, *(f"{node.module}.{a.name}" for a in node.names if a.name != "*")]
+    return found
+
+
 def _executed(tree: ast.AST):
     """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks."""
     todo = [tree]
@@ -138,11 +156,11 @@ def of_notebook(nb: Path) -> set[str]:
     for cell in json.loads(Path(nb).read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "code":
             source = "".join(cell["source"])
-            found |= imported(source) or imported(_without_magics(source))
+            found |= imported(source) or imported(without_magics(source))
     return found
 
 
-def _without_magics(source: str) -> str:
+def without_magics(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 

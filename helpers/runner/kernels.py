@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import queue
-import re
 import signal
 import stat
 import sys
@@ -44,6 +43,7 @@ from traitlets import DottedObjectName
 
 from helpers import paths
 from helpers.errors import ReportError
+from helpers.runner import imports
 
 # Notebooks run side by side, one core each: a BLAS that also spreads over every core oversubscribes them
 # (measured: 03's model fits 3x slower). A user's own setting wins.
@@ -246,26 +246,20 @@ class WarmKernelManager(NotebookKernelManager):
         return km  # not an instance of this class, so Python does not run __init__ on it again
 
 
-IMPORT = re.compile(r"^import\s+(?P<modules>[\w.]+(?:\s*,\s*[\w.]+)*)")
-FROM = re.compile(r"^from\s+(?P<module>[\w.]+)\s+import\s+(?P<names>[^#]*)")
-
-
 def modules_imported(notebooks: list[Path]) -> list[str]:
-    """Modules the code cells of ``notebooks`` import at top level (``from a import b`` gives a and a.b)."""
+    """Modules the code cells of ``notebooks`` import at top level (``from a import b`` gives a and a.b), read
+    by the same parser as freshness (``imports.top_level``)."""
     names: list[str] = []
     for path in notebooks:
         try:
             cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
         except (OSError, ValueError):
             continue  # papermill reports an unreadable notebook; warming just skips it
-        for line in "\n".join("".join(c.get("source", [])) for c in cells if c.get("cell_type") == "code").splitlines():
-            if match := IMPORT.match(line):
-                names += [n.strip() for n in match["modules"].split(",")]
-            elif match := FROM.match(line):
-                names.append(match["module"])
-                items = match["names"].replace("(", " ").replace(")", " ").split(",")
-                names += [f"{match['module']}.{item.split()[0]}" for item in items if item.strip()]
-    return list(dict.fromkeys(n for n in names if not n.startswith(".")))
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                source = "".join(cell.get("source", []))
+                names += imports.top_level(source) or imports.top_level(imports.without_magics(source))
+    return list(dict.fromkeys(names))
 
 
 def warm_up_code(modules: list[str]) -> str:
