@@ -148,7 +148,7 @@ def distributions(raw_dir: Path, max_rows: int = 200_000) -> pd.DataFrame:
 def run_record(profile: dict, bench: list[dict], config, provenance: dict | None) -> dict:
     """What 01 records: the source, table sizes, the profile, the realism checks, the knobs or the provenance."""
     return {
-        "source": "simulator" if config is not None else "user data",
+        "source": "simulator" if config is not None else "user_data",
         "counts": profile["counts"],
         "profile": profile,
         "benchmarks_in_range": sum(row["in_range"] == "yes" for row in bench),
@@ -157,26 +157,3 @@ def run_record(profile: dict, bench: list[dict], config, provenance: dict | None
         "config": config.as_dict() if config is not None else None,
         "provenance": provenance,
     }
-
-
-def parse_table(provenance: dict) -> pd.DataFrame:
-    """Per parsed column of an imported log: rows, values missing (empty or N/A), values not parsed, examples, action.
-
-    Empty for inputs that parse nothing (raw tables, session tables). Rows dropped, by reason, are
-    in ``provenance['rows_dropped']``; this table shows the values behind the timestamp drops and
-    the prices and quantities that were kept but could not be read.
-    """
-    rows = [
-        {
-            "column": v["column"],
-            "role": v["role"],
-            "rows": v["rows"],
-            "missing (empty or N/A)": v["missing"],
-            "not parsed": v["not_parsed"],
-            "share not parsed": f"{v['not_parsed'] / max(v['rows'] - v['missing'], 1):.2%}",
-            "examples": ", ".join(v["examples"]) or "–",
-            "then": v["treated_as"],
-        }
-        for v in provenance.get("values_not_parsed") or []
-    ]
-    return pd.DataFrame(rows)
