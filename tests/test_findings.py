@@ -736,7 +736,7 @@ def test_a_short_slice_of_real_data_is_named_as_a_reason_for_realism_misses():
         "profile": {"mean_events": 1.2, "conversion": 0.012, "cart_share": 0.01, "cart_abandonment": None},
         "benchmarks_in_range": 0,
         "benchmarks_checked": 5,
-        "benchmark_table": [{"metric": "conversion", "in range": "no"}],
+        "benchmark_table": [{"id": "conversion", "value": 0.01, "low": 0.015, "high": 0.04, "in_range": "no"}],
         "provenance": {"span_hours": 1.9 / 60},
     }
     lines = findings.simulation_lines(rec, None)

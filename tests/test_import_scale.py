@@ -123,7 +123,7 @@ def test_a_decimal_comma_stops_with_a_hint_and_is_read_when_the_mapping_says_so(
     assert not (tmp_path / "stopped").exists()
     (tmp_path / "comma.yaml").write_text('decimal: ","\n')
     got, prov = _import(log, tmp_path / "raw", tmp_path / "comma.yaml")
-    assert got == counts and prov["decimal"] == "," and prov["mapping"] == "preset 'rees46' with mapping comma.yaml"
+    assert got == counts and prov["decimal"] == "," and prov["mapping"] == "preset:rees46+file:comma.yaml"
     _same_tables(raw, tmp_path / "raw")
     orders = pd.read_parquet(tmp_path / "raw" / "orders.parquet")
     assert orders["total_usd"].sum() > 0  # revenue is read, not lost to missing prices
@@ -138,8 +138,8 @@ def test_a_cut_off_last_line_is_dropped_and_counted_not_read_as_a_row(plain, tmp
     got, got_prov = _import(log, tmp_path / "raw")
     assert got == counts  # no extra session from the broken row
     assert got_prov["rows_read"] == prov["rows_read"] + 1
-    assert got_prov["rows_dropped"]["malformed rows (wrong number of fields)"] == 1
-    (example,) = got_prov["rows_dropped_examples"]["malformed rows (wrong number of fields)"]
+    assert got_prov["rows_dropped"]["malformed"] == 1
+    (example,) = got_prov["rows_dropped_examples"]["malformed"]
     assert example == f"events.csv line {len(lines) + 1}: {cut}"
     _same_tables(raw, tmp_path / "raw")
 
@@ -202,11 +202,12 @@ def test_na_and_unreadable_prices_are_counted_with_examples(plain, tmp_path):
     assert got == counts
     (price,) = [v for v in prov["values_not_parsed"] if v["role"] == "price"]
     assert (price["missing"], price["not_parsed"], price["examples"]) == (2, 1, ["12.5 USD"])
-    assert price["treated_as"].startswith("read as missing")
-    from helpers.data.data_profile import parse_table
+    assert price["treated_as"] == "read_as_missing_no_revenue"
+    from helpers.presentation.formatting import parse_table
 
     shown = parse_table(prov)
     row = shown[shown["column"] == "price"].iloc[0]
+    assert row["then"] == "read as missing: no revenue from the row"
     assert (row["missing (empty or N/A)"], row["not parsed"], row["examples"]) == (2, 1, "12.5 USD")
 
 
@@ -229,9 +230,9 @@ def test_unreadable_timestamps_are_dropped_and_counted_or_stop_above_the_share(p
     broken = [lines[0], *lines[1:], lines[1].replace("2019-10-01 02:41:42 UTC", "unknown")]
     got, got_prov = _import(_write(tmp_path / "one.csv", broken), tmp_path / "raw")
     assert got == counts
-    assert got_prov["rows_dropped"]["rows whose timestamp does not parse"] == 1
+    assert got_prov["rows_dropped"]["timestamp_not_parsed"] == 1
     (ts,) = [v for v in got_prov["values_not_parsed"] if v["role"] == "timestamp"]
-    assert ts["examples"] == ["unknown"] and ts["treated_as"] == "row dropped"
+    assert ts["examples"] == ["unknown"] and ts["treated_as"] == "row_dropped"
     many = [lines[0]] + [
         ln.replace("2019-10-01", "01.10.2019", 1) if i % 10 == 0 else ln for i, ln in enumerate(lines[1:])
     ]
@@ -250,7 +251,7 @@ def test_unreadable_quantities_are_read_as_one_and_counted(tmp_path):
     import_event_log(tmp_path / "log.csv", load_mapping(tmp_path / "m.yaml"), tmp_path / "raw")
     prov = json.loads((tmp_path / "raw" / "provenance.json").read_text())
     (qty,) = [v for v in prov["values_not_parsed"] if v["role"] == "quantity"]
-    assert (qty["not_parsed"], qty["examples"], qty["treated_as"]) == (1, ["two"], "read as 1")
+    assert (qty["not_parsed"], qty["examples"], qty["treated_as"]) == (1, ["two"], "read_as_1")
     assert pd.read_parquet(tmp_path / "raw" / "orders.parquet")["total_usd"].tolist() == [5.0]  # 5 USD x 1
 
 
@@ -363,7 +364,7 @@ def test_a_session_table_drops_and_counts_rows_whose_values_do_not_parse(tmp_pat
     counts = import_data(tmp_path / "raw", session_table=str(table), mapping=str(mapping))
     prov = json.loads((tmp_path / "raw" / "provenance.json").read_text())
     assert counts["sessions"] == prov["rows_read"] - 3 == 2497
-    assert prov["rows_dropped"] == {"rows with a value missing or not parsed": 3}
+    assert prov["rows_dropped"] == {"value_missing_or_not_parsed": 3}
     by_role = {v["role"]: (v["missing"], v["not_parsed"], v["examples"]) for v in prov["values_not_parsed"]}
     assert by_role["started_at"] == (0, 1, ["someday"])
     assert by_role["revenue"] == (1, 0, [])

@@ -163,7 +163,7 @@ def test_report_runs_on_a_flat_event_log_with_too_little_data_to_model(tmp_path_
     assert len(pages) == 8  # six notebooks, the front page and the glossary
     for page in pages:
         assert evil not in page.read_text(), page.name  # escaped wherever a device label is shown
-    assert r["01_simulate"]["source"] == "user data"
+    assert r["01_simulate"]["source"] == "user_data"
     assert r["02_gold_table"]["rows"] == 40 and r["02_gold_table"]["buyers"] == 1
     assert r["03_conversion"]["status"] == "insufficient"
     assert r["04_spend"]["status"] == "insufficient"

@@ -1,6 +1,7 @@
 """Results hold numbers and codes; pages hold words.
 
-Each analysis runs in-process on one small simulated gold table (as ``make validate`` runs them), and
+01's and 02's records are built in-process from a simulated run and from imports (an event log, a
+session table); each analysis runs in-process on one small simulated gold table (as ``make validate`` runs them), and
 every string in the JSON of its result must be a code, an id, a name from a closed set the analyses
 declare, a model formula or a path: nothing with a space outside those, so no sentence. Rewording a
 recommendation changes no validation or comparison outcome, and an unknown recommendation id is an
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -194,3 +196,87 @@ def test_a_fit_that_fails_and_an_answer_not_estimable_hold_codes_and_numbers(tmp
         assert [p for p in prose(result.to_json()) if p != ("recommendations[].test", "")] == [], name
     assert {found[n].reason for n in validate.ANALYSES} <= set(common.NOT_ESTIMABLE_WORDS) | {"no_prices"}
     assert all(common.reason_words(found[n]) for n in validate.ANALYSES)
+
+
+def _upstream_records(raw, gold_dir, parameters: dict) -> dict:
+    """01's and 02's records, built in-process as the notebooks build them (no kernel)."""
+    from helpers.data import acquire, gold
+    from helpers.data.data_profile import benchmark_table, raw_profile, run_record
+    from helpers.data.files import read_json, write_json
+
+    got = acquire.raw_tables(raw, parameters, progress=False)
+    profile = raw_profile(raw)
+    sim = run_record(profile, benchmark_table(profile), got.config, got.provenance)
+    built = gold.build_gold(raw, gold_dir)
+    population = gold.write_untreated(gold_dir)
+    checks = gold.reconcile(raw, gold_dir)
+    head = gold.headline(gold_dir)
+    rec = {
+        **{k: v for k, v in head.items() if k != "unique_sessions"},
+        "engine": "duckdb",
+        "seconds": built["seconds"],
+        "reconciliation_ok": bool(checks["agrees"].all()),
+        "population": population.to_json(),
+    }
+    out = {}
+    for name, record in (("01_simulate", sim), ("02_gold_table", rec)):  # as records.save writes them
+        write_json(record, Path(raw).parent / f"{name}.json")
+        out[name] = read_json(Path(raw).parent / f"{name}.json")
+    return out
+
+
+# Values quoted from the user's data (a timestamp, an offending cell), not words of the report's.
+DATA_FIELDS = {
+    "time_range[]",
+    "provenance.time_range[]",
+    "provenance.rows_dropped_examples.*",
+    "provenance.values_not_parsed[].examples[]",
+}
+
+
+def upstream_prose(record: dict) -> list[tuple[str, str]]:
+    """``prose`` of 01's or 02's record, less the values quoted from the data."""
+    quoted = [re.compile(re.escape(d).replace(r"\*", ".*")) for d in DATA_FIELDS]
+    return [(p, t) for p, t in prose(record) if not any(q.fullmatch(p) for q in quoted)]
+
+
+def test_01_and_02_hold_codes_and_numbers_simulated_and_imported(tmp_path):
+    """01's and 02's records, simulated and imported (an event log with dropped rows, a session table): codes
+    and numbers; the front page words them (``formatting.provenance_html``, ``findings.benchmark_frame``)."""
+    from helpers.presentation import findings, formatting
+
+    from . import realfixtures
+
+    sim = _upstream_records(tmp_path / "s" / "raw", tmp_path / "s" / "gold", {"n_sessions": 3_000, "seed": 3})
+    found = {f"simulated {k}": v for k, v in sim.items()}
+    log, mapping, preset = realfixtures.shapes(tmp_path)["constant_price_local_time"]
+    (tmp_path / "m.yaml").write_text(mapping)
+    imported = {"event_log": str(log), "mapping": str(tmp_path / "m.yaml"), "session_gap_minutes": 30}
+    found |= {
+        f"event log {k}": v
+        for k, v in _upstream_records(tmp_path / "e" / "raw", tmp_path / "e" / "gold", imported).items()
+    }
+    table, mapping = realfixtures.session_table(tmp_path)
+    (tmp_path / "st.yaml").write_text(mapping)
+    found |= {
+        f"session table {k}": v
+        for k, v in _upstream_records(
+            tmp_path / "t" / "raw",
+            tmp_path / "t" / "gold",
+            {"session_table": str(table), "mapping": str(tmp_path / "st.yaml")},
+        ).items()
+    }
+    assert found["event log 01_simulate"]["provenance"]["values_not_parsed"]
+    assert {name: upstream_prose(record) for name, record in found.items()} == dict.fromkeys(found, [])
+    for kind in ("simulated", "event log", "session table"):
+        record = found[f"{kind} 01_simulate"]
+        assert findings.simulation_lines(record, None)
+        assert findings.benchmark_frame(record["benchmark_table"])["metric"].all()
+        if record["provenance"]:
+            formatting.provenance_html(record["provenance"])
+            formatting.parse_table(record["provenance"])
+    shown = formatting.provenance_html(found["event log 01_simulate"]["provenance"])
+    assert "Europe/Berlin (declared in the mapping)" in shown and "(the session id column)" in shown
+    assert "exact duplicate rows: " in shown and "missing, read as 1;" in shown
+    shown = formatting.provenance_html(found["session table 01_simulate"]["provenance"])
+    assert "carried by the timestamps" in shown and "the data hold one row per session" in shown

@@ -14,6 +14,7 @@ from helpers.data.data_profile import benchmark_table, raw_profile
 from helpers.data.gold import build_gold, read_gold
 from helpers.data.simulate import SimConfig, simulate_frames, simulate_to_parquet
 from helpers.errors import ParameterError
+from helpers.presentation import findings
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_chunked_writing_gives_complete_consistent_tables(tmp_path, monkeypatch)
 
 def test_default_run_lands_in_published_ranges(tmp_path):
     simulate_to_parquet(SimConfig(n_sessions=100_000, seed=42), tmp_path)
-    table = benchmark_table(raw_profile(tmp_path))
+    table = findings.benchmark_frame(benchmark_table(raw_profile(tmp_path)))
     assert (table["in range"] == "yes").all(), table[["metric", "this data", "published range"]]
 
 
@@ -183,7 +184,9 @@ def test_users_repeat_and_the_population_averaged_purchase_model_is_unchanged():
 def test_the_realism_table_writes_bands_and_values_as_percentages_without_rounding_the_band():
     from helpers.data.data_profile import benchmark_table
 
-    table = benchmark_table({"conversion": 0.0241, "cost_share_range": (0.3, 0.7)}).set_index("metric")
+    rows = benchmark_table({"conversion": 0.0241, "cost_share_range": (0.3, 0.7)})
+    assert [r["id"] for r in rows[:1]] == ["conversion"] and rows[0]["value"] == 0.0241
+    table = findings.benchmark_frame(rows).set_index("metric")
     assert table.loc["session conversion rate", "published range"] == "1.5% - 4%"
     assert table.loc["session conversion rate", "this data"] == "2.4%"
     cost = table.loc["cost as share of price (lowest, highest)"]

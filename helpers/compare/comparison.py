@@ -672,8 +672,9 @@ def provenance(run: Run) -> dict[str, str]:
         source = f"simulator (seed {config.get('seed', run.record.get('parameters', {}).get('seed', '?'))})"
         mapping, zone = "none: simulated tables", "UTC (simulated)"
     else:
-        source = f"{p.get('kind', 'your data')}: {p.get('file', '?')}"
-        mapping, zone = str(p.get("mapping", "?")), str(p.get("timezone", "?"))
+        source = f"{formatting.KIND_WORDS.get(p.get('kind'), 'your data')}: {p.get('file', '?')}"
+        mapping = formatting.mapping_words(p["mapping"]) if p.get("mapping") else "?"
+        zone = formatting.timezone_words(p["timezone"]) if p.get("timezone") else "?"
     rows = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items() if isinstance(v, int))
     return {
         "source": source,

@@ -16,53 +16,16 @@ import pandas as pd
 
 from helpers.data.schema import FUNNEL_STEPS
 
-# Published ranges the simulator is tuned to land in. The source column says where each range
-# comes from; a range is a band around the published figures, since sites differ widely.
+# Published ranges the simulator is tuned to land in, by benchmark id (the profile's key); a range is a
+# band around the published figures, since sites differ widely. The metric's name and the source of
+# each range are worded in ``helpers.presentation.findings.BENCHMARK_WORDS``.
 BENCHMARKS = [
-    (
-        "session conversion rate",
-        "conversion",
-        0.015,
-        0.04,
-        "Smart Insights, 'What are typical average add-to-cart conversion rates?' (D. Chaffey): "
-        "e-commerce conversion mostly 2-3 % of sessions",
-    ),
-    (
-        "sessions with an add-to-cart",
-        "cart_share",
-        0.06,
-        0.12,
-        "Smart Insights (same article): add-to-cart rates around 7-10 % of sessions",
-    ),
-    (
-        "cart abandonment (carts not bought)",
-        "cart_abandonment",
-        0.60,
-        0.80,
-        "Baymard Institute, 'Cart Abandonment Rate Statistics': average of 49 studies about 70 %",
-    ),
-    (
-        "one-event sessions",
-        "one_event_share",
-        0.30,
-        0.50,
-        "bounce rates of 30-50 % are the usual band in web-analytics benchmark reports",
-    ),
-    (
-        "median duration of sessions with 2+ events, min",
-        "median_minutes_multi",
-        1.0,
-        3.0,
-        "web-analytics benchmark reports put typical visits at a few minutes; a one-event session "
-        "has no measurable duration in a clickstream, so it is left out",
-    ),
-    (
-        "cost as share of price (lowest, highest)",
-        "cost_share_range",
-        0.25,
-        0.75,
-        "retail gross margins of 25-75 % of price (product costs are simulated in that band)",
-    ),
+    ("conversion", 0.015, 0.04),
+    ("cart_share", 0.06, 0.12),
+    ("cart_abandonment", 0.60, 0.80),
+    ("one_event_share", 0.30, 0.50),
+    ("median_minutes_multi", 1.0, 3.0),
+    ("cost_share_range", 0.25, 0.75),
 ]
 
 
@@ -132,28 +95,24 @@ def raw_profile(raw_dir: Path) -> dict:
     }
 
 
-def benchmark_table(profile: dict) -> pd.DataFrame:
-    """Simulated value beside each published range, with a verdict per row."""
+def benchmark_table(profile: dict) -> list[dict]:
+    """Each benchmark's id, this data's value (a number, or the lowest and highest), the published band, a verdict.
+
+    ``in_range`` is ``yes``, ``no`` or ``n/a`` (no value); ``findings.benchmark_frame`` words the rows.
+    """
     rows = []
-    for label, key, lo, hi, source in BENCHMARKS:
-        value = profile.get(key)
+    for bid, lo, hi in BENCHMARKS:
+        value = profile.get(bid)
         if isinstance(value, (list, tuple)):
+            value = [None if v is None else float(v) for v in value]
             ok = None if None in value else (value[0] >= lo - 0.01 and value[1] <= hi + 0.01)
-            shown = "n/a" if None in value else f"{value[0]:.0%} - {value[1]:.0%}"
         else:
+            value = None if value is None else float(value)
             ok = None if value is None else lo <= value <= hi
-            shown = "n/a" if value is None else (f"{value:.1%}" if hi <= 1 else f"{value:.2f}")
-        band = f"{100 * lo:g}% - {100 * hi:g}%" if hi <= 1 else f"{lo:g} - {hi:g}"  # 1.5%, never rounded to 2%
         rows.append(
-            {
-                "metric": label,
-                "this data": shown,
-                "published range": band,
-                "in range": {True: "yes", False: "no", None: "n/a"}[ok],
-                "source": source,
-            }
+            {"id": bid, "value": value, "low": lo, "high": hi, "in_range": {True: "yes", False: "no", None: "n/a"}[ok]}
         )
-    return pd.DataFrame(rows)
+    return rows
 
 
 def funnel(raw_dir: Path) -> pd.DataFrame:
@@ -186,38 +145,15 @@ def distributions(raw_dir: Path, max_rows: int = 200_000) -> pd.DataFrame:
     )
 
 
-def run_record(profile: dict, bench: pd.DataFrame, config, provenance: dict | None) -> dict:
+def run_record(profile: dict, bench: list[dict], config, provenance: dict | None) -> dict:
     """What 01 records: the source, table sizes, the profile, the realism checks, the knobs or the provenance."""
     return {
-        "source": "simulator" if config is not None else "user data",
+        "source": "simulator" if config is not None else "user_data",
         "counts": profile["counts"],
         "profile": profile,
-        "benchmarks_in_range": int((bench["in range"] == "yes").sum()),
-        "benchmarks_checked": int((bench["in range"] != "n/a").sum()),
-        "benchmark_table": bench.to_dict(orient="records"),
+        "benchmarks_in_range": sum(row["in_range"] == "yes" for row in bench),
+        "benchmarks_checked": sum(row["in_range"] != "n/a" for row in bench),
+        "benchmark_table": bench,
         "config": config.as_dict() if config is not None else None,
         "provenance": provenance,
     }
-
-
-def parse_table(provenance: dict) -> pd.DataFrame:
-    """Per parsed column of an imported log: rows, values missing (empty or N/A), values not parsed, examples, action.
-
-    Empty for inputs that parse nothing (raw tables, session tables). Rows dropped, by reason, are
-    in ``provenance['rows_dropped']``; this table shows the values behind the timestamp drops and
-    the prices and quantities that were kept but could not be read.
-    """
-    rows = [
-        {
-            "column": v["column"],
-            "role": v["role"],
-            "rows": v["rows"],
-            "missing (empty or N/A)": v["missing"],
-            "not parsed": v["not_parsed"],
-            "share not parsed": f"{v['not_parsed'] / max(v['rows'] - v['missing'], 1):.2%}",
-            "examples": ", ".join(v["examples"]) or "–",
-            "then": v["treated_as"],
-        }
-        for v in provenance.get("values_not_parsed") or []
-    ]
-    return pd.DataFrame(rows)

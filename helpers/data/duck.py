@@ -85,14 +85,28 @@ def _sniffed(path: Path, options: str) -> str | None:
     return pinned
 
 
+REJECT_WORDS = {
+    "malformed": "malformed rows (wrong number of fields)",
+    "not_utf8": "rows that are not valid UTF-8 text",
+}
+
+
+def reject_words(code: str) -> str:
+    """A reason code of ``rejected_rows`` in words, for messages and pages."""
+    if code.startswith("unreadable:"):
+        return f"unreadable rows ({code.split(':', 1)[1].replace('_', ' ')})"
+    return REJECT_WORDS[code]
+
+
 def rejected_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, list[str]]]:
-    """CSV rows DuckDB skipped so far, by reason: (distinct rows, a few examples 'file line N: text')."""
+    """CSV rows DuckDB skipped so far, by reason code (``malformed``, ``not_utf8``, ``unreadable:<error>``):
+    (distinct rows, a few examples 'file line N: text')."""
     try:
         rows = con.execute("""
             SELECT CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')
-                        THEN 'malformed rows (wrong number of fields)'
-                        WHEN error_type = 'INVALID UNICODE' THEN 'rows that are not valid UTF-8 text'
-                        ELSE 'unreadable rows (' || lower(CAST(error_type AS VARCHAR)) || ')' END AS reason,
+                        THEN 'malformed'
+                        WHEN error_type = 'INVALID UNICODE' THEN 'not_utf8'
+                        ELSE 'unreadable:' || replace(lower(CAST(error_type AS VARCHAR)), ' ', '_') END AS reason,
                    count(DISTINCT (s.file_path, e.line)) AS n,
                    list(DISTINCT parse_filename(s.file_path) || ' line ' || e.line || ': '
                         || left(e.csv_line, 80))[:3] AS shown

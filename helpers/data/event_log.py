@@ -37,11 +37,11 @@ MAX_UNPARSED_SHARE = 0.01  # above this share of a column's values (or of the ro
 MISSING_TOKENS = ("", "N/A", "NA", "#N/A", "NULL", "NONE", "NAN", "-")  # read as a missing value, and counted
 DECIMAL_COMMA = re.compile(r"^-?[0-9]+,[0-9]+$")
 NUMERIC_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "DOUBLE", "FLOAT")
-TREATED_AS = {
-    "timestamp": "row dropped",
-    "price": "read as missing: no revenue from the row",
-    "quantity": "read as 1",
-    "exposed_at": "read as missing: the row gives no exposure time",
+TREATED_AS = {  # what became of a value not parsed, by role (codes; the pages word them)
+    "timestamp": "row_dropped",
+    "price": "read_as_missing_no_revenue",
+    "quantity": "read_as_1",
+    "exposed_at": "read_as_missing_no_exposure",
 }
 
 
@@ -121,18 +121,18 @@ def import_event_log(
     provenance = with_provenance(
         con,
         {
-            "kind": "event log",
+            "kind": "event_log",
             "file": str(log_path),
             "files": [f.name for f in files],
-            "mapping": mapping["name"],
+            "mapping": mapping["code"],
             "rows_read": rows_read,
             "rows_dropped": {
                 **malformed,
-                "repeated header rows": stats["header_rows"],
-                "rows without a timestamp (empty or N/A)": stats["timestamp"]["missing"],
-                "rows whose timestamp does not parse": stats["timestamp"]["not_parsed"],
-                "exact duplicate rows": duplicates,
-                "refund rows (purchase with a negative price or quantity)": refunds,
+                "repeated_header": stats["header_rows"],
+                "timestamp_missing": stats["timestamp"]["missing"],
+                "timestamp_not_parsed": stats["timestamp"]["not_parsed"],
+                "exact_duplicate": duplicates,
+                "refund": refunds,
             },
             "rows_dropped_examples": {reason: shown for reason, (_, shown) in rejected.items()},
             "values_not_parsed": _not_parsed_record(cols, stats),
@@ -141,9 +141,8 @@ def import_event_log(
             "timezone": zone,
             "event_names": names,
             "rows_out_of_order": out_of_order,
-            "sessions_from": f"inactivity gaps over {session_gap_minutes:g} minutes per user"
-            if sessionised
-            else "the session id column",
+            "sessions_from": "inactivity_gap" if sessionised else "session_id_column",
+            "session_gap_minutes": session_gap_minutes if sessionised else None,
             "has_prices": "price" in cols,
             "has_products": "product_id" in cols,
             "variants": variants,  # users per variant: an experiment's log
@@ -253,12 +252,14 @@ def _stop_on_unreadable(table, cols, files, stats, rejected, rows_read, mapping,
             raise DataContractError(
                 table,
                 None,
-                f"{n:,} of {rows_read:,} rows ({n / rows_read:.1%}) are {reason}, above the "
+                f"{n:,} of {rows_read:,} rows ({n / rows_read:.1%}) are {duck.reject_words(reason)}, above the "
                 f"{MAX_UNPARSED_SHARE:.0%} allowed: is the delimiter or the quoting right?",
                 shown,
             )
     if stats["rows"] == 0:
-        raise DataContractError(table, None, f"{what} no row that can be read", list(rejected))
+        raise DataContractError(
+            table, None, f"{what} no row that can be read", [duck.reject_words(r) for r in rejected]
+        )
     if mismatch and stats["zone_mismatch"][0]:
         raise DataContractError(
             table,

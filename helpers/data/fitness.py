@@ -47,6 +47,8 @@ FILE = "fitness.json"  # beside the raw tables it describes (01 writes both)
 EDGE_MINUTES = 30.0  # a session active this close to the slice's first or last event may be cut there
 SPAN_TOLERANCE_HOURS = 1.0  # a slice from 00:07 on the 1st to 23:54 on the 28th covers 28 whole days
 DATES_ONLY_SHARE = 0.99  # at least this share of session starts at 00:00:00 means the times are dates only
+# the provenance's input codes in the fitness record's words
+INPUT_KINDS = {"event_log": "event log", "session_table": "session table", "raw_tables": "raw tables"}
 REALISM_KEYS = ("conversion", "cart_abandonment", "one_event_share")  # bands from data_profile.BENCHMARKS
 
 
@@ -134,9 +136,11 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
         files = f"{target}/*.parquet" if target.is_dir() else str(target)
         con.execute(f"CREATE VIEW gold AS SELECT * FROM read_parquet({duck.literal(files)})")
     provenance = _provenance(raw_dir)
-    kind = provenance.get("kind") or ("simulator" if (raw_dir / "truth.json").exists() else "raw tables")
+    kind = INPUT_KINDS.get(provenance.get("kind")) or (
+        "simulator" if (raw_dir / "truth.json").exists() else "raw tables"
+    )
     g = _gold_facts(con)
-    resolution = NO_TIMES if str(provenance.get("timezone", "")).startswith("not given") else _resolution(con)
+    resolution = NO_TIMES if provenance.get("timezone") == "not_given" else _resolution(con)
     span = _span(con, resolution)
     users = _users(con, g["sessions"])
     record = Fitness(
@@ -404,7 +408,7 @@ def _outside_bands(record: Fitness) -> list[str]:
         "one_event_share": record.single_event_share,
     }
     out = []
-    for _, key, lo, hi, _ in BENCHMARKS:
+    for key, lo, hi in BENCHMARKS:
         if key in REALISM_KEYS and values[key] is not None and not lo <= values[key] <= hi:
             out.append(key)
     return out

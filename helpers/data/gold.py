@@ -534,7 +534,7 @@ def idle_measured(raw_dir: Path) -> bool:
     provenance = Path(raw_dir) / "provenance.json"
     if not provenance.exists():
         return True
-    return json.loads(provenance.read_text(encoding="utf-8"))["kind"] != "session table"
+    return json.loads(provenance.read_text(encoding="utf-8"))["kind"] != "session_table"
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ from helpers.data.mapping import input_files, load_mapping
 from helpers.data.session_table import import_session_table
 from helpers.errors import ParameterError, ReportError
 
+PROVENANCE_FORMAT = 2  # 2: provenance.json holds codes (kind, mapping, reasons, zone, sessions), worded by the pages
+
 
 def import_data(
     raw_out: Path,
@@ -101,13 +103,13 @@ def import_data(
             with_provenance(
                 con,
                 {
-                    "kind": "raw tables",
+                    "kind": "raw_tables",
                     "file": str(data_dir),
-                    "mapping": "none (raw tables)",
+                    "mapping": "none",
                     "rows_read": counts["events"],
                     "rows_dropped": {},
-                    "timezone": "as in the tables",
-                    "sessions_from": "the sessions table",
+                    "timezone": "as_in_tables",
+                    "sessions_from": "sessions_table",
                     "has_prices": True,
                     "has_products": True,
                 },
@@ -164,7 +166,8 @@ def _import_settings(values: dict) -> dict:
 
 def _import_cache(chosen: dict) -> Path:
     """The folder of a kept import: named by the inputs' paths, sizes and times, the mapping's text and the settings."""
-    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode())
+    keyed = {**chosen, "provenance_format": PROVENANCE_FORMAT}  # an import kept by older code is not taken
+    digest = hashlib.sha256(json.dumps(keyed, sort_keys=True, default=str).encode())
     for key in ("data_dir", "event_log", "session_table", "mapping"):
         if not chosen.get(key):
             continue

@@ -67,12 +67,13 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
     if preset:
         if preset not in PRESETS:
             raise ParameterError(f"parameter 'preset': unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-        base = {**PRESETS[preset], "name": f"preset '{preset}'", "strict": False}
+        base = {**PRESETS[preset], "name": f"preset '{preset}'", "code": f"preset:{preset}", "strict": False}
         if not path:
             return base
         extra = _read_mapping_file(Path(path), kind, need_columns=False)
-        merged = {**base, **{k: v for k, v in extra.items() if v is not None and k not in ("name", "strict")}}
-        return {**merged, "name": f"preset '{preset}' with {extra['name']}", "strict": False}
+        merged = {**base, **{k: v for k, v in extra.items() if v is not None and k not in ("name", "code", "strict")}}
+        code = f"preset:{preset}+{extra['code']}"
+        return {**merged, "name": f"preset '{preset}' with {extra['name']}", "code": code, "strict": False}
     if not path:
         if kind != "events":
             raise ParameterError("a session table needs a mapping (parameter 'mapping')")
@@ -80,6 +81,7 @@ def load_mapping(path: str | Path | None = None, preset: str = "", kind: str = "
             "columns": {c: c for c in EVENT_ROLES},
             "event_types": {s: [s] for s in FUNNEL_STEPS},
             "name": "the canonical column names",
+            "code": "canonical",
             "strict": False,
         }
     return _read_mapping_file(Path(path), kind)
@@ -119,6 +121,7 @@ def _read_mapping_file(path: Path, kind: str, need_columns: bool = True) -> dict
         raise ParameterError(f"mapping {path.name}: decimal {decimal!r} must be '.' or ','")
     mapping = {
         "name": f"mapping {path.name}",
+        "code": f"file:{path.name}",  # the provenance's code for the mapping (its name is for messages)
         "strict": True,
         "timezone": data.get("timezone"),
         "timestamp_unit": unit,

@@ -33,7 +33,7 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     else:
         start, zone = (
             "TIMESTAMP '2000-01-03 00:00:00' + to_seconds(row_number() OVER ())",
-            "not given (sessions spaced 1 s apart)",
+            "not_given",  # sessions spaced 1 s apart
         )
     num = {
         role: f"TRY_CAST(trim(CAST({column_expr(cols, role)} AS VARCHAR)) AS DOUBLE)" for role in RULES if role in cols
@@ -85,18 +85,18 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
     provenance = with_provenance(
         con,
         {
-            "kind": "session table",
+            "kind": "session_table",
             "file": str(path),
-            "mapping": mapping["name"],
+            "mapping": mapping["code"],
             "rows_read": rows_read,
-            "rows_dropped": {"rows with a value missing or not parsed": dropped},
+            "rows_dropped": {"value_missing_or_not_parsed": dropped},
             "values_not_parsed": parsed,
             "max_unparsed_share": MAX_UNPARSED_SHARE,
             "timezone": zone,
-            "sessions_from": "one row per session",
+            "sessions_from": "one_row_per_session",
             "has_prices": "revenue" in cols,
             "has_products": False,
-            "not_available": "event timing (idle gaps) and products: the data hold one row per session",
+            "not_available": "event_timing_and_products",
             "variants": variants,  # users per variant: an experiment's export
             "rows_per_user": float(rows_per_user or 0.0),  # 1: one row per user (an experimentation platform's export)
         },
@@ -152,7 +152,7 @@ def _parse_counts(con, cols: dict, checks: dict, table: str, rows_read: int) -> 
                 "missing": missing,
                 "not_parsed": not_parsed,
                 "examples": examples,
-                "treated_as": "row dropped",
+                "treated_as": "row_dropped",
             }
         )
     return found, row[0]  # rows dropped: a row with two bad values is dropped once

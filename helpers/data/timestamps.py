@@ -33,7 +33,7 @@ SAMPLE_ROWS = 50_000  # the first rows of a file decide a timestamp's kind, epoc
 
 
 def timestamp_expr(con, src: str, col: str, mapping: dict, table: str) -> tuple[str, str]:
-    """SQL turning ``col`` of ``src`` into a UTC TIMESTAMP, and a sentence saying how its zone was known."""
+    """SQL turning ``col`` of ``src`` into a UTC TIMESTAMP, and a code saying how its zone was known."""
     expr, zone, mismatch = timestamp_plan(con, src, col, mapping, table)
     if mismatch:
         check_zones_agree(con, src, col, mismatch, table)
@@ -43,7 +43,8 @@ def timestamp_expr(con, src: str, col: str, mapping: dict, table: str) -> tuple[
 def timestamp_plan(con, src: str, col: str, mapping: dict, table: str) -> tuple[str, str, str | None]:
     """How to read ``col``, decided on the first ``SAMPLE_ROWS`` rows (read from disk only that far).
 
-    Returns the SQL of the UTC timestamp, a sentence saying how its zone was known, and, when the
+    Returns the SQL of the UTC timestamp, a code saying how its zone was known (``timestamps``: the
+    values carry it; ``epoch:<unit>``; ``declared:<zone>``: the mapping's), and, when the
     values carry their zone, a SQL condition true for a value that does not (a mixed-zone file); the
     caller counts that condition over every row in its own pass.
     """
@@ -85,9 +86,9 @@ def timestamp_plan(con, src: str, col: str, mapping: dict, table: str) -> tuple[
                 f"{PLAUSIBLE_YEARS[0]}-{PLAUSIBLE_YEARS[1]}: is timestamp_unit right?",
                 [f"{example[0]} -> {example[1]}"],
             )
-        return expr, f"epoch {unit} (UTC)", None
+        return expr, f"epoch:{unit}", None
     if "TIME ZONE" in kind:
-        return f"CAST({ref} AS TIMESTAMP)", "carried by the timestamps", None
+        return f"CAST({ref} AS TIMESTAMP)", "timestamps", None
     text = f"trim(CAST({ref} AS VARCHAR))"
     carried = f"(suffix({text}, ' UTC') OR suffix({text}, 'Z') OR regexp_matches({text}, '{TZ_CARRIED}'))"
     mismatch = f"(NOT {carried} AND TRY_CAST({text} AS TIMESTAMP) IS NOT NULL)"  # a time naming no zone
@@ -106,7 +107,7 @@ def timestamp_plan(con, src: str, col: str, mapping: dict, table: str) -> tuple[
             f"WHEN suffix({text}, 'Z') THEN TRY_CAST(left({text}, -1) AS TIMESTAMP) END"
         )
         expr = f"coalesce({fast}, CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP))"
-        return expr, "carried by the timestamps", mismatch
+        return expr, "timestamps", mismatch
     if not zone:
         example = duck.examples(con, f"SELECT {ref} FROM {sample} WHERE {ref} IS NOT NULL", 1)
         raise DataContractError(
@@ -118,7 +119,7 @@ def timestamp_plan(con, src: str, col: str, mapping: dict, table: str) -> tuple[
         )
     return (
         f"CAST(timezone({duck.literal(zone)}, TRY_CAST({text} AS TIMESTAMP)) AS TIMESTAMP)",
-        f"{zone} (declared in the mapping)",
+        f"declared:{zone}",
         None,
     )
 

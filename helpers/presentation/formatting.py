@@ -80,6 +80,94 @@ def span(hours: float) -> str:
     return f"{hours:,.1f} hours" if hours < 72 else f"{hours / 24:,.1f} days"
 
 
+# An import's provenance holds codes (helpers.data.event_log, session_table, ingest); these word them.
+KIND_WORDS = {"event_log": "event log", "session_table": "session table", "raw_tables": "raw tables"}
+DROPPED_WORDS = {
+    "repeated_header": "repeated header rows",
+    "timestamp_missing": "rows without a timestamp (empty or N/A)",
+    "timestamp_not_parsed": "rows whose timestamp does not parse",
+    "exact_duplicate": "exact duplicate rows",
+    "refund": "refund rows (purchase with a negative price or quantity)",
+    "value_missing_or_not_parsed": "rows with a value missing or not parsed",
+}
+TREATED_WORDS = {
+    "row_dropped": "row dropped",
+    "read_as_missing_no_revenue": "read as missing: no revenue from the row",
+    "read_as_1": "read as 1",
+    "read_as_missing_no_exposure": "read as missing: the row gives no exposure time",
+}
+SESSIONS_FROM_WORDS = {
+    "session_id_column": "the session id column",
+    "sessions_table": "the sessions table",
+    "one_row_per_session": "one row per session",
+}
+NOT_AVAILABLE_WORDS = {
+    "event_timing_and_products": "event timing (idle gaps) and products: the data hold one row per session"
+}
+
+
+def dropped_words(code: str) -> str:
+    """A reason rows were dropped (a CSV row DuckDB rejected: ``duck.reject_words``)."""
+    from helpers.data import duck
+
+    return DROPPED_WORDS[code] if code in DROPPED_WORDS else duck.reject_words(code)
+
+
+def timezone_words(code: str) -> str:
+    """How an import knew its time zone: carried by the values, epoch (UTC), declared, as in the tables, none."""
+    how, _, arg = code.partition(":")
+    if how == "epoch":
+        return f"epoch {arg} (UTC)"
+    if how == "declared":
+        return f"{arg} (declared in the mapping)"
+    words = {"timestamps": "carried by the timestamps", "as_in_tables": "as in the tables"}
+    return words.get(how) or {"not_given": "not given (sessions spaced 1 s apart)"}[how]
+
+
+def mapping_words(code: str) -> str:
+    """The mapping an import read: a preset, a file, both, the canonical names or none (raw tables)."""
+    named = {"none": "none (raw tables)", "canonical": "the canonical column names"}
+    if code in named:
+        return named[code]
+    parts = []
+    for part in code.split("+"):
+        how, _, arg = part.partition(":")
+        parts.append(f"preset '{arg}'" if how == "preset" else f"mapping {arg}")
+    return " with ".join(parts)
+
+
+def sessions_from_words(p: dict) -> str:
+    """How an import made its sessions."""
+    if p["sessions_from"] == "inactivity_gap":
+        return f"inactivity gaps over {p['session_gap_minutes']:g} minutes per user"
+    return SESSIONS_FROM_WORDS[p["sessions_from"]]
+
+
+def parse_table(provenance: dict):
+    """Per parsed column of an imported log: rows, values missing (empty or N/A), values not parsed, examples, action.
+
+    Empty for inputs that parse nothing (raw tables, session tables). Rows dropped, by reason, are
+    in ``provenance['rows_dropped']``; this table shows the values behind the timestamp drops and
+    the prices and quantities that were kept but could not be read.
+    """
+    import pandas as pd
+
+    rows = [
+        {
+            "column": v["column"],
+            "role": v["role"],
+            "rows": v["rows"],
+            "missing (empty or N/A)": v["missing"],
+            "not parsed": v["not_parsed"],
+            "share not parsed": f"{v['not_parsed'] / max(v['rows'] - v['missing'], 1):.2%}",
+            "examples": ", ".join(v["examples"]) or "–",
+            "then": TREATED_WORDS[v["treated_as"]],
+        }
+        for v in provenance.get("values_not_parsed") or []
+    ]
+    return pd.DataFrame(rows)
+
+
 def _not_parsed(columns: list[dict]) -> str:
     """Per parsed column with a value missing or not parsed: the counts, examples and what was done; then the rest."""
     parts, clean = [], []
@@ -91,7 +179,7 @@ def _not_parsed(columns: list[dict]) -> str:
         text = f"{name}: {v['not_parsed']:,} not parsed, {v['missing']:,} missing"
         if v["not_parsed"] and v.get("examples"):
             text += f" (e.g. {', '.join(map(str, v['examples'][:3]))})"
-        parts.append(f"{text}, {v['treated_as']}")
+        parts.append(f"{text}, {TREATED_WORDS[v['treated_as']]}")
     if clean:
         parts.append(f"every value read in {', '.join(clean)}")
     return "; ".join(parts)
@@ -99,16 +187,16 @@ def _not_parsed(columns: list[dict]) -> str:
 
 def provenance_html(p: dict) -> str:
     """Where the user's data came from: file, mapping, rows read and dropped, sessions, time range and zone."""
-    dropped = "; ".join(f"{k}: {v:,}" for k, v in p.get("rows_dropped", {}).items() if v) or "none"
+    dropped = "; ".join(f"{dropped_words(k)}: {v:,}" for k, v in p.get("rows_dropped", {}).items() if v) or "none"
     rows = [
-        ("data", f"{p['kind']}: {p['file']}"),
-        ("mapping", p["mapping"]),
+        ("data", f"{KIND_WORDS[p['kind']]}: {p['file']}"),
+        ("mapping", mapping_words(p["mapping"])),
         ("rows read", f"{p['rows_read']:,}"),
         ("rows dropped", dropped),
         *([("values not parsed", _not_parsed(p["values_not_parsed"]))] if p.get("values_not_parsed") else []),
-        ("sessions", f"{p['sessions']:,} ({p['sessions_from']}), {p['buyers']:,} with a purchase"),
+        ("sessions", f"{p['sessions']:,} ({sessions_from_words(p)}), {p['buyers']:,} with a purchase"),
         ("time range (UTC)", f"{p['time_range'][0]} to {p['time_range'][1]} ({span(p['span_hours'])})"),
-        ("time zone", p["timezone"]),
+        ("time zone", timezone_words(p["timezone"])),
         (
             "data quality",
             f"{p['zero_length_share']:.1%} of sessions last 0 s; {p['single_event_share']:.1%} have a "
@@ -123,7 +211,7 @@ def provenance_html(p: dict) -> str:
         ("prices / products", f"{'yes' if p['has_prices'] else 'no'} / {'yes' if p['has_products'] else 'no'}"),
     ]
     if p.get("not_available"):
-        rows.append(("not available", p["not_available"]))
+        rows.append(("not available", NOT_AVAILABLE_WORDS[p["not_available"]]))
     body = "".join(
         f"<tr><th style='text-align:left;width:22%'>{e(k)}</th><td style='text-align:left'>{e(v)}</td></tr>"
         for k, v in rows
