@@ -26,6 +26,7 @@ from helpers.runner import params, validate
 CONTROLS = ["C(device)", "C(traffic_source)", "C(start_weekday)", "C(start_hour)", "first_delay"]
 # Codes, ids, column and term names, links and paths: one token, no space.
 CODE = re.compile(r"[A-Za-z0-9_.+\-/()<>=|#%:']{1,80}")
+PATH = re.compile(r"(/[^\s/]+)+/?")  # a file path, however long (a test's temporary folder under xdist is)
 # Names that hold a space, each from a closed set the analyses declare: model specifications, the
 # truth's effects, 05's metrics, and verdicts spelled with a space.
 NAMES = {
@@ -68,7 +69,7 @@ def prose(record: dict) -> list[tuple[str, str]]:
     return [
         (path, text)
         for path, text in strings(record)
-        if not CODE.fullmatch(text) and text not in NAMES and path not in FORMULA_FIELDS
+        if not CODE.fullmatch(text) and not PATH.fullmatch(text) and text not in NAMES and path not in FORMULA_FIELDS
     ]
 
 
