@@ -448,14 +448,15 @@ def estimate(users: pd.DataFrame, metric: str, alpha: float) -> Estimate:
     """``metric`` in both arms of the per-user table ``users`` (column ``treated``), at user level."""
     kind, num, den = METRICS[metric]
     z = float(normal_ppf(1 - alpha / 2))
+    treated = users["treated"].to_numpy(bool)
+    values = users[num].to_numpy(float)
+    if kind == "share":
+        values = (values > 0).astype(float)
+    sizes = users[den].to_numpy(float) if den else np.ones(values.size)
     arms = []
     for t in (False, True):
-        arm = users[users["treated"] == t]
-        y = arm[num].to_numpy(float)
-        if kind == "share":
-            y = (y > 0).astype(float)
-        n = arm[den].to_numpy(float) if den else np.ones(y.size)
-        arms.append((*ratio_moments(y, n), y))
+        y = values[treated == t]
+        arms.append((*ratio_moments(y, sizes[treated == t]), y))
     (c, vc, y0), (t, vt, y1) = arms
     diff, se = t - c, math.sqrt(vc + vt)
     lo, hi, p = _wald(diff, se, z)
@@ -561,15 +562,22 @@ def instrument(test: pd.DataFrame, behaviour: str, column: str, alpha: float) ->
 
 def over_time(test: pd.DataFrame, metric: str, alpha: float, period: str, start) -> list[PeriodLift]:
     """The primary metric's difference per day or week since ``start``, users' sessions within each period."""
-    days = (test["started_at"] - start) // pd.Timedelta(days=1)
-    index = (days // (7 if period == "week" else 1)).to_numpy()
+    step = 7 if period == "week" else 1
+    index = (((test["started_at"] - start) // pd.Timedelta(days=1)) // step).to_numpy()
+    user = pd.factorize(test["user_id"])[0]
+    treated = test["treated"].to_numpy(bool)
+    arrays = session_sums(test)
     out = []
     for i in np.unique(index):
-        users = per_user(test[index == i], None)
-        if users["treated"].nunique() < 2 or users["treated"].value_counts().min() < 2:
+        keep = index == i
+        codes, uniques = pd.factorize(user[keep])
+        arm = np.zeros(uniques.size, bool)
+        arm[codes] = treated[keep]
+        if arm.all() or not arm.any() or min(arm.sum(), (~arm).sum()) < 2:
             continue
-        e = estimate(users, metric, alpha)
-        first = (start + pd.Timedelta(days=int(i) * (7 if period == "week" else 1))).strftime("%Y-%m-%d")
+        sums = user_sums(codes, uniques.size, {k: None if v is None else v[keep] for k, v in arrays.items()})
+        e = estimate(pd.DataFrame({"treated": arm} | sums), metric, alpha)
+        first = (start + pd.Timedelta(days=int(i) * step)).strftime("%Y-%m-%d")
         out.append(
             PeriodLift(
                 first,
@@ -595,33 +603,36 @@ def per_user(test: pd.DataFrame, pre: pd.DataFrame | None) -> pd.DataFrame:
     A sum whose session column is absent stays empty (NaN), so the metrics that need it are not estimated.
     """
     codes, ids = pd.factorize(test["user_id"], sort=True)
-    users = pd.DataFrame({"user_id": ids})
     treated = np.zeros(ids.size, bool)
     treated[codes] = test["treated"].to_numpy(bool)
-    users["treated"] = treated
-    users = users.join(_sums(test, codes, ids.size))
+    columns = {"user_id": ids, "treated": treated} | user_sums(codes, ids.size, session_sums(test))
     if pre is not None:
         pre_codes = ids.get_indexer(pd.Index(pre["user_id"]))
         keep = pre_codes >= 0
-        sums = _sums(pre[keep], pre_codes[keep], ids.size).add_prefix("pre_")
-        users = users.join(sums.fillna(0.0))
+        arrays = {k: None if v is None else v[keep] for k, v in session_sums(pre).items()}
+        sums = user_sums(pre_codes[keep], ids.size, arrays)
+        columns |= {f"pre_{k}": np.nan_to_num(v, nan=0.0) for k, v in sums.items()}
     else:
-        users["pre_sessions"] = 0.0
-    return users
+        columns["pre_sessions"] = np.zeros(ids.size)
+    return pd.DataFrame(columns)
 
 
-def _sums(sessions: pd.DataFrame, codes: np.ndarray, users: int) -> pd.DataFrame:
-    out = {}
-    for name, column in SUMS.items():
-        if column is None:
-            out[name] = np.bincount(codes, minlength=users).astype(float)
-        elif column in sessions:
-            values = sessions[column].astype(float).fillna(0.0).to_numpy()
-            out[name] = np.bincount(codes, weights=values, minlength=users)
-        else:
-            out[name] = np.full(users, np.nan)
+def session_sums(sessions: pd.DataFrame) -> dict[str, np.ndarray | None]:
+    """Each session's value of every per-user sum (``SUMS``; None where its column is absent)."""
+    return {
+        name: sessions[column].astype(float).fillna(0.0).to_numpy() if column in sessions else None
+        for name, column in SUMS.items()
+        if column is not None
+    }
+
+
+def user_sums(codes: np.ndarray, users: int, arrays: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+    """The per-user sums of the sessions' values ``arrays`` (``session_sums``), users numbered by ``codes``."""
+    out = {"sessions": np.bincount(codes, minlength=users).astype(float)}
+    for name, values in arrays.items():
+        out[name] = np.full(users, np.nan) if values is None else np.bincount(codes, weights=values, minlength=users)
     out["browsing_minutes"] = out["browsing_seconds"] / 60.0
-    return pd.DataFrame(out)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -848,6 +859,7 @@ class ValidationRow(Record):
 
 
 RELATIVE_TOLERANCE = 0.10
+VALIDATION_STREAM = 0x0E7A  # the simulated experiments' own seed stream (``experiment_seeds``)
 
 
 def _binomial_row(check: str, hits: int, runs: int, target: float, test: str) -> ValidationRow:
@@ -870,6 +882,17 @@ def srm_rates(users: int, share: float, replications: int, seed: int, split=None
     return stops
 
 
+def experiment_seeds(seed: int, replications: int) -> np.ndarray:
+    """Seeds of the simulated experiments (replications x 2: the lift's, the A/A's), from a stream of their own.
+
+    Drawn from ``SeedSequence([seed, VALIDATION_STREAM])`` as 63-bit integers, so that no experiment
+    shares the small seeds of the validation's worlds (whose users ``simulate.Users`` draws from the
+    seed): the read-out's rows are replications independent of the rest of the validation.
+    """
+    state = np.random.SeedSequence([seed, VALIDATION_STREAM]).generate_state(2 * replications, np.uint64)
+    return (state >> np.uint64(1)).astype(np.int64).reshape(replications, 2)
+
+
 def readout_validation(
     replications: int = 200,
     users: int = 20_000,
@@ -883,10 +906,10 @@ def readout_validation(
 
     plan = Plan(users_per_arm=users // 2, start_date=ExperimentDesign.start_date)
     runs = {"lift": [], "cuped": [], "iv": [], "reduction": [], "rho2": [], "aa": []}
+    seeds = experiment_seeds(seed, replications)
     for k in range(replications):
-        for lift in (density_lift, 0.0):  # the A/A experiments on users and draws of their own
-            run_seed = seed * 100_003 + 2 * k + (lift == 0.0)
-            design = ExperimentDesign(users=users, density_lift=lift, pre_period_days=14, seed=run_seed)
+        for lift, run_seed in ((density_lift, seeds[k, 0]), (0.0, seeds[k, 1])):  # A/A: users and draws of its own
+            design = ExperimentDesign(users=users, density_lift=lift, pre_period_days=14, seed=int(run_seed))
             data = simulate_experiment(design, raw=False)
             r = analyse(data.sessions, plan)
             truth = data.truth.conversion_diff

@@ -936,7 +936,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--context-null", type=int, default=200, help="replications of 05's context-only styles world (0: skip)"
     )
-    parser.add_argument("--readout", type=int, default=150, help="simulated experiments of the read-out (0: skip)")
+    parser.add_argument("--readout", type=int, default=200, help="simulated experiments of the read-out (0: skip)")
     parser.add_argument(
         "--shapes",
         default=",".join(SHAPE_WORLDS),
