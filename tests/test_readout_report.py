@@ -135,9 +135,9 @@ def test_03_to_05_describe_the_untreated_sessions(experiment_gold):
     assert gold.population(gold_dir) == population and "control arm" in words.population_line(population)
 
 
-def test_a_per_user_export_reads_out_without_timing_or_pre_period(experiment_gold, tmp_path):
-    """An experimentation platform's table: one row per user in the test, their sessions' pages, seconds, purchase."""
-    _, data = experiment_gold
+def _per_user_export(data, folder):
+    """An experimentation platform's table: one row per user in the test, their sessions' pages, seconds, purchase;
+    imported as a session table into ``folder/raw`` and built into ``folder/gold``; returns the table."""
     s = data.sessions[data.sessions["started_at"] >= data.sessions["exposed_at"]]
     users = s.groupby("user_id").agg(
         group=("variant", "first"),
@@ -146,12 +146,19 @@ def test_a_per_user_export_reads_out_without_timing_or_pre_period(experiment_gol
         bought=("did_purchase", "max"),
         revenue=("amount_usd", "sum"),
     )
-    users.reset_index().to_csv(tmp_path / "users.csv", index=False)
+    users.reset_index().to_csv(folder / "users.csv", index=False)
     columns = {"session_id": "user_id", "user_id": "user_id", "variant": "group", "events": "pages"}
     columns |= {"seconds": "seconds", "purchased": "bought", "revenue": "revenue"}
-    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"columns": columns}))
-    import_session_table(tmp_path / "users.csv", load_mapping(tmp_path / "m.yaml", kind="sessions"), tmp_path / "raw")
-    gold.build_gold(tmp_path / "raw", tmp_path / "gold")
+    (folder / "m.yaml").write_text(yaml.safe_dump({"columns": columns}))
+    import_session_table(folder / "users.csv", load_mapping(folder / "m.yaml", kind="sessions"), folder / "raw")
+    gold.build_gold(folder / "raw", folder / "gold")
+    return users
+
+
+def test_a_per_user_export_reads_out_without_timing_or_pre_period(experiment_gold, tmp_path):
+    """A per-user export reads out: no timing, no pre-period, no mechanism; the arms' users as exported."""
+    _, data = experiment_gold
+    users = _per_user_export(data, tmp_path)
     result, _ = readout.read_out(tmp_path / "gold", gold.idle_measured(tmp_path / "raw"), plan_file="")
     assert {"no_timing", "no_pre_period"} <= set(result.missing)
     assert result.instrument is None and result.mechanism == [] and result.cuped is None
@@ -182,3 +189,18 @@ def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
         .sum()
         > 0
     )
+
+
+def test_a_per_user_export_is_called_one_row_per_user_not_missing_user_ids(experiment_gold, tmp_path):
+    """The fitness record, the sizing's reason and the front page's limits say 'one row per user', never 'no user ids'."""
+    from helpers.analysis import needs
+    from helpers.data import fitness
+    from helpers.presentation.words import fitness as fitness_words
+
+    _per_user_export(experiment_gold[1], tmp_path)
+    fit = fitness.measure(tmp_path / "raw", tmp_path / "gold")
+    assert fit.one_row_per_user and not fit.has_user_ids
+    verdict = needs.assess(fit, "06_sizing")
+    assert [r.code for r in verdict.capped] == ["one_row_per_user"]
+    limits = " ".join(fitness_words.cannot_tell(fit))
+    assert "One row per user" in limits and "No user ids" not in limits

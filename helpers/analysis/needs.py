@@ -34,6 +34,7 @@ NO_PRICES = "no_prices"  # no price column, a constant price, or the 0/1 purchas
 NO_PRODUCTS = "no_products"
 NO_EVENT_TIMING = "no_event_timing"  # one row per session: events laid out by the importer
 NO_USER_IDS = "no_user_ids"  # no design effect: sized with an assumption
+ONE_ROW_PER_USER = "one_row_per_user"  # a per-user export: no repeat visits to measure a design effect
 FEW_SESSIONS_PER_USER = "few_sessions_per_user"  # under two on average: no design effect either
 SHORT_SPAN = "short_span"  # under a day of data
 NO_WHOLE_WEEK = "no_whole_week"  # a day or more, but not one whole week
@@ -181,6 +182,8 @@ def _whole_weeks(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
 
 
 def _user_ids(f: Fitness, lim: Limits) -> tuple[list[Reason], list[Reason]]:
+    if f.one_row_per_user:
+        return [], [Reason(ONE_ROW_PER_USER, True)]
     if not f.has_user_ids:
         return [], [Reason(NO_USER_IDS, False)]
     if (f.sessions_per_user or 0.0) < lim.min_sessions_per_user:

@@ -95,6 +95,7 @@ class Fitness:
     sessions_per_day: float | None  # sessions / span in days; None under a day of span, for MONTHS and NO_TIMES
     daily_sessions_median: float | None  # median sessions per calendar day, first and last day left out
     outside_bands: list[str] = field(default_factory=list)  # realism keys outside their published band
+    one_row_per_user: bool = False  # a per-user export: each user's visits summed into one row
 
     @property
     def has_prices(self) -> bool:
@@ -168,6 +169,7 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
         **_daily(con, resolution, g["sessions"], span["span_hours"]),
     )
     record.outside_bands = _outside_bands(record)
+    record.one_row_per_user = kind == INPUT_KINDS["session_table"] and provenance.get("rows_per_user") == 1.0
     return record
 
 
@@ -237,7 +239,9 @@ def table(fit) -> pd.DataFrame:
         ("prices", PRICE_TEXT.get(fit.price_kind, fit.price_kind), f"{fit.distinct_prices:,} distinct"),
         (
             "user ids",
-            f"{fit.users:,} users, {fit.sessions_per_user:.2f} sessions each" if fit.has_user_ids else "none",
+            "one row per user (a per-user export)"
+            if fit.one_row_per_user
+            else (f"{fit.users:,} users, {fit.sessions_per_user:.2f} sessions each" if fit.has_user_ids else "none"),
             "",
         ),
         (

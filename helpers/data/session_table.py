@@ -98,7 +98,8 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "has_products": False,
             "not_available": "event_timing_and_products",
             "variants": variants,  # users per variant: an experiment's export
-            "rows_per_user": float(rows_per_user or 0.0),  # 1: one row per user (an experimentation platform's export)
+            # 1: one row per user (an experimentation platform's export); None without a user column
+            "rows_per_user": float(rows_per_user or 0.0) if "user_id" in cols else None,
         },
     )
     contract.write_views(con, out_dir)

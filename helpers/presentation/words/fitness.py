@@ -36,6 +36,7 @@ RULE_WORDS = {
     "no_products": "products: no order names two or more products",
     "no_event_timing": "times of events: one row per session, so the events' times were laid out by the importer",
     "no_user_ids": "user ids: sessions cannot be grouped into users",
+    "one_row_per_user": "sessions: each user's visits are summed into one row (a per-user export)",
     "few_sessions_per_user": "repeat visits to measure a design effect "
     "({value:.2f} sessions per user; {threshold:.0f} needed)",
     "short_span": "a whole day of data ({value:.1f} hours; {threshold:.0f} needed)",
@@ -111,7 +112,12 @@ def cannot_tell(fit, limits=None) -> list[str]:
     if not fit.has_prices:
         kind = {"constant": " (one price for everything)", "flag": " (the price column is the 0/1 purchase flag)"}
         out.append(f"No prices{kind.get(fit.price_kind, '')}: revenue and spend are not in these data.")
-    if not fit.has_user_ids:
+    if fit.one_row_per_user:
+        out.append(
+            "One row per user (a per-user export): each user's visits are summed into one row, so there are no "
+            "repeat visits and no design effect to measure."
+        )
+    elif not fit.has_user_ids:
         out.append("No user ids: repeat visits cannot be told apart, so there is no design effect to measure.")
     elif fit.sessions_per_user is not None and fit.sessions_per_user < lim.min_sessions_per_user:
         out.append(
@@ -185,7 +191,8 @@ def unsized_text(result) -> str:
 
 def design_text(result) -> str:
     """The stated assumption when the design effect cannot be measured (no user ids, or under two sessions each)."""
-    why = "no user ids" if "no_user_ids" in result.sizing else "fewer than two sessions per user"
+    why = {"no_user_ids": "no user ids", "one_row_per_user": "one row per user"}
+    why = next((w for code, w in why.items() if code in result.sizing), "fewer than two sessions per user")
     return f"design effect unknown ({why}): sized as if sessions were independent (D = 1, an assumption)"
 
 

@@ -35,6 +35,7 @@ LIMIT_WORDS = {
     "no_products": "no order names two products",
     "no_event_timing": "the times of single events are not known",
     "no_user_ids": "there are no user ids",
+    "one_row_per_user": "each user is one row",
     "few_sessions_per_user": "few users come back",
     "short_span": "the data cover less than a day",
     "no_whole_week": "the data hold no whole week",
