@@ -51,7 +51,7 @@ def _strategy(lever="interaction_density") -> strategy.StrategyResult:
 
 def test_the_proposed_plan_converts_with_every_part_the_read_out_needs():
     plan = readout.plan_from_strategy(_strategy())
-    assert plan.lever == "interaction density" and plan.primary == "session_conversion"
+    assert plan.lever == "interaction_density" and plan.primary == "session_conversion"
     assert [(g.metric, g.margin, g.worse) for g in plan.guardrails] == [
         ("session_seconds", 0.05, "higher"),
         ("revenue_per_session", 0.08, "lower"),

@@ -139,3 +139,15 @@ def test_the_readout_rows_join_the_table_tested_against_their_targets():
     assert any(r["side"] == "relative" for r in rows)  # CUPED's reduction against rho²
     line = validate.check_line(srm)
     assert "binomial p =" in line and "power" in line
+
+
+def test_the_readout_experiments_draw_seeds_no_world_of_the_validation_uses():
+    """The simulated experiments' seeds come from a stream of their own: none is a world's small seed, none repeats,
+    and a lift run never shares its seed (so its users) with an A/A run."""
+    from helpers.analysis import readout
+
+    seeds = readout.experiment_seeds(0, 500)
+    assert seeds.shape == (500, 2) and (seeds >= 0).all()
+    assert np.unique(seeds).size == seeds.size
+    assert seeds.min() > 10**9  # the validation's worlds use seeds below 200,000
+    assert (readout.experiment_seeds(0, 500) == seeds).all() and (readout.experiment_seeds(1, 500) != seeds).all()

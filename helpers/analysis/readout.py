@@ -3,7 +3,7 @@
 Usage (the one call 06 makes when the data carry a variant)::
 
     from helpers.analysis import readout
-    plan = readout.Plan(lever="interaction density", primary="session_conversion", users_per_arm=20_000,
+    plan = readout.Plan(lever="interaction_density", primary="session_conversion", users_per_arm=20_000,
                         guardrails=[readout.Guardrail("session_seconds", 0.05, "higher")])
     result = readout.analyse(sessions, plan, readout.Settings())      # -> ReadoutResult
     result.decision, result.primary.rel, result.primary.rel_lo, result.srm.status
@@ -81,11 +81,11 @@ SUMS = {
 SECONDARY = ("session_conversion", "buyer_share", "revenue_per_user", "revenue_per_session", "sessions_per_user")
 # lever -> (behaviour metrics it targets, the session-level behaviour the IV instruments and its column)
 LEVERS = {
-    "interaction density": (
+    "interaction_density": (
         ("events_per_minute", "max_idle_seconds", "browsing_events"),
         ("log_browsing_events", "pre_conversion_event_count"),
     ),
-    "time before checkout": (("seconds_before_checkout",), ("log_seconds_before_checkout", "pre_conversion_seconds")),
+    "time_before_checkout": (("seconds_before_checkout",), ("log_seconds_before_checkout", "pre_conversion_seconds")),
 }
 
 
@@ -107,7 +107,7 @@ class Guardrail(Record):
 class Plan(Record):
     """The experiment as planned before it ran: the decision is read against this record."""
 
-    lever: str = "interaction density"
+    lever: str = "interaction_density"
     primary: str = "session_conversion"
     guardrails: list[Guardrail] = field(
         default_factory=lambda: [
@@ -733,7 +733,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
     primary = estimate(users, primary_metric, alpha)
     adjusted = cuped(users, primary_metric, alpha) if pre is not None else None
     exposed = exposed_only(test, primary_metric, alpha)
-    lever = plan.lever if plan is not None else "interaction density"
+    lever = plan.lever if plan is not None else "interaction_density"
     targets, (behaviour, column) = LEVERS.get(lever, ((), (None, None)))
     secondary = [estimate(users, m, alpha) for m in SECONDARY if m != primary_metric and available(users, m)]
     mechanism = [estimate(users, m, alpha) for m in targets if available(users, m)]
@@ -1001,8 +1001,7 @@ class PlanSource(Record):
     hash: str | None = None  # the plan's fingerprint (``Plan.hash``) as recorded
 
 
-# 06's plan codes -> the read-out's: the lever, and each guardrail's metric and the direction that is worse
-PLAN_LEVERS = {"interaction_density": "interaction density", "time_before_checkout": "time before checkout"}
+# 06's guardrail codes -> the read-out's metric and the direction that is worse
 PLAN_GUARDRAILS = {
     "session_duration": ("session_seconds", "higher"),
     "revenue_per_session": ("revenue_per_session", "lower"),
@@ -1027,7 +1026,7 @@ TIMING_COLUMNS = ("pre_conversion_event_count", "pre_conversion_seconds", "pre_c
 def plan_from_strategy(strategy) -> Plan | None:
     """The plan 06 proposed (a ``StrategyResult``), as the read-out reads it; None when it proposed no test."""
     proposed = getattr(strategy, "plan", None)
-    if proposed is None or proposed.lever not in PLAN_LEVERS:
+    if proposed is None or proposed.lever not in LEVERS:
         return None
     rails = [
         Guardrail(
@@ -1038,7 +1037,7 @@ def plan_from_strategy(strategy) -> Plan | None:
     ]
     split = getattr(proposed, "split", None) or {"control": 0.5, "treatment": 0.5}
     return Plan(
-        lever=PLAN_LEVERS[proposed.lever],
+        lever=proposed.lever,
         primary=proposed.primary,
         guardrails=rails,
         alpha=float(strategy.alpha if strategy.alpha is not None else 0.05),
