@@ -23,7 +23,7 @@ from helpers.presentation.words import common
 from helpers.presentation.words.common import p_value
 
 METRICS = {
-    "session_conversion": "conversion (purchasing sessions per session)",
+    "session_conversion": "conversion (share of sessions with a purchase)",
     "buyer_share": "share of users who buy",
     "revenue_per_user": "revenue per user",
     "revenue_per_session": "revenue per session",
