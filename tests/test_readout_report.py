@@ -102,6 +102,28 @@ def test_read_out_of_the_gold_table_against_a_plan_file(experiment_gold, tmp_pat
     assert "exclusion restriction" in " ".join(words.instrument_lines(result))
 
 
+def test_the_summary_leads_with_the_test_s_decision_and_the_lift_it_reads(experiment_gold, tmp_path):
+    """In an experiment run the front page's first sentence is the decision with the lift the decision read
+    (CUPED's when a pre-period adjusted it); without a read-out the summary is 03's, 04's and 05's alone."""
+    from types import SimpleNamespace
+
+    from helpers.presentation.words import summary
+
+    gold_dir, _ = experiment_gold
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN.to_json()))
+    result, _ = readout.read_out(gold_dir, True, plan_file=str(tmp_path / "plan.json"))
+    assert result.decided_on == "cuped"
+    said = summary.sentences({"06_strategy": SimpleNamespace(readout=result)})
+    assert len(said) == 4 and said[0].startswith(f"The test these data carry: {words.DECISIONS[result.decision]};")
+    assert words.rel(result.cuped.rel, result.cuped.rel_lo, result.cuped.rel_hi) in said[0]
+    assert "adjusted for the pre-period" in said[0]
+    result.decided_on = "unadjusted"
+    first = summary.sentences({"06_strategy": SimpleNamespace(readout=result)})[0]
+    assert words.rel(result.primary.rel, result.primary.rel_lo, result.primary.rel_hi) in first
+    assert "adjusted" not in first
+    assert len(summary.sentences({"06_strategy": SimpleNamespace(readout=None)})) == 3
+
+
 def test_without_a_plan_the_read_out_is_exploratory_and_without_a_variant_there_is_none(experiment_gold, tmp_path):
     gold_dir, _ = experiment_gold
     result, source = readout.read_out(gold_dir, True)
@@ -176,7 +198,7 @@ def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
     pages, results = run_report(tmp_path, "exp", overrides=overrides)
     front = (pages / "index.html").read_text(encoding="utf-8")
     test = results["06_strategy"]["readout"]
-    assert "An experiment run" in front and "Experiment read-out" in front
+    assert "An experiment run" in front and "Experiment read-out" in front and "The test these data carry:" in front
     assert words.DECISIONS[test["decision"]] in front and PLAN.hash() in front
     assert words.rel(test["primary"]["rel"], test["primary"]["rel_lo"], test["primary"]["rel_hi"]) in front
     assert "Sample ratio" in front and "first-stage F" in front

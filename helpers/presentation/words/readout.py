@@ -287,6 +287,23 @@ def size_note(r) -> str:
     return f" (users {arms}{planned}{power})"
 
 
+def decided_estimate(r) -> tuple[float, float, float, str]:
+    """The relative lift the decision reads (CUPED's when it was adjusted), its CI and how it was taken."""
+    if r.decided_on == "cuped" and r.cuped is not None:
+        return r.cuped.rel, r.cuped.rel_lo, r.cuped.rel_hi, " adjusted for the pre-period"
+    return r.primary.rel, r.primary.rel_lo, r.primary.rel_hi, ""
+
+
+def summary_sentence(r) -> str:
+    """The read-out in one sentence for the front page's summary: the decision and the lift it reads."""
+    value, lo, hi, how = decided_estimate(r)
+    metric = METRICS[r.primary.metric].split(" (")[0]
+    return (
+        f"The test these data carry: {DECISIONS[r.decision]}; {metric} {rel(value, lo, hi)} relative lift{how}"
+        f"{size_note(r)}."
+    )
+
+
 def card_rows(r, source) -> list[tuple[str, str]]:
     """The front page's read-out: decision, lift with CI, sample ratio, guardrails, mechanism, plan."""
     e = r.primary

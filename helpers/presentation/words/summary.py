@@ -1,9 +1,10 @@
-"""The front page's summary: at most three sentences, one per question, in business units.
+"""The front page's summary: at most three sentences, one per question, in business units; in an
+experiment run the test's decision leads them.
 
 Usage::
 
     from helpers.presentation.words import summary
-    summary.sentences(results.load_all(run))   # [03's sentence, 04's, 05's]
+    summary.sentences(results.load_all(run))   # [the test's (an experiment run), 03's sentence, 04's, 05's]
 
 Each sentence speaks in units a reader can act on (points of conversion per extra event or
 minute, USD per order or per 1,000 sessions, minutes, "times as long"), never in model units,
@@ -20,6 +21,7 @@ import math
 from helpers.analysis.conversion import ConversionResult
 from helpers.analysis.purchase_styles import StylesResult
 from helpers.analysis.spend import UNSIZEABLE_WIDTH_PCT, SpendResult
+from helpers.presentation.words import readout as readout_words
 from helpers.presentation.words.common import cap, effect_phrase, reason_words
 
 MAX_SENTENCES = 3
@@ -249,10 +251,12 @@ def styles_sentence(result: StylesResult | None) -> str:
 
 
 def sentences(res: dict) -> list[str]:
-    """The summary: 03's, 04's and 05's sentences from their results (``res`` by notebook; 06's is optional)."""
+    """The summary: 03's, 04's and 05's sentences from their results (``res`` by notebook; 06's is optional),
+    led in an experiment run by the test's decision and the lift it reads."""
     out = [
         conversion_sentence(res.get("03_conversion"), res.get("06_strategy")),
         spend_sentence(res.get("04_spend")),
         styles_sentence(res.get("05_purchase_style")),
-    ]
-    return out[:MAX_SENTENCES]
+    ][:MAX_SENTENCES]
+    test = getattr(res.get("06_strategy"), "readout", None)
+    return ([readout_words.summary_sentence(test)] if test is not None else []) + out
