@@ -214,7 +214,7 @@ def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
 
 
 def test_a_per_user_export_is_called_one_row_per_user_not_missing_user_ids(experiment_gold, tmp_path):
-    """The fitness record, the sizing's reason and the front page's limits say 'one row per user', never 'no user ids'."""
+    """The fitness record, the sizing's reason and the front page's limits say 'one row per user', not 'no user ids'."""
     from helpers.analysis import needs
     from helpers.data import fitness
     from helpers.presentation.words import fitness as fitness_words
