@@ -381,7 +381,11 @@ def test_a_guardrail_passes_only_when_its_bound_clears_the_margin():
     assert rail.rel_lo < -0.05 and not rail.passed and wide.decision != "ship"
     users = readout.per_user(hand_table(0.1, 0.1).assign(treated=lambda f: f["variant"] == "treatment"), None)
     tight = readout.guardrail(users, readout.Guardrail("session_seconds", 0.05, "higher"), 0.05)
-    assert tight.passed and tight.bound < 0.05 and tight.p_value < 0.025
+    assert tight.passed and tight.bound < 0.05 and tight.p_value < 0.05
+    z = norm.ppf(0.95)  # one-sided at the plan's alpha, as 06 sizes the guardrail: the bound is p < alpha
+    assert tight.bound == pytest.approx(tight.rel + z * (tight.rel_hi - tight.rel) / norm.ppf(0.975), rel=1e-9)
+    for check in (rail, tight):
+        assert check.passed == (check.p_value < 0.05)
 
 
 def test_plan_hash_and_json_round_trip(result):

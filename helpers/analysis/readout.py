@@ -216,7 +216,11 @@ class Cuped(Record):
 
 @dataclass
 class GuardrailCheck(Record):
-    """A guardrail as non-inferiority: passes only when the CI's bound on the worse side clears the margin."""
+    """A guardrail as non-inferiority: passes only when its one-sided bound on the worse side clears the margin.
+
+    ``rel_lo``/``rel_hi`` are the two-sided (1 - alpha) CI shown beside it; ``bound`` is the one-sided
+    (1 - alpha) bound the test reads, so ``passed`` is ``p_value < alpha``.
+    """
 
     metric: str
     worse: str
@@ -224,7 +228,7 @@ class GuardrailCheck(Record):
     rel: float
     rel_lo: float
     rel_hi: float
-    bound: float  # the CI bound on the worse side
+    bound: float  # the one-sided (1 - alpha) bound on the worse side
     p_value: float  # one-sided test that the change is worse than the margin
     passed: bool
 
@@ -294,6 +298,7 @@ class ReadoutResult(Record):
     sessions_per_arm: list[int] = field(default_factory=list)
     planned_users_per_arm: int | None = None
     achieved_power: float | None = None  # power to detect the plan's relative MDE with the SE achieved
+    planned_relative_lift: float | None = None  # the plan's relative MDE that power refers to
     pre_period_sessions: int = 0
     dropped_sessions: int = 0  # sessions without a variant, or of users never exposed
     missing: list[str] = field(default_factory=list)
@@ -529,10 +534,11 @@ def cuped(users: pd.DataFrame, metric: str, alpha: float) -> Cuped | None:
 
 
 def guardrail(users: pd.DataFrame, rail: Guardrail, alpha: float) -> GuardrailCheck:
-    """Non-inferiority of one guardrail: its relative change's CI bound on the worse side within the margin."""
+    """Non-inferiority of one guardrail at one-sided level ``alpha`` (as 06 sized it): the relative change's
+    one-sided (1 - alpha) bound on the worse side within the margin, which is the test's p below ``alpha``."""
     e = estimate(users, rail.metric, alpha)
     sign = 1 if rail.worse == "higher" else -1
-    bound = e.rel_hi if sign > 0 else e.rel_lo
+    bound = e.rel + sign * float(normal_ppf(1 - alpha)) * e.rel_se
     p = (
         float(normal_sf((rail.margin - sign * e.rel) / e.rel_se))
         if e.rel_se > 0
@@ -767,6 +773,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
         "full_size": full_size(plan, users_per_arm, sessions_per_arm),
     }
     power = achieved_power(primary.control, se, plan.relative_mde, alpha) if plan and plan.relative_mde else None
+    planned_lift = plan.relative_mde if plan is not None and plan.relative_mde else None
     return ReadoutResult(
         decision=decide(plan, rules, rails),
         rules=rules,
@@ -789,6 +796,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
         sessions_per_arm=sessions_per_arm,
         planned_users_per_arm=planned,
         achieved_power=power,
+        planned_relative_lift=planned_lift,
         pre_period_sessions=0 if pre is None else len(pre),
         dropped_sessions=int(dropped),
         missing=missing,

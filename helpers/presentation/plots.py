@@ -466,7 +466,9 @@ def lift_over_time(periods: pd.DataFrame, title: str, xlabel: str, ylabel: str):
     ax.axhline(0, color="grey", lw=1)
     overall = periods.attrs.get("overall")
     if overall is not None:
-        ax.axhline(100 * overall, color=PALETTE[1], ls="--", lw=1.5, label=f"whole test {100 * overall:+.1f} %")
+        ax.axhline(
+            100 * overall, color=PALETTE[1], ls="--", lw=1.5, label=f"whole test, unadjusted {100 * overall:+.1f} %"
+        )
     ax.set_xticks(
         x, periods["period"], rotation=45 if len(periods) > 7 else 0, ha="right" if len(periods) > 7 else "center"
     )

@@ -56,7 +56,7 @@ DECISIONS = {
 DECISION_WHY = {
     "ship": "the primary metric's interval lies above zero, every guardrail clears its margin, the split is as planned",
     "no_ship": "the primary metric's interval does not lie above zero, or a guardrail does not clear its margin",
-    "inconclusive": "the test ran short of its planned size and its interval neither clears nor excludes zero",
+    "inconclusive": "the test ran short of its planned size and its interval includes zero",
     "stopped_srm": "users per variant differ from the planned split beyond chance (sample-ratio mismatch, p < {stop}): "
     "the assignment or the logging is broken, so no estimate is trusted",
     "exploratory": 'no plan was given (PARAMS="plan_run=<run>" or plan_file=<plan.json>), so nothing was decided '
@@ -95,7 +95,7 @@ def level(metric: str, value: float) -> str:
 def diff(metric: str, value: float, lo: float, hi: float) -> str:
     """A difference with its CI: '+0.41 points [+0.05, +0.77]' for a share, else in the metric's unit."""
     if UNITS.get(metric) == "share":
-        return f"{100 * value:+.2f} points [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+        return f"{100 * value:+.2f} percentage points [{100 * lo:+.2f}, {100 * hi:+.2f}]"
     if UNITS.get(metric) == "usd":
         return f"{value:+,.2f} USD [{lo:+,.2f}, {hi:+,.2f}]"
     return f"{value:+,.3g} [{lo:+,.3g}, {hi:+,.3g}]"
@@ -119,7 +119,7 @@ def decision_line(r, source) -> str:
     if r.decision == "stopped_srm":
         why = DECISION_WHY["stopped_srm"].format(stop="0.001")
     if r.decision in ("no_ship", "inconclusive") and r.achieved_power is not None:
-        why += f" (the test had {r.achieved_power:.0%} power to detect the planned lift)"
+        why += f" (the test had {r.achieved_power:.0%} power to detect {planned_lift(r)})"
     return f"**Decision: {DECISIONS[r.decision]}.** {why[:1].upper() + why[1:]}. Read against {source_text(source)}."
 
 
@@ -155,8 +155,8 @@ def cuped_line(r) -> str:
         f"**Pre-period adjustment (CUPED).** Adjusted difference {diff(c.metric, c.diff, c.diff_lo, c.diff_hi)} "
         f"(relative {rel(c.rel, c.rel_lo, c.rel_hi)}, {p_value(c.p_value)}) beside the unadjusted "
         f"{diff(c.metric, c.unadjusted_diff, c.unadjusted_lo, c.unadjusted_hi)}: the variance falls by "
-        f"{c.variance_reduction:.1%} (expected from the pre-period's correlation: 1 − ρ², a reduction of "
-        f"{c.rho_squared:.1%}); {c.users_with_pre:,} users ({c.share_with_pre:.0%}) had sessions before exposure."
+        f"{c.variance_reduction:.1%} (expected from the pre-period's correlation: ρ² = {c.rho_squared:.1%}, "
+        f"leaving 1 − ρ² of it); {c.users_with_pre:,} users ({c.share_with_pre:.0%}) had sessions before exposure."
         + decided
     )
 
@@ -172,8 +172,12 @@ def exposed_line(r) -> str | None:
     )
 
 
+GUARDRAIL_COLUMNS = ["guardrail", "must not", "relative change", "lo", "hi", "one-sided bound", "holds"]
+
+
 def guardrail_table(r) -> pd.DataFrame:
-    """Each guardrail: the worse direction, its margin, the relative change with its CI and whether it holds."""
+    """Each guardrail: the worse direction, its margin, the relative change with its CI, the one-sided bound the
+    non-inferiority test reads, and whether it holds."""
     rows = [
         {
             "guardrail": METRICS[g.metric],
@@ -181,24 +185,33 @@ def guardrail_table(r) -> pd.DataFrame:
             "relative change": 100 * g.rel,
             "lo": 100 * g.rel_lo,
             "hi": 100 * g.rel_hi,
+            "one-sided bound": 100 * g.bound,
             "holds": "yes" if g.passed else "no",
         }
         for g in r.guardrails
     ]
-    return pd.DataFrame(rows, columns=["guardrail", "must not", "relative change", "lo", "hi", "holds"])
+    return pd.DataFrame(rows, columns=GUARDRAIL_COLUMNS)
+
+
+def guardrail_verdict(g, alpha: float) -> str:
+    """'within its 5% margin (one-sided 95 % bound +4.9 %)', or why not: past it, or too imprecise to show."""
+    worse = (1 if g.worse == "higher" else -1) * g.rel
+    bound = f"one-sided {1 - alpha:.0%} bound {g.bound * 100:+.1f} %"
+    if g.passed:
+        return f"within its {g.margin:.0%} margin ({bound})"
+    if worse >= g.margin:
+        return f"past its {g.margin:.0%} margin ({bound})"
+    safe_side = ", though the estimate is on the safe side" if worse <= 0 else ""
+    return f"not shown within its {g.margin:.0%} margin ({bound}): too imprecise to show it safe{safe_side}"
 
 
 def guardrail_text(r) -> str:
-    """The guardrails in one line: 'session duration +1.2 % [-0.8 %, +3.2 %] within its 5 % margin; ...'."""
+    """The guardrails in one line: 'session duration +1.2 % [-0.8 %, +3.2 %], within its 5% margin (...); ...'."""
     if not r.guardrails:
         return "none planned" if r.decision != "exploratory" else "none (no plan)"
-    parts = [
-        f"{METRICS[g.metric]} {rel(g.rel, g.rel_lo, g.rel_hi)} "
-        + ("within" if g.passed else "not within")
-        + f" its {g.margin:.0%} margin"
-        for g in r.guardrails
-    ]
-    return "; ".join(parts)
+    return "; ".join(
+        f"{METRICS[g.metric]} {rel(g.rel, g.rel_lo, g.rel_hi)}, {guardrail_verdict(g, r.alpha)}" for g in r.guardrails
+    )
 
 
 def estimates_table(estimates: list) -> pd.DataFrame:
@@ -227,11 +240,13 @@ def mechanism_text(r) -> str:
     parts = [f"{METRICS[e.metric]} {rel(e.rel, e.rel_lo, e.rel_hi)}" for e in r.mechanism[:1]]
     iv = r.instrument
     if iv is not None:
+        sized = iv.effect_lo > 0 or iv.effect_hi < 0
+        lead = "what it does to purchase" if sized else "what it does to purchase: not sized by this test"
         parts.append(
-            f"purchase probability {100 * iv.effect:+.2f} points "
-            f"[{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] "
-            f"per log1p unit of {BEHAVIOURS.get(iv.behaviour, iv.behaviour).replace(' (log1p)', '')} (instrumental "
-            f"variable, first-stage F = {iv.first_stage_f:.1f}, {'strong' if iv.strong else 'weak'})"
+            f"{lead}, {100 * iv.effect:+.2f} percentage points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] "
+            f"per 2.7-fold rise in {BEHAVIOURS.get(iv.behaviour, iv.behaviour).replace(' (log1p)', '')} (one log1p "
+            f"unit; instrumental variable, first-stage F = {iv.first_stage_f:.1f}, "
+            f"{'a strong instrument' if iv.strong else 'a weak instrument'})"
         )
     return "; ".join(parts)
 
@@ -277,11 +292,17 @@ def missing_lines(r) -> list[str]:
     return [MISSING[code] for code in r.missing if code in MISSING]
 
 
+def planned_lift(r) -> str:
+    """'the planned +10 % relative lift' (or 'the planned lift' when the result does not carry it)."""
+    mde = getattr(r, "planned_relative_lift", None)
+    return f"the planned {100 * mde:+.0f} % relative lift" if mde else "the planned lift"
+
+
 def size_note(r) -> str:
     """' (users 3,016 and 2,984 of 15,854 planned per arm; 16 % power for the planned lift)' when short of size."""
     if r.rules.get("full_size") is not False:
         return ""
-    power = f"; {r.achieved_power:.0%} power for the planned lift" if r.achieved_power is not None else ""
+    power = f"; {r.achieved_power:.0%} power to detect {planned_lift(r)}" if r.achieved_power is not None else ""
     arms = " and ".join(f"{n:,}" for n in r.users_per_arm)
     planned = f" of {r.planned_users_per_arm:,} planned per arm" if r.planned_users_per_arm else ", short of the plan"
     return f" (users {arms}{planned}{power})"
@@ -306,11 +327,16 @@ def summary_sentence(r) -> str:
 
 def card_rows(r, source) -> list[tuple[str, str]]:
     """The front page's read-out: decision, lift with CI, sample ratio, guardrails, mechanism, plan."""
-    e = r.primary
-    lift = f"{rel(e.rel, e.rel_lo, e.rel_hi)} ({METRICS[e.metric]}: {diff(e.metric, e.diff, e.diff_lo, e.diff_hi)})"
-    if r.cuped is not None:
-        c = r.cuped
-        lift += f"; adjusted for the pre-period {rel(c.rel, c.rel_lo, c.rel_hi)} (variance −{c.variance_reduction:.0%})"
+    e, c = r.primary, r.cuped
+    name = METRICS[e.metric].split(" (")[0]
+    unadjusted = f"{rel(e.rel, e.rel_lo, e.rel_hi)}, {diff(e.metric, e.diff, e.diff_lo, e.diff_hi)}"
+    if r.decided_on == "cuped" and c is not None:
+        lift = (
+            f"{name} {rel(c.rel, c.rel_lo, c.rel_hi)} relative, adjusted for the pre-period (CUPED, variance "
+            f"{c.variance_reduction:.0%} lower; the decision reads this); unadjusted {unadjusted}"
+        )
+    else:
+        lift = f"{name} {unadjusted}"
     s = r.srm
     srm = f"{SRM[s.status]} ({', '.join(f'{v} {n:,}' for v, n in zip(s.variants, s.users))}; {p_value(s.p_value)})"
     rows = [
