@@ -202,6 +202,10 @@ def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
     assert words.DECISIONS[test["decision"]] in front and PLAN.hash() in front
     assert words.rel(test["primary"]["rel"], test["primary"]["rel_lo"], test["primary"]["rel_hi"]) in front
     assert "Sample ratio" in front and "first-stage F" in front
+    assert "These numbers hold every session of both arms" in front  # the headline tiles are not the answers' sessions
+    assert "the data carry the test itself, read out above" in front and results["06_strategy"]["not_simulated"] == (
+        "carries_test"
+    )
     assert all(results[nb]["population"]["population"] == "untreated" for nb in ("03_conversion", "04_spend"))
     page = (pages / "06_strategy.html").read_text(encoding="utf-8")
     assert "exclusion restriction" in page and "Holm-adjusted p" in page
@@ -226,3 +230,10 @@ def test_a_per_user_export_is_called_one_row_per_user_not_missing_user_ids(exper
     assert [r.code for r in verdict.capped] == ["one_row_per_user"]
     limits = " ".join(fitness_words.cannot_tell(fit))
     assert "One row per user" in limits and "No user ids" not in limits
+
+
+def test_the_headline_note_names_both_populations_only_in_an_experiment_run():
+    untreated = gold.Population("untreated", 700, 1_000, "control", ["control", "treatment"])
+    note = words.headline_note(untreated)
+    assert "(1,000)" in note and "the 700 sessions no treatment touched" in note
+    assert words.headline_note(gold.Population()) == "" and words.headline_note(None) == ""

@@ -253,7 +253,7 @@ def analyse(
     if n_needed and rate and days is not None:  # no table of days where no runtime can be read
         planned = dataclasses.replace(design, design_effect=deff, sessions_per_user=design.sessions_per_user_planned)
         result.evidence.mde_table = experiment.mde_table(baseline, s.alpha, s.power, rate, planned)
-    result.not_simulated = why_not_simulated(truth, plan, n_needed)
+    result.not_simulated = why_not_simulated(truth, plan, n_needed, readout)
     if result.not_simulated is None:
         config = SimConfig.from_dict(truth["config"])
         n_arm = s.experiment_sessions_per_arm or n_needed
@@ -310,8 +310,12 @@ def simulated_experiment(
         return outcome, aa, rate.result()
 
 
-def why_not_simulated(truth: dict | None, plan: ExperimentPlan, n_needed: int | None) -> str | None:
+def why_not_simulated(
+    truth: dict | None, plan: ExperimentPlan, n_needed: int | None, readout: ReadoutResult | None = None
+) -> str | None:
     """Why the experiment cannot be run on the simulator here (a code), or None when it can."""
+    if readout is not None:
+        return "carries_test"
     if truth is None:
         return "real_data"
     if not plan.simulate:

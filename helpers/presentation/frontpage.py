@@ -37,11 +37,12 @@ def _results(data_folder: Path, name: str):
     return results.typed(name, read_json(path)) if path.exists() else None
 
 
-def headline_html(gold: dict, fit: fitness.Fitness | None = None) -> str:
-    """Sessions, time range, conversion with its CI, buyers, revenue and average order value.
+def headline_html(gold: dict, fit: fitness.Fitness | None = None, population=None) -> str:
+    """Sessions, time range, conversion with its CI, sessions with a purchase, revenue and average order value.
 
     With 01's record ``fit``: no revenue or order value when the data have no prices (never a placeholder
-    0), dates known to the month shown as months, a slice under a day with its hours.
+    0), dates known to the month shown as months, a slice under a day with its hours. With 03's
+    ``population`` of an experiment run, a note says the numbers hold both arms and the answers do not.
     """
     if not gold:
         return ""
@@ -56,7 +57,7 @@ def headline_html(gold: dict, fit: fitness.Fitness | None = None) -> str:
         ("sessions", f"{n:,}"),
         ("sessions started (UTC)", f"{first[:10]} to {last[:10]}"),
         ("conversion", f"{buyers / n:.2%}" if n else "n/a", f"95 % CI [{lo:.2%}, {hi:.2%}]" if n else ""),
-        ("buyers", f"{buyers:,}"),
+        ("sessions with a purchase", f"{buyers:,}"),
         ("revenue", f"{revenue:,.0f} USD"),
         ("average order value", f"{revenue / orders:,.2f} USD" if orders else "n/a"),
     ]
@@ -70,7 +71,14 @@ def headline_html(gold: dict, fit: fitness.Fitness | None = None) -> str:
         + "</div>"
         for c in cells
     )
-    return f'<section class="headline" aria-label="Headline numbers">{body}</section>'
+    note = readout_words.headline_note(population)
+    note = f'<p class="sub">{esc(note)}</p>' if note else ""
+    return f'<section class="headline" aria-label="Headline numbers">{body}</section>{note}'
+
+
+def _population(data_folder: Path):
+    """The sessions 03 described (an experiment run's untreated ones), or None."""
+    return getattr(_results(data_folder, "03_conversion"), "population", None)
 
 
 def key_figure_html(data_folder: Path, caption: str) -> str:
@@ -284,7 +292,7 @@ def write_index(run: str, reports_folder: Path, data_folder: Path) -> Path:
 <p class="sub">{"Simulated data" if simulated else "Your data"} · scenario {esc(record.get("scenario") or "none")}
 · finished {esc(finished)} UTC</p>
 {summary_first_html(data_folder)}
-{headline_html(_results(data_folder, "02_gold_table") or {}, fit)}
+{headline_html(_results(data_folder, "02_gold_table") or {}, fit, _population(data_folder))}
 {cannot_tell_html(fit)}
 {readout_html(data_folder)}
 {summary_section(data_folder)}

@@ -292,6 +292,16 @@ def missing_lines(r) -> list[str]:
     return [MISSING[code] for code in r.missing if code in MISSING]
 
 
+def headline_note(population) -> str:
+    """Under the front page's headline numbers in an experiment run: they hold both arms, the answers do not."""
+    if population is None or population.population == "all":
+        return ""
+    return (
+        f"These numbers hold every session of both arms ({population.sessions_all:,}); the answers below read the "
+        f"{population.sessions:,} sessions no treatment touched, and the read-out compares the arms."
+    )
+
+
 def planned_lift(r) -> str:
     """'the planned +10 % relative lift' (or 'the planned lift' when the result does not carry it)."""
     mde = getattr(r, "planned_relative_lift", None)
@@ -320,8 +330,8 @@ def summary_sentence(r) -> str:
     value, lo, hi, how = decided_estimate(r)
     metric = METRICS[r.primary.metric].split(" (")[0]
     return (
-        f"The test these data carry: {DECISIONS[r.decision]}; {metric} {rel(value, lo, hi)} relative lift{how}"
-        f"{size_note(r)}."
+        f"The test these data carry: {DECISIONS[r.decision]}; relative lift in {metric} {rel(value, lo, hi)}"
+        f"{',' if how else ''}{how}{size_note(r)}."
     )
 
 

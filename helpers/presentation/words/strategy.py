@@ -123,6 +123,7 @@ MARGIN_SETTINGS = {  # the parameter each guardrail's margin comes from (strateg
 PRIMARY = {"session_conversion": "session conversion"}
 UNITS = {"user": "user where users are identified, else session"}
 NOT_SIMULATED = {
+    "carries_test": "the data carry the test itself, read out above",
     "real_data": "these are not simulated data",
     "no_simulator_lever": "the simulator has no lever for {lever}",
     "baseline_degenerate": "the baseline conversion is 0 or 1",
