@@ -240,13 +240,12 @@ def mechanism_text(r) -> str:
     parts = [f"{METRICS[e.metric]} {rel(e.rel, e.rel_lo, e.rel_hi)}" for e in r.mechanism[:1]]
     iv = r.instrument
     if iv is not None:
-        sized = iv.effect_lo > 0 or iv.effect_hi < 0
-        lead = "what it does to purchase" if sized else "what it does to purchase: not sized by this test"
+        sized = "" if iv.effect_lo > 0 or iv.effect_hi < 0 else ", not sized by this test"
+        behaviour = BEHAVIOURS.get(iv.behaviour, iv.behaviour).replace(" (log1p)", "")
         parts.append(
-            f"{lead}, {100 * iv.effect:+.2f} percentage points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] "
-            f"per 2.7-fold rise in {BEHAVIOURS.get(iv.behaviour, iv.behaviour).replace(' (log1p)', '')} (one log1p "
-            f"unit; instrumental variable, first-stage F = {iv.first_stage_f:.1f}, "
-            f"{'a strong instrument' if iv.strong else 'a weak instrument'})"
+            f"purchase per 2.7-fold rise in {behaviour}: {100 * iv.effect:+.2f} percentage points "
+            f"[{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}]{sized} (one log1p unit; instrumental variable, "
+            f"first-stage F = {iv.first_stage_f:.1f}, {'a strong instrument' if iv.strong else 'a weak instrument'})"
         )
     return "; ".join(parts)
 
