@@ -207,6 +207,9 @@ def test_an_experiment_log_reads_out_on_the_front_page(tmp_path):
         "carries_test"
     )
     assert all(results[nb]["population"]["population"] == "untreated" for nb in ("03_conversion", "04_spend"))
+    untreated = results["03_conversion"]["population"]["sessions"]  # 06's segments and key figure read them too
+    assert results["06_strategy"]["segments_population"] == "untreated" and "no treatment touched" in front
+    assert sum(row["sessions"] for row in results["06_strategy"]["segments"]) == untreated
     page = (pages / "06_strategy.html").read_text(encoding="utf-8")
     assert "exclusion restriction" in page and "Holm-adjusted p" in page
     assert (

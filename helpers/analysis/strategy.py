@@ -144,6 +144,7 @@ class StrategyResult(results.Record):
     segments: list[dict] = field(default_factory=list)
     segment_cuts: dict[str, float] = field(default_factory=dict)
     segment_sessions_read: int | None = None  # sessions the segments rest on, when fewer than the table holds
+    segments_population: str = "all"  # the sessions segments, key figure and units read: 'all' or 'untreated'
     baseline: float | None = None
     sessions_per_day: float | None = None
     span_hours: float | None = None
@@ -196,7 +197,10 @@ def analyse(
     is recorded, and may make a recommendation an action (``promote``).
     """
     s = settings
-    sessions = gold.read_gold(gold_dir, columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed)
+    described = gold.population(gold_dir)  # an experiment's untreated sessions, as 03-05 read; else all
+    sessions = gold.read_gold(
+        gold.described(gold_dir), columns=GOLD_COLUMNS_READ, sample_users=MAX_SESSIONS_READ, seed=s.seed
+    )
     drive, named = driver(upstream.get("03_conversion"))
     seg, cuts = segments(sessions, drive)
     contrast = segment_contrast(sessions, cuts)
@@ -222,7 +226,8 @@ def analyse(
         unit_changes=units,
         segments=segment_rows,
         segment_cuts=cuts,
-        segment_sessions_read=len(sessions) if len(sessions) < flow["sessions"] else None,
+        segment_sessions_read=len(sessions) if len(sessions) < described.sessions else None,
+        segments_population=described.population,
         segment_contrast=contrast,
         design=design if design_known else None,
         users_per_arm=math.ceil(n_needed / (design.sessions_per_user_planned or design.sessions_per_user))

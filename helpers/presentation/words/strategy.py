@@ -490,7 +490,8 @@ def key_figure_caption(result, revenue: bool = True) -> str:
     shown = (
         "Conversion and revenue per session (95 % CIs)" if revenue else "Conversion (95 % CI; no prices, no revenue)"
     )
-    return f"{shown} by {DRIVERS[result.driver][1]} (thirds of sessions)"
+    which = "of the sessions no treatment touched" if getattr(result, "segments_population", "all") != "all" else ""
+    return f"{shown} by {DRIVERS[result.driver][1]} (thirds {which or 'of sessions'})"
 
 
 def plan_words(plan) -> dict[str, str]:
