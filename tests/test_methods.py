@@ -27,6 +27,7 @@ def _repeated_users(rng: np.random.Generator, users: int = 60, per_user: int = 8
     )
 
 
+@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
 def test_nested_test_of_a_null_user_level_covariate_keeps_its_size_under_clustering():
     """The joint test of adding a null user-level covariate rejects near alpha (the LR test: about a quarter)."""
     rng = np.random.default_rng(34)
@@ -134,6 +135,7 @@ def _price_world(rng: np.random.Generator, n: int = 1200, groups: bool = False) 
     return purchase_styles.assign(frame)[0]
 
 
+@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
 def test_one_unimodal_price_world_is_not_called_two_groups():
     """The mixture on the defining variables agrees with the rule in one population too; the likelihood-ratio
     test of one group against two does not call it two groups, and does call two separated groups so."""
@@ -148,6 +150,7 @@ def test_one_unimodal_price_world_is_not_called_two_groups():
     assert purchase_styles.groups_verdict(two["p"]) == "two_groups" and two["p"] == pytest.approx(1 / 40)
 
 
+@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
 def test_the_simulators_unimodal_price_world_is_one_group_and_strong_styles_are_two(tmp_path):
     """In the simulator's unimodal-price world (style_strength 0) units are discrete and an order of one item
     spreads its average price more than an order of several: a one-group null with one normal price for every

@@ -113,6 +113,7 @@ def test_the_context_world_makes_browsing_go_with_the_style_only_through_device(
     assert all(abs(w) < 0.1 for w in within)  # given the device, it carries nothing
 
 
+@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
 def test_context_null_rate_is_tested_against_alpha():
     found = validate.context_null_rate(replications=3, n_users=120, seed=3)
     check = found["check"]
@@ -130,6 +131,7 @@ def test_aa_runs_at_the_planned_size_in_a_world_with_user_effects(tmp_path):
     assert quick["check"]["side"] == "two-sided" and quick["check"]["detect"] == pytest.approx(0.075)
 
 
+@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
 def test_the_readout_rows_join_the_table_tested_against_their_targets():
     rows = validate.readout_checks(2, seed=1, srm_replications=50, alarm_replications=200)
     checks = {r["label"]: r for r in rows}
