@@ -173,6 +173,14 @@ def test_conversion_badge_high_only_when_every_rule_holds():
     assert conversion.badge(ConversionResult(status="insufficient")).level == "none"
 
 
+def test_an_answer_told_with_time_s_part_unclear_is_medium_not_low():
+    """Which of the two is stronger decides the level; whether time adds, left unclear, is a failed rule."""
+    told = conv_record(time="unclear", time_adds="unclear").badge
+    assert told.level == "medium" and told.failed == ["ci_clear_of_band"]
+    both = conv_record(answer="unclear", time="unclear", time_adds="unclear").badge
+    assert both.level == "low" and "ci_clear_of_band" in both.failed
+
+
 def call(feature, verdict, pct=-8.0, lo=-12.0, hi=-4.0):
     """A spend call with USD equal to % (a mean order of 100 USD) and a first model that said -10 % [-14, -6]."""
     return spend.FeatureCall(

@@ -776,11 +776,14 @@ def badge(result: ConversionResult) -> results.Badge:
     if not result.ok:
         return results.Badge.from_rules(None, {})
     v = result.verdicts
-    decisive = v.answer != "unclear" and v.time_adds != "unclear"
+    # the answer (which of the two is stronger) decides the level; whether time adds is a rule of it: left
+    # unclear, it keeps the badge from high, not the answer from being told
+    decided = v.answer != "unclear"
+    clear = decided and v.time_adds != "unclear"
     return results.Badge.from_rules(
-        decisive,
+        decided,
         {
-            "ci_clear_of_band": results.Rule("ci_clear_of_band", decisive, threshold=result.negligible_or),
+            "ci_clear_of_band": results.Rule("ci_clear_of_band", clear, threshold=result.negligible_or),
             "fits_healthy": v.healthy,
             "stable_without_controls": v.stable,
             "truth_covered": results.truth_covered(result.truth),
