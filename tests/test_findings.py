@@ -5,6 +5,7 @@ The results hold codes and numbers; these tests check the codes the analyses ret
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -758,3 +759,13 @@ def test_the_multiplicity_line_counts_one_test_in_the_singular():
     assert "across this one test, and **1 of 1**" in strategy_words.multiplicity_line(one, 0.05)
     two = one + [strategy.Recommendation("styles_price_framing", "withdrawn", "styles_differ", p_value=0.5, p_holm=0.5)]
     assert "across these 2 tests, and **1 of 2**" in strategy_words.multiplicity_line(two, 0.05)
+
+
+def test_usd_from_the_gamma_check_are_named_beside_the_log_model_percent():
+    """The % per SD is the log model's; USD per order from the Gamma check say so, those from smearing need not."""
+    gamma = dataclasses.replace(call("engagement", "positive", 13.7, 5.0, 22.0), usd=19.01, usd_from="gamma_mean")
+    said = spend_words.spend_call_phrase(gamma, 5.0)
+    assert "+13.7 % [+5.0 %, +22.0 %] per SD" in said and "(the Gamma check's change of the mean order)" in said
+    assert "Gamma" in spend_words.spend_call_short(gamma)
+    smeared = dataclasses.replace(gamma, usd_from="ols_smearing")
+    assert "Gamma" not in spend_words.spend_call_phrase(smeared, 5.0) + spend_words.spend_call_short(smeared)

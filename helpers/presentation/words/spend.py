@@ -81,7 +81,10 @@ def spend_call_phrase(call, negligible_pct: float) -> str:
             f"these data cannot size how {words} relates to spend: its 95 % CI spans more than "
             f"{UNSIZEABLE_WIDTH_PCT:g} points per SD ({pct(call.pct, call.lo, call.hi)})"
         )
-    size = f"{pct(call.pct, call.lo, call.hi)} per SD, {usd(call.usd, call.usd_lo, call.usd_hi)} per order"
+    size = (
+        f"{pct(call.pct, call.lo, call.hi)} per SD, {usd(call.usd, call.usd_lo, call.usd_hi)} per order"
+        f"{usd_source(call)}"
+    )
     if call.verdict in HIGHER_LOWER:
         return f"{words} is associated with {HIGHER_LOWER[call.verdict]} spend ({size})"
     if call.verdict == "negligible":
@@ -165,9 +168,14 @@ def spend_answer(result) -> str:
     return cap(text)
 
 
+def usd_source(call) -> str:
+    """Where a call's USD come from when they are not the % beside them: the Gamma check's change of the mean."""
+    return " (the Gamma check's change of the mean order)" if getattr(call, "usd_from", None) == "gamma_mean" else ""
+
+
 def spend_call_short(call) -> str:
     """One feature's call in a few words with its numbers, for the front page."""
-    size = f"{call.pct:+.1f} % per SD, {usd(call.usd)} per order" if call.pct is not None else ""
+    size = f"{call.pct:+.1f} % per SD, {usd(call.usd)} per order{usd_source(call)}" if call.pct is not None else ""
     if call.verdict in HIGHER_LOWER:
         return f"{HIGHER_LOWER[call.verdict]} spend ({size})"
     if call.verdict == "negligible":
