@@ -765,7 +765,7 @@ def test_usd_from_the_gamma_check_are_named_beside_the_log_model_percent():
     """The % per SD is the log model's; USD per order from the Gamma check say so, those from smearing need not."""
     gamma = dataclasses.replace(call("engagement", "positive", 13.7, 5.0, 22.0), usd=19.01, usd_from="gamma_mean")
     said = spend_words.spend_call_phrase(gamma, 5.0)
-    assert "+13.7 % [+5.0 %, +22.0 %] per SD" in said and "(the Gamma check's change of the mean order)" in said
+    assert "+13.7 % [+5.0 %, +22.0 %] per SD" in said and "USD [+5.00, +22.00] per order by the Gamma check" in said
     assert "Gamma" in spend_words.spend_call_short(gamma)
     smeared = dataclasses.replace(gamma, usd_from="ols_smearing")
     assert "Gamma" not in spend_words.spend_call_phrase(smeared, 5.0) + spend_words.spend_call_short(smeared)

@@ -170,7 +170,7 @@ def spend_answer(result) -> str:
 
 def usd_source(call) -> str:
     """Where a call's USD come from when they are not the % beside them: the Gamma check's change of the mean."""
-    return " (the Gamma check's change of the mean order)" if getattr(call, "usd_from", None) == "gamma_mean" else ""
+    return " by the Gamma check" if getattr(call, "usd_from", None) == "gamma_mean" else ""
 
 
 def spend_call_short(call) -> str:
