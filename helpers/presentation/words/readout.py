@@ -83,13 +83,14 @@ PLAN_SOURCES = {"run": "the plan recorded by run '{name}'", "file": "the plan fi
 
 
 def level(metric: str, value: float) -> str:
-    """A metric's level: '3.12 %', '41.20 USD', '182 s'."""
+    """A metric's level: '3.12 %', '41.20 USD', '86.0 s', '2.54' (fixed decimals by size, so two arms line up)."""
     unit = UNITS.get(metric, "")
     if unit == "share":
         return f"{100 * value:.2f} %"
     if unit == "usd":
         return f"{value:,.2f} USD"
-    return f"{value:,.3g}{(' ' + unit) if unit and not unit.startswith('/') else unit}"
+    decimals = 2 if abs(value) < 10 else (1 if abs(value) < 1000 else 0)
+    return f"{value:,.{decimals}f}{(' ' + unit) if unit and not unit.startswith('/') else unit}"
 
 
 def diff(metric: str, value: float, lo: float, hi: float) -> str:
@@ -265,8 +266,13 @@ def instrument_lines(r) -> list[str]:
         f"clustering): {strength}.",
         f"**What the behaviour does to purchase.** With the variant as instrument (Wald ratio = two-stage least "
         f"squares, {iv.sessions:,} sessions of {iv.users:,} users): purchase probability "
-        f"{100 * iv.effect:+.2f} points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] per log1p unit, "
-        f"{p_value(iv.p_value)}.",
+        f"{100 * iv.effect:+.2f} percentage points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] per "
+        f"2.7-fold rise in the behaviour (one log1p unit), {p_value(iv.p_value)}"
+        + (
+            "."
+            if iv.effect_lo > 0 or iv.effect_hi < 0
+            else ": its interval includes zero, so this test does not size it."
+        ),
         "**The assumption (exclusion restriction).** This is a causal effect of the behaviour only if the lever "
         "changes purchase through that behaviour alone, not through anything else it changes (prices shown, "
         "speed, trust); the randomised assignment makes the instrument independent of the visitors, but the "
