@@ -63,7 +63,7 @@ DECISION_WHY = {
     "in advance; the numbers describe, they do not decide",
 }
 SRM = {
-    "ok": "users per variant match the expected split",
+    "ok": "users per variant are consistent with the expected split",
     "warn": "users per variant differ from the expected split more than usual (a warning: check the assignment)",
     "stop": "users per variant differ from the expected split beyond chance: the read-out stops short of a decision",
 }
@@ -156,7 +156,7 @@ def cuped_line(r) -> str:
         f"**Pre-period adjustment (CUPED).** Adjusted difference {diff(c.metric, c.diff, c.diff_lo, c.diff_hi)} "
         f"(relative {rel(c.rel, c.rel_lo, c.rel_hi)}, {p_value(c.p_value)}) beside the unadjusted "
         f"{diff(c.metric, c.unadjusted_diff, c.unadjusted_lo, c.unadjusted_hi)}: the variance falls by "
-        f"{c.variance_reduction:.1%} (expected from the pre-period's correlation: ρ² = {c.rho_squared:.1%}, "
+        f"{c.variance_reduction:.1%} (in line with the pre-period's in-sample correlation: ρ² = {c.rho_squared:.1%}, "
         f"leaving 1 − ρ² of it); {c.users_with_pre:,} users ({c.share_with_pre:.0%}) had sessions before exposure."
         + decided
     )
@@ -173,12 +173,12 @@ def exposed_line(r) -> str | None:
     )
 
 
-GUARDRAIL_COLUMNS = ["guardrail", "must not", "relative change", "lo", "hi", "one-sided bound", "holds"]
+GUARDRAIL_COLUMNS = ["guardrail", "must not", "relative change", "lo", "hi", "one-sided bound", "within margin"]
 
 
 def guardrail_table(r) -> pd.DataFrame:
     """Each guardrail: the worse direction, its margin, the relative change with its CI, the one-sided bound the
-    non-inferiority test reads, and whether it holds."""
+    non-inferiority test reads, and whether it was shown within its margin."""
     rows = [
         {
             "guardrail": METRICS[g.metric],
@@ -187,7 +187,7 @@ def guardrail_table(r) -> pd.DataFrame:
             "lo": 100 * g.rel_lo,
             "hi": 100 * g.rel_hi,
             "one-sided bound": 100 * g.bound,
-            "holds": "yes" if g.passed else "no",
+            "within margin": "yes" if g.passed else "not shown",
         }
         for g in r.guardrails
     ]
@@ -244,8 +244,8 @@ def mechanism_text(r) -> str:
         sized = "" if iv.effect_lo > 0 or iv.effect_hi < 0 else ", not sized by this test"
         behaviour = BEHAVIOURS.get(iv.behaviour, iv.behaviour).replace(" (log1p)", "")
         parts.append(
-            f"purchase per 2.7-fold rise in {behaviour}: {100 * iv.effect:+.2f} percentage points "
-            f"[{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}]{sized} (one log1p unit; instrumental variable, "
+            f"purchase per 2.7-fold rise in 1 + {behaviour} (one log1p unit, e.g. 2 → 7.2): {100 * iv.effect:+.2f} "
+            f"percentage points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}]{sized} (instrumental variable, "
             f"first-stage F = {iv.first_stage_f:.1f}, {'a strong instrument' if iv.strong else 'a weak instrument'})"
         )
     return "; ".join(parts)
@@ -267,7 +267,7 @@ def instrument_lines(r) -> list[str]:
         f"**What the behaviour does to purchase.** With the variant as instrument (Wald ratio = two-stage least "
         f"squares, {iv.sessions:,} sessions of {iv.users:,} users): purchase probability "
         f"{100 * iv.effect:+.2f} percentage points [{100 * iv.effect_lo:+.2f}, {100 * iv.effect_hi:+.2f}] per "
-        f"2.7-fold rise in the behaviour (one log1p unit), {p_value(iv.p_value)}"
+        f"2.7-fold rise in 1 + the behaviour (one log1p unit, e.g. 2 → 7.2), {p_value(iv.p_value)}"
         + (
             "."
             if iv.effect_lo > 0 or iv.effect_hi < 0
@@ -289,7 +289,8 @@ def over_time_frame(r) -> pd.DataFrame:
 
 def over_time_title(r) -> str:
     """The over-time figure's title."""
-    return f"{METRICS[r.primary.metric][:1].upper() + METRICS[r.primary.metric][1:]}: lift by {r.period} with 95 % CIs"
+    name = METRICS[r.primary.metric]
+    return f"{name[:1].upper() + name[1:]}: lift by {r.period} with pointwise 95 % CIs"
 
 
 def missing_lines(r) -> list[str]:
@@ -347,8 +348,9 @@ def card_rows(r, source) -> list[tuple[str, str]]:
     unadjusted = f"{rel(e.rel, e.rel_lo, e.rel_hi)}, {diff(e.metric, e.diff, e.diff_lo, e.diff_hi)}"
     if r.decided_on == "cuped" and c is not None:
         lift = (
-            f"{name} {rel(c.rel, c.rel_lo, c.rel_hi)} relative, adjusted for the pre-period (CUPED, variance "
-            f"{c.variance_reduction:.0%} lower; the decision reads this); unadjusted {unadjusted}"
+            f"{name} {rel(c.rel, c.rel_lo, c.rel_hi)} relative, {diff(e.metric, c.diff, c.diff_lo, c.diff_hi)}, "
+            f"adjusted for the pre-period (CUPED, variance {c.variance_reduction:.1%} lower; the decision reads this); "
+            f"unadjusted {unadjusted}"
         )
     else:
         lift = f"{name} {unadjusted}"
