@@ -240,3 +240,17 @@ def test_the_headline_note_names_both_populations_only_in_an_experiment_run():
     note = words.headline_note(untreated)
     assert "(1,000)" in note and "the 700 sessions no treatment touched" in note
     assert words.headline_note(gold.Population()) == "" and words.headline_note(None) == ""
+
+
+def test_a_short_test_names_users_and_sessions_against_the_plan_and_the_lift_its_power_is_for():
+    from types import SimpleNamespace
+
+    short = SimpleNamespace(
+        rules={"full_size": False}, achieved_power=0.16, planned_relative_lift=0.10, users_per_arm=[3016, 2984],
+        planned_users_per_arm=15854, sessions_per_arm=[9100, 8894], planned_sessions_per_arm=67074,
+    )  # fmt: skip
+    assert words.size_note(short) == (
+        " (users 3,016 and 2,984 of 15,854 planned per arm; sessions 9,100 and 8,894 of 67,074; "
+        "16% power to detect the planned +10 % relative lift)"
+    )
+    assert words.size_note(SimpleNamespace(**{**vars(short), "rules": {"full_size": True}})) == ""

@@ -297,6 +297,7 @@ class ReadoutResult(Record):
     users_per_arm: list[int] = field(default_factory=list)  # control, treatment
     sessions_per_arm: list[int] = field(default_factory=list)
     planned_users_per_arm: int | None = None
+    planned_sessions_per_arm: int | None = None
     achieved_power: float | None = None  # power to detect the plan's relative MDE with the SE achieved
     planned_relative_lift: float | None = None  # the plan's relative MDE that power refers to
     pre_period_sessions: int = 0
@@ -795,6 +796,7 @@ def analyse(sessions: pd.DataFrame, plan: Plan | None, settings: Settings | None
         users_per_arm=users_per_arm,
         sessions_per_arm=sessions_per_arm,
         planned_users_per_arm=planned,
+        planned_sessions_per_arm=plan.sessions_per_arm if plan is not None else None,
         achieved_power=power,
         planned_relative_lift=planned_lift,
         pre_period_sessions=0 if pre is None else len(pre),

@@ -315,12 +315,15 @@ def planned_lift(r) -> str:
 
 
 def size_note(r) -> str:
-    """' (users 3,016 and 2,984 of 15,854 planned per arm; 16 % power for the planned lift)' when short of size."""
+    """' (users 3,016 and 2,984 of 15,854 planned per arm; sessions ... of ...; 16% power to detect ...)' when short."""
     if r.rules.get("full_size") is not False:
         return ""
     power = f"; {r.achieved_power:.0%} power to detect {planned_lift(r)}" if r.achieved_power is not None else ""
     arms = " and ".join(f"{n:,}" for n in r.users_per_arm)
     planned = f" of {r.planned_users_per_arm:,} planned per arm" if r.planned_users_per_arm else ", short of the plan"
+    if getattr(r, "planned_sessions_per_arm", None) and r.sessions_per_arm:
+        sessions = " and ".join(f"{n:,}" for n in r.sessions_per_arm)
+        planned += f"; sessions {sessions} of {r.planned_sessions_per_arm:,}"
     return f" (users {arms}{planned}{power})"
 
 
