@@ -377,17 +377,38 @@ def test_decisions_follow_the_plans_rule():
 def test_a_guardrail_passes_only_when_its_bound_clears_the_margin():
     """No detected change is not enough: a wide CI reaching past the margin fails."""
     wide = readout.analyse(
-        hand_table(0.10, 0.20, users=60), plan(guardrails=[readout.Guardrail("revenue_per_session", 0.05, "lower")])
+        hand_table(0.10, 0.10, users=60), plan(guardrails=[readout.Guardrail("revenue_per_session", 0.05, "lower")])
     )
     rail = wide.guardrails[0]
     assert rail.rel_lo < -0.05 and not rail.passed and wide.decision != "ship"
     users = readout.per_user(hand_table(0.1, 0.1).assign(treated=lambda f: f["variant"] == "treatment"), None)
     tight = readout.guardrail(users, readout.Guardrail("session_seconds", 0.05, "higher"), 0.05)
     assert tight.passed and tight.bound < 0.05 and tight.p_value < 0.05
-    z = norm.ppf(0.95)  # one-sided at the plan's alpha, as 06 sizes the guardrail: the bound is p < alpha
-    assert tight.bound == pytest.approx(tight.rel + z * (tight.rel_hi - tight.rel) / norm.ppf(0.975), rel=1e-9)
+    # one-sided at the plan's alpha, as 06 sizes the guardrail: Fieller's upper root of the ratio, by hand
+    e = readout.estimate(users, "session_seconds", 0.05)
+    z = norm.ppf(0.95)
+    gap = lambda r: (e.treatment - r * e.control) ** 2 - z**2 * (e.treatment_se**2 + r**2 * e.control_se**2)  # noqa: E731
+    upper = brentq(gap, e.treatment / e.control, 10.0)
+    assert tight.bound == pytest.approx(upper - 1, rel=1e-9)
     for check in (rail, tight):
         assert check.passed == (check.p_value < 0.05)
+
+
+def test_the_relative_lift_s_ci_is_fieller_s_and_agrees_with_the_difference_s_test(result):
+    """Each relative CI is Fieller's (checked by root finding), and excludes 0 exactly when the difference's Wald
+    test rejects; CUPED's uses the covariance of the adjusted control mean and the difference."""
+    z = norm.ppf(0.975)
+    for e in [*result.secondary, *result.mechanism]:
+        if e.method != "delta":
+            continue
+        gap = lambda r: (e.treatment - r * e.control) ** 2 - z**2 * (e.treatment_se**2 + r**2 * e.control_se**2)  # noqa: E731, B023
+        ratio = e.treatment / e.control
+        assert e.rel_lo == pytest.approx(brentq(gap, 1e-9, ratio) - 1, rel=1e-7, abs=1e-10)
+        assert e.rel_hi == pytest.approx(brentq(gap, ratio, 100.0) - 1, rel=1e-7, abs=1e-10)
+        assert (e.rel_lo > 0 or e.rel_hi < 0) == (e.p_value < 0.05), e.metric
+    c = result.cuped
+    assert (c.rel_lo > 0 or c.rel_hi < 0) == (c.diff_lo > 0 or c.diff_hi < 0)
+    assert readout.fieller(1.0, 0.1, 0.01, 0.01, 0.0, 1.96) == (float("-inf"), float("inf"))  # denominator unclear
 
 
 def test_plan_hash_and_json_round_trip(result):

@@ -333,6 +333,21 @@ def _relative(c: float, vc: float, t: float, vt: float) -> tuple[float, float]:
     return t / c - 1, math.sqrt(vt / c**2 + t**2 * vc / c**4)
 
 
+def fieller(num: float, den: float, v_num: float, v_den: float, cov: float, z: float) -> tuple[float, float]:
+    """Fieller's interval of the ratio num / den: the ratios R whose linear contrast num - R den is not rejected,
+    |num - R den| <= z sqrt(v_num - 2 R cov + R^2 v_den). It excludes a ratio exactly when the Wald test of
+    that contrast rejects, so a relative lift's CI excludes 0 exactly when the difference's Wald test rejects.
+    Unbounded, (-inf, inf), when the denominator is not itself clear of zero (den^2 <= z^2 v_den).
+    """
+    a = den**2 - z**2 * v_den
+    if a <= 0:
+        return float("-inf"), float("inf")
+    b = num * den - z**2 * cov
+    c = num**2 - z**2 * v_num
+    root = math.sqrt(max(b**2 - a * c, 0.0))
+    return (b - root) / a, (b + root) / a
+
+
 def score_test(x1: int, n1: int, x0: int, n0: int) -> float:
     """Two-sided p of the score test of equal proportions (Miettinen-Nurminen variance, correction N / (N - 1))."""
     n, p = n1 + n0, (x1 + x0) / (n1 + n0)
@@ -472,9 +487,10 @@ def estimate(users: pd.DataFrame, metric: str, alpha: float) -> Estimate:
         p, method = score_test(*counts), "score"
         lo, hi = score_interval(*counts, alpha)
     rel, rel_se = _relative(c, vc, t, vt)
+    ratio_lo, ratio_hi = fieller(t, c, vt, vc, 0.0, z)  # treatment / control: the lift's CI is Fieller's minus 1
     return Estimate(
         metric, kind, method, 1 - alpha, c, t, math.sqrt(vc), math.sqrt(vt), diff, se, lo, hi,
-        rel, rel_se, rel - z * rel_se, rel + z * rel_se, p, int(y0.size), int(y1.size),
+        rel, rel_se, ratio_lo - 1, ratio_hi - 1, p, int(y0.size), int(y1.size),
     )  # fmt: skip
 
 
@@ -523,28 +539,32 @@ def cuped(users: pd.DataFrame, metric: str, alpha: float) -> Cuped | None:
     z = float(normal_ppf(1 - alpha / 2))
     se1, se2 = math.sqrt(cov1[1, 1]), math.sqrt(cov2[1, 1])
     lo, hi, p = _wald(float(b2[1]), se2, z)
-    grad = np.array([-b2[1] / b2[0] ** 2, 1 / b2[0], 0.0])  # rel = b_T / b_0
-    rel, rel_se = float(b2[1] / b2[0]), math.sqrt(grad @ cov2 @ grad)
+    rel = float(b2[1] / b2[0])  # the lift over the adjusted control mean; its CI is Fieller's, b_T and b_0 correlated
+    rel_lo, rel_hi = fieller(float(b2[1]), float(b2[0]), cov2[1, 1], cov2[0, 0], cov2[0, 1], z)
     ry, rx = y - base @ b1, x - base @ ols(x, base)[0]
     rho2 = float(np.sum(ry * rx) ** 2 / (np.sum(ry**2) * np.sum(rx**2)))
     return Cuped(
         metric, f"pre_{metric}", int(has_pre.sum()), float(has_pre.mean()), float(b2[2]),
-        float(b2[0]), float(b2[0] + b2[1]), float(b2[1]), se2, lo, hi, rel, rel - z * rel_se, rel + z * rel_se, p,
+        float(b2[0]), float(b2[0] + b2[1]), float(b2[1]), se2, lo, hi, rel, rel_lo, rel_hi, p,
         float(b1[1]), se1, float(b1[1]) - z * se1, float(b1[1]) + z * se1, 1 - se2**2 / se1**2, rho2,
     )  # fmt: skip
 
 
 def guardrail(users: pd.DataFrame, rail: Guardrail, alpha: float) -> GuardrailCheck:
-    """Non-inferiority of one guardrail at one-sided level ``alpha`` (as 06 sized it): the relative change's
-    one-sided (1 - alpha) bound on the worse side within the margin, which is the test's p below ``alpha``."""
+    """Non-inferiority of one guardrail at one-sided level ``alpha`` (as 06 sized it).
+
+    The test of "treatment worse than control by the margin or more" is the Wald test of the contrast
+    t - (1 + sign m) c (sign +1 when higher is worse), and the bound on the worse side is Fieller's
+    one-sided (1 - alpha) bound of the relative change: it clears the margin exactly when p < alpha.
+    """
     e = estimate(users, rail.metric, alpha)
     sign = 1 if rail.worse == "higher" else -1
-    bound = e.rel + sign * float(normal_ppf(1 - alpha)) * e.rel_se
-    p = (
-        float(normal_sf((rail.margin - sign * e.rel) / e.rel_se))
-        if e.rel_se > 0
-        else float(sign * e.rel >= rail.margin)
-    )
+    c, t, vc, vt = e.control, e.treatment, e.control_se**2, e.treatment_se**2
+    lo, hi = fieller(t, c, vt, vc, 0.0, float(normal_ppf(1 - alpha)))
+    bound = (hi if sign > 0 else lo) - 1
+    edge = 1 + sign * rail.margin  # the ratio at the margin
+    se = math.sqrt(vt + edge**2 * vc)
+    p = float(normal_sf(sign * (edge * c - t) / se)) if se > 0 else float(sign * (t - edge * c) >= 0)
     passed = bool(sign * bound < rail.margin)
     return GuardrailCheck(rail.metric, rail.worse, rail.margin, e.rel, e.rel_lo, e.rel_hi, bound, p, passed)
 

@@ -461,8 +461,14 @@ def lift_over_time(periods: pd.DataFrame, title: str, xlabel: str, ylabel: str):
     fig, ax = plt.subplots(figsize=WIDE)
     x = np.arange(len(periods))
     est = 100 * periods["rel"].to_numpy(float)
-    err = [est - 100 * periods["rel_lo"].to_numpy(float), 100 * periods["rel_hi"].to_numpy(float) - est]
-    ax.errorbar(x, est, yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="lift in the period (95 % CI)")
+    lo, hi = (100 * periods[c].to_numpy(float) for c in ("rel_lo", "rel_hi"))
+    bounded = np.isfinite(lo) & np.isfinite(hi)  # Fieller's CI is unbounded where the control is not clear of zero
+    err = [est[bounded] - lo[bounded], hi[bounded] - est[bounded]]
+    ax.errorbar(
+        x[bounded], est[bounded], yerr=err, fmt="o", color=PALETTE[0], capsize=3, label="lift in the period (95 % CI)"
+    )
+    if not bounded.all():
+        ax.plot(x[~bounded], est[~bounded], "x", color=PALETTE[0], ms=8, label="lift in the period (CI unbounded)")
     ax.axhline(0, color="grey", lw=1)
     overall = periods.attrs.get("overall")
     if overall is not None:

@@ -15,6 +15,8 @@ Conversion is a share (shown in %, its differences in percentage points), revenu
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from helpers.analysis.readout import ReadoutResult
@@ -103,7 +105,10 @@ def diff(metric: str, value: float, lo: float, hi: float) -> str:
 
 
 def rel(value: float, lo: float, hi: float) -> str:
-    """A relative lift with its CI: '+8.1 % [+1.2 %, +15.0 %]'."""
+    """A relative lift with its CI: '+8.1 % [+1.2 %, +15.0 %]'; Fieller's CI is unbounded when the control's
+    level is not itself clear of zero."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{100 * value:+.1f} % [CI unbounded: the control's level is not clear of zero]"
     return f"{100 * value:+.1f} % [{100 * lo:+.1f} %, {100 * hi:+.1f} %]"
 
 
