@@ -161,7 +161,7 @@ def test_the_size_weighted_cluster_size_for_unequal_users():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_aa_rate_with_correlated_users_is_near_alpha_and_the_naive_rate_is_not():
     config = SimConfig(sessions_per_user=4.0, user_effect_sd=1.5, user_trait_share=0.5)
     rate = experiment.aa_rate(config, 5_000, 300, 0.05, seed=11)
@@ -249,7 +249,7 @@ def test_the_intercept_is_calibrated_once_per_untreated_world(monkeypatch):
     experiment._calibrated.cache_clear()
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_the_aa_rate_beside_the_arms_is_the_one_computed_alone(tmp_path):
     config = SimConfig(n_sessions=4_000, seed=29, sessions_per_user=2.0, user_effect_sd=1.0)
     s = strategy.Settings(

@@ -135,7 +135,7 @@ def _price_world(rng: np.random.Generator, n: int = 1200, groups: bool = False) 
     return purchase_styles.assign(frame)[0]
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_one_unimodal_price_world_is_not_called_two_groups():
     """The mixture on the defining variables agrees with the rule in one population too; the likelihood-ratio
     test of one group against two does not call it two groups, and does call two separated groups so."""
@@ -150,7 +150,7 @@ def test_one_unimodal_price_world_is_not_called_two_groups():
     assert purchase_styles.groups_verdict(two["p"]) == "two_groups" and two["p"] == pytest.approx(1 / 40)
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_the_simulators_unimodal_price_world_is_one_group_and_strong_styles_are_two(tmp_path):
     """In the simulator's unimodal-price world (style_strength 0) units are discrete and an order of one item
     spreads its average price more than an order of several: a one-group null with one normal price for every

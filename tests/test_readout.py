@@ -277,7 +277,7 @@ def test_srm_detection_and_false_alarm_rates():
     assert binomtest(alarms, 2_000, readout.SRM_STOP).pvalue >= 0.01
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_aa_false_positive_rate():
     """A/A experiments (no lift): the primary test rejects at about alpha."""
     plan = readout.Plan(start_date=START)
@@ -289,7 +289,7 @@ def test_aa_false_positive_rate():
     assert binomtest(rejections, 100, 0.05).pvalue >= 0.01
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_lift_ci_covers_the_true_lift():
     """Simulated experiments with a known lift: the primary CI and the CUPED CI cover the true difference."""
     covered = covered_cuped = 0

@@ -200,7 +200,7 @@ def test_null_world_buyers_carry_no_information_on_the_style():
         assert abs(stats.smd(x[~expensive], x[expensive])) < 0.08
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_styles_null_rate_is_recorded_and_gates_the_targets():
     null = validate.styles_null_rate(replications=20, n_users=120, seed=3)
     assert null["replications"] == 20 and 0 <= null["rate"] <= 0.25 and null["lo"] <= null["rate"] <= null["hi"]

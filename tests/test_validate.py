@@ -113,7 +113,7 @@ def test_the_context_world_makes_browsing_go_with_the_style_only_through_device(
     assert all(abs(w) < 0.1 for w in within)  # given the device, it carries nothing
 
 
-@pytest.mark.world  # many simulated replications: in `make test`, not in the edit loop
+@pytest.mark.slow  # many simulated replications, which `make validate` checks at a larger scale: in `make test-all`
 def test_context_null_rate_is_tested_against_alpha():
     found = validate.context_null_rate(replications=3, n_users=120, seed=3)
     check = found["check"]
