@@ -162,7 +162,7 @@ class SampleRatio(Record):
 
 @dataclass
 class Estimate(Record):
-    """One metric in both arms: difference and relative lift with CIs, p-value; all from one method."""
+    """One metric in both arms: the difference with CI and p from one method; the relative lift with Fieller's CI."""
 
     metric: str
     kind: str
@@ -177,8 +177,7 @@ class Estimate(Record):
     diff_lo: float
     diff_hi: float
     rel: float
-    rel_se: float
-    rel_lo: float
+    rel_lo: float  # Fieller's CI of treatment / control, minus 1 (excludes 0 exactly when the Wald test rejects)
     rel_hi: float
     p_value: float
     users_control: int
@@ -324,13 +323,6 @@ def ratio_moments(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
 def _wald(diff: float, se: float, z: float) -> tuple[float, float, float]:
     p = 2 * float(normal_sf(abs(diff) / se)) if se > 0 else float(diff == 0)
     return diff - z * se, diff + z * se, p
-
-
-def _relative(c: float, vc: float, t: float, vt: float) -> tuple[float, float]:
-    """Relative lift t / c - 1 and its delta-method SE, the arms independent."""
-    if not c:
-        return float("nan"), float("nan")
-    return t / c - 1, math.sqrt(vt / c**2 + t**2 * vc / c**4)
 
 
 def fieller(num: float, den: float, v_num: float, v_den: float, cov: float, z: float) -> tuple[float, float]:
@@ -486,11 +478,11 @@ def estimate(users: pd.DataFrame, metric: str, alpha: float) -> Estimate:
         counts = (int(y1.sum()), y1.size, int(y0.sum()), y0.size)
         p, method = score_test(*counts), "score"
         lo, hi = score_interval(*counts, alpha)
-    rel, rel_se = _relative(c, vc, t, vt)
+    rel = t / c - 1 if c else float("nan")
     ratio_lo, ratio_hi = fieller(t, c, vt, vc, 0.0, z)  # treatment / control: the lift's CI is Fieller's minus 1
     return Estimate(
         metric, kind, method, 1 - alpha, c, t, math.sqrt(vc), math.sqrt(vt), diff, se, lo, hi,
-        rel, rel_se, ratio_lo - 1, ratio_hi - 1, p, int(y0.size), int(y1.size),
+        rel, ratio_lo - 1, ratio_hi - 1, p, int(y0.size), int(y1.size),
     )  # fmt: skip
 
 
