@@ -254,3 +254,28 @@ def test_a_short_test_names_users_and_sessions_against_the_plan_and_the_lift_its
         "16% power to detect the planned +10 % relative lift)"
     )
     assert words.size_note(SimpleNamespace(**{**vars(short), "rules": {"full_size": True}})) == ""
+
+
+def test_a_session_table_whose_users_each_came_once_is_not_a_per_user_export(tmp_path):
+    """Own session ids beside a user column with one session each: not 'one row per user'."""
+    from helpers.data import fitness
+    from helpers.presentation.words import fitness as fitness_words
+
+    table = pd.DataFrame(
+        {
+            "sid": [f"s{i}" for i in range(40)],
+            "uid": [f"u{i}" for i in range(40)],
+            "pages": [3] * 40,
+            "seconds": [60.0] * 40,
+            "bought": [1] * 5 + [0] * 35,
+        }
+    )
+    table.to_csv(tmp_path / "sessions.csv", index=False)
+    columns = {"session_id": "sid", "user_id": "uid", "events": "pages", "seconds": "seconds", "purchased": "bought"}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"columns": columns}))
+    import_session_table(
+        tmp_path / "sessions.csv", load_mapping(tmp_path / "m.yaml", kind="sessions"), tmp_path / "raw"
+    )
+    gold.build_gold(tmp_path / "raw", tmp_path / "gold")
+    fit = fitness.measure(tmp_path / "raw", tmp_path / "gold")
+    assert not fit.one_row_per_user and "One row per user" not in " ".join(fitness_words.cannot_tell(fit))

@@ -169,7 +169,9 @@ def measure(raw_dir: Path, gold_dir: Path | None = None) -> Fitness:
         **_daily(con, resolution, g["sessions"], span["span_hours"]),
     )
     record.outside_bands = _outside_bands(record)
-    record.one_row_per_user = kind == INPUT_KINDS["session_table"] and provenance.get("rows_per_user") == 1.0
+    # a per-user export maps its session column to the user column (the importer records it: renumbered ids
+    # cannot tell a session table whose users each came once from one)
+    record.one_row_per_user = kind == INPUT_KINDS["session_table"] and provenance.get("one_row_per_user") is True
     return record
 
 

@@ -100,6 +100,8 @@ def import_session_table(path: str | Path, mapping: dict, out_dir: Path) -> dict
             "variants": variants,  # users per variant: an experiment's export
             # 1: one row per user (an experimentation platform's export); None without a user column
             "rows_per_user": float(rows_per_user or 0.0) if "user_id" in cols else None,
+            # the session column is the user column: a per-user export (the ids cannot tell it, being renumbered)
+            "one_row_per_user": "user_id" in cols and cols["user_id"][0] == cols["session_id"][0],
         },
     )
     contract.write_views(con, out_dir)
