@@ -192,6 +192,7 @@ def test_validate_end_to_end_on_one_small_world(tmp_path):
             "5",
         ]
         + ["--coverage-runs", "1", "--coverage-sessions", "12000", "--context-null", "0", "--readout", "0"]
+        + ["--shapes", "no_checkout"]  # one world cut as an export is (make validate runs both)
         + ["--jobs", "1", "--out", str(tmp_path)]
     )
     table = (tmp_path / "validation.md").read_text()
@@ -203,6 +204,7 @@ def test_validate_end_to_end_on_one_small_world(tmp_path):
     assert any("03's purchase coefficients" in label for label in labels)
     assert any(label.startswith("A/A false-positive rate at a size (3,000") for label in labels)
     assert "binomial p =" in table and "power" in table and "Wall time" in table
+    assert "'high' badges in worlds cut as real exports are" in table  # the one shape world ran and was scored
     assert set(summary["default_coverage"]) == {
         "engagement -> purchase (log-odds per log1p unit)",
         "time -> purchase (log-odds per log1p unit)",
